@@ -1,0 +1,449 @@
+//! Arguments, the flow of each command, and exit codes. Nothing else lives here: every
+//! stage is a function of its own module, called in order.
+
+use crate::ci::{self, CiKind, Context};
+use crate::credential::{self, Credential};
+use crate::env::Env;
+use crate::error::{ConfigError, Exit};
+use crate::export::{self, Destinations, ExportOptions, Format, Summary};
+use crate::inputs::Inputs;
+use crate::report::{self, safe};
+use crate::scanner_config::ScannerConfig;
+use crate::target::{self, Target};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const AFTER_HELP: &str = "\
+Every option can also be given as an INPUT_<NAME> variable (the GitHub Action and the Azure
+task deliver inputs so) or as SCANTOKEN_<NAME> (e.g. SCANTOKEN_PROJECT_KEY), and the
+scanner's own configuration is read too: SONAR_HOST_URL, SONAR_REGION, SONAR_ORGANIZATION,
+SONAR_SCANNER_JSON_PARAMS, sonar-project.properties. The token comes from INPUT_TOKEN,
+SCANTOKEN_TOKEN, SONAR_TOKEN or SONAR_AUTH_TOKEN; never from the command line.
+
+Exit codes:
+  0  verified, or skipped by policy (--on-missing-token skip)
+  1  verification failed: no token, token rejected, no scan permission, project or organization wrong
+  2  usage or configuration error (the message names the value to fix)
+  3  server unreachable or failing after retries
+  4  internal error";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "scantoken",
+    version,
+    about = "Hand a Sonar scan its token in CI: detect the pipeline, resolve the target, check the token, export the scanner's environment.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the detected CI context and the resolved target (no network).
+    Context(ContextArgs),
+    /// Write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+struct TargetArgs {
+    /// Sonar server URL; leave unset for SonarQube Cloud [input: host-url]
+    #[arg(long, value_name = "URL")]
+    host_url: Option<String>,
+    /// SonarQube Cloud region: `us`, or unset for the global instance [input: region]
+    #[arg(long)]
+    region: Option<String>,
+    /// SonarQube Cloud organization key [input: organization]
+    #[arg(long, value_name = "KEY")]
+    organization: Option<String>,
+    /// Sonar project key [input: project-key]
+    #[arg(long, value_name = "KEY")]
+    project_key: Option<String>,
+    /// Where sonar-project.properties is (default: the current directory) [input: project-base-dir]
+    #[arg(long, value_name = "DIR")]
+    project_base_dir: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ContextArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Output format [input: format; default: auto]
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write the shell, dotenv, properties or json output to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Put the token in dotenv, properties and json output too (those are not masked)
+    #[arg(long)]
+    include_secrets: bool,
+    /// Also put sonar.token inside the scanner JSON variables (the .NET scanner reads only
+    /// those); both are then exported as secrets [input: token-in-json]
+    #[arg(long)]
+    token_in_json: bool,
+    /// Write the exports without checking the token against the server (air-gapped use)
+    #[arg(long)]
+    no_verify: bool,
+    /// What to do when there is no token (fork and Dependabot PRs get none) [input: on-missing-token]
+    #[arg(long, value_enum)]
+    on_missing_token: Option<MissingTokenPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MissingTokenPolicy {
+    /// Fail with exit code 1.
+    Fail,
+    /// Export nothing, say why, exit 0.
+    Skip,
+}
+
+/// Runs the program with the process's arguments and environment.
+pub fn main() -> Exit {
+    let env = Env::from_process();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    run(std::env::args_os(), &env, &cwd, &mut stdout, &mut stderr)
+}
+
+/// Runs the program; every input is a parameter, so it can be driven by tests.
+pub fn run(
+    args: impl IntoIterator<Item = OsString>,
+    env: &Env,
+    cwd: &Path,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Exit {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                stderr.write_all(text.as_bytes())
+            } else {
+                stdout.write_all(text.as_bytes())
+            };
+            return code;
+        }
+    };
+    let mut out = Output {
+        env,
+        stdout,
+        stderr,
+    };
+    let result = match cli.command {
+        Command::Context(args) => context(&args, env, cwd, &mut out),
+        Command::Export(args) => export(&args, env, cwd, &mut out),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(Failure::Config(e)) => {
+            out.error(&e.to_string());
+            Exit::Usage
+        }
+        Err(Failure::Io(e)) => {
+            out.error(&format!("cannot write the output: {e}"));
+            Exit::Internal
+        }
+    }
+}
+
+enum Failure {
+    Config(ConfigError),
+    Io(std::io::Error),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Config(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+impl From<export::WriteError> for Failure {
+    fn from(e: export::WriteError) -> Self {
+        Failure::Config(
+            ConfigError::new(e.name.clone(), e.to_string())
+                .hint("nothing was written; choose another --format, or fix the value"),
+        )
+    }
+}
+
+/// Human messages go to stderr, so stdout stays clean for `eval` and for CI commands.
+/// On GitHub and Azure, errors and notices also become the CI's own annotations.
+struct Output<'a> {
+    env: &'a Env,
+    stdout: &'a mut dyn Write,
+    stderr: &'a mut dyn Write,
+}
+
+impl Output<'_> {
+    fn ci(&self) -> Option<CiKind> {
+        if self.env.is("GITHUB_ACTIONS", "true") {
+            Some(CiKind::Github)
+        } else if self.env.is("TF_BUILD", "true") {
+            Some(CiKind::Azure)
+        } else {
+            None
+        }
+    }
+
+    fn say(&mut self, text: &str) {
+        let _ = self.stderr.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = self.stderr.write_all(b"\n");
+        }
+    }
+
+    fn annotate(&mut self, level: &str, text: &str) {
+        let line = match self.ci() {
+            Some(CiKind::Github) => format!(
+                "::{level} title=scantoken::{}\n",
+                export::github::escape_data(text)
+            ),
+            Some(CiKind::Azure) => {
+                let kind = if level == "error" { "error" } else { "warning" };
+                format!(
+                    "##vso[task.logissue type={kind}]{}\n",
+                    export::azure::escape_data(text)
+                )
+            }
+            _ => return,
+        };
+        let _ = self.stdout.write_all(line.as_bytes());
+    }
+
+    fn error(&mut self, text: &str) {
+        self.say(&format!("error: {text}"));
+        self.annotate("error", text);
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.say(&format!("notice: {text}"));
+        self.annotate("notice", text);
+    }
+}
+
+fn inputs(env: &Env, t: &TargetArgs) -> Inputs {
+    Inputs::new(env.clone())
+        .with_flag("host-url", t.host_url.clone())
+        .with_flag("region", t.region.clone())
+        .with_flag("organization", t.organization.clone())
+        .with_flag("project-key", t.project_key.clone())
+        .with_flag("project-base-dir", t.project_base_dir.clone())
+}
+
+/// The stages up to the target, shared by every command.
+fn context_and_target(
+    inputs: &Inputs,
+    env: &Env,
+    cwd: &Path,
+) -> Result<(Context, ScannerConfig, Target), ConfigError> {
+    let ctx = ci::detect(env, cwd)?;
+    let base_dir = match inputs.get("project-base-dir") {
+        Some(dir) => {
+            let path = cwd.join(&dir.value);
+            if !path.is_dir() {
+                return Err(ConfigError::new(
+                    dir.source.to_string(),
+                    format!("{} is not a directory", safe(&dir.value)),
+                ));
+            }
+            path
+        }
+        None => cwd.to_path_buf(),
+    };
+    let scanner = ScannerConfig::load(env, &base_dir)?;
+    let target = target::resolve(inputs, &scanner)?;
+    Ok((ctx, scanner, target))
+}
+
+fn context(args: &ContextArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
+    let inputs = inputs(env, &args.target);
+    let (ctx, _, target) = context_and_target(&inputs, env, cwd)?;
+    if args.json {
+        let json = serde_json::json!({ "context": ctx, "target": target });
+        writeln!(
+            out.stdout,
+            "{}",
+            serde_json::to_string_pretty(&json).expect("serializable")
+        )?;
+    } else {
+        write!(
+            out.stdout,
+            "{}\n{}",
+            report::context_text(&ctx),
+            report::target_text(&target)
+        )?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// A boolean input: the flag, or `true`/`false` in an input variable.
+fn bool_input(inputs: &Inputs, flag: bool, name: &'static str) -> Result<bool, ConfigError> {
+    if flag {
+        return Ok(true);
+    }
+    match inputs.get(name) {
+        None => Ok(false),
+        Some(v) => match v.value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            _ => Err(ConfigError::new(
+                v.source.to_string(),
+                format!("{} is not true or false", safe(&v.value)),
+            )),
+        },
+    }
+}
+
+/// An enumerated input: the flag, or one of the value names in an input variable.
+fn enum_input<T: ValueEnum + Clone>(
+    inputs: &Inputs,
+    flag: Option<T>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    let Some(v) = inputs.get(name) else {
+        return Ok(None);
+    };
+    T::from_str(&v.value, true).map(Some).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        ConfigError::new(
+            v.source.to_string(),
+            format!("{} is not one of: {}", safe(&v.value), names.join(", ")),
+        )
+    })
+}
+
+fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
+    let inputs = inputs(env, &args.target);
+    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
+    let format = enum_input(&inputs, args.format, "format")?
+        .unwrap_or(Format::Auto)
+        .resolve(ctx.ci);
+    let policy = enum_input(&inputs, args.on_missing_token, "on-missing-token")?
+        .unwrap_or(MissingTokenPolicy::Fail);
+    let options = ExportOptions {
+        token_in_json: bool_input(&inputs, args.token_in_json, "token-in-json")?,
+    };
+    let no_verify = bool_input(&inputs, args.no_verify, "no-verify")?;
+    let dest = Destinations {
+        github_env: env.non_empty("GITHUB_ENV").map(PathBuf::from),
+        github_output: env.non_empty("GITHUB_OUTPUT").map(PathBuf::from),
+        github_step_summary: env.non_empty("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+        output: args.output.as_ref().map(|p| cwd.join(p)),
+        include_secrets: bool_input(&inputs, args.include_secrets, "include-secrets")?,
+    };
+    // Check the target is complete before saying anything about the token.
+    export::require_project_key(&target)?;
+    export::require_organization(&target)?;
+
+    out.say(&report::context_text(&ctx));
+    out.say(&report::target_text(&target));
+
+    let credential: Credential = match credential::resolve(&inputs, &ctx)? {
+        Ok(c) => c,
+        Err(missing) => {
+            let text = format!("token-missing: {}", missing.reason);
+            return Ok(match policy {
+                MissingTokenPolicy::Skip => {
+                    out.notice(&format!("{text}. Nothing exported (--on-missing-token skip): the scan steps that follow must be skipped too"));
+                    Exit::Ok
+                }
+                MissingTokenPolicy::Fail => {
+                    let hint = if missing.withheld {
+                        "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
+                    } else {
+                        "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN))"
+                    };
+                    out.error(&format!("{text}\n  hint: {hint}"));
+                    Exit::VerificationFailed
+                }
+            });
+        }
+    };
+    out.say(&format!("Token: {}", safe(&credential.describe())));
+
+    let set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
+    if !no_verify {
+        return Err(ConfigError::new(
+            "export",
+            "verification against the server is not available in this build",
+        )
+        .hint("pass --no-verify to write the exports without checking the token")
+        .into());
+    }
+    let summary = Summary {
+        verdict: "not-verified".into(),
+        message: format!(
+            "Exports written without verification (--no-verify): nothing proves the token can scan {}.",
+            target.project_key.as_ref().map(|k| k.value.as_str()).unwrap_or_default()
+        ),
+        context: ctx.clone(),
+        target: target.clone(),
+        token: Some(credential.describe()),
+        probes: Vec::new(),
+        failed: false,
+    };
+    let rendered = export::render(format, &set, &summary, &dest)?;
+    export::commit(&rendered, out.stdout)?;
+    for w in &set.warnings {
+        out.say(&format!("warning: {}", safe(w)));
+    }
+    for n in &rendered.notes {
+        out.say(&format!("note: {}", safe(n)));
+    }
+    let names: Vec<String> = set
+        .variables
+        .iter()
+        .map(|v| {
+            if v.value.is_secret() {
+                format!("{} (secret)", v.name)
+            } else {
+                v.name.to_string()
+            }
+        })
+        .collect();
+    out.say(&format!(
+        "Exported ({}): {}",
+        format_name(format),
+        names.join(", ")
+    ));
+    out.say(&format!("warning: {}", summary.message));
+    Ok(Exit::Ok)
+}
+
+fn format_name(f: Format) -> String {
+    f.to_possible_value()
+        .map(|p| p.get_name().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,193 @@
+//! GitHub Actions file commands and workflow commands (FACTS §6, `actions/runner`).
+//!
+//! - `::add-mask::` for every secret, before any other line, so the runner masks it
+//!   everywhere from then on;
+//! - `GITHUB_ENV` / `GITHUB_OUTPUT` entries as `NAME<<DELIM` heredocs with a fresh random
+//!   delimiter per value, LF line endings only, and values containing their delimiter
+//!   refused (a line equal to the delimiter would end the value early: an injection);
+//! - a short Markdown step summary.
+
+use super::{Destinations, ExportSet, Rendered, Summary, WriteError};
+use crate::ci::EventKind;
+use std::fmt::Write;
+
+const FORMAT: &str = "github";
+
+pub fn render(
+    set: &ExportSet,
+    summary: &Summary,
+    dest: &Destinations,
+) -> Result<Rendered, WriteError> {
+    let env_path = dest.github_env.clone().ok_or_else(|| WriteError {
+        name: "GITHUB_ENV".into(),
+        format: FORMAT,
+        problem: "GITHUB_ENV is not set; this format appends to the file the GitHub runner names there (outside GitHub Actions use --format shell)".into(),
+    })?;
+    let mut rendered = Rendered::default();
+
+    for var in set.variables.iter().filter(|v| v.value.is_secret()) {
+        let secret = var.value.expose();
+        writeln!(rendered.stdout, "::add-mask::{}", escape_data(secret)).unwrap();
+        // The runner masks a multi-line secret as a whole; each line is masked too so a
+        // line printed alone is hidden as well.
+        for line in secret
+            .split(['\n', '\r'])
+            .filter(|l| !l.is_empty() && *l != secret)
+        {
+            writeln!(rendered.stdout, "::add-mask::{}", escape_data(line)).unwrap();
+        }
+    }
+    for warning in set.warnings.iter() {
+        writeln!(
+            rendered.stdout,
+            "::warning title=scantoken::{}",
+            escape_data(warning)
+        )
+        .unwrap();
+    }
+
+    let mut env_file = String::new();
+    for var in &set.variables {
+        env_file.push_str(&heredoc(var.name, var.value.expose())?);
+    }
+    rendered.appends.push((env_path, env_file));
+
+    if let Some(path) = &dest.github_output {
+        let mut out = heredoc("verdict", &summary.verdict)?;
+        for (name, value) in &set.outputs {
+            out.push_str(&heredoc(name, value)?);
+        }
+        rendered.appends.push((path.clone(), out));
+    }
+    if let Some(path) = &dest.github_step_summary {
+        rendered
+            .appends
+            .push((path.clone(), step_summary(set, summary)));
+    }
+    Ok(rendered)
+}
+
+/// One file-command entry. The delimiter is random per value, so a value cannot know it in
+/// advance; one that contains it anyway is refused, as `@actions/core` does.
+pub fn heredoc(name: &str, value: &str) -> Result<String, WriteError> {
+    if name.is_empty() || name.contains('=') || name.contains("<<") || name.contains(['\n', '\r']) {
+        return Err(WriteError {
+            name: name.into(),
+            format: FORMAT,
+            problem: "the name is not a valid variable name".into(),
+        });
+    }
+    let delimiter = format!("ghadelimiter_{}", uuid::Uuid::new_v4());
+    if value.contains(&delimiter) {
+        return Err(WriteError {
+            name: name.into(),
+            format: FORMAT,
+            problem: "the value contains the random heredoc delimiter; refusing to write it".into(),
+        });
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+/// Workflow command data escaping (`%`, CR, LF).
+pub fn escape_data(value: &str) -> String {
+    value
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Text safe inside a Markdown table cell: no line breaks, no `|`, no HTML.
+fn cell(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars().take(300) {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("\\`"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn step_summary(set: &ExportSet, s: &Summary) -> String {
+    let ctx = &s.context;
+    let mut md = String::new();
+    let icon = if s.failed { "❌" } else { "✅" };
+    writeln!(
+        md,
+        "### {icon} scantoken: `{}`\n\n{}\n",
+        cell(&s.verdict),
+        cell(&s.message)
+    )
+    .unwrap();
+    md.push_str("| | |\n|---|---|\n");
+    let mut row = |k: &str, v: String| writeln!(md, "| {k} | {v} |").unwrap();
+    let trigger = ctx
+        .trigger
+        .as_deref()
+        .map(|t| format!(" ({})", cell(t)))
+        .unwrap_or_default();
+    row("CI", format!("{}{trigger}", ctx.ci.describe()));
+    if let Some(repo) = &ctx.repository {
+        row("Repository", cell(repo));
+    }
+    match (ctx.event, &ctx.pull_request, &ctx.branch, &ctx.tag) {
+        (EventKind::PullRequest, Some(pr), ..) => row(
+            "Pull request",
+            format!(
+                "#{} {} → {}",
+                cell(&pr.key),
+                cell(&pr.source_branch),
+                cell(&pr.target_branch)
+            ),
+        ),
+        (EventKind::Branch, _, Some(b), _) => row("Branch", cell(b)),
+        (EventKind::Tag, _, _, Some(t)) => row("Tag", cell(t)),
+        _ => {}
+    }
+    if let Some(rev) = &ctx.revision {
+        row("Revision", format!("`{}`", cell(rev)));
+    }
+    row(
+        "Target",
+        format!(
+            "{} {}",
+            s.target.flavor.describe(),
+            cell(&s.target.web_url.value)
+        ),
+    );
+    if let Some(org) = &s.target.organization {
+        row("Organization", cell(&org.value));
+    }
+    if let Some(key) = &s.target.project_key {
+        row("Project", cell(&key.value));
+    }
+    if let Some(token) = &s.token {
+        row("Token", cell(token));
+    }
+    let names: Vec<String> = set
+        .variables
+        .iter()
+        .map(|v| {
+            if v.value.is_secret() {
+                format!("{} (secret)", v.name)
+            } else {
+                v.name.to_string()
+            }
+        })
+        .collect();
+    row("Exported", names.join(", "));
+    if !s.probes.is_empty() {
+        md.push_str("\n| Probe | Answer |\n|---|---|\n");
+        for (probe, answer) in &s.probes {
+            writeln!(md, "| {} | {} |", cell(probe), cell(answer)).unwrap();
+        }
+    }
+    md.push('\n');
+    md
+}

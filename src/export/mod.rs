@@ -1,0 +1,416 @@
+//! The scanner's environment: computed once from the context, target and token, then
+//! rendered by one writer per output format.
+//!
+//! Every writer is a pure function from the export set to a [`Rendered`] value (what goes to
+//! stdout and what is appended to which file). Nothing is written until every check has
+//! passed, so a bad value can never leave a half-written export behind.
+
+pub mod azure;
+pub mod dotenv;
+pub mod github;
+pub mod json;
+pub mod shell;
+
+use crate::ci::{CiKind, Context, EventKind};
+use crate::error::ConfigError;
+use crate::inputs::Sourced;
+use crate::scanner_config::{ScannerConfig, JSON_PARAMS_VARIABLES};
+use crate::secret::Token;
+use crate::target::{Flavor, Target};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// A variable's value: public, or secret (the token, or JSON that holds it). A secret's
+/// `Debug` is redacted by `secrecy`.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Plain(String),
+    Secret(SecretString),
+}
+
+impl Value {
+    /// The text to write. Only writers call this.
+    pub fn expose(&self) -> &str {
+        match self {
+            Value::Plain(v) => v,
+            Value::Secret(s) => s.expose_secret(),
+        }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Value::Secret(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: &'static str,
+    pub value: Value,
+}
+
+/// Everything handed to the scan, in the order it is written: the secret first, so masking
+/// is in place before any other line.
+#[derive(Debug, Clone)]
+pub struct ExportSet {
+    pub variables: Vec<Variable>,
+    /// Non-secret step outputs (`verdict`, `project-key`, `host-url`), in kebab-case.
+    pub outputs: Vec<(&'static str, String)>,
+    /// The scanner properties put in the JSON variables, for the report.
+    pub properties: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// Put `sonar.token` in the JSON variables too (the .NET scanner reads only those).
+    pub token_in_json: bool,
+}
+
+/// Properties that carry a token. They never travel in the JSON unless asked for.
+const TOKEN_PROPERTIES: [&str; 3] = ["sonar.token", "sonar.login", "sonar.password"];
+const BRANCH_PROPERTIES: [&str; 1] = ["sonar.branch.name"];
+const PULL_REQUEST_PROPERTIES: [&str; 3] = [
+    "sonar.pullrequest.key",
+    "sonar.pullrequest.branch",
+    "sonar.pullrequest.base",
+];
+
+/// The project key, required to export: the scan cannot run without it.
+pub fn require_project_key(target: &Target) -> Result<&Sourced<String>, ConfigError> {
+    target.project_key.as_ref().ok_or_else(|| {
+        ConfigError::new("project key", "is not set")
+            .hint("pass --project-key, set the action/task input project-key (SCANTOKEN_PROJECT_KEY elsewhere), or set sonar.projectKey in sonar-project.properties")
+    })
+}
+
+/// The organization, required on SonarQube Cloud.
+pub fn require_organization(target: &Target) -> Result<Option<&Sourced<String>>, ConfigError> {
+    match (&target.organization, target.flavor.is_cloud()) {
+        (Some(org), true) => Ok(Some(org)),
+        (None, true) => Err(ConfigError::new("organization", format!("is not set, but {} needs one", target.flavor.describe()))
+            .hint("pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties")),
+        (_, false) => Ok(None),
+    }
+}
+
+pub fn build(
+    ctx: &Context,
+    target: &Target,
+    token: Option<&Token>,
+    scanner: &ScannerConfig,
+    options: ExportOptions,
+) -> Result<ExportSet, ConfigError> {
+    let project_key = require_project_key(target)?;
+    let organization = require_organization(target)?;
+    let mut warnings = Vec::new();
+
+    // Keys a user already put in the JSON variables are kept, except tokens and the
+    // branch/pull request set we compute.
+    let mut props = scanner.existing_json_params().cloned().unwrap_or_default();
+    let mut dropped_tokens = Vec::new();
+    for key in TOKEN_PROPERTIES {
+        if props.remove(key).is_some() {
+            dropped_tokens.push(key);
+        }
+    }
+    if !dropped_tokens.is_empty() {
+        warnings.push(format!(
+            "{} found in {}: removed from the exported JSON; the token travels only in SONAR_TOKEN, masked",
+            dropped_tokens.join(", "),
+            JSON_PARAMS_VARIABLES[0]
+        ));
+    }
+    let by_hand = |keys: &[&str], props: &BTreeMap<String, String>| {
+        keys.iter().any(|k| props.contains_key(*k))
+    };
+    if by_hand(&BRANCH_PROPERTIES, &props) && by_hand(&PULL_REQUEST_PROPERTIES, &props) {
+        warnings.push("both sonar.branch.name and sonar.pullrequest.* are set by hand in the scanner JSON: the scanner rejects that".into());
+    }
+
+    match target.flavor {
+        Flavor::CloudCustom => {
+            props.insert(
+                "sonar.scanner.sonarcloudUrl".into(),
+                target.web_url.value.clone(),
+            );
+            props.insert(
+                "sonar.scanner.apiBaseUrl".into(),
+                target.api_url.value.clone(),
+            );
+        }
+        _ => {
+            props.insert("sonar.host.url".into(), target.web_url.value.clone());
+        }
+    }
+    if let Some(region) = &target.region {
+        props.insert("sonar.region".into(), region.value.clone());
+    }
+    if let Some(org) = organization {
+        props.insert("sonar.organization".into(), org.value.clone());
+    }
+    props.insert("sonar.projectKey".into(), project_key.value.clone());
+
+    match (ctx.event, &ctx.pull_request, &ctx.branch) {
+        (EventKind::PullRequest, Some(pr), _) => {
+            for k in BRANCH_PROPERTIES {
+                props.remove(k);
+            }
+            props.insert("sonar.pullrequest.key".into(), pr.key.clone());
+            props.insert("sonar.pullrequest.branch".into(), pr.source_branch.clone());
+            props.insert("sonar.pullrequest.base".into(), pr.target_branch.clone());
+        }
+        (EventKind::Branch, _, Some(branch)) => {
+            for k in PULL_REQUEST_PROPERTIES {
+                props.remove(k);
+            }
+            // The default branch is analysed as the project's main branch: no branch
+            // property, which also keeps editions without branch analysis working.
+            if ctx.is_default_branch != Some(true) {
+                props.insert("sonar.branch.name".into(), branch.clone());
+            }
+        }
+        (EventKind::Tag, ..) => warnings.push(format!(
+            "tag build ({}): no branch or pull request property is set, so the scan reports on the main branch",
+            ctx.tag.as_deref().unwrap_or_default()
+        )),
+        _ => {}
+    }
+    if let Some(rev) = &ctx.revision {
+        props.insert("sonar.scm.revision".into(), rev.clone());
+    }
+
+    let mut json_props = props.clone();
+    if options.token_in_json {
+        if let Some(token) = token {
+            json_props.insert("sonar.token".into(), token.expose_secret().to_owned());
+            warnings.push(
+                "--token-in-json: the token is inside SONAR_SCANNER_JSON_PARAMS and SONARQUBE_SCANNER_PARAMS; both are exported as secrets"
+                    .into(),
+            );
+        }
+    }
+    let json = serde_json::to_string(&json_props).expect("a map of strings always serializes");
+
+    let mut variables = Vec::new();
+    if let Some(token) = token {
+        variables.push(Variable {
+            name: "SONAR_TOKEN",
+            value: Value::Secret(SecretString::from(token.expose_secret().to_owned())),
+        });
+    }
+    let json_value = || match (options.token_in_json, token) {
+        (true, Some(_)) => Value::Secret(SecretString::from(json.clone())),
+        _ => Value::Plain(json.clone()),
+    };
+    // Secrets first: the JSON carries the token only when asked for.
+    if options.token_in_json && token.is_some() {
+        variables.push(Variable {
+            name: "SONAR_SCANNER_JSON_PARAMS",
+            value: json_value(),
+        });
+        variables.push(Variable {
+            name: "SONARQUBE_SCANNER_PARAMS",
+            value: json_value(),
+        });
+    }
+    if target.flavor != Flavor::CloudCustom {
+        variables.push(plain("SONAR_HOST_URL", &target.web_url.value));
+    }
+    if let Some(region) = &target.region {
+        variables.push(plain("SONAR_REGION", &region.value));
+    }
+    if let Some(org) = organization {
+        variables.push(plain("SONAR_ORGANIZATION", &org.value));
+    }
+    if !(options.token_in_json && token.is_some()) {
+        variables.push(Variable {
+            name: "SONAR_SCANNER_JSON_PARAMS",
+            value: json_value(),
+        });
+        variables.push(Variable {
+            name: "SONARQUBE_SCANNER_PARAMS",
+            value: json_value(),
+        });
+    }
+
+    let outputs = vec![
+        ("project-key", project_key.value.clone()),
+        ("host-url", target.web_url.value.clone()),
+    ];
+    Ok(ExportSet {
+        variables,
+        outputs,
+        properties: props,
+        warnings,
+    })
+}
+
+fn plain(name: &'static str, value: &str) -> Variable {
+    Variable {
+        name,
+        value: Value::Plain(value.to_owned()),
+    }
+}
+
+/// What the step summary and annotations show besides the variables.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// `ok`, `not-verified`, ... (the verdict's name).
+    pub verdict: String,
+    /// One line a user can act on.
+    pub message: String,
+    pub context: Context,
+    pub target: Target,
+    /// Where the token came from and its fingerprint, never the token.
+    pub token: Option<String>,
+    /// Each probe: (what, answer).
+    pub probes: Vec<(String, String)>,
+    pub failed: bool,
+}
+
+/// A writer's output: lines for stdout and text to append to files.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub stdout: String,
+    pub appends: Vec<(PathBuf, String)>,
+    /// Written whole (to a temporary file, then renamed), for `--output`.
+    pub replace: Option<(PathBuf, String, bool)>,
+    /// Things the user should know about what was (not) written.
+    pub notes: Vec<String>,
+}
+
+/// Output formats (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// The detected CI's own: github on GitHub Actions, azure on Azure Pipelines, shell elsewhere.
+    Auto,
+    /// GitHub Actions file commands (GITHUB_ENV, GITHUB_OUTPUT, step summary, ::add-mask::).
+    Github,
+    /// Azure Pipelines logging commands (##vso[task.setvariable ...]).
+    Azure,
+    /// `export NAME='value'` lines, to `eval` in bash, dash or zsh.
+    Shell,
+    /// KEY=VALUE lines (GitLab dotenv reports); no token unless --include-secrets.
+    Dotenv,
+    /// Java properties (Jenkins readProperties); no token unless --include-secrets.
+    Properties,
+    /// One JSON object of variables; no token unless --include-secrets.
+    Json,
+}
+
+impl Format {
+    pub fn resolve(self, ci: CiKind) -> Format {
+        match (self, ci) {
+            (Format::Auto, CiKind::Github) => Format::Github,
+            (Format::Auto, CiKind::Azure) => Format::Azure,
+            (Format::Auto, _) => Format::Shell,
+            (f, _) => f,
+        }
+    }
+}
+
+/// Where the writers put things, read from the environment once.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    pub github_env: Option<PathBuf>,
+    pub github_output: Option<PathBuf>,
+    pub github_step_summary: Option<PathBuf>,
+    /// `--output FILE` for the text formats.
+    pub output: Option<PathBuf>,
+    pub include_secrets: bool,
+}
+
+/// A value a writer cannot write safely. Never carries a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot write {name} in the {format} format: {problem}")]
+pub struct WriteError {
+    pub name: String,
+    pub format: &'static str,
+    pub problem: String,
+}
+
+pub fn render(
+    format: Format,
+    set: &ExportSet,
+    summary: &Summary,
+    dest: &Destinations,
+) -> Result<Rendered, WriteError> {
+    match format {
+        Format::Github => github::render(set, summary, dest),
+        Format::Azure => Ok(azure::render(set, summary)),
+        Format::Shell => shell::render(set).map(|text| to_stdout_or_file(text, dest, true)),
+        Format::Dotenv => dotenv::render(set, dest.include_secrets)
+            .map(|text| to_stdout_or_file(text, dest, dest.include_secrets)),
+        Format::Properties => dotenv::render_properties(set, dest.include_secrets)
+            .map(|text| to_stdout_or_file(text, dest, dest.include_secrets)),
+        Format::Json => Ok(to_stdout_or_file(
+            json::render(set, dest.include_secrets),
+            dest,
+            dest.include_secrets,
+        )),
+        Format::Auto => unreachable!("Format::resolve runs before render"),
+    }
+}
+
+fn to_stdout_or_file(text: String, dest: &Destinations, secret: bool) -> Rendered {
+    match &dest.output {
+        Some(path) => Rendered {
+            replace: Some((path.clone(), text, secret)),
+            ..Rendered::default()
+        },
+        None => Rendered {
+            stdout: text,
+            ..Rendered::default()
+        },
+    }
+}
+
+/// Writes a rendered export: files first (each in one write), stdout last.
+pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()> {
+    if let Some((path, text, secret)) = &rendered.replace {
+        write_replacing(path, text, *secret)?;
+    }
+    for (path, text) in &rendered.appends {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.write_all(text.as_bytes())?;
+    }
+    stdout.write_all(rendered.stdout.as_bytes())?;
+    stdout.flush()
+}
+
+/// Replaces a file atomically: a reader sees the old file or the whole new one.
+fn write_replacing(path: &std::path::Path, text: &str, secret: bool) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.scantoken-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("export"),
+        std::process::id()
+    ));
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        if secret {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let _ = secret;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

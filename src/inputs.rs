@@ -1,0 +1,178 @@
+//! Named inputs and where each value came from.
+//!
+//! The same input names work everywhere (`host-url`, `project-key`, ...): as a flag on the
+//! command line, as `INPUT_*` variables (the GitHub Action and the Azure task deliver inputs
+//! so), and as `SCANTOKEN_*` variables for every other environment. The first of those that
+//! holds a non-blank value wins; the scanner's own conventions come after (see
+//! `scanner_config`).
+
+use crate::env::Env;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where a value came from, printed next to it so a user can find and fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(String),
+    Variable(String),
+    ScannerJson {
+        variable: String,
+        key: String,
+    },
+    PropertiesFile {
+        path: PathBuf,
+        key: String,
+    },
+    /// Read from the CI's own variables or event payload.
+    Ci(String),
+    /// Derived from another value (an official Cloud host implies its API host).
+    Derived(String),
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(name) => write!(f, "flag --{name}"),
+            Origin::Variable(name) => write!(f, "variable {name}"),
+            Origin::ScannerJson { variable, key } => write!(f, "{variable} key {key}"),
+            Origin::PropertiesFile { path, key } => write!(f, "{} key {key}", path.display()),
+            Origin::Ci(what) => write!(f, "{what}"),
+            Origin::Derived(what) => write!(f, "derived from {what}"),
+            Origin::Default => write!(f, "default"),
+        }
+    }
+}
+
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A value and its origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Origin,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, source: Origin) -> Self {
+        Sourced { value, source }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
+        Sourced {
+            value: f(self.value),
+            source: self.source,
+        }
+    }
+}
+
+/// Flags given on the command line plus the environment: everything a user can say.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    flags: BTreeMap<&'static str, String>,
+    env: Env,
+}
+
+impl Inputs {
+    pub fn new(env: Env) -> Self {
+        Inputs {
+            flags: BTreeMap::new(),
+            env,
+        }
+    }
+
+    /// Records a flag's value (blank values are ignored, as for variables).
+    pub fn with_flag(mut self, name: &'static str, value: Option<impl Into<String>>) -> Self {
+        if let Some(v) = value.map(Into::into) {
+            if !v.trim().is_empty() {
+                self.flags.insert(name, v);
+            }
+        }
+        self
+    }
+
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The variable names an input may arrive in, in precedence order.
+    ///
+    /// `host-url` may come as `INPUT_HOST-URL` (GitHub Node/Docker actions keep hyphens),
+    /// `INPUT_HOST_URL` (our composite action maps it so), `INPUT_HOSTURL` (the Azure task's
+    /// camelCase `hostUrl`, upper-cased) and `SCANTOKEN_HOST_URL`.
+    pub fn variable_names(name: &str) -> Vec<String> {
+        let upper = name.to_ascii_uppercase();
+        let snake = upper.replace('-', "_");
+        let camel = upper.replace('-', "");
+        let mut names = vec![format!("INPUT_{upper}"), format!("INPUT_{snake}")];
+        if camel != snake {
+            names.push(format!("INPUT_{camel}"));
+        }
+        names.push(format!("SCANTOKEN_{snake}"));
+        names.dedup();
+        names
+    }
+
+    /// The first non-blank value among the flag, the `INPUT_*` and `SCANTOKEN_*` variables.
+    pub fn get(&self, name: &'static str) -> Option<Sourced<String>> {
+        if let Some(v) = self.flags.get(name) {
+            return Some(Sourced::new(v.trim().to_owned(), Origin::Flag(name.into())));
+        }
+        Self::variable_names(name).into_iter().find_map(|var| {
+            let v = self.env.non_empty(&var)?.trim().to_owned();
+            Some(Sourced::new(v, Origin::Variable(var)))
+        })
+    }
+
+    /// Like `get`, but also reports variables that are set and empty: for the token, an
+    /// empty secret is evidence (a fork PR, an unmapped secret).
+    pub fn empty_variables(&self, name: &str) -> Vec<String> {
+        Self::variable_names(name)
+            .into_iter()
+            .filter(|var| self.env.get(var).is_some_and(|v| v.trim().is_empty()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_names_cover_each_ci_convention() {
+        assert_eq!(
+            Inputs::variable_names("host-url"),
+            [
+                "INPUT_HOST-URL",
+                "INPUT_HOST_URL",
+                "INPUT_HOSTURL",
+                "SCANTOKEN_HOST_URL"
+            ]
+        );
+        assert_eq!(
+            Inputs::variable_names("region"),
+            ["INPUT_REGION", "SCANTOKEN_REGION"]
+        );
+    }
+
+    #[test]
+    fn flag_beats_input_beats_scantoken_and_blank_is_unset() {
+        let env = Env::from_pairs([
+            ("INPUT_PROJECT-KEY", " "),
+            ("INPUT_PROJECTKEY", "from_azure"),
+            ("SCANTOKEN_PROJECT_KEY", "from_scantoken"),
+        ]);
+        let inputs = Inputs::new(env.clone());
+        let got = inputs.get("project-key").unwrap();
+        assert_eq!(got.value, "from_azure");
+        assert_eq!(got.source.to_string(), "variable INPUT_PROJECTKEY");
+        let inputs = Inputs::new(env).with_flag("project-key", Some("from_flag"));
+        assert_eq!(inputs.get("project-key").unwrap().value, "from_flag");
+    }
+}

@@ -1,0 +1,18 @@
+//! scantoken: hand a Sonar scan its token in CI.
+//!
+//! Data flows one way through five stages (see DESIGN.md):
+//! environment → [`ci::Context`] → [`target::Target`] → [`credential::Credential`] →
+//! verdict → [`export::ExportSet`], rendered by one writer per format. Only the credential and
+//! verdict stages may touch the network.
+
+pub mod ci;
+pub mod cli;
+pub mod credential;
+pub mod env;
+pub mod error;
+pub mod export;
+pub mod inputs;
+pub mod report;
+pub mod scanner_config;
+pub mod secret;
+pub mod target;

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(scantoken::cli::main() as i32);
+}

@@ -1,0 +1,151 @@
+//! What a person reads: the context, the target and what was exported.
+//!
+//! Values we print come from outside (branch names, payload fields, properties files), and a
+//! CI reads our output for commands: an Azure agent acts on `##vso[` anywhere in a line, a
+//! GitHub runner on `::` at the start of one. [`safe`] makes any value inert before it is
+//! printed.
+
+use crate::ci::{Context, EventKind};
+use crate::inputs::Sourced;
+use crate::target::Target;
+use std::fmt::Write;
+
+/// A value made safe to print in a CI log: control characters shown escaped, command
+/// markers broken up, and the length bounded.
+pub fn safe(value: &str) -> String {
+    let mut out = String::new();
+    for c in value.chars().take(200) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if value.chars().count() > 200 {
+        out.push('…');
+    }
+    out.replace("##vso[", "##vso␣[")
+        .replace("##[", "##␣[")
+        .replace("::", ":\u{200b}:")
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn sourced(out: &mut String, label: &str, value: Option<&Sourced<String>>) {
+    match value {
+        Some(v) => writeln!(
+            out,
+            "  {label:<13} {}  ({})",
+            safe(&v.value),
+            safe(&v.source.to_string())
+        )
+        .unwrap(),
+        None => writeln!(out, "  {label:<13} (not set)").unwrap(),
+    }
+}
+
+pub fn context_text(ctx: &Context) -> String {
+    let mut out = String::new();
+    let trigger = ctx
+        .trigger
+        .as_deref()
+        .map(|t| format!(" ({})", safe(t)))
+        .unwrap_or_default();
+    writeln!(out, "Context").unwrap();
+    writeln!(out, "  {:<13} {}{trigger}", "CI", ctx.ci.describe()).unwrap();
+    writeln!(
+        out,
+        "  {:<13} {}",
+        "repository",
+        ctx.repository
+            .as_deref()
+            .map(safe)
+            .unwrap_or("(unknown)".into())
+    )
+    .unwrap();
+    let event = match (ctx.event, &ctx.pull_request, &ctx.branch, &ctx.tag) {
+        (EventKind::PullRequest, Some(pr), ..) => format!(
+            "pull request {}: {} → {}",
+            safe(&pr.key),
+            safe(&pr.source_branch),
+            safe(&pr.target_branch)
+        ),
+        (EventKind::Branch, _, Some(b), _) => format!("branch {}", safe(b)),
+        (EventKind::Tag, _, _, Some(t)) => format!("tag {}", safe(t)),
+        _ => "unknown (no branch, pull request or tag)".into(),
+    };
+    writeln!(out, "  {:<13} {event}", "event").unwrap();
+    writeln!(
+        out,
+        "  {:<13} {}",
+        "revision",
+        ctx.revision
+            .as_deref()
+            .map(safe)
+            .unwrap_or("(unknown)".into())
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "  {:<13} {}, dependabot: {}",
+        "fork",
+        yes_no(ctx.fork),
+        yes_no(ctx.dependabot)
+    )
+    .unwrap();
+    let default = match (&ctx.default_branch, ctx.is_default_branch) {
+        (Some(d), Some(is)) => format!(
+            "{} (this build is {}the default branch)",
+            safe(d),
+            if is { "" } else { "not " }
+        ),
+        (Some(d), None) => safe(d),
+        (None, _) => "(not told by this CI)".into(),
+    };
+    writeln!(out, "  {:<13} {default}", "default").unwrap();
+    if let Some(why) = &ctx.secrets_withheld {
+        writeln!(out, "  {:<13} withheld: {}", "secrets", safe(why)).unwrap();
+    }
+    for note in &ctx.notes {
+        writeln!(out, "  note: {}", safe(note)).unwrap();
+    }
+    out
+}
+
+pub fn target_text(target: &Target) -> String {
+    let mut out = String::new();
+    writeln!(out, "Target: {}", target.flavor.describe()).unwrap();
+    sourced(&mut out, "web URL", Some(&target.web_url));
+    sourced(&mut out, "API URL", Some(&target.api_url));
+    if let Some(region) = &target.region {
+        sourced(&mut out, "region", Some(region));
+    }
+    if target.flavor.is_cloud() {
+        sourced(&mut out, "organization", target.organization.as_ref());
+    }
+    sourced(&mut out, "project key", target.project_key.as_ref());
+    for w in &target.warnings {
+        writeln!(out, "  warning: {}", safe(w)).unwrap();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_neutralises_ci_commands() {
+        let s = safe("x##vso[task.setvariable variable=A]b\n::add-mask::y");
+        assert!(
+            !s.contains("##vso[") && !s.contains('\n') && !s.contains("::"),
+            "{s}"
+        );
+    }
+}

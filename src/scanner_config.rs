@@ -1,0 +1,279 @@
+//! What a Sonar scanner would read on its own: its variables, the JSON parameter variables
+//! and the project's properties files (FACTS §4).
+//!
+//! Reading the same places means a project already set up for a scanner needs no new
+//! configuration for scantoken, and that scantoken agrees with the scanner about the target.
+
+use crate::env::Env;
+use crate::error::{quote, ConfigError};
+use crate::inputs::{Origin, Sourced};
+use java_properties::{LineContent, PropertiesIter};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The scanners' JSON parameter variables, newest first (FACTS §4: explicit variables win
+/// over JSON keys; `SONAR_SCANNER_JSON_PARAMS` wins over the legacy one).
+pub const JSON_PARAMS_VARIABLES: [&str; 2] =
+    ["SONAR_SCANNER_JSON_PARAMS", "SONARQUBE_SCANNER_PARAMS"];
+
+/// Property files read from the project base directory, in precedence order.
+pub const PROPERTIES_FILES: [&str; 2] = ["sonar-project.properties", ".sonarcloud.properties"];
+
+/// Largest properties or JSON input we accept: real ones are a few kilobytes.
+const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, Default)]
+pub struct ScannerConfig {
+    /// Scanner variables that map to a property (`SONAR_HOST_URL` → `sonar.host.url`).
+    variables: Vec<(String, String, String)>,
+    /// Parsed JSON parameter variables: (variable, object).
+    json: Vec<(String, BTreeMap<String, String>)>,
+    /// Parsed properties files: (path, key/value).
+    files: Vec<(PathBuf, BTreeMap<String, String>)>,
+}
+
+/// Scanner variables and the property each one sets. `SONAR_SCANNER_FOO_BAR` maps to
+/// `sonar.scanner.fooBar` in the Java scanner; the all-caps spellings the issue tracker and
+/// users use (`SONAR_SCANNER_SONARCLOUDURL`) are accepted too.
+const SCANNER_VARIABLES: [(&str, &str); 7] = [
+    ("SONAR_HOST_URL", "sonar.host.url"),
+    ("SONAR_REGION", "sonar.region"),
+    ("SONAR_ORGANIZATION", "sonar.organization"),
+    (
+        "SONAR_SCANNER_SONARCLOUD_URL",
+        "sonar.scanner.sonarcloudUrl",
+    ),
+    ("SONAR_SCANNER_SONARCLOUDURL", "sonar.scanner.sonarcloudUrl"),
+    ("SONAR_SCANNER_API_BASE_URL", "sonar.scanner.apiBaseUrl"),
+    ("SONAR_SCANNER_APIBASEURL", "sonar.scanner.apiBaseUrl"),
+];
+
+impl ScannerConfig {
+    /// Reads every source once. A source that exists but cannot be parsed is an error: the
+    /// scanner would fail on it too, later and less clearly.
+    pub fn load(env: &Env, base_dir: &Path) -> Result<Self, ConfigError> {
+        let variables = SCANNER_VARIABLES
+            .iter()
+            .filter_map(|(var, key)| {
+                let v = env.non_empty(var)?;
+                Some((var.to_string(), key.to_string(), v.trim().to_owned()))
+            })
+            .collect();
+        let mut json = Vec::new();
+        for var in JSON_PARAMS_VARIABLES {
+            if let Some(raw) = env.non_empty(var) {
+                json.push((var.to_string(), parse_json_params(var, raw)?));
+            }
+        }
+        let mut files = Vec::new();
+        for name in PROPERTIES_FILES {
+            let path = base_dir.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((path.clone(), parse_properties(&path, &bytes)?)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(ConfigError::new(
+                        path.display().to_string(),
+                        format!("cannot be read: {e}"),
+                    )
+                    .hint("check the file's permissions, or remove it"))
+                }
+            }
+        }
+        Ok(ScannerConfig {
+            variables,
+            json,
+            files,
+        })
+    }
+
+    /// The value the scanner would see for a property, from the highest-precedence source:
+    /// its variables, then the JSON parameters, then the properties files.
+    pub fn get(&self, key: &str) -> Option<Sourced<String>> {
+        let from_var = self
+            .variables
+            .iter()
+            .find(|(_, k, _)| k == key)
+            .map(|(var, _, v)| Sourced::new(v.clone(), Origin::Variable(var.clone())));
+        from_var
+            .or_else(|| {
+                self.json.iter().find_map(|(var, map)| {
+                    let v = map.get(key).filter(|v| !v.trim().is_empty())?;
+                    Some(Sourced::new(
+                        v.trim().to_owned(),
+                        Origin::ScannerJson {
+                            variable: var.clone(),
+                            key: key.into(),
+                        },
+                    ))
+                })
+            })
+            .or_else(|| {
+                self.files.iter().find_map(|(path, map)| {
+                    let v = map.get(key).filter(|v| !v.trim().is_empty())?;
+                    Some(Sourced::new(
+                        v.trim().to_owned(),
+                        Origin::PropertiesFile {
+                            path: path.clone(),
+                            key: key.into(),
+                        },
+                    ))
+                })
+            })
+    }
+
+    /// The JSON parameters already in the environment (the newest variable), so exports can
+    /// keep the keys a user put there.
+    pub fn existing_json_params(&self) -> Option<&BTreeMap<String, String>> {
+        self.json.first().map(|(_, m)| m)
+    }
+
+    /// Every place a given key is set, for warnings such as "sonar.login found".
+    pub fn places_setting(&self, key: &str) -> Vec<Origin> {
+        let mut out = Vec::new();
+        for (var, map) in &self.json {
+            if map.contains_key(key) {
+                out.push(Origin::ScannerJson {
+                    variable: var.clone(),
+                    key: key.into(),
+                });
+            }
+        }
+        for (path, map) in &self.files {
+            if map.contains_key(key) {
+                out.push(Origin::PropertiesFile {
+                    path: path.clone(),
+                    key: key.into(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// `SONAR_SCANNER_JSON_PARAMS` must be a JSON object of strings, as the scanners require.
+pub fn parse_json_params(var: &str, raw: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    if raw.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::new(var, "is larger than 1 MiB"));
+    }
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
+        ConfigError::new(var, format!("is not valid JSON ({e})")).hint(format!(
+            r#"{var} must be a JSON object of strings, e.g. {{"sonar.projectKey":"acme_app"}}"#
+        ))
+    })?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(
+            ConfigError::new(var, "is JSON but not an object").hint(format!(
+                r#"{var} must be a JSON object of strings, e.g. {{"sonar.projectKey":"acme_app"}}"#
+            )),
+        );
+    };
+    object
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            other => Err(ConfigError::new(
+                format!("{var} key {}", quote(&k)),
+                format!("is {other} but the scanners accept only strings"),
+            )
+            .hint("quote the value")),
+        })
+        .collect()
+}
+
+/// A properties file, read as UTF-8 with the Java properties syntax the scanners use.
+fn parse_properties(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
+    let source = path.display().to_string();
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::new(source, "is larger than 1 MiB"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ConfigError::new(
+            &source,
+            format!("is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
+        .hint("save the file as UTF-8")
+    })?;
+    let mut map = BTreeMap::new();
+    for line in PropertiesIter::new_with_encoding(text.as_bytes(), encoding_rs::UTF_8) {
+        let line = line.map_err(|e| {
+            let at = e
+                .line_number()
+                .map(|n| format!(" at line {n}"))
+                .unwrap_or_default();
+            ConfigError::new(&source, format!("cannot be parsed{at}: {e}")).hint(
+                "check for a malformed escape such as \\u followed by fewer than 4 hex digits",
+            )
+        })?;
+        if let LineContent::KVPair(k, v) = line.consume_content() {
+            map.insert(k, v);
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_beat_json_beat_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sonar-project.properties"),
+            "sonar.projectKey=from_file\nsonar.organization=file_org\nsonar.host.url=https://file\n",
+        )
+        .unwrap();
+        let env = Env::from_pairs([
+            ("SONAR_HOST_URL", "https://var"),
+            (
+                "SONAR_SCANNER_JSON_PARAMS",
+                r#"{"sonar.organization":"json_org","sonar.host.url":"https://json"}"#,
+            ),
+        ]);
+        let cfg = ScannerConfig::load(&env, dir.path()).unwrap();
+        assert_eq!(cfg.get("sonar.host.url").unwrap().value, "https://var");
+        let org = cfg.get("sonar.organization").unwrap();
+        assert_eq!(org.value, "json_org");
+        assert_eq!(
+            org.source.to_string(),
+            "SONAR_SCANNER_JSON_PARAMS key sonar.organization"
+        );
+        let key = cfg.get("sonar.projectKey").unwrap();
+        assert_eq!(key.value, "from_file");
+        assert!(key
+            .source
+            .to_string()
+            .ends_with("sonar-project.properties key sonar.projectKey"));
+    }
+
+    #[test]
+    fn json_params_must_be_an_object_of_strings() {
+        assert!(parse_json_params("V", "[1]")
+            .unwrap_err()
+            .problem
+            .contains("not an object"));
+        assert!(parse_json_params("V", "{")
+            .unwrap_err()
+            .problem
+            .contains("not valid JSON"));
+        let e = parse_json_params("V", r#"{"a":1}"#).unwrap_err();
+        assert!(
+            e.source.contains("\"a\"") && e.problem.contains("only strings"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn malformed_properties_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sonar-project.properties"),
+            "a=1\nb=\\uZZ\n",
+        )
+        .unwrap();
+        let e = ScannerConfig::load(&Env::default(), dir.path()).unwrap_err();
+        assert!(e.source.ends_with("sonar-project.properties"), "{e}");
+        assert!(e.problem.contains("line 2"), "{e}");
+    }
+}
