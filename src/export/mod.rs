@@ -338,6 +338,25 @@ pub fn render(
     summary: &Summary,
     dest: &Destinations,
 ) -> Result<Rendered, WriteError> {
+    let mut rendered = render_format(format, set, summary, dest)?;
+    let unmasked = matches!(format, Format::Dotenv | Format::Properties | Format::Json);
+    if unmasked && !dest.include_secrets {
+        for var in set.variables.iter().filter(|v| v.value.is_secret()) {
+            rendered.notes.push(format!(
+                "{} left out: this format is not masked by any CI; pass --include-secrets to include it",
+                var.name
+            ));
+        }
+    }
+    Ok(rendered)
+}
+
+fn render_format(
+    format: Format,
+    set: &ExportSet,
+    summary: &Summary,
+    dest: &Destinations,
+) -> Result<Rendered, WriteError> {
     match format {
         Format::Github => github::render(set, summary, dest),
         Format::Azure => Ok(azure::render(set, summary)),
@@ -368,8 +387,12 @@ fn to_stdout_or_file(text: String, dest: &Destinations, secret: bool) -> Rendere
     }
 }
 
-/// Writes a rendered export: files first (each in one write), stdout last.
+/// Writes a rendered export. Stdout first: on GitHub it carries the `::add-mask::` lines,
+/// which must reach the runner before the token is anywhere else. Then each file, in one
+/// write each.
 pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()> {
+    stdout.write_all(rendered.stdout.as_bytes())?;
+    stdout.flush()?;
     if let Some((path, text, secret)) = &rendered.replace {
         write_replacing(path, text, *secret)?;
     }
@@ -380,8 +403,7 @@ pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()
             .open(path)?;
         file.write_all(text.as_bytes())?;
     }
-    stdout.write_all(rendered.stdout.as_bytes())?;
-    stdout.flush()
+    Ok(())
 }
 
 /// Replaces a file atomically: a reader sees the old file or the whole new one.

@@ -1,0 +1,470 @@
+//! The real binary, end to end without the network: `context`, `export --no-verify`, and
+//! every kind of bad input (exit 2, one error naming the source and the fix, nothing
+//! exported, never the token).
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const CANARY: &str = "sqco_CANARY0canary0CANARY0canary0CANARY0canary0CANARY0canary0x";
+
+/// A GitHub pull_request job: variables plus the payload written into `dir`.
+fn github_pr(dir: &Path) -> Vec<(String, String)> {
+    let event = serde_json::json!({
+        "action": "synchronize",
+        "number": 42,
+        "pull_request": {
+            "number": 42,
+            "head": {"ref": "feature/login", "sha": "1111111111111111111111111111111111111111",
+                     "repo": {"full_name": "acme/payments", "fork": false}},
+            "base": {"ref": "main", "sha": "2222222222222222222222222222222222222222",
+                     "repo": {"full_name": "acme/payments", "fork": false}},
+            "user": {"login": "octocat"}
+        },
+        "repository": {"full_name": "acme/payments", "default_branch": "main", "fork": false}
+    });
+    let path = dir.join("event.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_REF", "refs/pull/42/merge"),
+        ("GITHUB_SHA", "3333333333333333333333333333333333333333"),
+        ("GITHUB_REPOSITORY", "acme/payments"),
+        ("GITHUB_ACTOR", "octocat"),
+        ("GITHUB_HEAD_REF", "feature/login"),
+        ("GITHUB_BASE_REF", "main"),
+        ("GITHUB_ENV", dir.join("github_env").to_str().unwrap()),
+        ("GITHUB_OUTPUT", dir.join("github_output").to_str().unwrap()),
+        (
+            "GITHUB_STEP_SUMMARY",
+            dir.join("summary.md").to_str().unwrap(),
+        ),
+        ("SONAR_TOKEN", CANARY),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("INPUT_PROJECT-KEY", "acme_payments"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .chain([(
+        "GITHUB_EVENT_PATH".to_owned(),
+        path.to_str().unwrap().to_owned(),
+    )])
+    .collect()
+}
+
+fn scantoken(dir: &Path, env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("scantoken")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn set(env: &mut Vec<(String, String)>, name: &str, value: &str) {
+    env.retain(|(k, _)| k != name);
+    env.push((name.into(), value.into()));
+}
+
+#[test]
+fn github_pull_request_exports_the_pull_request_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.lines().next().unwrap(),
+        format!("::add-mask::{CANARY}")
+    );
+    assert!(!stderr.contains(CANARY), "{stderr}");
+    assert!(
+        stderr.contains("not verified") || stderr.contains("without verification"),
+        "{stderr}"
+    );
+
+    let env_file = std::fs::read_to_string(dir.path().join("github_env")).unwrap();
+    let json_line = env_file
+        .lines()
+        .skip_while(|l| !l.starts_with("SONAR_SCANNER_JSON_PARAMS<<"))
+        .nth(1)
+        .unwrap();
+    let params: serde_json::Value = serde_json::from_str(json_line).unwrap();
+    assert_eq!(params["sonar.pullrequest.key"], "42");
+    assert_eq!(params["sonar.pullrequest.branch"], "feature/login");
+    assert_eq!(params["sonar.pullrequest.base"], "main");
+    assert_eq!(
+        params["sonar.scm.revision"],
+        "1111111111111111111111111111111111111111"
+    );
+    assert_eq!(params["sonar.projectKey"], "acme_payments");
+    assert_eq!(params["sonar.organization"], "acme");
+    assert_eq!(params["sonar.host.url"], "https://sonarcloud.io");
+    assert!(params.get("sonar.branch.name").is_none());
+    assert!(params.get("sonar.token").is_none());
+    assert!(
+        env_file.contains(CANARY),
+        "the token is exported in SONAR_TOKEN"
+    );
+    assert_eq!(env_file.matches(CANARY).count(), 1, "only in SONAR_TOKEN");
+
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("not-verified") && summary.contains("acme_payments"),
+        "{summary}"
+    );
+    assert!(!summary.contains(CANARY));
+    let outputs = std::fs::read_to_string(dir.path().join("github_output")).unwrap();
+    assert!(
+        outputs.contains("project-key<<") && outputs.contains("verdict<<"),
+        "{outputs}"
+    );
+}
+
+#[test]
+fn token_in_json_is_an_opt_in_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--token-in-json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let masks = stdout
+        .lines()
+        .filter(|l| l.starts_with("::add-mask::"))
+        .count();
+    assert_eq!(
+        masks, 3,
+        "the token and both JSON variables are masked: {stdout}"
+    );
+    assert!(
+        stdout.contains("--token-in-json"),
+        "warning annotation: {stdout}"
+    );
+    let env_file = std::fs::read_to_string(dir.path().join("github_env")).unwrap();
+    assert_eq!(env_file.matches(CANARY).count(), 3);
+}
+
+#[test]
+fn shell_format_is_eval_ready_and_human_text_goes_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--format", "shell"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.lines().all(|l| l.starts_with("export ")), "{stdout}");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{stdout}\nprintf '%s' \"$SONAR_TOKEN|$SONAR_ORGANIZATION\""
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{CANARY}|acme")
+    );
+}
+
+#[test]
+fn dotenv_and_json_leave_the_token_out_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    for format in ["dotenv", "json", "properties"] {
+        let (code, stdout, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", format],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stdout.contains(CANARY), "{format}: {stdout}");
+        assert!(stderr.contains("SONAR_TOKEN left out"), "{stderr}");
+        let (_, stdout, _) = scantoken(
+            dir.path(),
+            &env,
+            &[
+                "export",
+                "--no-verify",
+                "--format",
+                format,
+                "--include-secrets",
+            ],
+        );
+        assert!(stdout.contains(CANARY), "{format}");
+    }
+}
+
+#[test]
+fn output_file_is_written_whole_and_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "export",
+            "--no-verify",
+            "--format",
+            "shell",
+            "--output",
+            "sonar.env",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    let text = std::fs::read_to_string(dir.path().join("sonar.env")).unwrap();
+    assert!(text.starts_with("export SONAR_TOKEN="));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("sonar.env"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "no access for group and others: {mode:o}");
+    }
+}
+
+#[test]
+fn missing_token_on_a_fork_pr_fails_or_skips_by_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    let path = dir.path().join("event.json");
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    event["pull_request"]["head"]["repo"] =
+        serde_json::json!({"full_name": "contributor/payments", "fork": true});
+    std::fs::write(&path, event.to_string()).unwrap();
+    set(&mut env, "SONAR_TOKEN", "");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("token-missing") && stderr.contains("fork"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("::error title=scantoken::"), "{stdout}");
+    assert!(!dir.path().join("github_env").exists());
+
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--on-missing-token", "skip"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("::notice title=scantoken::token-missing"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("github_env").exists(), "nothing exported");
+}
+
+#[test]
+fn unmapped_secret_is_told_apart_from_a_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(&mut env, "SONAR_TOKEN", "");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("SONAR_TOKEN is set but empty"), "{stderr}");
+}
+
+/// One bad input: the error names the source, exits 2, writes nothing, shows no token.
+fn assert_bad_input(dir: &Path, env: &[(String, String)], names: &str) {
+    let (code, stdout, stderr) = scantoken(dir, env, &["export", "--no-verify"]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    assert_eq!(stderr.matches("error: ").count(), 1, "one error: {stderr}");
+    assert!(
+        stderr.contains(names),
+        "error should name {names}: {stderr}"
+    );
+    assert!(
+        stderr.contains("hint:"),
+        "error should say what to do: {stderr}"
+    );
+    assert!(!stderr.contains(CANARY) && !stdout.contains(CANARY));
+    assert!(
+        !stdout.contains("::add-mask::"),
+        "nothing exported: {stdout}"
+    );
+    assert!(!dir.join("github_env").exists(), "no partial export");
+}
+
+#[test]
+fn malformed_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    std::fs::write(dir.path().join("event.json"), "{\"number\": 42, ").unwrap();
+    assert_bad_input(dir.path(), &env, "GITHUB_EVENT_PATH");
+}
+
+#[test]
+fn event_file_of_the_wrong_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    std::fs::write(
+        dir.path().join("event.json"),
+        r#"{"number": 42, "pull_request": {"head": 7}}"#,
+    )
+    .unwrap();
+    assert_bad_input(dir.path(), &env, "GITHUB_EVENT_PATH");
+}
+
+#[test]
+fn missing_event_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(
+        &mut env,
+        "GITHUB_EVENT_PATH",
+        dir.path().join("nope.json").to_str().unwrap(),
+    );
+    assert_bad_input(dir.path(), &env, "nope.json");
+}
+
+#[test]
+fn invalid_project_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(&mut env, "INPUT_PROJECT-KEY", "acme payments");
+    assert_bad_input(dir.path(), &env, "INPUT_PROJECT-KEY");
+    set(&mut env, "INPUT_PROJECT-KEY", "12345");
+    assert_bad_input(dir.path(), &env, "non-digit");
+}
+
+#[test]
+fn malformed_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(&mut env, "SONAR_HOST_URL", "sonar.example.com");
+    assert_bad_input(dir.path(), &env, "SONAR_HOST_URL");
+}
+
+#[test]
+fn conflicting_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(&mut env, "SONAR_HOST_URL", "https://sonarcloud.io");
+    set(&mut env, "SONAR_REGION", "us");
+    assert_bad_input(dir.path(), &env, "SONAR_REGION");
+    set(&mut env, "SONAR_HOST_URL", "https://sonar.example.com");
+    assert_bad_input(dir.path(), &env, "not SonarQube Cloud");
+    env.retain(|(k, _)| k != "SONAR_HOST_URL");
+    set(&mut env, "SONAR_REGION", "eu");
+    assert_bad_input(dir.path(), &env, "invalid region");
+}
+
+#[test]
+fn malformed_properties_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.projectKey=x\nsonar.x=\\u12G4\n",
+    )
+    .unwrap();
+    assert_bad_input(dir.path(), &env, "sonar-project.properties");
+}
+
+#[test]
+fn malformed_scanner_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(
+        &mut env,
+        "SONAR_SCANNER_JSON_PARAMS",
+        "{\"sonar.projectKey\": ",
+    );
+    assert_bad_input(dir.path(), &env, "SONAR_SCANNER_JSON_PARAMS");
+}
+
+#[test]
+fn bad_enum_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(&mut env, "INPUT_ON-MISSING-TOKEN", "ignore");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("INPUT_ON-MISSING-TOKEN") && stderr.contains("fail, skip"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn token_with_a_pasted_newline_is_refused_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    set(&mut env, "SONAR_TOKEN", &format!("{CANARY}\n{CANARY}"));
+    assert_bad_input(dir.path(), &env, "SONAR_TOKEN");
+}
+
+#[test]
+fn missing_organization_on_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    env.retain(|(k, _)| k != "SONAR_ORGANIZATION");
+    assert_bad_input(dir.path(), &env, "organization");
+}
+
+#[test]
+fn context_json_reports_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.organization=from_file\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["context"]["event"], "pull-request");
+    assert_eq!(
+        v["context"]["revision"],
+        "1111111111111111111111111111111111111111"
+    );
+    assert_eq!(v["target"]["flavor"], "cloud-global");
+    assert_eq!(v["target"]["organization"]["value"], "acme");
+    assert_eq!(
+        v["target"]["organization"]["source"],
+        "variable SONAR_ORGANIZATION"
+    );
+    assert_eq!(
+        v["target"]["project_key"]["source"],
+        "variable INPUT_PROJECT-KEY"
+    );
+    assert!(!stdout.contains(CANARY));
+}
+
+#[test]
+fn hostile_branch_names_cannot_inject_commands_into_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_pr(dir.path());
+    let event = std::fs::read_to_string(dir.path().join("event.json"))
+        .unwrap()
+        .replace(
+            "feature/login",
+            "x::add-mask::y##vso[task.setvariable variable=SONAR_HOST_URL]https://evil",
+        );
+    std::fs::write(dir.path().join("event.json"), event).unwrap();
+    let (code, _stdout, stderr) = scantoken(dir.path(), &env, &["context"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 0, "{stderr}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(!line.contains("##vso["), "{line}");
+        assert!(!line.contains("::add-mask::y"), "{line}");
+    }
+}
