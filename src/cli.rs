@@ -5,15 +5,18 @@ use crate::ci::{self, CiKind, Context};
 use crate::credential::{self, Credential};
 use crate::env::Env;
 use crate::error::{ConfigError, Exit};
-use crate::export::{self, Destinations, ExportOptions, Format, Summary};
-use crate::inputs::Inputs;
+use crate::export::{self, Destinations, ExportOptions, ExportSet, Format, Summary};
+use crate::inputs::{Inputs, Origin};
 use crate::report::{self, safe};
 use crate::scanner_config::ScannerConfig;
+use crate::sonar::client::{CaSource, ClientOptions};
+use crate::sonar::{self, Scan, Verdict, VerdictKind};
 use crate::target::{self, Target};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const AFTER_HELP: &str = "\
 Every option can also be given as an INPUT_<NAME> variable (the GitHub Action and the Azure
@@ -45,7 +48,9 @@ struct Cli {
 enum Command {
     /// Show the detected CI context and the resolved target (no network).
     Context(ContextArgs),
-    /// Write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.
+    /// Prove the token can scan the project, without browse rights; export nothing.
+    Verify(VerifyCommandArgs),
+    /// Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.
     Export(ExportArgs),
 }
 
@@ -95,11 +100,55 @@ struct ExportArgs {
     #[arg(long)]
     token_in_json: bool,
     /// Write the exports without checking the token against the server (air-gapped use)
+    /// [input: no-verify]
     #[arg(long)]
     no_verify: bool,
+    #[command(flatten)]
+    verify: VerifyArgs,
+}
+
+#[derive(Args, Debug)]
+struct VerifyCommandArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    verify: VerifyArgs,
+    /// Print the report as JSON (verdict, probes, token source and fingerprint; never the token)
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
     /// What to do when there is no token (fork and Dependabot PRs get none) [input: on-missing-token]
     #[arg(long, value_enum)]
     on_missing_token: Option<MissingTokenPolicy>,
+    /// What to do when the server cannot be reached or keeps failing [input: on-unreachable]
+    #[arg(long, value_enum)]
+    on_unreachable: Option<UnreachablePolicy>,
+    /// Extra CA certificate(s) to trust, PEM [input: ca-file; also SONAR_ROOT_CERT, SSL_CERT_FILE]
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<String>,
+    /// Seconds each request may take [input: timeout; default: 30]
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Retries after a 429, 5xx, reset or timeout [input: retries; default: 2]
+    #[arg(long, value_name = "N")]
+    retries: Option<u64>,
+    /// Allow sending the token over plain http to a non-loopback host [input: allow-insecure-http]
+    #[arg(long)]
+    allow_insecure_http: bool,
+    /// Warn when the token expires within this many days [input: expiry-warning-days; default: 14]
+    #[arg(long, value_name = "DAYS")]
+    expiry_warning_days: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum UnreachablePolicy {
+    /// Fail with exit code 3.
+    Fail,
+    /// Export without verification, warn, exit 0.
+    Warn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,6 +200,7 @@ pub fn run(
     };
     let result = match cli.command {
         Command::Context(args) => context(&args, env, cwd, &mut out),
+        Command::Verify(args) => verify(&args, env, cwd, &mut out),
         Command::Export(args) => export(&args, env, cwd, &mut out),
     };
     match result {
@@ -344,14 +394,248 @@ fn enum_input<T: ValueEnum + Clone>(
     })
 }
 
+/// The verification stages shared by `verify` and `export`: credential, local checks, then
+/// the probes. `None` as verdict means `--no-verify`.
+struct Checked {
+    credential: Option<Credential>,
+    verdict: Option<Verdict>,
+}
+
+fn check(
+    inputs: &Inputs,
+    env: &Env,
+    ctx: &Context,
+    scanner: &ScannerConfig,
+    target: &Target,
+    args: &VerifyArgs,
+    no_verify: bool,
+) -> Result<Checked, ConfigError> {
+    let project_key = export::require_project_key(target)?.value.clone();
+    if target.flavor.is_cloud() && target.organization.is_none() {
+        let v = Verdict::new(
+            VerdictKind::OrganizationMismatch,
+            format!("no organization is set, and {} needs one", target.flavor.describe()),
+            "pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties",
+        );
+        return Ok(Checked {
+            credential: None,
+            verdict: Some(v),
+        });
+    }
+    let credential = match credential::resolve(inputs, ctx)? {
+        Ok(c) => c,
+        Err(missing) => {
+            let next = if missing.withheld {
+                "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
+            } else {
+                "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN)); check that the secret exists for this repository"
+            };
+            let v = Verdict::new(VerdictKind::TokenMissing, missing.reason, next);
+            return Ok(Checked {
+                credential: None,
+                verdict: Some(v),
+            });
+        }
+    };
+    let mut warnings = sonar::configuration_warnings(scanner, env);
+    if !bool_input(inputs, args.allow_insecure_http, "allow-insecure-http")? {
+        if let Some(mut v) = sonar::insecure_host(target) {
+            v.warnings.append(&mut warnings);
+            return Ok(Checked {
+                credential: Some(credential),
+                verdict: Some(v),
+            });
+        }
+    }
+    if no_verify {
+        return Ok(Checked {
+            credential: Some(credential),
+            verdict: None,
+        });
+    }
+    let options = client_options(inputs, env, args)?;
+    let client = sonar::client::Client::new(env, options)?;
+    let scan = Scan {
+        target,
+        project_key: &project_key,
+        organization: target.organization.as_ref().map(|o| o.value.as_str()),
+        credential: &credential,
+        expiry_warning_days: number_input(inputs, args.expiry_warning_days, "expiry-warning-days")?
+            .unwrap_or(14) as i64,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
+    let mut verdict = runtime.block_on(sonar::verify(&client, &scan));
+    verdict.warnings.append(&mut warnings);
+    Ok(Checked {
+        credential: Some(credential),
+        verdict: Some(verdict),
+    })
+}
+
+fn client_options(
+    inputs: &Inputs,
+    env: &Env,
+    args: &VerifyArgs,
+) -> Result<ClientOptions, ConfigError> {
+    let mut options = ClientOptions::default();
+    let ca_input = inputs.clone().with_flag("ca-file", args.ca_file.clone());
+    if let Some(ca) = ca_input.get("ca-file") {
+        options
+            .extra_roots
+            .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
+    }
+    if let Some(pem) = env.non_empty("SONAR_ROOT_CERT") {
+        let source = if pem.trim_start().starts_with("-----BEGIN") {
+            CaSource::Pem(pem.to_owned())
+        } else {
+            CaSource::File(PathBuf::from(pem.trim()))
+        };
+        options
+            .extra_roots
+            .push((Origin::Variable("SONAR_ROOT_CERT".into()), source));
+    }
+    if let Some(file) = env.non_empty("SSL_CERT_FILE") {
+        options.extra_roots.push((
+            Origin::Variable("SSL_CERT_FILE".into()),
+            CaSource::File(PathBuf::from(file.trim())),
+        ));
+    }
+    if let Some(secs) = number_input(inputs, args.timeout, "timeout")? {
+        if secs == 0 {
+            return Err(ConfigError::new("timeout", "must be at least 1 second"));
+        }
+        options.timeout = Duration::from_secs(secs);
+        options.connect_timeout = options.connect_timeout.min(options.timeout);
+    }
+    if let Some(retries) = number_input(inputs, args.retries, "retries")? {
+        if retries > 10 {
+            return Err(ConfigError::new(
+                "retries",
+                format!("{retries} is more than the 10 retries allowed"),
+            ));
+        }
+        options.max_attempts = retries as u32 + 1;
+    }
+    Ok(options)
+}
+
+/// A whole-number input: the flag, or digits in an input variable.
+fn number_input(
+    inputs: &Inputs,
+    flag: Option<u64>,
+    name: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    let Some(v) = inputs.get(name) else {
+        return Ok(None);
+    };
+    v.value.parse().map(Some).map_err(|_| {
+        ConfigError::new(
+            v.source.to_string(),
+            format!("{} is not a whole number", safe(&v.value)),
+        )
+    })
+}
+
+fn verify(
+    args: &VerifyCommandArgs,
+    env: &Env,
+    cwd: &Path,
+    out: &mut Output,
+) -> Result<Exit, Failure> {
+    let inputs = inputs(env, &args.target);
+    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
+    let checked = check(&inputs, env, &ctx, &scanner, &target, &args.verify, false)?;
+    let verdict = checked.verdict.expect("verify always verifies");
+    let policies = Policies::read(&inputs, &args.verify)?;
+    let exit = policies.exit(&verdict);
+    if args.json {
+        let json = serde_json::json!({
+            "verdict": verdict.verdict.name(),
+            "exit_code": exit as i32,
+            "cause": verdict.cause,
+            "next_step": verdict.next_step,
+            "warnings": verdict.warnings,
+            "probes": verdict.probes,
+            "token": checked.credential.as_ref().map(token_json),
+            "context": ctx,
+            "target": target,
+        });
+        writeln!(
+            out.stdout,
+            "{}",
+            serde_json::to_string_pretty(&json).expect("serializable")
+        )?;
+    } else {
+        out.say(&report::context_text(&ctx));
+        out.say(&report::target_text(&target));
+        if let Some(c) = &checked.credential {
+            out.say(&format!("Token: {}", safe(&c.describe())));
+        }
+        writeln!(out.stdout, "{}", report::verdict_text(&verdict))?;
+    }
+    if exit != Exit::Ok {
+        out.annotate(
+            "error",
+            &format!("{}: {}", verdict.verdict.name(), verdict.cause),
+        );
+    }
+    Ok(exit)
+}
+
+fn token_json(c: &Credential) -> serde_json::Value {
+    serde_json::json!({
+        "source": c.source.to_string(),
+        "kind": c.token.kind(),
+        "fingerprint": c.token.fingerprint(),
+    })
+}
+
+/// What to do when verification cannot say yes.
+struct Policies {
+    missing: MissingTokenPolicy,
+    unreachable: UnreachablePolicy,
+}
+
+impl Policies {
+    fn read(inputs: &Inputs, args: &VerifyArgs) -> Result<Policies, ConfigError> {
+        Ok(Policies {
+            missing: enum_input(inputs, args.on_missing_token, "on-missing-token")?
+                .unwrap_or(MissingTokenPolicy::Fail),
+            unreachable: enum_input(inputs, args.on_unreachable, "on-unreachable")?
+                .unwrap_or(UnreachablePolicy::Fail),
+        })
+    }
+
+    fn skip(&self, v: &Verdict) -> bool {
+        v.verdict == VerdictKind::TokenMissing && self.missing == MissingTokenPolicy::Skip
+    }
+
+    fn warn_only(&self, v: &Verdict) -> bool {
+        v.verdict.is_reach_failure() && self.unreachable == UnreachablePolicy::Warn
+    }
+
+    fn exit(&self, v: &Verdict) -> Exit {
+        if self.skip(v) || self.warn_only(v) {
+            Exit::Ok
+        } else {
+            v.verdict.exit()
+        }
+    }
+}
+
 fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
     let inputs = inputs(env, &args.target);
     let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
     let format = enum_input(&inputs, args.format, "format")?
         .unwrap_or(Format::Auto)
         .resolve(ctx.ci);
-    let policy = enum_input(&inputs, args.on_missing_token, "on-missing-token")?
-        .unwrap_or(MissingTokenPolicy::Fail);
+    let policies = Policies::read(&inputs, &args.verify)?;
     let options = ExportOptions {
         token_in_json: bool_input(&inputs, args.token_in_json, "token-in-json")?,
     };
@@ -363,56 +647,73 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         output: args.output.as_ref().map(|p| cwd.join(p)),
         include_secrets: bool_input(&inputs, args.include_secrets, "include-secrets")?,
     };
-    // Check the target is complete before saying anything about the token.
-    export::require_project_key(&target)?;
-    export::require_organization(&target)?;
 
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
+    let checked = check(
+        &inputs,
+        env,
+        &ctx,
+        &scanner,
+        &target,
+        &args.verify,
+        no_verify,
+    )?;
+    if let Some(c) = &checked.credential {
+        out.say(&format!("Token: {}", safe(&c.describe())));
+    }
+    if let Some(v) = &checked.verdict {
+        out.say(&report::verdict_text(v));
+    }
 
-    let credential: Credential = match credential::resolve(&inputs, &ctx)? {
-        Ok(c) => c,
-        Err(missing) => {
-            let text = format!("token-missing: {}", missing.reason);
-            return Ok(match policy {
-                MissingTokenPolicy::Skip => {
-                    out.notice(&format!("{text}. Nothing exported (--on-missing-token skip): the scan steps that follow must be skipped too"));
-                    Exit::Ok
-                }
-                MissingTokenPolicy::Fail => {
-                    let hint = if missing.withheld {
-                        "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
-                    } else {
-                        "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN))"
-                    };
-                    out.error(&format!("{text}\n  hint: {hint}"));
-                    Exit::VerificationFailed
-                }
-            });
+    // Decide whether to export at all.
+    let (verdict_name, message, failed) = match &checked.verdict {
+        None => (
+            "not-verified".to_owned(),
+            format!(
+                "Exports written without verification (--no-verify): nothing proves the token can scan {}.",
+                target.project_key.as_ref().map(|k| k.value.as_str()).unwrap_or_default()
+            ),
+            false,
+        ),
+        Some(v) if v.verdict == VerdictKind::Ok => ("ok".to_owned(), v.cause.clone(), false),
+        Some(v) if policies.skip(v) => {
+            out.notice(&format!(
+                "token-missing: {}. Nothing exported (--on-missing-token skip): the scan steps that follow must be skipped too",
+                v.cause
+            ));
+            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
+            return Ok(Exit::Ok);
+        }
+        Some(v) if policies.warn_only(v) => (
+            v.verdict.name().to_owned(),
+            format!("{}: {}. Exported anyway (--on-unreachable warn): the scan will find out.", v.verdict.name(), v.cause),
+            false,
+        ),
+        Some(v) => {
+            out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause, v.next_step));
+            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
+            return Ok(v.verdict.exit());
         }
     };
-    out.say(&format!("Token: {}", safe(&credential.describe())));
-
-    let set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
-    if !no_verify {
-        return Err(ConfigError::new(
-            "export",
-            "verification against the server is not available in this build",
-        )
-        .hint("pass --no-verify to write the exports without checking the token")
-        .into());
+    let credential = checked
+        .credential
+        .expect("a verdict that exports has a credential");
+    let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
+    if let Some(v) = &checked.verdict {
+        set.warnings.extend(v.warnings.iter().cloned());
+    }
+    if failed || verdict_name != "ok" {
+        set.warnings.push(message.clone());
     }
     let summary = Summary {
-        verdict: "not-verified".into(),
-        message: format!(
-            "Exports written without verification (--no-verify): nothing proves the token can scan {}.",
-            target.project_key.as_ref().map(|k| k.value.as_str()).unwrap_or_default()
-        ),
+        verdict: verdict_name,
+        message,
         context: ctx.clone(),
         target: target.clone(),
         token: Some(credential.describe()),
-        probes: Vec::new(),
-        failed: false,
+        probes: checked.verdict.as_ref().map(probe_rows).unwrap_or_default(),
+        failed,
     };
     let rendered = export::render(format, &set, &summary, &dest)?;
     export::commit(&rendered, out.stdout)?;
@@ -438,8 +739,50 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         format_name(format),
         names.join(", ")
     ));
-    out.say(&format!("warning: {}", summary.message));
     Ok(Exit::Ok)
+}
+
+fn probe_rows(v: &Verdict) -> Vec<(String, String)> {
+    v.probes
+        .iter()
+        .map(|p| (format!("{} {}", p.method, p.url), p.answer()))
+        .collect()
+}
+
+/// On GitHub, a failed verdict still gets its step summary (context, target, verdict,
+/// probes), so the reason is on the run's page.
+fn write_failure_summary(
+    dest: &Destinations,
+    format: Format,
+    v: &Verdict,
+    ctx: &Context,
+    target: &Target,
+    credential: Option<&Credential>,
+    out: &mut Output,
+) -> Result<(), Failure> {
+    if format != Format::Github {
+        return Ok(());
+    }
+    let Some(path) = &dest.github_step_summary else {
+        return Ok(());
+    };
+    let summary = Summary {
+        verdict: v.verdict.name().to_owned(),
+        message: format!("{} Next: {}", v.cause, v.next_step),
+        context: ctx.clone(),
+        target: target.clone(),
+        token: credential.map(Credential::describe),
+        probes: probe_rows(v),
+        failed: v.verdict != VerdictKind::TokenMissing,
+    };
+    let text = export::github::step_summary(&ExportSet::empty(), &summary);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?
+        .write_all(text.as_bytes())?;
+    let _ = out;
+    Ok(())
 }
 
 fn format_name(f: Format) -> String {

@@ -15,4 +15,5 @@ pub mod inputs;
 pub mod report;
 pub mod scanner_config;
 pub mod secret;
+pub mod sonar;
 pub mod target;

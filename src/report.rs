@@ -136,6 +136,29 @@ pub fn target_text(target: &Target) -> String {
     out
 }
 
+/// The verdict, its evidence and the next step, in a short paragraph.
+pub fn verdict_text(v: &crate::sonar::Verdict) -> String {
+    let mut out = String::new();
+    writeln!(out, "Verdict: {}", v.verdict.name()).unwrap();
+    writeln!(out, "  {}", safe(&v.cause)).unwrap();
+    for p in &v.probes {
+        writeln!(
+            out,
+            "  probe {} {} -> {} ({} ms)",
+            p.method,
+            safe(&p.url),
+            safe(&p.answer()),
+            p.elapsed_ms
+        )
+        .unwrap();
+    }
+    writeln!(out, "  next: {}", safe(&v.next_step)).unwrap();
+    for w in &v.warnings {
+        writeln!(out, "  warning: {}", safe(w)).unwrap();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -411,11 +411,21 @@ fn token_with_a_pasted_newline_is_refused_without_showing_it() {
 }
 
 #[test]
-fn missing_organization_on_cloud() {
+fn missing_organization_on_cloud_is_an_organization_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = github_pr(dir.path());
     env.retain(|(k, _)| k != "SONAR_ORGANIZATION");
-    assert_bad_input(dir.path(), &env, "organization");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("organization-mismatch") && stderr.contains("no organization is set"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("::error title=scantoken::organization-mismatch"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("github_env").exists(), "nothing exported");
 }
 
 #[test]

@@ -114,7 +114,7 @@ fn cell(value: &str) -> String {
     out
 }
 
-fn step_summary(set: &ExportSet, s: &Summary) -> String {
+pub fn step_summary(set: &ExportSet, s: &Summary) -> String {
     let ctx = &s.context;
     let mut md = String::new();
     let icon = if s.failed { "❌" } else { "✅" };
@@ -181,7 +181,9 @@ fn step_summary(set: &ExportSet, s: &Summary) -> String {
             }
         })
         .collect();
-    row("Exported", names.join(", "));
+    if !names.is_empty() {
+        row("Exported", names.join(", "));
+    }
     if !s.probes.is_empty() {
         md.push_str("\n| Probe | Answer |\n|---|---|\n");
         for (probe, answer) in &s.probes {

@@ -62,6 +62,18 @@ pub struct ExportSet {
     pub warnings: Vec<String>,
 }
 
+impl ExportSet {
+    /// Nothing to export (a failed verdict still gets its step summary).
+    pub fn empty() -> ExportSet {
+        ExportSet {
+            variables: Vec::new(),
+            outputs: Vec::new(),
+            properties: BTreeMap::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExportOptions {
     /// Put `sonar.token` in the JSON variables too (the .NET scanner reads only those).

@@ -1,0 +1,415 @@
+//! The HTTP client: rustls with the platform's roots plus extra CAs, proxies from the
+//! environment, timeouts, and bounded retries with backoff.
+//!
+//! Retries happen only where a second try can change the answer: 429 and 5xx (honouring
+//! `Retry-After` up to a bound), connection resets, refused connections and timeouts. A 401,
+//! 403 or 404 is an answer about the token or the project and is never sent twice.
+
+use crate::env::Env;
+use crate::error::ConfigError;
+use crate::inputs::Origin;
+use crate::secret::Token;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// The largest error body we read: Sonar's are a few hundred bytes.
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Extra trusted CAs, each with where it was configured.
+    pub extra_roots: Vec<(Origin, CaSource)>,
+    /// Whole-request timeout (connect included).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Attempts per probe, the first included.
+    pub max_attempts: u32,
+    /// The longest `Retry-After` we wait for; a longer one ends the retries.
+    pub max_retry_after: Duration,
+    /// First backoff delay; doubled on each retry.
+    pub backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            extra_roots: Vec::new(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_attempts: 3,
+            max_retry_after: Duration::from_secs(10),
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A CA given as a file or as PEM text (`SONAR_ROOT_CERT` holds PEM, as the scan action's).
+#[derive(Debug, Clone)]
+pub enum CaSource {
+    File(PathBuf),
+    Pem(String),
+}
+
+/// Why no HTTP answer came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// The server's certificate is not trusted (or TLS failed otherwise).
+    Tls(String),
+    /// The proxy refused, or could not be reached.
+    Proxy(String),
+    /// DNS, refused connection, reset, timeout.
+    Unreachable(String),
+}
+
+impl TransportError {
+    pub fn describe(&self) -> &str {
+        match self {
+            TransportError::Tls(m) | TransportError::Proxy(m) | TransportError::Unreachable(m) => m,
+        }
+    }
+}
+
+/// One HTTP answer, reduced to what the decision table reads.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    /// `errors[0].msg` of a Sonar error body, or a short text body.
+    pub message: Option<String>,
+    pub json: Option<serde_json::Value>,
+    /// `SonarQube-Authentication-Token-Expiration`, when the server sent it.
+    pub token_expiration: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// One probe's exchange, with the story of its attempts for the evidence.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub result: Result<Answer, TransportError>,
+    pub attempts: u32,
+    pub elapsed: Duration,
+    /// Why each retry happened ("503", "connection reset", "429, Retry-After 1 s").
+    pub retries: Vec<String>,
+    /// Set when the server asked to wait longer than we will.
+    pub gave_up: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    options: ClientOptions,
+    proxied: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Installs the ring crypto provider once for the process (reqwest is built without one).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Proxy settings from the usual variables (upper or lower case), explicitly, so that the
+/// environment snapshot decides and not the process's.
+fn proxy_from_env(env: &Env) -> Result<(Vec<reqwest::Proxy>, Option<String>), ConfigError> {
+    let pick = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| env.non_empty(n).map(|v| (n.to_string(), v.to_owned())))
+    };
+    let no_proxy = pick(&["NO_PROXY", "no_proxy"]).map(|(_, v)| v);
+    let mut proxies = Vec::new();
+    let mut shown = None;
+    let schemes: [(&[&str], fn(&str) -> reqwest::Result<reqwest::Proxy>); 3] = [
+        (&["HTTPS_PROXY", "https_proxy"], |u| {
+            reqwest::Proxy::https(u)
+        }),
+        (&["HTTP_PROXY", "http_proxy"], |u| reqwest::Proxy::http(u)),
+        (&["ALL_PROXY", "all_proxy"], |u| reqwest::Proxy::all(u)),
+    ];
+    for (names, make) in schemes {
+        if let Some((var, url)) = pick(names) {
+            let parsed = Url::parse(&url).map_err(|e| {
+                ConfigError::new(
+                    format!("variable {var}"),
+                    format!("is not a valid proxy URL ({e})"),
+                )
+                .hint("write it as http://proxy.example.com:3128")
+            })?;
+            let proxy = make(parsed.as_str()).map_err(|e| {
+                ConfigError::new(
+                    format!("variable {var}"),
+                    format!("is not a usable proxy ({e})"),
+                )
+            })?;
+            let proxy = proxy.no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
+            shown.get_or_insert_with(|| {
+                let mut redacted = parsed.clone();
+                let _ = redacted.set_password(None);
+                let _ = redacted.set_username("");
+                format!("{var}={redacted}")
+            });
+            proxies.push(proxy);
+        }
+    }
+    Ok((proxies, shown))
+}
+
+fn load_root(origin: &Origin, source: &CaSource) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let (pem, what) = match source {
+        CaSource::File(path) => (
+            std::fs::read(path).map_err(|e| {
+                ConfigError::new(
+                    origin.to_string(),
+                    format!("cannot read the CA file {}: {e}", path.display()),
+                )
+                .hint("give the path of a PEM file holding your company's root CA")
+            })?,
+            format!("the CA file {}", path.display()),
+        ),
+        CaSource::Pem(text) => (text.as_bytes().to_vec(), "the PEM text".to_owned()),
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        ConfigError::new(
+            origin.to_string(),
+            format!("{what} is not a PEM certificate bundle ({e})"),
+        )
+        .hint("it must contain -----BEGIN CERTIFICATE----- blocks")
+    })?;
+    if certs.is_empty() {
+        return Err(
+            ConfigError::new(origin.to_string(), format!("{what} holds no certificate"))
+                .hint("it must contain -----BEGIN CERTIFICATE----- blocks"),
+        );
+    }
+    Ok(certs)
+}
+
+impl Client {
+    pub fn new(env: &Env, options: ClientOptions) -> Result<Client, ConfigError> {
+        install_crypto_provider();
+        let mut roots = Vec::new();
+        for (origin, source) in &options.extra_roots {
+            roots.extend(load_root(origin, source)?);
+        }
+        let (proxies, proxied) = proxy_from_env(env)?;
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("scantoken/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_certs_merge(roots)
+            .no_proxy();
+        for p in proxies {
+            builder = builder.proxy(p);
+        }
+        let http = builder.build().map_err(|e| {
+            ConfigError::new("TLS setup", format!("the HTTP client cannot start: {}", chain(&e)))
+                .hint("check the extra CA certificates given with --ca-file, SONAR_ROOT_CERT or SSL_CERT_FILE")
+        })?;
+        Ok(Client {
+            http,
+            options,
+            proxied,
+        })
+    }
+
+    /// The proxy in use, for the evidence.
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxied.as_deref()
+    }
+
+    /// Sends one GET, retrying as the module doc says.
+    pub async fn get(
+        &self,
+        url: &Url,
+        token: Option<&Token>,
+        status_only_on_success: bool,
+    ) -> Exchange {
+        let start = Instant::now();
+        let mut retries = Vec::new();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.attempt(url, token, status_only_on_success).await;
+            let retry_after = match &result {
+                Ok(a) if a.answer.status == 429 || a.answer.status >= 500 => {
+                    Some((format!("{}", a.answer.status), a.retry_after))
+                }
+                Err((TransportError::Unreachable(m), _)) => Some((m.clone(), None)),
+                _ => None,
+            };
+            let result = result.map(|a| a.answer).map_err(|(e, _)| e);
+            let Some((why, retry_after)) = retry_after else {
+                return Exchange {
+                    result,
+                    attempts: attempt,
+                    elapsed: start.elapsed(),
+                    retries,
+                    gave_up: None,
+                };
+            };
+            if attempt >= self.options.max_attempts {
+                return Exchange {
+                    result,
+                    attempts: attempt,
+                    elapsed: start.elapsed(),
+                    retries,
+                    gave_up: None,
+                };
+            }
+            let delay = match retry_after {
+                Some(wait) if wait > self.options.max_retry_after => {
+                    let gave_up = format!(
+                        "the server asked to retry after {} s, longer than the {} s scantoken waits",
+                        wait.as_secs(),
+                        self.options.max_retry_after.as_secs()
+                    );
+                    return Exchange {
+                        result,
+                        attempts: attempt,
+                        elapsed: start.elapsed(),
+                        retries,
+                        gave_up: Some(gave_up),
+                    };
+                }
+                Some(wait) => {
+                    retries.push(format!("{why}, Retry-After {} s", wait.as_secs()));
+                    wait
+                }
+                None => {
+                    retries.push(why);
+                    self.backoff(attempt)
+                }
+            };
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Exponential backoff with jitter, capped at 5 s.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .options
+            .backoff
+            .saturating_mul(1 << (attempt - 1).min(5));
+        let jitter_ms =
+            (uuid::Uuid::new_v4().as_u128() % (self.options.backoff.as_millis().max(1))) as u64;
+        (base + Duration::from_millis(jitter_ms)).min(Duration::from_secs(5))
+    }
+
+    async fn attempt(
+        &self,
+        url: &Url,
+        token: Option<&Token>,
+        status_only_on_success: bool,
+    ) -> Result<Attempt, (TransportError, ())> {
+        let mut request = self
+            .http
+            .get(url.clone())
+            .header("Accept", "application/json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token.expose_secret());
+        }
+        let mut response = request.send().await.map_err(|e| (self.classify(&e), ()))?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let token_expiration = header("SonarQube-Authentication-Token-Expiration");
+        let content_type = header("Content-Type");
+        let retry_after = header("Retry-After")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let mut body = Vec::new();
+        if !(status_only_on_success && (200..300).contains(&status)) {
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| (self.classify(&e), ()))?
+            {
+                body.extend_from_slice(&chunk);
+                if body.len() >= MAX_BODY {
+                    body.truncate(MAX_BODY);
+                    break;
+                }
+            }
+        }
+        let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+        let message = json
+            .as_ref()
+            .and_then(|j| j.pointer("/errors/0/msg"))
+            .and_then(|m| m.as_str())
+            .map(str::to_owned)
+            .or_else(|| {
+                let text = String::from_utf8_lossy(&body);
+                let text = text.trim();
+                (json.is_none() && !text.is_empty() && text.len() <= 200 && !text.contains('<'))
+                    .then(|| text.to_owned())
+            });
+        Ok(Attempt {
+            answer: Answer {
+                status,
+                message,
+                json,
+                token_expiration,
+                content_type,
+            },
+            retry_after,
+        })
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> TransportError {
+        let text = chain(e);
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = source {
+            if err.downcast_ref::<rustls::Error>().is_some() {
+                return TransportError::Tls(text);
+            }
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+                {
+                    return TransportError::Tls(text);
+                }
+            }
+            source = err.source();
+        }
+        let lower = text.to_ascii_lowercase();
+        if self.proxied.is_some() && (lower.contains("tunnel") || lower.contains("proxy")) {
+            return TransportError::Proxy(text);
+        }
+        if e.is_timeout() {
+            return TransportError::Unreachable(format!("timed out ({text})"));
+        }
+        TransportError::Unreachable(text)
+    }
+}
+
+struct Attempt {
+    answer: Answer,
+    retry_after: Option<Duration>,
+}
+
+/// An error and its causes on one line: reqwest's top-level message alone says little.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,555 @@
+//! Proving that a token can scan a project, without browse rights.
+//!
+//! [`plan`] says what to ask each kind of Sonar; [`client`] asks, all probes at once over
+//! reused connections; [`decide`] turns the answers into one [`Verdict`] with its evidence and
+//! the next step a user can take.
+
+pub mod client;
+pub mod plan;
+
+use crate::credential::Credential;
+use crate::error::Exit;
+use crate::secret::TokenKind;
+use crate::target::{Flavor, Target};
+use client::{Answer, Client, Exchange, TransportError};
+use plan::{Host, Probe, Role};
+use serde::Serialize;
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictKind {
+    Ok,
+    TokenMissing,
+    TokenRejected,
+    NoScanPermission,
+    ProjectNotFound,
+    OrganizationMismatch,
+    Unreachable,
+    TlsUntrusted,
+    ProxyError,
+    ServerError,
+    InsecureHost,
+}
+
+impl VerdictKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            VerdictKind::Ok => "ok",
+            VerdictKind::TokenMissing => "token-missing",
+            VerdictKind::TokenRejected => "token-rejected",
+            VerdictKind::NoScanPermission => "no-scan-permission",
+            VerdictKind::ProjectNotFound => "project-not-found",
+            VerdictKind::OrganizationMismatch => "organization-mismatch",
+            VerdictKind::Unreachable => "unreachable",
+            VerdictKind::TlsUntrusted => "tls-untrusted",
+            VerdictKind::ProxyError => "proxy-error",
+            VerdictKind::ServerError => "server-error",
+            VerdictKind::InsecureHost => "insecure-host",
+        }
+    }
+
+    /// Exit codes as documented (DESIGN.md "Exit codes").
+    pub fn exit(self) -> Exit {
+        match self {
+            VerdictKind::Ok => Exit::Ok,
+            VerdictKind::TokenMissing
+            | VerdictKind::TokenRejected
+            | VerdictKind::NoScanPermission
+            | VerdictKind::ProjectNotFound
+            | VerdictKind::OrganizationMismatch => Exit::VerificationFailed,
+            VerdictKind::InsecureHost => Exit::Usage,
+            VerdictKind::Unreachable
+            | VerdictKind::TlsUntrusted
+            | VerdictKind::ProxyError
+            | VerdictKind::ServerError => Exit::Unreachable,
+        }
+    }
+
+    /// Verdicts that `--on-unreachable warn` turns into a warning: the server could not be
+    /// asked, which says nothing against the token.
+    pub fn is_reach_failure(self) -> bool {
+        matches!(self, VerdictKind::Unreachable | VerdictKind::ServerError)
+    }
+}
+
+/// One probe as sent and answered, for the evidence. Never holds the token.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    pub role: Role,
+    pub method: &'static str,
+    pub url: String,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+impl ProbeReport {
+    /// `403 Insufficient privileges`, `200 {"valid":true}`, or the transport error.
+    pub fn answer(&self) -> String {
+        let mut text = match (self.status, &self.message, &self.error) {
+            (Some(s), Some(m), _) => format!("{s} {m}"),
+            (Some(s), None, _) => s.to_string(),
+            (None, _, Some(e)) => format!("no answer: {e}"),
+            (None, _, None) => "not sent".into(),
+        };
+        if self.attempts > 1 {
+            text.push_str(&format!(
+                " (after {} attempts: {})",
+                self.attempts,
+                self.retries.join("; ")
+            ));
+        }
+        text
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub verdict: VerdictKind,
+    /// What happened, in a sentence.
+    pub cause: String,
+    /// What to do about it.
+    pub next_step: String,
+    pub probes: Vec<ProbeReport>,
+    pub warnings: Vec<String>,
+}
+
+impl Verdict {
+    pub fn new(
+        verdict: VerdictKind,
+        cause: impl Into<String>,
+        next_step: impl Into<String>,
+    ) -> Verdict {
+        Verdict {
+            verdict,
+            cause: cause.into(),
+            next_step: next_step.into(),
+            probes: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Everything `verify` needs to know about the scan.
+pub struct Scan<'a> {
+    pub target: &'a Target,
+    pub project_key: &'a str,
+    pub organization: Option<&'a str>,
+    pub credential: &'a Credential,
+    /// Days before a token's expiry date to start warning.
+    pub expiry_warning_days: i64,
+}
+
+/// Refuses to send a token in clear text over a network: plain http is allowed only to a
+/// loopback address (local servers, tests) unless the user says otherwise.
+pub fn insecure_host(target: &Target) -> Option<Verdict> {
+    let urls = [&target.web_url, &target.api_url];
+    let insecure = urls.into_iter().find(|u| {
+        Url::parse(&u.value).is_ok_and(|url| url.scheme() == "http" && !is_loopback(&url))
+    })?;
+    Some(Verdict::new(
+        VerdictKind::InsecureHost,
+        format!(
+            "the token would travel unencrypted over plain http to {} ({})",
+            insecure.value, insecure.source
+        ),
+        "use the https:// URL of the server; if this network is trusted and the server has no TLS, pass --allow-insecure-http (input allow-insecure-http: true)",
+    ))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Sends the flavor's probes concurrently and decides.
+pub async fn verify(client: &Client, scan: &Scan<'_>) -> Verdict {
+    let probes = plan::for_flavor(scan.target.flavor);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut urls = Vec::new();
+    for (i, probe) in probes.iter().enumerate() {
+        let url = probe_url(scan, probe);
+        urls.push(url.clone());
+        let client = client.clone();
+        let token = probe.authenticated.then(|| scan.credential.token.clone());
+        let status_only = probe.status_only_on_success;
+        tasks.spawn(async move { (i, client.get(&url, token.as_ref(), status_only).await) });
+    }
+    let mut exchanges: Vec<Option<Exchange>> = vec![None; probes.len()];
+    while let Some(done) = tasks.join_next().await {
+        let (i, exchange) = done.expect("a probe task never panics");
+        exchanges[i] = Some(exchange);
+    }
+    let answered: Vec<(Probe, Url, Exchange)> = probes
+        .iter()
+        .zip(urls)
+        .zip(exchanges)
+        .map(|((p, u), e)| (*p, u, e.expect("every probe task reports")))
+        .collect();
+    let mut verdict = decide(scan, &answered, client.proxy());
+    verdict.probes = answered.iter().map(|(p, u, e)| report(p, u, e)).collect();
+    verdict.warnings.extend(token_warnings(scan, &answered));
+    verdict
+}
+
+fn probe_url(scan: &Scan<'_>, probe: &Probe) -> Url {
+    let base = match probe.host {
+        Host::Web => &scan.target.web_url.value,
+        Host::Api => &scan.target.api_url.value,
+    };
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let path = probe
+        .path
+        .replace("{project}", &enc(scan.project_key))
+        .replace(
+            "{organization}",
+            &enc(scan.organization.unwrap_or_default()),
+        );
+    Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
+        .expect("a validated base URL plus a fixed path is a URL")
+}
+
+fn report(probe: &Probe, url: &Url, e: &Exchange) -> ProbeReport {
+    let (status, message, error) = match &e.result {
+        Ok(a) => (Some(a.status), summarize(probe, a), None),
+        Err(t) => (None, None, Some(t.describe().to_owned())),
+    };
+    let mut retries = e.retries.clone();
+    if let Some(g) = &e.gave_up {
+        retries.push(g.clone());
+    }
+    ProbeReport {
+        role: probe.role,
+        method: "GET",
+        url: url.to_string(),
+        status,
+        message,
+        error,
+        attempts: e.attempts,
+        retries,
+        elapsed_ms: e.elapsed.as_millis() as u64,
+    }
+}
+
+/// The part of an answer worth showing: Sonar's message, `valid: true`, or the version.
+fn summarize(probe: &Probe, a: &Answer) -> Option<String> {
+    if probe.role == Role::Token {
+        if let Some(valid) = a
+            .json
+            .as_ref()
+            .and_then(|j| j.get("valid"))
+            .and_then(|v| v.as_bool())
+        {
+            return Some(format!("valid: {valid}"));
+        }
+    }
+    if probe.role == Role::Scan && (200..300).contains(&a.status) && a.message.is_none() {
+        return Some("scan permission confirmed".into());
+    }
+    a.message.clone()
+}
+
+fn status_of(answered: &[(Probe, Url, Exchange)], role: Role) -> Option<(&Answer, &Url)> {
+    answered
+        .iter()
+        .find(|(p, ..)| p.role == role)
+        .and_then(|(_, u, e)| e.result.as_ref().ok().map(|a| (a, u)))
+}
+
+fn host_of(url: &Url) -> String {
+    url.host_str()
+        .map(|h| match url.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_owned(),
+        })
+        .unwrap_or_default()
+}
+
+/// The decision table. Order matters: a transport failure hides every answer, a rejected
+/// token explains every later 403, a missing organization explains a missing project.
+pub fn decide(
+    scan: &Scan<'_>,
+    answered: &[(Probe, Url, Exchange)],
+    proxy: Option<&str>,
+) -> Verdict {
+    let key = scan.project_key;
+    let org = scan.organization.unwrap_or_default();
+    let where_ = scan.target.flavor.describe();
+
+    // 1. No answer at all from some probe.
+    let transport = |pick: fn(&TransportError) -> bool| {
+        answered.iter().find_map(|(_, u, e)| match &e.result {
+            Err(t) if pick(t) => Some((t, u, e)),
+            _ => None,
+        })
+    };
+    if let Some((t, u, _)) = transport(|t| matches!(t, TransportError::Tls(_))) {
+        return Verdict::new(
+            VerdictKind::TlsUntrusted,
+            format!("the TLS connection to {} failed: {}", host_of(u), t.describe()),
+            "if the server uses a private or company CA, pass its certificate with --ca-file (input ca-file), SONAR_ROOT_CERT (PEM text) or SSL_CERT_FILE",
+        );
+    }
+    if let Some((t, u, _)) = transport(|t| matches!(t, TransportError::Proxy(_))) {
+        return Verdict::new(
+            VerdictKind::ProxyError,
+            format!("the proxy ({}) did not connect us to {}: {}", proxy.unwrap_or("from the environment"), host_of(u), t.describe()),
+            "check HTTPS_PROXY and NO_PROXY: the proxy must allow CONNECT to the Sonar host, or the host must be listed in NO_PROXY",
+        );
+    }
+    if let Some((t, u, e)) = transport(|t| matches!(t, TransportError::Unreachable(_))) {
+        return Verdict::new(
+            VerdictKind::Unreachable,
+            format!("{} could not be reached after {} attempt(s): {}", host_of(u), e.attempts, t.describe()),
+            "check the host URL, DNS and firewall from this agent; set HTTPS_PROXY if the network needs a proxy; --on-unreachable warn exports anyway and lets the scan try",
+        );
+    }
+
+    // 2. The server answered, but with a failure of its own.
+    if let Some((p, u, e)) = answered.iter().find(|(_, _, e)| {
+        e.result
+            .as_ref()
+            .is_ok_and(|a| a.status == 429 || a.status >= 500)
+    }) {
+        let a = e.result.as_ref().expect("checked above");
+        let extra = e
+            .gave_up
+            .as_deref()
+            .map(|g| format!("; {g}"))
+            .unwrap_or_default();
+        return Verdict::new(
+            VerdictKind::ServerError,
+            format!(
+                "{} answered {} to the {:?} probe after {} attempt(s){extra}",
+                host_of(u),
+                a.status,
+                p.role,
+                e.attempts
+            ),
+            "the server is failing or throttling: retry later, or check its status page; --on-unreachable warn exports anyway",
+        );
+    }
+
+    // 3. Is this Sonar at all (Server only: Cloud's hosts are known)?
+    if let Some((a, u)) = status_of(answered, Role::Server) {
+        if a.status != 200
+            || a.content_type
+                .as_deref()
+                .is_some_and(|c| c.contains("html"))
+        {
+            return Verdict::new(
+                VerdictKind::Unreachable,
+                format!("{} answered {} to GET /api/server/version: this URL is not a SonarQube Server", host_of(u), a.status),
+                "check the host URL: it must be the server's base URL, including any context path (e.g. https://host/sonarqube)",
+            );
+        }
+    }
+
+    // 4. The token.
+    let rejected = answered.iter().any(|(p, _, e)| {
+        e.result.as_ref().is_ok_and(|a| {
+            a.status == 401
+                || (p.role == Role::Token
+                    && a.json
+                        .as_ref()
+                        .and_then(|j| j.get("valid"))
+                        .and_then(|v| v.as_bool())
+                        == Some(false))
+        })
+    });
+    if rejected {
+        return Verdict::new(
+            VerdictKind::TokenRejected,
+            format!("{where_} rejected the token from {}: it is invalid, revoked, expired, or was deleted after 60 days unused", scan.credential.source),
+            "create a new token (Scoped Organization Tokens on SonarQube Cloud, a project analysis token on SonarQube Server) and store it in the secret",
+        );
+    }
+
+    // 5. The project and its organization (Cloud).
+    if let Some((a, _)) = status_of(answered, Role::Project) {
+        if let Some(v) = organization_or_project(a, key, org, where_) {
+            return v;
+        }
+    }
+
+    // 6. The scan permission.
+    let Some((a, u)) = status_of(answered, Role::Scan) else {
+        return Verdict::new(
+            VerdictKind::ServerError,
+            "the scan probe got no answer",
+            "retry; if it persists, report it with this output",
+        );
+    };
+    let msg = a.message.as_deref().unwrap_or_default();
+    let no_cache = a.status == 404 && msg.starts_with("No cache");
+    if (200..300).contains(&a.status) || no_cache {
+        return Verdict::new(
+            VerdictKind::Ok,
+            format!(
+                "the token from {} can scan {key} on {where_}",
+                scan.credential.source
+            ),
+            "run the scan: the exported variables point it at this project",
+        );
+    }
+    if a.status == 403 {
+        let sot = if scan.credential.token.kind() == TokenKind::ScopedOrganization {
+            " A scoped organization token covers only the projects chosen when it was created."
+        } else {
+            ""
+        };
+        return Verdict::new(
+            VerdictKind::NoScanPermission,
+            format!("the token is valid but has no Execute Analysis permission on {key} ({} answered 403 {msg}).{sot}", host_of(u)),
+            format!("add {key} to the token's projects (Administration → Scoped Organization Tokens), use a token scoped to all projects, or grant Execute Analysis on {key}"),
+        );
+    }
+    if let Some(v) = organization_or_project(a, key, org, where_) {
+        return v;
+    }
+    Verdict::new(
+        VerdictKind::ServerError,
+        format!("unexpected answer to the scan probe: {} {msg}", a.status),
+        "check the host URL; if it is right, report this output to the scantoken maintainers",
+    )
+}
+
+/// Reads Sonar's organization and project messages (FACTS §2).
+fn organization_or_project(a: &Answer, key: &str, org: &str, where_: &str) -> Option<Verdict> {
+    let msg = a.message.as_deref().unwrap_or_default();
+    if (a.status == 404 && msg.starts_with("Organization with key"))
+        || (a.status == 400 && msg.contains("organization"))
+    {
+        let cause = if msg.contains("does not match") {
+            format!("project {key} exists, but not in organization {org}: {msg}")
+        } else if org.is_empty() {
+            format!("no organization was given and {where_} needs one: {msg}")
+        } else {
+            format!("organization {org} does not exist on {where_}: {msg}")
+        };
+        return Some(Verdict::new(
+            VerdictKind::OrganizationMismatch,
+            cause,
+            "set the organization key shown in the organization's URL (sonarcloud.io/organizations/<key>); check the region too (SonarQube Cloud US is separate)",
+        ));
+    }
+    if a.status == 404 && msg.starts_with("Project") {
+        return Some(Verdict::new(
+            VerdictKind::ProjectNotFound,
+            format!("no project {key} on {where_}{}: {msg}", if org.is_empty() { String::new() } else { format!(" in organization {org}") }),
+            "check the project key (sonar.projectKey) against the project's Information page; a scan-only token cannot create projects, so create it first",
+        ));
+    }
+    None
+}
+
+/// Warnings about the token itself: expiry, and a personal token where a scoped one would do.
+fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let expiry = answered
+        .iter()
+        .find_map(|(_, _, e)| e.result.as_ref().ok()?.token_expiration.clone());
+    if let Some(date) = expiry {
+        if let Some(days) = days_until(&date) {
+            if days <= scan.expiry_warning_days {
+                out.push(format!(
+                    "the token expires on {} ({}): create its successor now",
+                    &date[..date.len().min(10)],
+                    if days < 0 {
+                        "already past".to_owned()
+                    } else {
+                        format!("in {days} day(s)")
+                    }
+                ));
+            }
+        }
+    }
+    match (scan.target.flavor, scan.credential.token.kind()) {
+        (Flavor::CloudGlobal | Flavor::CloudUs | Flavor::CloudCustom, TokenKind::Unknown) => out.push(
+            "this looks like a personal token: it stops working when its owner leaves; a scoped organization token (sqco_) with Execute Analysis would do".into(),
+        ),
+        (Flavor::Server, TokenKind::ServerUser) => out.push(
+            "this is a user token (squ_): it carries all its owner's rights; a project analysis token (sqp_) would do".into(),
+        ),
+        _ => {}
+    }
+    out
+}
+
+/// Days from today (UTC) until a `YYYY-MM-DD...` date.
+pub fn days_until(date: &str) -> Option<i64> {
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64
+        / 86_400;
+    Some(parse_day(date)? - today)
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` prefix (proleptic Gregorian calendar).
+pub fn parse_day(date: &str) -> Option<i64> {
+    let d = date.get(..10)?;
+    let mut parts = d.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers() {
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("2000-03-01"), Some(11_017));
+        assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_414));
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(parse_day("soon"), None);
+    }
+}
+
+/// Warnings about the scanner configuration around the token.
+pub fn configuration_warnings(
+    scanner: &crate::scanner_config::ScannerConfig,
+    env: &crate::env::Env,
+) -> Vec<String> {
+    let mut places: Vec<String> = scanner
+        .places_setting("sonar.login")
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    if env.non_empty("SONAR_LOGIN").is_some() {
+        places.push("variable SONAR_LOGIN".into());
+    }
+    if places.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "sonar.login found in {}: SonarQube Cloud stops accepting it as a token carrier on 2026-06-11; use SONAR_TOKEN (sonar.token) instead",
+        places.join(", ")
+    )]
+}
