@@ -42,6 +42,9 @@ Exit codes:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print internal state for debugging (also on with RUNNER_DEBUG=1 on GitHub, SYSTEM_DEBUG=true on Azure, SCANTOKEN_DEBUG=true). Secrets stay redacted.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -193,10 +196,15 @@ pub fn run(
             return code;
         }
     };
+    let verbose = cli.verbose
+        || env.is("RUNNER_DEBUG", "1")
+        || env.is("SYSTEM_DEBUG", "true")
+        || env.is("SCANTOKEN_DEBUG", "true");
     let mut out = Output {
         env,
         stdout,
         stderr,
+        verbose,
     };
     let result = match cli.command {
         Command::Context(args) => context(&args, env, cwd, &mut out),
@@ -248,6 +256,7 @@ struct Output<'a> {
     env: &'a Env,
     stdout: &'a mut dyn Write,
     stderr: &'a mut dyn Write,
+    verbose: bool,
 }
 
 impl Output<'_> {
@@ -284,6 +293,18 @@ impl Output<'_> {
             _ => return,
         };
         let _ = self.stdout.write_all(line.as_bytes());
+    }
+
+    /// With --verbose, a value's `Debug` form: every type that holds a secret redacts it.
+    fn debug(&mut self, label: &str, value: &dyn std::fmt::Debug) {
+        if self.verbose {
+            let text = format!("{value:#?}");
+            let _ = writeln!(
+                self.stderr,
+                "debug: {label}: {}",
+                report::safe_multiline(&text)
+            );
+        }
     }
 
     fn error(&mut self, text: &str) {
@@ -550,7 +571,12 @@ fn verify(
 ) -> Result<Exit, Failure> {
     let inputs = inputs(env, &args.target);
     let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
+    out.debug("inputs", &inputs);
+    out.debug("context", &ctx);
+    out.debug("target", &target);
     let checked = check(&inputs, env, &ctx, &scanner, &target, &args.verify, false)?;
+    out.debug("credential", &checked.credential);
+    out.debug("verdict", &checked.verdict);
     let verdict = checked.verdict.expect("verify always verifies");
     let policies = Policies::read(&inputs, &args.verify)?;
     let exit = policies.exit(&verdict);
@@ -715,6 +741,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         probes: checked.verdict.as_ref().map(probe_rows).unwrap_or_default(),
         failed,
     };
+    out.debug("export set", &set);
     let rendered = export::render(format, &set, &summary, &dest)?;
     export::commit(&rendered, out.stdout)?;
     for w in &set.warnings {

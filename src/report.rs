@@ -29,6 +29,21 @@ pub fn safe(value: &str) -> String {
         .replace("::", ":\u{200b}:")
 }
 
+/// Like [`safe`] for a multi-line text (a `Debug` dump): each line made inert, no length cap.
+pub fn safe_multiline(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            l.chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect::<String>()
+                .replace("##vso[", "##vso␣[")
+                .replace("##[", "##␣[")
+                .replace("::", ":\u{200b}:")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh machine: installs the system tools the tests
+# drive for real (dash, a Java runtime for java.util.Properties), checks formatting and
+# lints, then runs the whole workspace's test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v dash >/dev/null 2>&1 || need+=(dash)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
