@@ -191,7 +191,7 @@ pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, Confi
     };
 
     let organization = lookup(inputs, scanner, "organization", "sonar.organization")
-        .map(|o| validate_organization(o))
+        .map(validate_organization)
         .transpose()?;
     if endpoint.flavor == Flavor::Server {
         if let Some(org) = &organization {

@@ -114,6 +114,8 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
 /// Proxy settings from the usual variables (upper or lower case), explicitly, so that the
 /// environment snapshot decides and not the process's.
 fn proxy_from_env(env: &Env) -> Result<(Vec<reqwest::Proxy>, Option<String>), ConfigError> {
@@ -125,7 +127,7 @@ fn proxy_from_env(env: &Env) -> Result<(Vec<reqwest::Proxy>, Option<String>), Co
     let no_proxy = pick(&["NO_PROXY", "no_proxy"]).map(|(_, v)| v);
     let mut proxies = Vec::new();
     let mut shown = None;
-    let schemes: [(&[&str], fn(&str) -> reqwest::Result<reqwest::Proxy>); 3] = [
+    let schemes: [(&[&str], MakeProxy); 3] = [
         (&["HTTPS_PROXY", "https_proxy"], |u| {
             reqwest::Proxy::https(u)
         }),
