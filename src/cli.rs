@@ -6,7 +6,7 @@ use crate::credential::{self, Credential};
 use crate::env::Env;
 use crate::error::{ConfigError, Exit};
 use crate::export::{self, Destinations, ExportOptions, ExportSet, Format, Summary};
-use crate::inputs::{Inputs, Origin};
+use crate::inputs::{Inputs, Origin, Sourced};
 use crate::report::{self, safe};
 use crate::scanner_config::ScannerConfig;
 use crate::sonar::client::{CaSource, ClientOptions};
@@ -141,6 +141,10 @@ struct VerifyArgs {
     /// Allow sending the token over plain http to a non-loopback host [input: allow-insecure-http]
     #[arg(long)]
     allow_insecure_http: bool,
+    /// Token map: a YAML file (or the YAML itself) choosing the token variable by project-key
+    /// pattern [input: token-map]
+    #[arg(long, value_name = "FILE")]
+    token_map: Option<String>,
     /// Warn when the token expires within this many days [input: expiry-warning-days; default: 14]
     #[arg(long, value_name = "DAYS")]
     expiry_warning_days: Option<u64>,
@@ -418,32 +422,42 @@ fn enum_input<T: ValueEnum + Clone>(
 /// The verification stages shared by `verify` and `export`: credential, local checks, then
 /// the probes. `None` as verdict means `--no-verify`.
 struct Checked {
+    /// The target, with the organization a token map rule gave when none was set.
+    target: Target,
     credential: Option<Credential>,
     verdict: Option<Verdict>,
 }
 
+/// What the stages before the credential produced.
+struct Resolved<'a> {
+    inputs: &'a Inputs,
+    ctx: &'a Context,
+    scanner: &'a ScannerConfig,
+    target: &'a Target,
+}
+
 fn check(
-    inputs: &Inputs,
+    r: &Resolved,
     env: &Env,
-    ctx: &Context,
-    scanner: &ScannerConfig,
-    target: &Target,
+    cwd: &Path,
     args: &VerifyArgs,
     no_verify: bool,
 ) -> Result<Checked, ConfigError> {
+    let (inputs, ctx, scanner, target) = (r.inputs, r.ctx, r.scanner, r.target);
     let project_key = export::require_project_key(target)?.value.clone();
-    if target.flavor.is_cloud() && target.organization.is_none() {
-        let v = Verdict::new(
-            VerdictKind::OrganizationMismatch,
-            format!("no organization is set, and {} needs one", target.flavor.describe()),
-            "pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties",
-        );
-        return Ok(Checked {
-            credential: None,
+    let inputs = &inputs
+        .clone()
+        .with_flag("token-map", args.token_map.clone());
+    let mut target = target.clone();
+    let done = |target: Target, credential, v| {
+        Ok(Checked {
+            target,
+            credential,
             verdict: Some(v),
-        });
-    }
-    let credential = match credential::resolve(inputs, ctx)? {
+        })
+    };
+
+    let credential = match credential::resolve(inputs, ctx, &project_key, cwd)? {
         Ok(c) => c,
         Err(missing) => {
             let next = if missing.withheld {
@@ -451,46 +465,90 @@ fn check(
             } else {
                 "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN)); check that the secret exists for this repository"
             };
-            let v = Verdict::new(VerdictKind::TokenMissing, missing.reason, next);
-            return Ok(Checked {
-                credential: None,
-                verdict: Some(v),
-            });
+            return done(
+                target,
+                None,
+                Verdict::new(VerdictKind::TokenMissing, missing.reason, next),
+            );
         }
     };
+    if let Some(org) = &credential.organization {
+        match &target.organization {
+            Some(set) if &set.value != org => {
+                return Err(ConfigError::new(
+                    credential.source.to_string(),
+                    format!("the token map rule says the token belongs to organization {org}, but organization {} is set ({})", set.value, set.source),
+                )
+                .hint("fix the rule's organization, or the organization setting"))
+            }
+            Some(_) => {}
+            None if target.flavor.is_cloud() => {
+                target.organization = Some(Sourced::new(org.clone(), credential.source.clone()));
+            }
+            None => {}
+        }
+    }
+    if target.flavor.is_cloud() && target.organization.is_none() {
+        let v = Verdict::new(
+            VerdictKind::OrganizationMismatch,
+            format!("no organization is set, and {} needs one", target.flavor.describe()),
+            "pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties",
+        );
+        return done(target, Some(credential), v);
+    }
+    let expiry_days =
+        number_input(inputs, args.expiry_warning_days, "expiry-warning-days")?.unwrap_or(14) as i64;
     let mut warnings = sonar::configuration_warnings(scanner, env);
+    if let Some((date, day)) = &credential.expires {
+        let left = day - sonar::today();
+        if left < 0 {
+            let v = Verdict::new(
+                VerdictKind::TokenRejected,
+                format!(
+                    "the token from {} expired on {date}, as its token map rule says",
+                    credential.source
+                ),
+                "create a new token, store it in the secret, and update the rule's expires date",
+            );
+            return done(target, Some(credential), v);
+        }
+        if left <= expiry_days {
+            warnings.push(format!(
+                "the token from {} expires on {date} (in {left} day(s)): create its successor now",
+                credential.source
+            ));
+        }
+    }
     if !bool_input(inputs, args.allow_insecure_http, "allow-insecure-http")? {
-        if let Some(mut v) = sonar::insecure_host(target) {
+        if let Some(mut v) = sonar::insecure_host(&target) {
             v.warnings.append(&mut warnings);
-            return Ok(Checked {
-                credential: Some(credential),
-                verdict: Some(v),
-            });
+            return done(target, Some(credential), v);
         }
     }
     if no_verify {
         return Ok(Checked {
+            target,
             credential: Some(credential),
             verdict: None,
         });
     }
     let options = client_options(inputs, env, args)?;
     let client = sonar::client::Client::new(env, options)?;
-    let scan = Scan {
-        target,
-        project_key: &project_key,
-        organization: target.organization.as_ref().map(|o| o.value.as_str()),
-        credential: &credential,
-        expiry_warning_days: number_input(inputs, args.expiry_warning_days, "expiry-warning-days")?
-            .unwrap_or(14) as i64,
-    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
+    let scan = Scan {
+        target: &target,
+        project_key: &project_key,
+        organization: target.organization.as_ref().map(|o| o.value.as_str()),
+        credential: &credential,
+        expiry_warning_days: expiry_days,
+    };
     let mut verdict = runtime.block_on(sonar::verify(&client, &scan));
     verdict.warnings.append(&mut warnings);
     Ok(Checked {
+        target,
         credential: Some(credential),
         verdict: Some(verdict),
     })
@@ -574,7 +632,14 @@ fn verify(
     out.debug("inputs", &inputs);
     out.debug("context", &ctx);
     out.debug("target", &target);
-    let checked = check(&inputs, env, &ctx, &scanner, &target, &args.verify, false)?;
+    let resolved = Resolved {
+        inputs: &inputs,
+        ctx: &ctx,
+        scanner: &scanner,
+        target: &target,
+    };
+    let checked = check(&resolved, env, cwd, &args.verify, false)?;
+    let target = checked.target.clone();
     out.debug("credential", &checked.credential);
     out.debug("verdict", &checked.verdict);
     let verdict = checked.verdict.expect("verify always verifies");
@@ -676,15 +741,14 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
 
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
-    let checked = check(
-        &inputs,
-        env,
-        &ctx,
-        &scanner,
-        &target,
-        &args.verify,
-        no_verify,
-    )?;
+    let resolved = Resolved {
+        inputs: &inputs,
+        ctx: &ctx,
+        scanner: &scanner,
+        target: &target,
+    };
+    let checked = check(&resolved, env, cwd, &args.verify, no_verify)?;
+    let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));
     }

@@ -27,6 +27,12 @@ pub enum Origin {
     },
     /// Read from the CI's own variables or event payload.
     Ci(String),
+    /// A token map rule: the map, the rule's line, the variable it names.
+    TokenMap {
+        map: String,
+        line: u64,
+        variable: String,
+    },
     /// Derived from another value (an official Cloud host implies its API host).
     Derived(String),
     Default,
@@ -41,6 +47,16 @@ impl fmt::Display for Origin {
             Origin::PropertiesFile { path, key } => write!(f, "{} key {key}", path.display()),
             Origin::Ci(what) => write!(f, "{what}"),
             Origin::Derived(what) => write!(f, "derived from {what}"),
+            Origin::TokenMap {
+                map,
+                line,
+                variable,
+            } => {
+                write!(
+                    f,
+                    "variable {variable} (token map {map}, rule at line {line})"
+                )
+            }
             Origin::Default => write!(f, "default"),
         }
     }

@@ -12,7 +12,10 @@ use scantoken::sonar::client::{Client, ClientOptions};
 const CANARY: &str = "sqco_CANARYcanaryCANARYcanaryCANARYcanaryCANARYcanaryCANARYcana";
 
 fn assert_redacted(what: &str, text: String) {
-    assert!(!text.contains(CANARY) && !text.contains("CANARYcanary"), "{what} shows the token: {text}");
+    assert!(
+        !text.contains(CANARY) && !text.contains("CANARYcanary"),
+        "{what} shows the token: {text}"
+    );
 }
 
 #[test]
@@ -26,7 +29,10 @@ fn every_holder_of_the_token_redacts_it() {
     let inputs = Inputs::new(env.clone());
     assert_redacted("Inputs", format!("{inputs:#?}"));
     let ctx = Context::new(CiKind::Local);
-    let cred: Credential = credential::resolve(&inputs, &ctx).unwrap().unwrap();
+    let cred: Credential =
+        credential::resolve(&inputs, &ctx, "acme_payments", std::path::Path::new("."))
+            .unwrap()
+            .unwrap();
     assert_eq!(cred.token.expose_secret(), CANARY);
     assert_redacted("Credential", format!("{cred:?} {cred:#?}"));
     assert_redacted("Credential::describe", cred.describe());
@@ -35,9 +41,21 @@ fn every_holder_of_the_token_redacts_it() {
     let scanner = ScannerConfig::load(&env, std::path::Path::new("/nonexistent")).unwrap();
     let target = scantoken::target::resolve(&inputs, &scanner).unwrap();
     for token_in_json in [false, true] {
-        let set = export::build(&ctx, &target, Some(&cred.token), &scanner, ExportOptions { token_in_json }).unwrap();
+        let set = export::build(
+            &ctx,
+            &target,
+            Some(&cred.token),
+            &scanner,
+            ExportOptions { token_in_json },
+        )
+        .unwrap();
         assert_redacted("ExportSet", format!("{set:?} {set:#?}"));
-        assert!(set.variables.iter().any(|v| v.value.expose().contains(CANARY)), "the value is still there to export");
+        assert!(
+            set.variables
+                .iter()
+                .any(|v| v.value.expose().contains(CANARY)),
+            "the value is still there to export"
+        );
     }
     let client = Client::new(&env, ClientOptions::default()).unwrap();
     assert_redacted("Client", format!("{client:?}"));

@@ -7,15 +7,50 @@
 //! When no source holds a token, the result says why, because on CI "no token" is usually
 //! not a mistake in the pipeline but a fork or Dependabot pull request, which get no secrets.
 
+pub mod token_map;
+
 use crate::ci::Context;
 use crate::error::ConfigError;
 use crate::inputs::{Inputs, Origin, Sourced};
 use crate::secret::{Token, TokenFormatError};
+use std::path::Path;
+use token_map::TokenMap;
 
 #[derive(Debug, Clone)]
 pub struct Credential {
     pub token: Token,
     pub source: Origin,
+    /// The organization the token belongs to, when its source says (a token map rule).
+    pub organization: Option<String>,
+    /// When the token expires, when its source says: `YYYY-MM-DD` and its day number.
+    pub expires: Option<(String, i64)>,
+}
+
+fn direct(raw: Sourced<String>) -> Result<Credential, ConfigError> {
+    Ok(Credential {
+        token: Token::new(&raw.value).map_err(|e| token_error(&raw.source, e))?,
+        source: raw.source,
+        organization: None,
+        expires: None,
+    })
+}
+
+/// The token map from a file, or inline YAML in the input itself.
+fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, ConfigError> {
+    let value = input.value.as_str();
+    let looks_inline = value.contains('\n') || value.trim_start().starts_with("rules:");
+    if looks_inline {
+        return TokenMap::parse(&format!("token map in {}", input.source), value);
+    }
+    let path = cwd.join(value);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ConfigError::new(
+            input.source.to_string(),
+            format!("cannot read the token map {}: {e}", path.display()),
+        )
+        .hint("give the path of a YAML file, or the YAML itself starting with `rules:`")
+    })?;
+    TokenMap::parse(&path.display().to_string(), &text)
 }
 
 impl Credential {
@@ -44,22 +79,61 @@ const TOKEN_VARIABLES: [&str; 2] = ["SONAR_TOKEN", "SONAR_AUTH_TOKEN"];
 pub fn resolve(
     inputs: &Inputs,
     ctx: &Context,
+    project_key: &str,
+    cwd: &Path,
 ) -> Result<Result<Credential, MissingToken>, ConfigError> {
     let env = inputs.env();
-    let found = inputs.get("token").or_else(|| {
-        TOKEN_VARIABLES.iter().find_map(|var| {
-            Some(Sourced::new(
-                env.non_empty(var)?.to_owned(),
-                Origin::Variable(var.to_string()),
-            ))
-        })
+    if let Some(raw) = inputs.get("token") {
+        return Ok(Ok(direct(raw)?));
+    }
+    if let Some(map_input) = inputs.get("token-map") {
+        let map = load_token_map(&map_input, cwd)?;
+        let rule = map.select(project_key)?;
+        let source = Origin::TokenMap {
+            map: map.source.clone(),
+            line: rule.line,
+            variable: rule.token_env.clone(),
+        };
+        return match env.non_empty(&rule.token_env) {
+            Some(value) => Ok(Ok(Credential {
+                token: Token::new(value).map_err(|e| token_error(&source, e))?,
+                source,
+                organization: rule.organization.clone(),
+                expires: rule.expires.clone(),
+            })),
+            None if ctx.secrets_withheld.is_some() => Ok(Err(MissingToken {
+                reason: ctx.secrets_withheld.clone().unwrap_or_default(),
+                withheld: true,
+            })),
+            None => Err(ConfigError::new(
+                format!(
+                    "{} line {}, field token-env",
+                    map.source, rule.token_env_line
+                ),
+                format!(
+                    "the rule for {project_key} names variable {}, which is {}",
+                    rule.token_env,
+                    if env.get(&rule.token_env).is_some() {
+                        "empty"
+                    } else {
+                        "not set"
+                    }
+                ),
+            )
+            .hint(format!(
+                "map the secret into this step as {}",
+                rule.token_env
+            ))),
+        };
+    }
+    let found = TOKEN_VARIABLES.iter().find_map(|var| {
+        Some(Sourced::new(
+            env.non_empty(var)?.to_owned(),
+            Origin::Variable(var.to_string()),
+        ))
     });
     if let Some(raw) = found {
-        let token = Token::new(&raw.value).map_err(|e| token_error(&raw.source, e))?;
-        return Ok(Ok(Credential {
-            token,
-            source: raw.source,
-        }));
+        return Ok(Ok(direct(raw)?));
     }
     if let Some(why) = &ctx.secrets_withheld {
         return Ok(Err(MissingToken {
@@ -104,10 +178,12 @@ mod tests {
     fn input_beats_sonar_token_and_errors_never_show_it() {
         let ctx = Context::new(CiKind::Local);
         let env = Env::from_pairs([("INPUT_TOKEN", "sqco_A"), ("SONAR_TOKEN", "sqco_B")]);
-        let c = resolve(&Inputs::new(env), &ctx).unwrap().unwrap();
+        let c = resolve(&Inputs::new(env), &ctx, "k", Path::new("."))
+            .unwrap()
+            .unwrap();
         assert_eq!(c.token.expose_secret(), "sqco_A");
         let env = Env::from_pairs([("SONAR_TOKEN", "sqco_CANARY with space")]);
-        let e = resolve(&Inputs::new(env), &ctx).unwrap_err();
+        let e = resolve(&Inputs::new(env), &ctx, "k", Path::new(".")).unwrap_err();
         assert!(!e.to_string().contains("CANARY"), "{e}");
         assert_eq!(e.source, "variable SONAR_TOKEN");
     }
@@ -116,7 +192,7 @@ mod tests {
     fn empty_secret_says_not_mapped_and_withheld_says_why() {
         let mut ctx = Context::new(CiKind::Github);
         let env = Env::from_pairs([("SONAR_TOKEN", "")]);
-        let m = resolve(&Inputs::new(env.clone()), &ctx)
+        let m = resolve(&Inputs::new(env.clone()), &ctx, "k", Path::new("."))
             .unwrap()
             .unwrap_err();
         assert!(
@@ -124,7 +200,9 @@ mod tests {
             "{m:?}"
         );
         ctx.secrets_withheld = Some("pull request from a fork".into());
-        let m = resolve(&Inputs::new(env), &ctx).unwrap().unwrap_err();
+        let m = resolve(&Inputs::new(env), &ctx, "k", Path::new("."))
+            .unwrap()
+            .unwrap_err();
         assert!(m.withheld && m.reason.contains("fork"));
     }
 }

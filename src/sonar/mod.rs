@@ -487,14 +487,17 @@ fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<S
     out
 }
 
+/// Today's day number (UTC), days since 1970-01-01.
+pub fn today() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64 / 86_400)
+        .unwrap_or(0)
+}
+
 /// Days from today (UTC) until a `YYYY-MM-DD...` date.
 pub fn days_until(date: &str) -> Option<i64> {
-    let today = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64
-        / 86_400;
-    Some(parse_day(date)? - today)
+    Some(parse_day(date)? - today())
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` prefix (proleptic Gregorian calendar).
@@ -526,7 +529,7 @@ mod tests {
     fn day_numbers() {
         assert_eq!(parse_day("1970-01-01"), Some(0));
         assert_eq!(parse_day("2000-03-01"), Some(11_017));
-        assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_414));
+        assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_779));
         assert_eq!(parse_day("2026-13-01"), None);
         assert_eq!(parse_day("soon"), None);
     }

@@ -1,0 +1,314 @@
+//! The client side of "a token per project-key pattern" (DESIGN.md "Token map").
+//!
+//! An ordered list of rules; the first rule with a pattern matching the whole project key
+//! names the variable that holds the token. Patterns are globs (`acme_payments-*`) or, with
+//! `re:`, regular expressions, and both are anchored: `acme_*` never matches `xacme_a`.
+//!
+//! Parsed with serde-saphyr under a tight budget, so an alias bomb or a deeply nested file is
+//! refused quickly, and every error names the line and the field to fix.
+
+use crate::error::{quote, ConfigError};
+use crate::sonar::parse_day;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A token map file is a few dozen lines; anything this large is a mistake.
+const MAX_BYTES: usize = 256 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapFile {
+    rules: Vec<RuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RuleFile {
+    projects: Spanned<Vec<Spanned<String>>>,
+    token_env: Spanned<String>,
+    organization: Option<Spanned<String>>,
+    expires: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone)]
+enum Pattern {
+    Glob(globset::GlobMatcher),
+    Regex(regex::Regex),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// 1-based line of the rule's `projects:` in the map, for messages.
+    pub line: u64,
+    /// The patterns as written.
+    pub patterns: Vec<String>,
+    matchers: Vec<Pattern>,
+    pub token_env: String,
+    pub token_env_line: u64,
+    pub organization: Option<String>,
+    /// `YYYY-MM-DD` and its day number.
+    pub expires: Option<(String, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenMap {
+    /// Where the map came from: a file path or a variable name.
+    pub source: String,
+    pub rules: Vec<Rule>,
+}
+
+impl TokenMap {
+    pub fn parse(source: &str, text: &str) -> Result<TokenMap, ConfigError> {
+        if text.len() > MAX_BYTES {
+            return Err(ConfigError::new(
+                source,
+                format!(
+                    "is {} bytes; a token map may be 256 KiB at most",
+                    text.len()
+                ),
+            ));
+        }
+        let mut options = serde_saphyr::Options::default();
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_depth = 16;
+        budget.max_aliases = 100;
+        budget.max_anchors = 100;
+        budget.max_nodes = 20_000;
+        budget.max_events = 50_000;
+        budget.max_documents = 1;
+        options.budget = Some(budget);
+        options.alias_limits.max_total_replayed_events = 10_000;
+        options.alias_limits.max_replay_stack_depth = 8;
+        let file: MapFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
+            ConfigError::new(source, format!("is not a valid token map{at}: {}", first_line(&e.to_string())))
+                .hint("expected `rules:` with items of `projects: [globs or \"re:regex\"]`, `token-env: VARIABLE`, and optional `organization:` and `expires: YYYY-MM-DD`")
+        })?;
+        if file.rules.is_empty() {
+            return Err(ConfigError::new(source, "has no rules")
+                .hint("add at least one rule under `rules:`"));
+        }
+        let rules = file
+            .rules
+            .into_iter()
+            .map(|r| compile(source, r))
+            .collect::<Result<_, _>>()?;
+        Ok(TokenMap {
+            source: source.to_owned(),
+            rules,
+        })
+    }
+
+    /// The first rule matching the whole project key, or an error listing what was tried.
+    pub fn select(&self, project_key: &str) -> Result<&Rule, ConfigError> {
+        if let Some(rule) = self.rules.iter().find(|r| r.matches(project_key)) {
+            return Ok(rule);
+        }
+        let tried: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| format!("line {}: {}", r.line, r.patterns.join(", ")))
+            .collect();
+        Err(ConfigError::new(
+            &self.source,
+            format!(
+                "no rule matches project key {}; tried {}",
+                quote(project_key),
+                tried.join("; ")
+            ),
+        )
+        .hint("add a rule for this project, or a last catch-all rule with projects: [\"*\"]"))
+    }
+}
+
+impl Rule {
+    pub fn matches(&self, key: &str) -> bool {
+        self.matchers.iter().any(|m| match m {
+            Pattern::Glob(g) => g.is_match(key),
+            Pattern::Regex(r) => r.is_match(key),
+        })
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+fn compile(source: &str, rule: RuleFile) -> Result<Rule, ConfigError> {
+    let line = rule.projects.referenced.line();
+    let at = |line: u64, field: &str| format!("{source} line {line}, field {field}");
+    if rule.projects.value.is_empty() {
+        return Err(ConfigError::new(at(line, "projects"), "is empty")
+            .hint("list at least one pattern, e.g. [\"acme_*\"]"));
+    }
+    let mut matchers = Vec::new();
+    let mut patterns = Vec::new();
+    for p in &rule.projects.value {
+        let where_ = at(p.referenced.line(), "projects");
+        let text = p.value.trim();
+        let matcher = if let Some(re) = text.strip_prefix("re:") {
+            // Anchored whatever the author wrote: a pattern selects whole keys only.
+            let anchored = format!("^(?:{re})$");
+            Pattern::Regex(regex::Regex::new(&anchored).map_err(|e| {
+                ConfigError::new(
+                    where_,
+                    format!(
+                        "regex {} is invalid: {}",
+                        quote(re),
+                        first_line(&e.to_string())
+                    ),
+                )
+            })?)
+        } else {
+            if text.is_empty() {
+                return Err(ConfigError::new(where_, "has an empty pattern"));
+            }
+            let glob = globset::GlobBuilder::new(text)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| {
+                    ConfigError::new(where_, format!("glob {} is invalid: {e}", quote(text)))
+                        .hint("globs use * and ?; write \"re:...\" for a regular expression")
+                })?;
+            Pattern::Glob(glob.compile_matcher())
+        };
+        matchers.push(matcher);
+        patterns.push(text.to_owned());
+    }
+    let var = rule.token_env.value.trim();
+    let var_line = rule.token_env.referenced.line();
+    let valid_name = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        return Err(ConfigError::new(
+            at(var_line, "token-env"),
+            format!("{} is not a variable name", quote(var)),
+        )
+        .hint("name the environment variable that holds the token, e.g. SONAR_TOKEN_PAYMENTS"));
+    }
+    let expires = match &rule.expires {
+        None => None,
+        Some(e) => {
+            let day = parse_day(e.value.trim())
+                .filter(|_| e.value.trim().len() == 10)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        at(e.referenced.line(), "expires"),
+                        format!("{} is not a date", quote(&e.value)),
+                    )
+                    .hint("write it as YYYY-MM-DD, e.g. 2027-06-30")
+                })?;
+            Some((e.value.trim().to_owned(), day))
+        }
+    };
+    Ok(Rule {
+        line,
+        patterns,
+        matchers,
+        token_env: var.to_owned(),
+        token_env_line: var_line,
+        organization: rule.organization.map(|o| o.value.trim().to_owned()),
+        expires,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAP: &str = r#"
+rules:
+  - projects: ["acme_payments-*", "acme_billing"]
+    token-env: SONAR_TOKEN_PAYMENTS
+    organization: acme
+    expires: 2027-06-30
+  - projects: ["re:acme_(web|app)"]
+    token-env: SONAR_TOKEN_WEB
+  - projects: ["*"]
+    token-env: SONAR_TOKEN_ALL
+"#;
+
+    #[test]
+    fn first_matching_rule_wins_and_patterns_are_anchored() {
+        let map = TokenMap::parse("map.yaml", MAP).unwrap();
+        let pick = |k: &str| map.select(k).unwrap().token_env.clone();
+        assert_eq!(pick("acme_payments-api"), "SONAR_TOKEN_PAYMENTS");
+        assert_eq!(pick("acme_billing"), "SONAR_TOKEN_PAYMENTS");
+        assert_eq!(
+            pick("acme_billing2"),
+            "SONAR_TOKEN_ALL",
+            "globs match whole keys"
+        );
+        assert_eq!(pick("acme_web"), "SONAR_TOKEN_WEB");
+        assert_eq!(pick("acme_webx"), "SONAR_TOKEN_ALL", "regexes are anchored");
+        assert_eq!(pick("xacme_web"), "SONAR_TOKEN_ALL");
+        let rule = map.select("acme_billing").unwrap();
+        assert_eq!(rule.line, 3);
+        assert_eq!(rule.organization.as_deref(), Some("acme"));
+        assert_eq!(rule.expires.as_ref().unwrap().0, "2027-06-30");
+    }
+
+    #[test]
+    fn no_match_lists_the_rules_tried() {
+        let map = TokenMap::parse(
+            "map.yaml",
+            "rules:\n  - projects: [a_*]\n    token-env: A\n",
+        )
+        .unwrap();
+        let e = map.select("b_x").unwrap_err();
+        assert!(e.problem.contains("line 2: a_*"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let e = TokenMap::parse(
+            "m",
+            "rules:\n  - projects: [a]\n    token-env: A\n    colour: red\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.problem.contains("line 4") && e.problem.contains("colour"),
+            "{e}"
+        );
+        let e = TokenMap::parse("m", "rules:\n  - projects: [\"re:(\"]\n    token-env: A\n")
+            .unwrap_err();
+        assert_eq!(e.source, "m line 2, field projects", "{e}");
+        let e =
+            TokenMap::parse("m", "rules:\n  - projects: [\"a[\"]\n    token-env: A\n").unwrap_err();
+        assert!(e.source.contains("field projects"), "{e}");
+        let e = TokenMap::parse("m", "rules:\n  - projects: [a]\n    token-env: \"A-B\"\n")
+            .unwrap_err();
+        assert_eq!(e.source, "m line 3, field token-env", "{e}");
+        let e = TokenMap::parse(
+            "m",
+            "rules:\n  - projects: [a]\n    token-env: A\n    expires: soon\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.source, "m line 4, field expires", "{e}");
+        let e = TokenMap::parse("m", "rules: [\n").unwrap_err();
+        assert!(e.problem.contains("not a valid token map"), "{e}");
+        let e = TokenMap::parse("m", "rules:\n  - token-env: A\n").unwrap_err();
+        assert!(e.problem.contains("projects"), "{e}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_quickly() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..9 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        bomb.push_str("rules: [*l8]\n");
+        let start = std::time::Instant::now();
+        let e = TokenMap::parse("bomb", &bomb).unwrap_err();
+        assert!(e.problem.contains("not a valid token map"), "{e}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+}
