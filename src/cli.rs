@@ -145,6 +145,16 @@ struct VerifyArgs {
     /// pattern [input: token-map]
     #[arg(long, value_name = "FILE")]
     token_map: Option<String>,
+    /// Vault/OpenBao to exchange the CI's OIDC token at for the scan token [input: vault-url]
+    #[arg(long, value_name = "URL")]
+    vault_url: Option<String>,
+    /// The JWT auth role to log in with [input: vault-role]
+    #[arg(long, value_name = "ROLE")]
+    vault_role: Option<String>,
+    /// KV v2 path of the token, templated by {organization} and {project}
+    /// [input: vault-path; default: secret/sonar/{organization}/{project}]
+    #[arg(long, value_name = "PATH")]
+    vault_path: Option<String>,
     /// Warn when the token expires within this many days [input: expiry-warning-days; default: 14]
     #[arg(long, value_name = "DAYS")]
     expiry_warning_days: Option<u64>,
@@ -299,6 +309,16 @@ impl Output<'_> {
         let _ = self.stdout.write_all(line.as_bytes());
     }
 
+    /// Registers a secret with the CI's masking the moment it exists (GitHub, Azure).
+    fn mask(&mut self, secret: &str) {
+        let line = match self.ci() {
+            Some(CiKind::Github) => format!("::add-mask::{}\n", export::github::escape_data(secret)),
+            Some(CiKind::Azure) => format!("##vso[task.setsecret]{}\n", export::azure::escape_data(secret)),
+            _ => return,
+        };
+        let _ = self.stdout.write_all(line.as_bytes());
+    }
+
     /// With --verbose, a value's `Debug` form: every type that holds a secret redacts it.
     fn debug(&mut self, label: &str, value: &dyn std::fmt::Debug) {
         if self.verbose {
@@ -442,6 +462,7 @@ fn check(
     cwd: &Path,
     args: &VerifyArgs,
     no_verify: bool,
+    mask: &mut dyn FnMut(&str),
 ) -> Result<Checked, ConfigError> {
     let (inputs, ctx, scanner, target) = (r.inputs, r.ctx, r.scanner, r.target);
     let project_key = export::require_project_key(target)?.value.clone();
@@ -457,7 +478,49 @@ fn check(
         })
     };
 
-    let credential = match credential::resolve(inputs, ctx, &project_key, cwd)? {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
+    let exchanged = match exchange_config(inputs, env, ctx)? {
+        Some(config) if inputs.get("token").is_none() && inputs.get("token-map").is_none() => {
+            let org = target.organization.as_ref().map(|o| o.value.clone()).unwrap_or_default();
+            let mut options = client_options(inputs, env, args)?;
+            if let Some(ca) = inputs.get("vault-ca-file") {
+                options.extra_roots.push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
+            }
+            let client = sonar::client::Client::new(env, options)?;
+            let result = runtime.block_on(credential::exchange::exchange(client.http(), &config, &org, &project_key, mask));
+            match result {
+                Ok(x) => Some(Ok(Credential {
+                    token: x.token,
+                    source: Origin::Exchange(x.source),
+                    organization: None,
+                    expires: None,
+                })),
+                Err(e) => {
+                    let (kind, next) = match &e {
+                        credential::exchange::ExchangeError::Unreachable { .. } => (
+                            VerdictKind::Unreachable,
+                            "check vault-url and the network path to Vault (HTTPS_PROXY, NO_PROXY, vault-ca-file)",
+                        ),
+                        credential::exchange::ExchangeError::Refused { .. } => (
+                            VerdictKind::TokenMissing,
+                            "compare the claims above with the role's bound_claims and bound_audiences, and check that the role's policy allows the secret's path",
+                        ),
+                    };
+                    let v = Verdict::new(kind, format!("the Vault exchange gave no token: {}", e.describe()), next);
+                    return done(target, None, v);
+                }
+            }
+        }
+        _ => None,
+    };
+    let resolved_credential = match exchanged {
+        Some(c) => c,
+        None => credential::resolve(inputs, ctx, &project_key, cwd)?,
+    };
+    let credential = match resolved_credential {
         Ok(c) => c,
         Err(missing) => {
             let next = if missing.withheld {
@@ -534,10 +597,6 @@ fn check(
     }
     let options = client_options(inputs, env, args)?;
     let client = sonar::client::Client::new(env, options)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
     let scan = Scan {
         target: &target,
         project_key: &project_key,
@@ -552,6 +611,57 @@ fn check(
         credential: Some(credential),
         verdict: Some(verdict),
     })
+}
+
+/// The Vault exchange's settings, when `vault-url` is set.
+fn exchange_config(
+    inputs: &Inputs,
+    env: &Env,
+    ctx: &Context,
+) -> Result<Option<credential::exchange::ExchangeConfig>, ConfigError> {
+    use credential::exchange::{ExchangeConfig, OidcSource};
+    use secrecy::SecretString;
+    let Some(url) = inputs.get("vault-url") else { return Ok(None) };
+    let vault_url = target::parse_url(&url)?;
+    let role = inputs.get("vault-role").ok_or_else(|| {
+        ConfigError::new("vault-role", "is not set, but vault-url is")
+            .hint("name the JWT auth role that binds this pipeline's claims (input vault-role)")
+    })?;
+    let text = |name: &'static str, default: &str| inputs.get(name).map(|v| v.value).unwrap_or_else(|| default.to_owned());
+    let secret = |name: &str| env.non_empty(name).map(|v| SecretString::from(v.to_owned()));
+    let oidc = if let Some(var) = inputs.get("oidc-token-env") {
+        let jwt = secret(&var.value).ok_or_else(|| {
+            ConfigError::new(var.source.to_string(), format!("names variable {}, which is empty or not set", safe(&var.value)))
+                .hint("GitLab: declare it under id_tokens with the audience the Vault role expects")
+        })?;
+        OidcSource::Variable { name: var.value, jwt }
+    } else if let (Some(request_url), Some(request_token)) =
+        (env.non_empty("ACTIONS_ID_TOKEN_REQUEST_URL"), secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+    {
+        OidcSource::Github { request_url: request_url.to_owned(), request_token, audience: text("oidc-audience", "sonar") }
+    } else if let (Some(uri), Some(connection)) = (env.non_empty("SYSTEM_OIDCREQUESTURI"), inputs.get("azure-service-connection")) {
+        let access_token = secret("SYSTEM_ACCESSTOKEN").ok_or_else(|| {
+            ConfigError::new("SYSTEM_ACCESSTOKEN", "is not set, but the Azure OIDC request needs it")
+                .hint("map it into the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)")
+        })?;
+        OidcSource::Azure { request_uri: uri.to_owned(), access_token, service_connection: connection.value }
+    } else {
+        let hint = match ctx.ci {
+            CiKind::Github => "give the job `permissions: id-token: write` so the runner sets ACTIONS_ID_TOKEN_REQUEST_URL",
+            CiKind::Azure => "set azure-service-connection to a service connection with workload identity federation",
+            _ => "set oidc-token-env to the variable that holds the CI's OIDC token (GitLab: id_tokens)",
+        };
+        return Err(ConfigError::new("vault-url", "is set, but no OIDC token is available to log in with").hint(hint));
+    };
+    Ok(Some(ExchangeConfig {
+        vault_url,
+        role: role.value,
+        auth_mount: text("vault-auth-mount", "jwt"),
+        path_template: text("vault-path", "secret/sonar/{organization}/{project}"),
+        field: text("vault-field", "token"),
+        namespace: inputs.get("vault-namespace").map(|v| v.value).or_else(|| env.non_empty("VAULT_NAMESPACE").map(str::to_owned)),
+        oidc,
+    }))
 }
 
 fn client_options(
@@ -638,7 +748,7 @@ fn verify(
         scanner: &scanner,
         target: &target,
     };
-    let checked = check(&resolved, env, cwd, &args.verify, false)?;
+    let checked = check(&resolved, env, cwd, &args.verify, false, &mut |secret| out.mask(secret))?;
     let target = checked.target.clone();
     out.debug("credential", &checked.credential);
     out.debug("verdict", &checked.verdict);
@@ -747,7 +857,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         scanner: &scanner,
         target: &target,
     };
-    let checked = check(&resolved, env, cwd, &args.verify, no_verify)?;
+    let checked = check(&resolved, env, cwd, &args.verify, no_verify, &mut |secret| out.mask(secret))?;
     let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));

@@ -33,6 +33,8 @@ pub enum Origin {
         line: u64,
         variable: String,
     },
+    /// Exchanged at Vault/OpenBao: where the token was read.
+    Exchange(String),
     /// Derived from another value (an official Cloud host implies its API host).
     Derived(String),
     Default,
@@ -57,6 +59,7 @@ impl fmt::Display for Origin {
                     "variable {variable} (token map {map}, rule at line {line})"
                 )
             }
+            Origin::Exchange(what) => write!(f, "{what}"),
             Origin::Default => write!(f, "default"),
         }
     }

@@ -7,6 +7,7 @@
 //! When no source holds a token, the result says why, because on CI "no token" is usually
 //! not a mistake in the pipeline but a fork or Dependabot pull request, which get no secrets.
 
+pub mod exchange;
 pub mod token_map;
 
 use crate::ci::Context;

@@ -221,6 +221,11 @@ impl Client {
         })
     }
 
+    /// The underlying HTTP client, for other calls that share its TLS and proxy settings.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The proxy in use, for the evidence.
     pub fn proxy(&self) -> Option<&str> {
         self.proxied.as_deref()

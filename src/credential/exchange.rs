@@ -1,0 +1,331 @@
+//! Keyless scans: exchange the CI's OIDC identity for the scan token at Vault or OpenBao.
+//!
+//! 1. Ask the CI for an OIDC token (GitHub's token endpoint, Azure's OIDC request URI, or a
+//!    variable holding a JWT: GitLab `id_tokens`, Jenkins, Bitbucket).
+//! 2. Log in at `auth/<mount>/login` with it and a role (JWT auth). The role's bound claims
+//!    and the policies it grants are the trust policy: Vault's, not ours.
+//! 3. Read the scan token from a KV v2 path templated by `{organization}` and `{project}`.
+//! 4. Revoke the Vault token (`auth/token/revoke-self`).
+//!
+//! The OIDC token and the Vault token are secrets like the scan token: they are handed to
+//! the caller's mask function as soon as they exist and never printed. When Vault refuses the
+//! login, the OIDC token's non-secret claims are shown, since a claim that does not match the
+//! role's bindings is by far the most common cause.
+
+use crate::error::{quote, ConfigError};
+use crate::secret::Token;
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use url::Url;
+
+/// Where the OIDC token comes from.
+#[derive(Debug, Clone)]
+pub enum OidcSource {
+    /// GitHub Actions (`permissions: id-token: write`).
+    Github {
+        request_url: String,
+        request_token: SecretString,
+        audience: String,
+    },
+    /// Azure Pipelines, through a service connection's workload identity.
+    Azure {
+        request_uri: String,
+        access_token: SecretString,
+        service_connection: String,
+    },
+    /// Any CI: a variable that holds the JWT (GitLab `id_tokens`, ...).
+    Variable { name: String, jwt: SecretString },
+}
+
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    pub vault_url: Url,
+    pub role: String,
+    /// The JWT auth method's mount (`auth/<mount>/login`).
+    pub auth_mount: String,
+    /// KV v2 secret path, its first segment the mount: `secret/sonar/{organization}/{project}`.
+    pub path_template: String,
+    /// The field of the secret that holds the token.
+    pub field: String,
+    pub namespace: Option<String>,
+    pub oidc: OidcSource,
+}
+
+/// Why the exchange gave no token.
+#[derive(Debug, Clone)]
+pub enum ExchangeError {
+    /// The CI, or Vault, said no: nothing to retry.
+    Refused {
+        stage: &'static str,
+        detail: String,
+        /// The OIDC token's claims, minus its signature (never secret).
+        claims: BTreeMap<String, Value>,
+    },
+    /// Vault or the CI's token endpoint could not be reached.
+    Unreachable { stage: &'static str, detail: String },
+}
+
+impl ExchangeError {
+    pub fn describe(&self) -> String {
+        match self {
+            ExchangeError::Refused { stage, detail, claims } => {
+                let mut text = format!("{stage}: {detail}");
+                if !claims.is_empty() {
+                    let shown: Vec<String> = claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    text.push_str(&format!("; the OIDC token's claims: {}", shown.join(", ")));
+                }
+                text
+            }
+            ExchangeError::Unreachable { stage, detail } => format!("{stage}: {detail}"),
+        }
+    }
+}
+
+pub struct Exchanged {
+    pub token: Token,
+    /// `vault https://vault.example.com secret/sonar/acme/acme_payments#token`.
+    pub source: String,
+}
+
+/// Claims worth showing when a login fails; the others may be long or private.
+const SHOWN_CLAIMS: [&str; 14] = [
+    "iss", "sub", "aud", "ref", "ref_type", "repository", "repository_owner", "workflow", "environment",
+    "event_name", "job_workflow_ref", "project_path", "pipeline_source", "exp",
+];
+
+/// The claims of a JWT, read without verifying it (Vault verifies; this is for messages).
+pub fn claims(jwt: &str) -> BTreeMap<String, Value> {
+    let Some(payload) = jwt.split('.').nth(1) else { return BTreeMap::new() };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
+        return BTreeMap::new();
+    };
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes) else { return BTreeMap::new() };
+    map.into_iter().filter(|(k, _)| SHOWN_CLAIMS.contains(&k.as_str())).collect()
+}
+
+/// The KV v2 read URL for a templated path: `secret/sonar/{project}` → `v1/secret/data/sonar/<key>`.
+pub fn secret_url(cfg: &ExchangeConfig, organization: &str, project: &str) -> Result<Url, ConfigError> {
+    let path = cfg.path_template.replace("{organization}", organization).replace("{project}", project);
+    let path = path.trim_matches('/');
+    let (mount, rest) = path.split_once('/').ok_or_else(|| {
+        ConfigError::new("vault-path", format!("{} has no mount", quote(&cfg.path_template)))
+            .hint("write it as <kv mount>/<path>, e.g. secret/sonar/{organization}/{project}")
+    })?;
+    if rest.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return Err(ConfigError::new("vault-path", format!("{} gives an invalid path", quote(&cfg.path_template))));
+    }
+    join(&cfg.vault_url, &format!("v1/{mount}/data/{rest}"))
+}
+
+fn join(base: &Url, path: &str) -> Result<Url, ConfigError> {
+    let base = base.as_str().trim_end_matches('/');
+    Url::parse(&format!("{base}/{path}"))
+        .map_err(|e| ConfigError::new("vault-url", format!("cannot build the URL for {path}: {e}")))
+}
+
+/// Runs the exchange. `mask` receives every secret the moment it exists.
+pub async fn exchange(
+    http: &reqwest::Client,
+    cfg: &ExchangeConfig,
+    organization: &str,
+    project: &str,
+    mask: &mut dyn FnMut(&str),
+) -> Result<Exchanged, ExchangeError> {
+    let read_url = secret_url(cfg, organization, project)
+        .map_err(|e| ExchangeError::Refused { stage: "vault-path", detail: e.problem, claims: BTreeMap::new() })?;
+    let jwt = oidc_token(http, &cfg.oidc).await?;
+    mask(jwt.expose_secret());
+    let shown_claims = claims(jwt.expose_secret());
+
+    // Log in.
+    let login_url = join(&cfg.vault_url, &format!("v1/auth/{}/login", cfg.auth_mount.trim_matches('/')))
+        .map_err(|e| ExchangeError::Refused { stage: "vault login", detail: e.problem, claims: BTreeMap::new() })?;
+    let body = serde_json::json!({ "role": cfg.role, "jwt": jwt.expose_secret() });
+    let response = with_namespace(http.post(login_url).json(&body), cfg)
+        .send()
+        .await
+        .map_err(|e| ExchangeError::Unreachable { stage: "vault login", detail: error_chain(&e) })?;
+    let status = response.status().as_u16();
+    let json: Value = response.json().await.unwrap_or(Value::Null);
+    if status != 200 {
+        return Err(ExchangeError::Refused {
+            stage: "vault login",
+            detail: format!("{} answered {status}: {}", cfg.vault_url, vault_errors(&json)),
+            claims: shown_claims,
+        });
+    }
+    let vault_token = json
+        .pointer("/auth/client_token")
+        .and_then(Value::as_str)
+        .map(|t| SecretString::from(t.to_owned()))
+        .ok_or_else(|| ExchangeError::Refused {
+            stage: "vault login",
+            detail: "the answer has no auth.client_token".into(),
+            claims: shown_claims.clone(),
+        })?;
+    mask(vault_token.expose_secret());
+
+    // Read, then revoke whatever the read gave.
+    let read = read_secret(http, cfg, &read_url, &vault_token).await;
+    revoke(http, cfg, &vault_token).await;
+    let value = read.map_err(|detail| ExchangeError::Refused { stage: "vault read", detail, claims: shown_claims.clone() })?;
+    mask(&value);
+    let token = Token::new(&value).map_err(|e| ExchangeError::Refused {
+        stage: "vault read",
+        detail: format!("the secret's field {} is not a usable token: {e}", cfg.field),
+        claims: BTreeMap::new(),
+    })?;
+    let shown_path = read_url.path().trim_start_matches("/v1/").to_owned();
+    Ok(Exchanged { token, source: format!("vault {} {}#{}", host(&cfg.vault_url), shown_path, cfg.field) })
+}
+
+async fn read_secret(
+    http: &reqwest::Client,
+    cfg: &ExchangeConfig,
+    url: &Url,
+    vault_token: &SecretString,
+) -> Result<String, String> {
+    let response = with_namespace(http.get(url.clone()), cfg)
+        .header("X-Vault-Token", vault_token.expose_secret())
+        .send()
+        .await
+        .map_err(|e| format!("{url} could not be read: {}", error_chain(&e)))?;
+    let status = response.status().as_u16();
+    let json: Value = response.json().await.unwrap_or(Value::Null);
+    if status != 200 {
+        let why = if status == 403 { " (the role's policy does not allow this path)" } else { "" };
+        return Err(format!("{} answered {status}{why}: {}", url.path(), vault_errors(&json)));
+    }
+    json.pointer("/data/data")
+        .and_then(|d| d.get(&cfg.field))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the secret at {} has no string field {}", url.path(), quote(&cfg.field)))
+}
+
+/// Best effort: a token we cannot revoke expires with its TTL anyway.
+async fn revoke(http: &reqwest::Client, cfg: &ExchangeConfig, vault_token: &SecretString) {
+    if let Ok(url) = join(&cfg.vault_url, "v1/auth/token/revoke-self") {
+        let _ = with_namespace(http.post(url), cfg).header("X-Vault-Token", vault_token.expose_secret()).send().await;
+    }
+}
+
+fn with_namespace(request: reqwest::RequestBuilder, cfg: &ExchangeConfig) -> reqwest::RequestBuilder {
+    match &cfg.namespace {
+        Some(ns) => request.header("X-Vault-Namespace", ns),
+        None => request,
+    }
+}
+
+async fn oidc_token(http: &reqwest::Client, source: &OidcSource) -> Result<SecretString, ExchangeError> {
+    let stage = "OIDC token";
+    let (request, field) = match source {
+        OidcSource::Variable { name, jwt } => {
+            if jwt.expose_secret().split('.').count() != 3 {
+                return Err(ExchangeError::Refused {
+                    stage,
+                    detail: format!("variable {name} does not hold a JWT (three dot-separated parts)"),
+                    claims: BTreeMap::new(),
+                });
+            }
+            return Ok(jwt.clone());
+        }
+        OidcSource::Github { request_url, request_token, audience } => {
+            let mut url = Url::parse(request_url).map_err(|e| ExchangeError::Refused {
+                stage,
+                detail: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
+                claims: BTreeMap::new(),
+            })?;
+            url.query_pairs_mut().append_pair("audience", audience);
+            (http.get(url).bearer_auth(request_token.expose_secret()), "/value")
+        }
+        OidcSource::Azure { request_uri, access_token, service_connection } => {
+            let mut url = Url::parse(request_uri).map_err(|e| ExchangeError::Refused {
+                stage,
+                detail: format!("SYSTEM_OIDCREQUESTURI is not a URL: {e}"),
+                claims: BTreeMap::new(),
+            })?;
+            url.query_pairs_mut().append_pair("api-version", "7.1").append_pair("serviceConnectionId", service_connection);
+            (
+                http.post(url).bearer_auth(access_token.expose_secret()).header("Content-Type", "application/json").body("{}"),
+                "/oidcToken",
+            )
+        }
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| ExchangeError::Unreachable { stage, detail: error_chain(&e) })?;
+    let status = response.status().as_u16();
+    let json: Value = response.json().await.unwrap_or(Value::Null);
+    match json.pointer(field).and_then(Value::as_str) {
+        Some(jwt) if status == 200 => Ok(SecretString::from(jwt.to_owned())),
+        _ => Err(ExchangeError::Refused {
+            stage,
+            detail: format!(
+                "the CI's token endpoint answered {status} without a token (GitHub needs `permissions: id-token: write`; Azure needs a service connection with workload identity)"
+            ),
+            claims: BTreeMap::new(),
+        }),
+    }
+}
+
+fn vault_errors(json: &Value) -> String {
+    match json.get("errors").and_then(Value::as_array) {
+        Some(errors) if !errors.is_empty() => {
+            errors.iter().filter_map(Value::as_str).map(|e| e.replace('\n', " ")).collect::<Vec<_>>().join("; ")
+        }
+        _ => "no error message".into(),
+    }
+}
+
+fn host(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(path: &str) -> ExchangeConfig {
+        ExchangeConfig {
+            vault_url: Url::parse("https://vault.example.com:8200/").unwrap(),
+            role: "sonar".into(),
+            auth_mount: "jwt".into(),
+            path_template: path.into(),
+            field: "token".into(),
+            namespace: None,
+            oidc: OidcSource::Variable { name: "X".into(), jwt: SecretString::from("a.b.c".to_owned()) },
+        }
+    }
+
+    #[test]
+    fn kv_v2_paths() {
+        let u = secret_url(&cfg("secret/sonar/{organization}/{project}"), "acme", "acme_app").unwrap();
+        assert_eq!(u.as_str(), "https://vault.example.com:8200/v1/secret/data/sonar/acme/acme_app");
+        assert!(secret_url(&cfg("secret"), "a", "b").is_err());
+        assert!(secret_url(&cfg("secret/{project}/../x"), "a", "b").is_err());
+    }
+
+    #[test]
+    fn claims_are_read_without_the_signature() {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"iss":"https://token.actions.githubusercontent.com","sub":"repo:acme/payments:ref:refs/heads/main","aud":"vault","secret_thing":"x"}"#);
+        let c = claims(&format!("e30.{payload}.sig"));
+        assert_eq!(c["sub"], "repo:acme/payments:ref:refs/heads/main");
+        assert!(!c.contains_key("secret_thing"));
+        assert!(claims("garbage").is_empty());
+    }
+}
