@@ -468,7 +468,10 @@ fn check(
     let project_key = export::require_project_key(target)?.value.clone();
     let inputs = &inputs
         .clone()
-        .with_flag("token-map", args.token_map.clone());
+        .with_flag("token-map", args.token_map.clone())
+        .with_flag("vault-url", args.vault_url.clone())
+        .with_flag("vault-role", args.vault_role.clone())
+        .with_flag("vault-path", args.vault_path.clone());
     let mut target = target.clone();
     let done = |target: Target, credential, v| {
         Ok(Checked {
