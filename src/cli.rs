@@ -312,8 +312,13 @@ impl Output<'_> {
     /// Registers a secret with the CI's masking the moment it exists (GitHub, Azure).
     fn mask(&mut self, secret: &str) {
         let line = match self.ci() {
-            Some(CiKind::Github) => format!("::add-mask::{}\n", export::github::escape_data(secret)),
-            Some(CiKind::Azure) => format!("##vso[task.setsecret]{}\n", export::azure::escape_data(secret)),
+            Some(CiKind::Github) => {
+                format!("::add-mask::{}\n", export::github::escape_data(secret))
+            }
+            Some(CiKind::Azure) => format!(
+                "##vso[task.setsecret]{}\n",
+                export::azure::escape_data(secret)
+            ),
             _ => return,
         };
         let _ = self.stdout.write_all(line.as_bytes());
@@ -487,13 +492,25 @@ fn check(
         .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
     let exchanged = match exchange_config(inputs, env, ctx)? {
         Some(config) if inputs.get("token").is_none() && inputs.get("token-map").is_none() => {
-            let org = target.organization.as_ref().map(|o| o.value.clone()).unwrap_or_default();
+            let org = target
+                .organization
+                .as_ref()
+                .map(|o| o.value.clone())
+                .unwrap_or_default();
             let mut options = client_options(inputs, env, args)?;
             if let Some(ca) = inputs.get("vault-ca-file") {
-                options.extra_roots.push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
+                options
+                    .extra_roots
+                    .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
             }
             let client = sonar::client::Client::new(env, options)?;
-            let result = runtime.block_on(credential::exchange::exchange(client.http(), &config, &org, &project_key, mask));
+            let result = runtime.block_on(credential::exchange::exchange(
+                client.http(),
+                &config,
+                &org,
+                &project_key,
+                mask,
+            ));
             match result {
                 Ok(x) => Some(Ok(Credential {
                     token: x.token,
@@ -512,7 +529,11 @@ fn check(
                             "compare the claims above with the role's bound_claims and bound_audiences, and check that the role's policy allows the secret's path",
                         ),
                     };
-                    let v = Verdict::new(kind, format!("the Vault exchange gave no token: {}", e.describe()), next);
+                    let v = Verdict::new(
+                        kind,
+                        format!("the Vault exchange gave no token: {}", e.describe()),
+                        next,
+                    );
                     return done(target, None, v);
                 }
             }
@@ -624,37 +645,75 @@ fn exchange_config(
 ) -> Result<Option<credential::exchange::ExchangeConfig>, ConfigError> {
     use credential::exchange::{ExchangeConfig, OidcSource};
     use secrecy::SecretString;
-    let Some(url) = inputs.get("vault-url") else { return Ok(None) };
+    let Some(url) = inputs.get("vault-url") else {
+        return Ok(None);
+    };
     let vault_url = target::parse_url(&url)?;
     let role = inputs.get("vault-role").ok_or_else(|| {
         ConfigError::new("vault-role", "is not set, but vault-url is")
             .hint("name the JWT auth role that binds this pipeline's claims (input vault-role)")
     })?;
-    let text = |name: &'static str, default: &str| inputs.get(name).map(|v| v.value).unwrap_or_else(|| default.to_owned());
-    let secret = |name: &str| env.non_empty(name).map(|v| SecretString::from(v.to_owned()));
+    let text = |name: &'static str, default: &str| {
+        inputs
+            .get(name)
+            .map(|v| v.value)
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let secret = |name: &str| {
+        env.non_empty(name)
+            .map(|v| SecretString::from(v.to_owned()))
+    };
     let oidc = if let Some(var) = inputs.get("oidc-token-env") {
         let jwt = secret(&var.value).ok_or_else(|| {
-            ConfigError::new(var.source.to_string(), format!("names variable {}, which is empty or not set", safe(&var.value)))
-                .hint("GitLab: declare it under id_tokens with the audience the Vault role expects")
+            ConfigError::new(
+                var.source.to_string(),
+                format!(
+                    "names variable {}, which is empty or not set",
+                    safe(&var.value)
+                ),
+            )
+            .hint("GitLab: declare it under id_tokens with the audience the Vault role expects")
         })?;
-        OidcSource::Variable { name: var.value, jwt }
-    } else if let (Some(request_url), Some(request_token)) =
-        (env.non_empty("ACTIONS_ID_TOKEN_REQUEST_URL"), secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-    {
-        OidcSource::Github { request_url: request_url.to_owned(), request_token, audience: text("oidc-audience", "sonar") }
-    } else if let (Some(uri), Some(connection)) = (env.non_empty("SYSTEM_OIDCREQUESTURI"), inputs.get("azure-service-connection")) {
+        OidcSource::Variable {
+            name: var.value,
+            jwt,
+        }
+    } else if let (Some(request_url), Some(request_token)) = (
+        env.non_empty("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) {
+        OidcSource::Github {
+            request_url: request_url.to_owned(),
+            request_token,
+            audience: text("oidc-audience", "sonar"),
+        }
+    } else if let (Some(uri), Some(connection)) = (
+        env.non_empty("SYSTEM_OIDCREQUESTURI"),
+        inputs.get("azure-service-connection"),
+    ) {
         let access_token = secret("SYSTEM_ACCESSTOKEN").ok_or_else(|| {
-            ConfigError::new("SYSTEM_ACCESSTOKEN", "is not set, but the Azure OIDC request needs it")
-                .hint("map it into the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)")
+            ConfigError::new(
+                "SYSTEM_ACCESSTOKEN",
+                "is not set, but the Azure OIDC request needs it",
+            )
+            .hint("map it into the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)")
         })?;
-        OidcSource::Azure { request_uri: uri.to_owned(), access_token, service_connection: connection.value }
+        OidcSource::Azure {
+            request_uri: uri.to_owned(),
+            access_token,
+            service_connection: connection.value,
+        }
     } else {
         let hint = match ctx.ci {
             CiKind::Github => "give the job `permissions: id-token: write` so the runner sets ACTIONS_ID_TOKEN_REQUEST_URL",
             CiKind::Azure => "set azure-service-connection to a service connection with workload identity federation",
             _ => "set oidc-token-env to the variable that holds the CI's OIDC token (GitLab: id_tokens)",
         };
-        return Err(ConfigError::new("vault-url", "is set, but no OIDC token is available to log in with").hint(hint));
+        return Err(ConfigError::new(
+            "vault-url",
+            "is set, but no OIDC token is available to log in with",
+        )
+        .hint(hint));
     };
     Ok(Some(ExchangeConfig {
         vault_url,
@@ -662,7 +721,10 @@ fn exchange_config(
         auth_mount: text("vault-auth-mount", "jwt"),
         path_template: text("vault-path", "secret/sonar/{organization}/{project}"),
         field: text("vault-field", "token"),
-        namespace: inputs.get("vault-namespace").map(|v| v.value).or_else(|| env.non_empty("VAULT_NAMESPACE").map(str::to_owned)),
+        namespace: inputs
+            .get("vault-namespace")
+            .map(|v| v.value)
+            .or_else(|| env.non_empty("VAULT_NAMESPACE").map(str::to_owned)),
         oidc,
     }))
 }
@@ -751,7 +813,9 @@ fn verify(
         scanner: &scanner,
         target: &target,
     };
-    let checked = check(&resolved, env, cwd, &args.verify, false, &mut |secret| out.mask(secret))?;
+    let checked = check(&resolved, env, cwd, &args.verify, false, &mut |secret| {
+        out.mask(secret)
+    })?;
     let target = checked.target.clone();
     out.debug("credential", &checked.credential);
     out.debug("verdict", &checked.verdict);
@@ -860,7 +924,14 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         scanner: &scanner,
         target: &target,
     };
-    let checked = check(&resolved, env, cwd, &args.verify, no_verify, &mut |secret| out.mask(secret))?;
+    let checked = check(
+        &resolved,
+        env,
+        cwd,
+        &args.verify,
+        no_verify,
+        &mut |secret| out.mask(secret),
+    )?;
     let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));

@@ -70,10 +70,15 @@ pub enum ExchangeError {
 impl ExchangeError {
     pub fn describe(&self) -> String {
         match self {
-            ExchangeError::Refused { stage, detail, claims } => {
+            ExchangeError::Refused {
+                stage,
+                detail,
+                claims,
+            } => {
                 let mut text = format!("{stage}: {detail}");
                 if !claims.is_empty() {
-                    let shown: Vec<String> = claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let shown: Vec<String> =
+                        claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     text.push_str(&format!("; the OIDC token's claims: {}", shown.join(", ")));
                 }
                 text
@@ -91,30 +96,66 @@ pub struct Exchanged {
 
 /// Claims worth showing when a login fails; the others may be long or private.
 const SHOWN_CLAIMS: [&str; 14] = [
-    "iss", "sub", "aud", "ref", "ref_type", "repository", "repository_owner", "workflow", "environment",
-    "event_name", "job_workflow_ref", "project_path", "pipeline_source", "exp",
+    "iss",
+    "sub",
+    "aud",
+    "ref",
+    "ref_type",
+    "repository",
+    "repository_owner",
+    "workflow",
+    "environment",
+    "event_name",
+    "job_workflow_ref",
+    "project_path",
+    "pipeline_source",
+    "exp",
 ];
 
 /// The claims of a JWT, read without verifying it (Vault verifies; this is for messages).
 pub fn claims(jwt: &str) -> BTreeMap<String, Value> {
-    let Some(payload) = jwt.split('.').nth(1) else { return BTreeMap::new() };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
+    let Some(payload) = jwt.split('.').nth(1) else {
         return BTreeMap::new();
     };
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes) else { return BTreeMap::new() };
-    map.into_iter().filter(|(k, _)| SHOWN_CLAIMS.contains(&k.as_str())).collect()
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return BTreeMap::new();
+    };
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&bytes) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .filter(|(k, _)| SHOWN_CLAIMS.contains(&k.as_str()))
+        .collect()
 }
 
 /// The KV v2 read URL for a templated path: `secret/sonar/{project}` → `v1/secret/data/sonar/<key>`.
-pub fn secret_url(cfg: &ExchangeConfig, organization: &str, project: &str) -> Result<Url, ConfigError> {
-    let path = cfg.path_template.replace("{organization}", organization).replace("{project}", project);
+pub fn secret_url(
+    cfg: &ExchangeConfig,
+    organization: &str,
+    project: &str,
+) -> Result<Url, ConfigError> {
+    let path = cfg
+        .path_template
+        .replace("{organization}", organization)
+        .replace("{project}", project);
     let path = path.trim_matches('/');
     let (mount, rest) = path.split_once('/').ok_or_else(|| {
-        ConfigError::new("vault-path", format!("{} has no mount", quote(&cfg.path_template)))
-            .hint("write it as <kv mount>/<path>, e.g. secret/sonar/{organization}/{project}")
+        ConfigError::new(
+            "vault-path",
+            format!("{} has no mount", quote(&cfg.path_template)),
+        )
+        .hint("write it as <kv mount>/<path>, e.g. secret/sonar/{organization}/{project}")
     })?;
-    if rest.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
-        return Err(ConfigError::new("vault-path", format!("{} gives an invalid path", quote(&cfg.path_template))));
+    if rest
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(ConfigError::new(
+            "vault-path",
+            format!("{} gives an invalid path", quote(&cfg.path_template)),
+        ));
     }
     join(&cfg.vault_url, &format!("v1/{mount}/data/{rest}"))
 }
@@ -133,26 +174,43 @@ pub async fn exchange(
     project: &str,
     mask: &mut dyn FnMut(&str),
 ) -> Result<Exchanged, ExchangeError> {
-    let read_url = secret_url(cfg, organization, project)
-        .map_err(|e| ExchangeError::Refused { stage: "vault-path", detail: e.problem, claims: BTreeMap::new() })?;
+    let read_url = secret_url(cfg, organization, project).map_err(|e| ExchangeError::Refused {
+        stage: "vault-path",
+        detail: e.problem,
+        claims: BTreeMap::new(),
+    })?;
     let jwt = oidc_token(http, &cfg.oidc).await?;
     mask(jwt.expose_secret());
     let shown_claims = claims(jwt.expose_secret());
 
     // Log in.
-    let login_url = join(&cfg.vault_url, &format!("v1/auth/{}/login", cfg.auth_mount.trim_matches('/')))
-        .map_err(|e| ExchangeError::Refused { stage: "vault login", detail: e.problem, claims: BTreeMap::new() })?;
+    let login_url = join(
+        &cfg.vault_url,
+        &format!("v1/auth/{}/login", cfg.auth_mount.trim_matches('/')),
+    )
+    .map_err(|e| ExchangeError::Refused {
+        stage: "vault login",
+        detail: e.problem,
+        claims: BTreeMap::new(),
+    })?;
     let body = serde_json::json!({ "role": cfg.role, "jwt": jwt.expose_secret() });
     let response = with_namespace(http.post(login_url).json(&body), cfg)
         .send()
         .await
-        .map_err(|e| ExchangeError::Unreachable { stage: "vault login", detail: error_chain(&e) })?;
+        .map_err(|e| ExchangeError::Unreachable {
+            stage: "vault login",
+            detail: error_chain(&e),
+        })?;
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or(Value::Null);
     if status != 200 {
         return Err(ExchangeError::Refused {
             stage: "vault login",
-            detail: format!("{} answered {status}: {}", cfg.vault_url, vault_errors(&json)),
+            detail: format!(
+                "{} answered {status}: {}",
+                cfg.vault_url,
+                vault_errors(&json)
+            ),
             claims: shown_claims,
         });
     }
@@ -170,15 +228,30 @@ pub async fn exchange(
     // Read, then revoke whatever the read gave.
     let read = read_secret(http, cfg, &read_url, &vault_token).await;
     revoke(http, cfg, &vault_token).await;
-    let value = read.map_err(|detail| ExchangeError::Refused { stage: "vault read", detail, claims: shown_claims.clone() })?;
+    let value = read.map_err(|detail| ExchangeError::Refused {
+        stage: "vault read",
+        detail,
+        claims: shown_claims.clone(),
+    })?;
     mask(&value);
     let token = Token::new(&value).map_err(|e| ExchangeError::Refused {
         stage: "vault read",
-        detail: format!("the secret's field {} is not a usable token: {e}", cfg.field),
+        detail: format!(
+            "the secret's field {} is not a usable token: {e}",
+            cfg.field
+        ),
         claims: BTreeMap::new(),
     })?;
     let shown_path = read_url.path().trim_start_matches("/v1/").to_owned();
-    Ok(Exchanged { token, source: format!("vault {} {}#{}", host(&cfg.vault_url), shown_path, cfg.field) })
+    Ok(Exchanged {
+        token,
+        source: format!(
+            "vault {} {}#{}",
+            host(&cfg.vault_url),
+            shown_path,
+            cfg.field
+        ),
+    })
 }
 
 async fn read_secret(
@@ -195,61 +268,102 @@ async fn read_secret(
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or(Value::Null);
     if status != 200 {
-        let why = if status == 403 { " (the role's policy does not allow this path)" } else { "" };
-        return Err(format!("{} answered {status}{why}: {}", url.path(), vault_errors(&json)));
+        let why = if status == 403 {
+            " (the role's policy does not allow this path)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "{} answered {status}{why}: {}",
+            url.path(),
+            vault_errors(&json)
+        ));
     }
     json.pointer("/data/data")
         .and_then(|d| d.get(&cfg.field))
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| format!("the secret at {} has no string field {}", url.path(), quote(&cfg.field)))
+        .ok_or_else(|| {
+            format!(
+                "the secret at {} has no string field {}",
+                url.path(),
+                quote(&cfg.field)
+            )
+        })
 }
 
 /// Best effort: a token we cannot revoke expires with its TTL anyway.
 async fn revoke(http: &reqwest::Client, cfg: &ExchangeConfig, vault_token: &SecretString) {
     if let Ok(url) = join(&cfg.vault_url, "v1/auth/token/revoke-self") {
-        let _ = with_namespace(http.post(url), cfg).header("X-Vault-Token", vault_token.expose_secret()).send().await;
+        let _ = with_namespace(http.post(url), cfg)
+            .header("X-Vault-Token", vault_token.expose_secret())
+            .send()
+            .await;
     }
 }
 
-fn with_namespace(request: reqwest::RequestBuilder, cfg: &ExchangeConfig) -> reqwest::RequestBuilder {
+fn with_namespace(
+    request: reqwest::RequestBuilder,
+    cfg: &ExchangeConfig,
+) -> reqwest::RequestBuilder {
     match &cfg.namespace {
         Some(ns) => request.header("X-Vault-Namespace", ns),
         None => request,
     }
 }
 
-async fn oidc_token(http: &reqwest::Client, source: &OidcSource) -> Result<SecretString, ExchangeError> {
+async fn oidc_token(
+    http: &reqwest::Client,
+    source: &OidcSource,
+) -> Result<SecretString, ExchangeError> {
     let stage = "OIDC token";
     let (request, field) = match source {
         OidcSource::Variable { name, jwt } => {
             if jwt.expose_secret().split('.').count() != 3 {
                 return Err(ExchangeError::Refused {
                     stage,
-                    detail: format!("variable {name} does not hold a JWT (three dot-separated parts)"),
+                    detail: format!(
+                        "variable {name} does not hold a JWT (three dot-separated parts)"
+                    ),
                     claims: BTreeMap::new(),
                 });
             }
             return Ok(jwt.clone());
         }
-        OidcSource::Github { request_url, request_token, audience } => {
+        OidcSource::Github {
+            request_url,
+            request_token,
+            audience,
+        } => {
             let mut url = Url::parse(request_url).map_err(|e| ExchangeError::Refused {
                 stage,
                 detail: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
                 claims: BTreeMap::new(),
             })?;
             url.query_pairs_mut().append_pair("audience", audience);
-            (http.get(url).bearer_auth(request_token.expose_secret()), "/value")
+            (
+                http.get(url).bearer_auth(request_token.expose_secret()),
+                "/value",
+            )
         }
-        OidcSource::Azure { request_uri, access_token, service_connection } => {
+        OidcSource::Azure {
+            request_uri,
+            access_token,
+            service_connection,
+        } => {
             let mut url = Url::parse(request_uri).map_err(|e| ExchangeError::Refused {
                 stage,
                 detail: format!("SYSTEM_OIDCREQUESTURI is not a URL: {e}"),
                 claims: BTreeMap::new(),
             })?;
-            url.query_pairs_mut().append_pair("api-version", "7.1").append_pair("serviceConnectionId", service_connection);
+            url.query_pairs_mut()
+                .append_pair("api-version", "7.1")
+                .append_pair("serviceConnectionId", service_connection);
             (
-                http.post(url).bearer_auth(access_token.expose_secret()).header("Content-Type", "application/json").body("{}"),
+                http.post(url)
+                    .bearer_auth(access_token.expose_secret())
+                    .header("Content-Type", "application/json")
+                    .body("{}"),
                 "/oidcToken",
             )
         }
@@ -257,7 +371,10 @@ async fn oidc_token(http: &reqwest::Client, source: &OidcSource) -> Result<Secre
     let response = request
         .send()
         .await
-        .map_err(|e| ExchangeError::Unreachable { stage, detail: error_chain(&e) })?;
+        .map_err(|e| ExchangeError::Unreachable {
+            stage,
+            detail: error_chain(&e),
+        })?;
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or(Value::Null);
     match json.pointer(field).and_then(Value::as_str) {
@@ -274,9 +391,12 @@ async fn oidc_token(http: &reqwest::Client, source: &OidcSource) -> Result<Secre
 
 fn vault_errors(json: &Value) -> String {
     match json.get("errors").and_then(Value::as_array) {
-        Some(errors) if !errors.is_empty() => {
-            errors.iter().filter_map(Value::as_str).map(|e| e.replace('\n', " ")).collect::<Vec<_>>().join("; ")
-        }
+        Some(errors) if !errors.is_empty() => errors
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|e| e.replace('\n', " "))
+            .collect::<Vec<_>>()
+            .join("; "),
         _ => "no error message".into(),
     }
 }
@@ -307,14 +427,25 @@ mod tests {
             path_template: path.into(),
             field: "token".into(),
             namespace: None,
-            oidc: OidcSource::Variable { name: "X".into(), jwt: SecretString::from("a.b.c".to_owned()) },
+            oidc: OidcSource::Variable {
+                name: "X".into(),
+                jwt: SecretString::from("a.b.c".to_owned()),
+            },
         }
     }
 
     #[test]
     fn kv_v2_paths() {
-        let u = secret_url(&cfg("secret/sonar/{organization}/{project}"), "acme", "acme_app").unwrap();
-        assert_eq!(u.as_str(), "https://vault.example.com:8200/v1/secret/data/sonar/acme/acme_app");
+        let u = secret_url(
+            &cfg("secret/sonar/{organization}/{project}"),
+            "acme",
+            "acme_app",
+        )
+        .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://vault.example.com:8200/v1/secret/data/sonar/acme/acme_app"
+        );
         assert!(secret_url(&cfg("secret"), "a", "b").is_err());
         assert!(secret_url(&cfg("secret/{project}/../x"), "a", "b").is_err());
     }

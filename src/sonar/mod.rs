@@ -521,20 +521,6 @@ pub fn parse_day(date: &str) -> Option<i64> {
     Some(era * 146_097 + doe - 719_468)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_numbers() {
-        assert_eq!(parse_day("1970-01-01"), Some(0));
-        assert_eq!(parse_day("2000-03-01"), Some(11_017));
-        assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_779));
-        assert_eq!(parse_day("2026-13-01"), None);
-        assert_eq!(parse_day("soon"), None);
-    }
-}
-
 /// Warnings about the scanner configuration around the token.
 pub fn configuration_warnings(
     scanner: &crate::scanner_config::ScannerConfig,
@@ -555,4 +541,18 @@ pub fn configuration_warnings(
         "sonar.login found in {}: SonarQube Cloud stops accepting it as a token carrier on 2026-06-11; use SONAR_TOKEN (sonar.token) instead",
         places.join(", ")
     )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers() {
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("2000-03-01"), Some(11_017));
+        assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_779));
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(parse_day("soon"), None);
+    }
 }
