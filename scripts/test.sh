@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh machine: installs the system tools the tests
 # drive for real (dash, a Java runtime for java.util.Properties), checks formatting and
-# lints, then runs the whole workspace's test suite.
+# lints, then runs the whole workspace's test suite (with cargo-nextest where it is
+# installed, as on the project's machines; plain cargo test otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +18,8 @@ fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi

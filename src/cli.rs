@@ -918,6 +918,9 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
 
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
+    out.debug("inputs", &inputs);
+    out.debug("context", &ctx);
+    out.debug("target", &target);
     let resolved = Resolved {
         inputs: &inputs,
         ctx: &ctx,
@@ -932,6 +935,8 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         no_verify,
         &mut |secret| out.mask(secret),
     )?;
+    out.debug("credential", &checked.credential);
+    out.debug("verdict", &checked.verdict);
     let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));

@@ -506,11 +506,24 @@ fn map_env(dir: &Path, project: &str) -> Vec<(String, String)> {
 fn token_map_picks_the_token_and_its_organization() {
     let dir = tempfile::tempdir().unwrap();
     let env = map_env(dir.path(), "acme_payments-api");
-    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify", "--format", "shell"]);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--format", "shell"],
+    );
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains(&format!("export SONAR_TOKEN='{CANARY}'")), "{stdout}");
-    assert!(stdout.contains("export SONAR_ORGANIZATION='acme'"), "{stdout}");
-    assert!(stderr.contains("variable SONAR_TOKEN_PAYMENTS (token map"), "the source is named: {stderr}");
+    assert!(
+        stdout.contains(&format!("export SONAR_TOKEN='{CANARY}'")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("export SONAR_ORGANIZATION='acme'"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("variable SONAR_TOKEN_PAYMENTS (token map"),
+        "the source is named: {stderr}"
+    );
     assert!(stderr.contains("rule at line 2"), "{stderr}");
     assert!(!stderr.contains(CANARY));
 }
@@ -520,7 +533,11 @@ fn token_map_inline_yaml_in_a_variable() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = map_env(dir.path(), "acme_billing");
     set(&mut env, "SCANTOKEN_TOKEN_MAP", MAP);
-    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify", "--format", "shell"]);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--format", "shell"],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(CANARY));
 }
@@ -531,8 +548,15 @@ fn token_map_without_a_matching_rule_says_what_it_tried() {
     let env = map_env(dir.path(), "other_project");
     let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("no rule matches project key \"other_project\""), "{stderr}");
-    assert!(stderr.contains("line 2: acme_payments*, acme_billing") && stderr.contains("line 5: re:acme_(web|app)"), "{stderr}");
+    assert!(
+        stderr.contains("no rule matches project key \"other_project\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 2: acme_payments*, acme_billing")
+            && stderr.contains("line 5: re:acme_(web|app)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -542,8 +566,14 @@ fn token_map_rule_with_an_empty_variable_names_line_and_field() {
     set(&mut env, "SONAR_TOKEN_PAYMENTS", "");
     let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("tokens.yaml line 3, field token-env"), "{stderr}");
-    assert!(stderr.contains("SONAR_TOKEN_PAYMENTS, which is empty"), "{stderr}");
+    assert!(
+        stderr.contains("tokens.yaml line 3, field token-env"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("SONAR_TOKEN_PAYMENTS, which is empty"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -553,7 +583,10 @@ fn token_map_expiry_fails_after_the_date() {
     set(&mut env, "SONAR_ORGANIZATION", "acme");
     let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("token-rejected") && stderr.contains("expired on 2001-01-01"), "{stderr}");
+    assert!(
+        stderr.contains("token-rejected") && stderr.contains("expired on 2001-01-01"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -563,15 +596,25 @@ fn token_map_organization_conflict_is_an_error() {
     set(&mut env, "SONAR_ORGANIZATION", "globex");
     let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("organization acme") && stderr.contains("globex"), "{stderr}");
+    assert!(
+        stderr.contains("organization acme") && stderr.contains("globex"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn malformed_token_map_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let env = map_env(dir.path(), "acme_payments");
-    std::fs::write(dir.path().join("tokens.yaml"), "rules:\n  - projects: [a]\n    token_env: A\n").unwrap();
+    std::fs::write(
+        dir.path().join("tokens.yaml"),
+        "rules:\n  - projects: [a]\n    token_env: A\n",
+    )
+    .unwrap();
     let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("tokens.yaml") && stderr.contains("line 3"), "{stderr}");
+    assert!(
+        stderr.contains("tokens.yaml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
 }

@@ -51,19 +51,40 @@ impl FaultRule {
     }
 
     pub fn latency(path: &str, ms: u64) -> FaultRule {
-        FaultRule { latency_ms: Some(ms), ..Self::base(path) }
+        FaultRule {
+            latency_ms: Some(ms),
+            ..Self::base(path)
+        }
     }
 
-    pub fn status(path: &str, status: u16, retry_after: Option<u64>, times: Option<u32>) -> FaultRule {
-        FaultRule { status: Some(status), retry_after, times, ..Self::base(path) }
+    pub fn status(
+        path: &str,
+        status: u16,
+        retry_after: Option<u64>,
+        times: Option<u32>,
+    ) -> FaultRule {
+        FaultRule {
+            status: Some(status),
+            retry_after,
+            times,
+            ..Self::base(path)
+        }
     }
 
     pub fn reset(path: &str, times: Option<u32>) -> FaultRule {
-        FaultRule { reset: true, times, ..Self::base(path) }
+        FaultRule {
+            reset: true,
+            times,
+            ..Self::base(path)
+        }
     }
 
     pub fn slow_body(path: &str, ms: u64, times: Option<u32>) -> FaultRule {
-        FaultRule { slow_body_ms: Some(ms), times, ..Self::base(path) }
+        FaultRule {
+            slow_body_ms: Some(ms),
+            times,
+            ..Self::base(path)
+        }
     }
 
     pub fn on(mut self, listener: ListenerKind) -> FaultRule {
@@ -72,11 +93,15 @@ impl FaultRule {
     }
 
     pub fn matches(&self, listener: ListenerKind, path: &str) -> bool {
-        (self.listener == ListenerKind::Any || self.listener == listener) && (self.path == "*" || path.starts_with(&self.path))
+        (self.listener == ListenerKind::Any || self.listener == listener)
+            && (self.path == "*" || path.starts_with(&self.path))
     }
 
     fn is_latency_only(&self) -> bool {
-        self.latency_ms.is_some() && self.status.is_none() && !self.reset && self.slow_body_ms.is_none()
+        self.latency_ms.is_some()
+            && self.status.is_none()
+            && !self.reset
+            && self.slow_body_ms.is_none()
     }
 }
 
@@ -119,7 +144,9 @@ pub struct FaultState {
 
 impl FaultState {
     pub fn new(rules: Vec<FaultRule>) -> FaultState {
-        FaultState { rules: rules.into_iter().map(|r| (r, 0)).collect() }
+        FaultState {
+            rules: rules.into_iter().map(|r| (r, 0)).collect(),
+        }
     }
 
     /// Every matching latency rule adds up; the first other matching rule with turns left

@@ -33,7 +33,12 @@ pub struct EmulatorConfig {
 
 impl EmulatorConfig {
     pub fn new(scenario: Scenario) -> EmulatorConfig {
-        EmulatorConfig { scenario, tls: None, faults: Vec::new(), latency_ms: 0 }
+        EmulatorConfig {
+            scenario,
+            tls: None,
+            faults: Vec::new(),
+            latency_ms: 0,
+        }
     }
 }
 
@@ -62,26 +67,53 @@ pub async fn start_on(config: EmulatorConfig, bind: Bind) -> anyhow::Result<Runn
     let mut faults = config.scenario.faults.clone();
     faults.extend(config.faults);
     let log_file = match &bind.log_file {
-        Some(p) => Some(std::fs::OpenOptions::new().create(true).append(true).open(p)?),
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?,
+        ),
         None => None,
     };
     let flavor = config.scenario.flavor;
-    let shared = Arc::new(Shared::new(config.scenario, faults, config.latency_ms, log_file));
+    let shared = Arc::new(Shared::new(
+        config.scenario,
+        faults,
+        config.latency_ms,
+        log_file,
+    ));
     let (stop, stopped) = watch::channel(false);
 
     let web = TcpListener::bind(("127.0.0.1", bind.web_port)).await?;
     let web_url = format!("{scheme}://127.0.0.1:{}", web.local_addr()?.port());
-    tokio::spawn(server::serve(web, ListenerKind::Web, acceptor.clone(), shared.clone(), stopped.clone()));
+    tokio::spawn(server::serve(
+        web,
+        ListenerKind::Web,
+        acceptor.clone(),
+        shared.clone(),
+        stopped.clone(),
+    ));
     let api_url = match flavor {
         Flavor::Cloud => {
             let api = TcpListener::bind(("127.0.0.1", bind.api_port)).await?;
             let url = format!("{scheme}://127.0.0.1:{}", api.local_addr()?.port());
-            tokio::spawn(server::serve(api, ListenerKind::Api, acceptor, shared.clone(), stopped));
+            tokio::spawn(server::serve(
+                api,
+                ListenerKind::Api,
+                acceptor,
+                shared.clone(),
+                stopped,
+            ));
             url
         }
         Flavor::Server => format!("{web_url}/api/v2"),
     };
-    Ok(RunningEmulator { web_url, api_url, shared, stop })
+    Ok(RunningEmulator {
+        web_url,
+        api_url,
+        shared,
+        stop,
+    })
 }
 
 impl RunningEmulator {
@@ -124,7 +156,11 @@ pub fn start_blocking(config: EmulatorConfig) -> anyhow::Result<BlockingEmulator
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
             Ok(r) => r,
             Err(e) => {
                 let _ = ready_tx.send(Err(anyhow::anyhow!(e)));
@@ -137,7 +173,11 @@ pub fn start_blocking(config: EmulatorConfig) -> anyhow::Result<BlockingEmulator
         });
     });
     let running = ready_rx.recv()??;
-    Ok(BlockingEmulator { inner: Some(running), thread: Some(thread), done: Some(done_tx) })
+    Ok(BlockingEmulator {
+        inner: Some(running),
+        thread: Some(thread),
+        done: Some(done_tx),
+    })
 }
 
 impl BlockingEmulator {

@@ -5,7 +5,12 @@ use sonar_emulator::{start_on, Bind, EmulatorConfig, Scenario, TestPki, TlsFiles
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "sonar-emulator", version, about = "A small server that answers like SonarQube Server and SonarQube Cloud.", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "sonar-emulator",
+    version,
+    about = "A small server that answers like SonarQube Server and SonarQube Cloud.",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -56,14 +61,28 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(out.join("server-key.pem"), &pki.server_key_pem)?;
         return Ok(());
     }
-    let scenario_path = cli.scenario.ok_or_else(|| anyhow::anyhow!("--scenario FILE is required"))?;
+    let scenario_path = cli
+        .scenario
+        .ok_or_else(|| anyhow::anyhow!("--scenario FILE is required"))?;
     let scenario = Scenario::load(&scenario_path)?;
     let tls = match (cli.tls_cert, cli.tls_key) {
-        (Some(c), Some(k)) => Some(TlsFiles { cert_pem: std::fs::read_to_string(c)?, key_pem: std::fs::read_to_string(k)? }),
+        (Some(c), Some(k)) => Some(TlsFiles {
+            cert_pem: std::fs::read_to_string(c)?,
+            key_pem: std::fs::read_to_string(k)?,
+        }),
         _ => None,
     };
-    let config = EmulatorConfig { scenario, tls, faults: Vec::new(), latency_ms: cli.latency_ms };
-    let bind = Bind { web_port: cli.web_port, api_port: cli.api_port, log_file: cli.log_file };
+    let config = EmulatorConfig {
+        scenario,
+        tls,
+        faults: Vec::new(),
+        latency_ms: cli.latency_ms,
+    };
+    let bind = Bind {
+        web_port: cli.web_port,
+        api_port: cli.api_port,
+        log_file: cli.log_file,
+    };
     let running = start_on(config, bind).await?;
     let lines = format!("web {}\napi {}\n", running.web_url(), running.api_url());
     print!("{lines}");

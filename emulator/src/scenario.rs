@@ -112,7 +112,9 @@ impl<'de> Deserialize<'de> for Scope {
         }
         match Raw::deserialize(d)? {
             Raw::Word(w) if w == "all" => Ok(Scope::All),
-            Raw::Word(w) => Err(serde::de::Error::custom(format!("expected a list of project keys or \"all\", got {w:?}"))),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "expected a list of project keys or \"all\", got {w:?}"
+            ))),
             Raw::Keys(k) => Ok(Scope::Keys(k)),
         }
     }
@@ -152,7 +154,8 @@ impl Scenario {
 
     /// Reads a `.json` file as JSON, anything else as YAML.
     pub fn load(path: &std::path::Path) -> anyhow::Result<Scenario> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if path.extension().is_some_and(|e| e == "json") {
             Scenario::from_json_str(&text)
         } else {
@@ -167,11 +170,14 @@ impl Scenario {
     /// The token, if it exists and is usable on this flavor.
     pub fn valid_token(&self, value: &str) -> Option<&TokenSpec> {
         let t = self.tokens.iter().find(|t| t.value == value)?;
-        let usable_here = match (self.flavor, t.kind) {
-            (Flavor::Cloud, TokenKind::Sot | TokenKind::Personal) => true,
-            (Flavor::Server, TokenKind::User | TokenKind::GlobalAnalysis | TokenKind::ProjectAnalysis) => true,
-            _ => false,
-        };
+        let usable_here = matches!(
+            (self.flavor, t.kind),
+            (Flavor::Cloud, TokenKind::Sot | TokenKind::Personal)
+                | (
+                    Flavor::Server,
+                    TokenKind::User | TokenKind::GlobalAnalysis | TokenKind::ProjectAnalysis
+                )
+        );
         (t.state == TokenState::Active && usable_here).then_some(t)
     }
 }
@@ -180,7 +186,9 @@ impl TokenSpec {
     /// Execute Analysis on the project.
     pub fn can_scan(&self, project: &Project) -> bool {
         match self.kind {
-            TokenKind::Sot => self.organization == project.organization && self.projects.contains(&project.key),
+            TokenKind::Sot => {
+                self.organization == project.organization && self.projects.contains(&project.key)
+            }
             TokenKind::GlobalAnalysis => true,
             TokenKind::ProjectAnalysis => self.projects.contains(&project.key),
             TokenKind::User | TokenKind::Personal => self.scan.contains(&project.key),
@@ -190,6 +198,7 @@ impl TokenSpec {
     /// Browse on the project (everybody browses a public project; a SOT browses nothing else).
     pub fn can_browse(&self, project: &Project) -> bool {
         project.visibility == Visibility::Public
-            || (matches!(self.kind, TokenKind::User | TokenKind::Personal) && self.browse.contains(&project.key))
+            || (matches!(self.kind, TokenKind::User | TokenKind::Personal)
+                && self.browse.contains(&project.key))
     }
 }

@@ -51,7 +51,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(scenario: Scenario, faults: Vec<FaultRule>, latency_ms: u64, log_file: Option<std::fs::File>) -> Shared {
+    pub fn new(
+        scenario: Scenario,
+        faults: Vec<FaultRule>,
+        latency_ms: u64,
+        log_file: Option<std::fs::File>,
+    ) -> Shared {
         Shared {
             scenario,
             faults: Mutex::new(FaultState::new(faults)),
@@ -112,25 +117,37 @@ async fn connection(
     match tls {
         Some(acceptor) => {
             if let Ok(stream) = acceptor.accept(stream).await {
-                let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                let _ = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             }
         }
         None => {
-            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         }
     }
 }
 
 fn token_of(req: &Request<hyper::body::Incoming>) -> (String, Option<String>) {
-    let Some(value) = req.headers().get("authorization").and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    else {
         return ("none".into(), None);
     };
     if let Some(t) = value.strip_prefix("Bearer ") {
         return ("bearer".into(), Some(t.trim().to_owned()));
     }
     if let Some(b) = value.strip_prefix("Basic ") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(b.trim()).ok();
-        let text = decoded.and_then(|d| String::from_utf8(d).ok()).unwrap_or_default();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .ok();
+        let text = decoded
+            .and_then(|d| String::from_utf8(d).ok())
+            .unwrap_or_default();
         let user = text.split(':').next().unwrap_or_default().to_owned();
         return ("basic".into(), (!user.is_empty()).then_some(user));
     }
@@ -138,7 +155,11 @@ fn token_of(req: &Request<hyper::body::Incoming>) -> (String, Option<String>) {
 }
 
 fn fingerprint(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 async fn handle(
@@ -151,7 +172,9 @@ async fn handle(
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let raw_query = req.uri().query().unwrap_or_default().to_owned();
-    let query: BTreeMap<String, String> = form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
+    let query: BTreeMap<String, String> = form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
     let (auth_scheme, token) = token_of(&req);
 
     if path == "/__emulator/log" {
@@ -182,11 +205,18 @@ async fn handle(
         entry.responded_us = shared.now_us();
         shared.record(entry);
         // An error from the service makes hyper drop the connection without an answer.
-        return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: reset"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault: reset",
+        ));
     }
     let reply = match applied.status {
         Some((status, retry_after)) => {
-            let msg = if status == 429 { "Too Many Requests" } else { "Service Unavailable" };
+            let msg = if status == 429 {
+                "Too Many Requests"
+            } else {
+                "Service Unavailable"
+            };
             let mut r = sonar::error(status, msg);
             if let Some(secs) = retry_after {
                 r.headers.push(("Retry-After".into(), secs.to_string()));
@@ -195,7 +225,13 @@ async fn handle(
         }
         None => sonar::respond(
             &shared.scenario,
-            &sonar::Request { listener: kind, method: &method, path: &path, query: &query, token: token.as_deref() },
+            &sonar::Request {
+                listener: kind,
+                method: &method,
+                path: &path,
+                query: &query,
+                token: token.as_deref(),
+            },
         ),
     };
     entry.status = reply.status;
@@ -204,20 +240,34 @@ async fn handle(
     Ok(render(reply, applied.slow_body_ms))
 }
 
-fn respond_full(status: u16, content_type: &str, body: Vec<u8>, headers: &[(String, String)]) -> Response<Out> {
-    let mut builder = Response::builder().status(status).header("Content-Type", content_type);
+fn respond_full(
+    status: u16,
+    content_type: &str,
+    body: Vec<u8>,
+    headers: &[(String, String)],
+) -> Response<Out> {
+    let mut builder = Response::builder()
+        .status(status)
+        .header("Content-Type", content_type);
     for (k, v) in headers {
         builder = builder.header(k, v);
     }
     builder
-        .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed())
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
         .expect("a valid response")
 }
 
 fn render(reply: Reply, slow_body_ms: Option<u64>) -> Response<Out> {
     let (content_type, bytes) = match reply.body {
         Body::Empty => ("text/plain", Vec::new()),
-        Body::Json(v) => ("application/json", serde_json::to_vec(&v).unwrap_or_default()),
+        Body::Json(v) => (
+            "application/json",
+            serde_json::to_vec(&v).unwrap_or_default(),
+        ),
         Body::Text(t) => ("text/plain", t.into_bytes()),
         Body::Binary(n) => ("application/octet-stream", vec![0x5a; n]),
     };
@@ -235,9 +285,13 @@ fn render(reply: Reply, slow_body_ms: Option<u64>) -> Response<Out> {
         tokio::time::sleep(delay).await;
         Some((Ok::<_, std::io::Error>(Frame::data(piece)), rest))
     });
-    let mut builder = Response::builder().status(reply.status).header("Content-Type", content_type);
+    let mut builder = Response::builder()
+        .status(reply.status)
+        .header("Content-Type", content_type);
     for (k, v) in &reply.headers {
         builder = builder.header(k, v);
     }
-    builder.body(BodyExt::boxed(StreamBody::new(stream))).expect("a valid response")
+    builder
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .expect("a valid response")
 }

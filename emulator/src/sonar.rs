@@ -32,7 +32,11 @@ pub struct Reply {
 }
 
 fn reply(status: u16, body: Body) -> Reply {
-    Reply { status, body, headers: Vec::new() }
+    Reply {
+        status,
+        body,
+        headers: Vec::new(),
+    }
 }
 
 /// Sonar's error body.
@@ -62,7 +66,10 @@ pub fn respond(s: &Scenario, r: &Request) -> Reply {
     };
     if let (Flavor::Server, Auth::Valid(t)) = (s.flavor, &auth) {
         if let Some(date) = &t.expires {
-            out.headers.push(("SonarQube-Authentication-Token-Expiration".into(), date.clone()));
+            out.headers.push((
+                "SonarQube-Authentication-Token-Expiration".into(),
+                date.clone(),
+            ));
         }
     }
     out
@@ -84,7 +91,10 @@ fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
         _ => None,
     };
     let can_scan = |p: &Project| token.is_some_and(|t| t.can_scan(p));
-    let can_browse = |p: &Project| p.visibility == crate::scenario::Visibility::Public || token.is_some_and(|t| t.can_browse(p));
+    let can_browse = |p: &Project| {
+        p.visibility == crate::scenario::Visibility::Public
+            || token.is_some_and(|t| t.can_browse(p))
+    };
     match (r.method, r.path) {
         ("GET", "/api/server/version") => reply(200, Body::Text(s.server_version.clone())),
         ("GET", "/api/authentication/validate") => ok(json!({ "valid": token.is_some() })),
@@ -95,7 +105,9 @@ fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
             match p {
                 "/api/v2/analysis/version" => reply(200, Body::Text(s.server_version.clone())),
                 "/api/v2/analysis/jres" => ok(json!([])),
-                "/api/v2/analysis/engine" => ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0" })),
+                "/api/v2/analysis/engine" => {
+                    ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0" }))
+                }
                 _ => error(404, &format!("Unknown url : {p}")),
             }
         }
@@ -104,7 +116,9 @@ fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
                 return unauthorized();
             }
             let key = q(r, "project");
-            let Some(p) = s.project(key) else { return error(404, &format!("Project '{key}' not found")) };
+            let Some(p) = s.project(key) else {
+                return error(404, &format!("Project '{key}' not found"));
+            };
             if let Some(b) = r.query.get("branch") {
                 if !p.branches.contains(b) {
                     return error(404, &format!("Branch '{b}' in project '{key}' not found"));
@@ -123,7 +137,11 @@ fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
             if invalid {
                 return unauthorized();
             }
-            let key = if r.path.ends_with("values") { q(r, "component") } else { q(r, "project") };
+            let key = if r.path.ends_with("values") {
+                q(r, "component")
+            } else {
+                q(r, "project")
+            };
             let Some(p) = s.project(key) else {
                 return error(404, &format!("Component key '{key}' not found"));
             };
@@ -144,7 +162,10 @@ fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
                     return error(400, "The 'organization' parameter is missing");
                 }
                 if !s.organizations.iter().any(|o| o == org) {
-                    return error(404, &format!("Organization with key '{org}' does not exist"));
+                    return error(
+                        404,
+                        &format!("Organization with key '{org}' does not exist"),
+                    );
                 }
                 match s.project(key) {
                     None => error(404, &format!("Project '{key}' not found")),
@@ -187,7 +208,10 @@ fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
                 Some(t) => match s.project(key) {
                     Some(p) => t.can_browse(p),
                     // Listing calls: a SOT has no user identity and no Browse.
-                    None => matches!(t.kind, crate::scenario::TokenKind::User | crate::scenario::TokenKind::Personal),
+                    None => matches!(
+                        t.kind,
+                        crate::scenario::TokenKind::User | crate::scenario::TokenKind::Personal
+                    ),
                 },
             };
             if allowed {
@@ -207,12 +231,17 @@ fn cloud_api(s: &Scenario, r: &Request, auth: &Auth) -> Reply {
     };
     match (r.method, r.path) {
         ("GET", "/analysis/jres") => ok(json!([])),
-        ("GET", "/analysis/engine") => ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0" })),
+        ("GET", "/analysis/engine") => {
+            ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0" }))
+        }
         ("GET", "/analysis/version") => reply(200, Body::Text(s.server_version.clone())),
         ("GET", "/sensor-cache/prepare-read") => {
             let (org, key) = (q(r, "organization"), q(r, "project"));
             if !s.organizations.iter().any(|o| o == org) {
-                return error(404, &format!("Organization with key '{org}' does not exist"));
+                return error(
+                    404,
+                    &format!("Organization with key '{org}' does not exist"),
+                );
             }
             match s.project(key) {
                 Some(p) if p.organization.as_deref() == Some(org) => {
@@ -265,14 +294,37 @@ tokens:
         .unwrap()
     }
 
-    fn call(s: &Scenario, listener: ListenerKind, method: &str, path: &str, query: &[(&str, &str)], token: Option<&str>) -> Reply {
-        let query: BTreeMap<String, String> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        respond(s, &Request { listener, method, path, query: &query, token })
+    fn call(
+        s: &Scenario,
+        listener: ListenerKind,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Reply {
+        let query: BTreeMap<String, String> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        respond(
+            s,
+            &Request {
+                listener,
+                method,
+                path,
+                query: &query,
+                token,
+            },
+        )
     }
 
     fn msg(r: &Reply) -> String {
         match &r.body {
-            Body::Json(v) => v.pointer("/errors/0/msg").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            Body::Json(v) => v
+                .pointer("/errors/0/msg")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
             _ => String::new(),
         }
     }
@@ -285,27 +337,73 @@ tokens:
             if let Some(b) = b {
                 q.push(("branch", b));
             }
-            call(&s, ListenerKind::Web, "GET", "/api/analysis_cache/get", &q, t)
+            call(
+                &s,
+                ListenerKind::Web,
+                "GET",
+                "/api/analysis_cache/get",
+                &q,
+                t,
+            )
         };
         let r = get("pay", None, Some("sqp"));
-        assert_eq!((r.status, msg(&r).as_str()), (404, "No cache for given branch or pull request"));
-        assert_eq!(r.headers[0], ("SonarQube-Authentication-Token-Expiration".into(), "2030-01-01".into()));
-        assert_eq!(get("cached", None, Some("sqp")).body, Body::Binary(256 * 1024));
-        assert_eq!(msg(&get("nope", None, Some("sqp"))), "Project 'nope' not found");
-        assert_eq!(msg(&get("pay", Some("dev"), Some("sqp"))), "Branch 'dev' in project 'pay' not found");
+        assert_eq!(
+            (r.status, msg(&r).as_str()),
+            (404, "No cache for given branch or pull request")
+        );
+        assert_eq!(
+            r.headers[0],
+            (
+                "SonarQube-Authentication-Token-Expiration".into(),
+                "2030-01-01".into()
+            )
+        );
+        assert_eq!(
+            get("cached", None, Some("sqp")).body,
+            Body::Binary(256 * 1024)
+        );
+        assert_eq!(
+            msg(&get("nope", None, Some("sqp"))),
+            "Project 'nope' not found"
+        );
+        assert_eq!(
+            msg(&get("pay", Some("dev"), Some("sqp"))),
+            "Branch 'dev' in project 'pay' not found"
+        );
         let r = get("pay", None, Some("browse"));
-        assert_eq!((r.status, msg(&r).as_str()), (403, "Insufficient privileges"));
+        assert_eq!(
+            (r.status, msg(&r).as_str()),
+            (403, "Insufficient privileges")
+        );
         let r = get("pay", None, Some("old"));
         assert_eq!((r.status, r.body), (401, Body::Empty));
-        assert_eq!(get("nope", None, Some("bad")).status, 401, "authentication comes first");
+        assert_eq!(
+            get("nope", None, Some("bad")).status,
+            401,
+            "authentication comes first"
+        );
     }
 
     #[test]
     fn server_validate_and_browse_calls() {
         let s = server();
-        let r = call(&s, ListenerKind::Web, "GET", "/api/authentication/validate", &[], Some("bad"));
+        let r = call(
+            &s,
+            ListenerKind::Web,
+            "GET",
+            "/api/authentication/validate",
+            &[],
+            Some("bad"),
+        );
         assert_eq!(r.body, Body::Json(json!({"valid": false})));
-        let r = call(&s, ListenerKind::Web, "GET", "/api/components/show", &[("component", "pay")], Some("sqp"));
+        let r = call(
+            &s,
+            ListenerKind::Web,
+            "GET",
+            "/api/components/show",
+            &[("component", "pay")],
+            Some("sqp"),
+        );
         assert_eq!(r.status, 403, "an analysis token cannot browse");
     }
 
@@ -313,22 +411,64 @@ tokens:
     fn cloud_rows() {
         let s = cloud();
         let qp = |org: &str, key: &str| {
-            call(&s, ListenerKind::Web, "GET", "/api/qualityprofiles/search", &[("project", key), ("organization", org)], Some("sot"))
+            call(
+                &s,
+                ListenerKind::Web,
+                "GET",
+                "/api/qualityprofiles/search",
+                &[("project", key), ("organization", org)],
+                Some("sot"),
+            )
         };
         assert_eq!(qp("acme", "pay").status, 200);
-        assert_eq!(msg(&qp("nope", "pay")), "Organization with key 'nope' does not exist");
+        assert_eq!(
+            msg(&qp("nope", "pay")),
+            "Organization with key 'nope' does not exist"
+        );
         assert_eq!(qp("other", "pay").status, 400);
         assert_eq!(msg(&qp("acme", "x")), "Project 'x' not found");
         let cache = |key: &str, token: &str| {
-            call(&s, ListenerKind::Api, "GET", "/sensor-cache/prepare-read", &[("organization", "acme"), ("project", key)], Some(token))
+            call(
+                &s,
+                ListenerKind::Api,
+                "GET",
+                "/sensor-cache/prepare-read",
+                &[("organization", "acme"), ("project", key)],
+                Some(token),
+            )
         };
         assert_eq!(cache("pay", "sot").status, 200);
-        assert_eq!(msg(&cache("docs", "sot")), "Insufficient privileges", "a public project does not give scan rights");
+        assert_eq!(
+            msg(&cache("docs", "sot")),
+            "Insufficient privileges",
+            "a public project does not give scan rights"
+        );
         assert_eq!(cache("pay", "gone").status, 403);
         assert_eq!(msg(&cache("pay", "gone")), "Forbidden");
-        let r = call(&s, ListenerKind::Web, "GET", "/api/organizations/search", &[("member", "true")], Some("sot"));
-        assert_eq!(r.status, 403, "a SOT fails the browse-only call Azure's service connection uses");
-        let r = call(&s, ListenerKind::Web, "POST", "/api/ce/submit", &[("organization", "acme"), ("projectKey", "docs")], Some("sot"));
-        assert_eq!(msg(&r), "Project 'docs' not found", "Cloud hides missing permission as not found");
+        let r = call(
+            &s,
+            ListenerKind::Web,
+            "GET",
+            "/api/organizations/search",
+            &[("member", "true")],
+            Some("sot"),
+        );
+        assert_eq!(
+            r.status, 403,
+            "a SOT fails the browse-only call Azure's service connection uses"
+        );
+        let r = call(
+            &s,
+            ListenerKind::Web,
+            "POST",
+            "/api/ce/submit",
+            &[("organization", "acme"), ("projectKey", "docs")],
+            Some("sot"),
+        );
+        assert_eq!(
+            msg(&r),
+            "Project 'docs' not found",
+            "Cloud hides missing permission as not found"
+        );
     }
 }

@@ -25,29 +25,47 @@ impl TestPki {
     pub fn generate(hosts: &[&str]) -> anyhow::Result<TestPki> {
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "sonar-emulator test CA");
-        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "sonar-emulator test CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
         let ca_key = rcgen::KeyPair::generate()?;
         let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key)?;
 
         let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
         let mut params = rcgen::CertificateParams::new(names)?;
-        params.distinguished_name.push(rcgen::DnType::CommonName, hosts.first().copied().unwrap_or("localhost"));
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            hosts.first().copied().unwrap_or("localhost"),
+        );
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = rcgen::KeyPair::generate()?;
         let cert = params.signed_by(&key, &ca)?;
-        Ok(TestPki { ca_pem: ca.pem(), server_cert_pem: cert.pem(), server_key_pem: key.serialize_pem() })
+        Ok(TestPki {
+            ca_pem: ca.pem(),
+            server_cert_pem: cert.pem(),
+            server_key_pem: key.serialize_pem(),
+        })
     }
 
     pub fn server_files(&self) -> TlsFiles {
-        TlsFiles { cert_pem: self.server_cert_pem.clone(), key_pem: self.server_key_pem.clone() }
+        TlsFiles {
+            cert_pem: self.server_cert_pem.clone(),
+            key_pem: self.server_key_pem.clone(),
+        }
     }
 }
 
 pub fn acceptor(files: &TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
     let certs: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(files.cert_pem.as_bytes()).collect::<Result<_, _>>()?;
-    anyhow::ensure!(!certs.is_empty(), "no certificate in the TLS certificate PEM");
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "no certificate in the TLS certificate PEM"
+    );
     let key = PrivateKeyDer::from_pem_slice(files.key_pem.as_bytes())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)

@@ -392,6 +392,14 @@ impl Client {
             source = err.source();
         }
         let lower = text.to_ascii_lowercase();
+        // rustls' error can arrive boxed behind hyper's and reqwest's own types, where a
+        // downcast does not reach it; its message is stable and says what it is.
+        if lower.contains("invalid peer certificate")
+            || lower.contains("tls handshake")
+            || lower.contains("received fatal alert")
+        {
+            return TransportError::Tls(text);
+        }
         if self.proxied.is_some() && (lower.contains("tunnel") || lower.contains("proxy")) {
             return TransportError::Proxy(text);
         }
