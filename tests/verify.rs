@@ -843,3 +843,142 @@ tokens:
         );
     }
 }
+
+#[test]
+fn a_slow_body_hits_the_timeout_and_is_unreachable() {
+    let faults = vec![FaultRule::slow_body(
+        "/api/authentication/validate",
+        4000,
+        None,
+    )];
+    let s = setup(
+        Flavor::Server,
+        Options {
+            faults,
+            ..Options::default()
+        },
+    );
+    let mut env = s.env.clone();
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    let start = std::time::Instant::now();
+    let (code, stdout, _) = scantoken(
+        s.dir.path(),
+        &env,
+        &["verify", "--json", "--timeout", "1", "--retries", "0"],
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_verdict(&report, code, "unreachable", 3, "timed out");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(4),
+        "the timeout bounds the wait"
+    );
+}
+
+#[test]
+fn no_proxy_bypasses_the_proxy() {
+    let s = setup(Flavor::Server, Options::default());
+    let refusing = ConnectProxy::start(HashMap::new(), true);
+    let (code, report, _) = s.verify(
+        "acme_payments",
+        &[
+            ("HTTP_PROXY", &refusing.url()),
+            ("HTTPS_PROXY", &refusing.url()),
+            ("NO_PROXY", "127.0.0.1,localhost"),
+        ],
+    );
+    assert_verdict(&report, code, "ok", 0, "acme_payments");
+    assert!(
+        refusing.requests().is_empty(),
+        "nothing went through the proxy"
+    );
+}
+
+#[test]
+fn configuration_and_personal_token_warnings() {
+    let scenario = Scenario::from_yaml_str(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects: [{key: acme_payments, organization: acme}]
+tokens: [{value: "0123456789abcdef0123456789abcdef01234567", kind: personal, scan: all}]
+"#,
+    )
+    .unwrap();
+    let emulator = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.login=oldstyle\n",
+    )
+    .unwrap();
+    let env = pairs(&[
+        ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
+        ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+        ("SONAR_TOKEN", "0123456789abcdef0123456789abcdef01234567"),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+    ]);
+    let (code, stdout, _) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_verdict(&report, code, "ok", 0, "acme_payments");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("personal token"), "{warnings}");
+    assert!(
+        warnings.contains("sonar.login found in") && warnings.contains("sonar-project.properties"),
+        "{warnings}"
+    );
+    assert_eq!(report["token"]["kind"], "unknown");
+    assert!(report["token"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+}
+
+#[test]
+fn the_emulator_runs_standalone() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/scenario.yaml");
+    let ready = dir.path().join("ready");
+    // The workspace builds both binaries into the same directory.
+    let emulator = Path::new(env!("CARGO_BIN_EXE_scantoken")).with_file_name("sonar-emulator");
+    let mut child = std::process::Command::new(emulator)
+        .args([
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--ready-file",
+            ready.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    let Ok(ref mut child) = child else {
+        panic!("build the emulator binary first (cargo build --workspace): {child:?}");
+    };
+    for _ in 0..100 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let lines = std::fs::read_to_string(&ready).unwrap();
+    let url = |name: &str| {
+        lines
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap()
+            .to_owned()
+    };
+    let env = pairs(&[
+        ("SONAR_SCANNER_SONARCLOUDURL", &url("web")),
+        ("SONAR_SCANNER_APIBASEURL", &url("api")),
+        (
+            "SONAR_TOKEN",
+            "sqco_DEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEM",
+        ),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+    ]);
+    let (code, stdout, _) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    let _ = child.kill();
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_verdict(&report, code, "ok", 0, "acme_payments");
+}
