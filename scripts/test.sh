@@ -22,6 +22,9 @@ if ! command -v bao >/dev/null 2>&1 || ! bao version 2>/dev/null | grep -q "v2.7
   hash -r
 fi
 
+# The Azure task's test tools (MockTestRunner, tfx), pinned in azure/test/package-lock.json.
+npm ci --prefix azure/test --no-audit --no-fund --loglevel=error
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if cargo nextest --version >/dev/null 2>&1; then

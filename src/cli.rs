@@ -491,7 +491,11 @@ fn check(
         .build()
         .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
     let exchanged = match exchange_config(inputs, env, ctx)? {
-        Some(config) if inputs.get("token").is_none() && inputs.get("token-map").is_none() => {
+        Some(config)
+            if ["token", "sonarcloud-connection", "token-map"]
+                .iter()
+                .all(|name| inputs.get(name).is_none()) =>
+        {
             let org = target
                 .organization
                 .as_ref()

@@ -36,6 +36,40 @@ fn direct(raw: Sourced<String>) -> Result<Credential, ConfigError> {
     })
 }
 
+/// An Azure DevOps SonarCloud service connection (a `connectedService:sonarcloud` input):
+/// the input's value is the endpoint id, and the agent puts the endpoint's token in
+/// `ENDPOINT_AUTH_PARAMETER_<id>_APITOKEN`. The connection may hold a scoped organization
+/// token saved "without verification", since its own Verify button uses a browse-only call.
+fn from_service_connection(
+    connection: &Sourced<String>,
+    env: &crate::env::Env,
+) -> Result<Credential, ConfigError> {
+    let id = connection.value.trim();
+    let candidates = [
+        id.to_owned(),
+        id.to_ascii_uppercase(),
+        id.to_ascii_uppercase().replace('-', "_"),
+    ];
+    let found = candidates.iter().find_map(|c| {
+        let name = format!("ENDPOINT_AUTH_PARAMETER_{c}_APITOKEN");
+        env.non_empty(&name).map(|v| (name, v.to_owned()))
+    });
+    let Some((name, value)) = found else {
+        return Err(ConfigError::new(
+            connection.source.to_string(),
+            format!("names service connection {}, but the agent gave no ENDPOINT_AUTH_PARAMETER_{id}_APITOKEN", crate::error::quote(id)),
+        )
+        .hint("choose a SonarCloud service connection in the task's input, and authorize the pipeline to use it"));
+    };
+    let source = Origin::Variable(name);
+    Ok(Credential {
+        token: Token::new(&value).map_err(|e| token_error(&source, e))?,
+        source,
+        organization: None,
+        expires: None,
+    })
+}
+
 /// The token map from a file, or inline YAML in the input itself.
 fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, ConfigError> {
     let value = input.value.as_str();
@@ -86,6 +120,9 @@ pub fn resolve(
     let env = inputs.env();
     if let Some(raw) = inputs.get("token") {
         return Ok(Ok(direct(raw)?));
+    }
+    if let Some(connection) = inputs.get("sonarcloud-connection") {
+        return Ok(Ok(from_service_connection(&connection, env)?));
     }
     if let Some(map_input) = inputs.get("token-map") {
         let map = load_token_map(&map_input, cwd)?;
