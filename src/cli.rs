@@ -402,48 +402,6 @@ fn context(args: &ContextArgs, env: &Env, cwd: &Path, out: &mut Output) -> Resul
     Ok(Exit::Ok)
 }
 
-/// A boolean input: the flag, or `true`/`false` in an input variable.
-fn bool_input(inputs: &Inputs, flag: bool, name: &'static str) -> Result<bool, ConfigError> {
-    if flag {
-        return Ok(true);
-    }
-    match inputs.get(name) {
-        None => Ok(false),
-        Some(v) => match v.value.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" => Ok(true),
-            "false" | "no" | "0" => Ok(false),
-            _ => Err(ConfigError::new(
-                v.source.to_string(),
-                format!("{} is not true or false", safe(&v.value)),
-            )),
-        },
-    }
-}
-
-/// An enumerated input: the flag, or one of the value names in an input variable.
-fn enum_input<T: ValueEnum + Clone>(
-    inputs: &Inputs,
-    flag: Option<T>,
-    name: &'static str,
-) -> Result<Option<T>, ConfigError> {
-    if flag.is_some() {
-        return Ok(flag);
-    }
-    let Some(v) = inputs.get(name) else {
-        return Ok(None);
-    };
-    T::from_str(&v.value, true).map(Some).map_err(|_| {
-        let names: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_owned()))
-            .collect();
-        ConfigError::new(
-            v.source.to_string(),
-            format!("{} is not one of: {}", safe(&v.value), names.join(", ")),
-        )
-    })
-}
-
 /// The verification stages shared by `verify` and `export`: credential, local checks, then
 /// the probes. `None` as verdict means `--no-verify`.
 struct Checked {
@@ -587,8 +545,9 @@ fn check(
         );
         return done(target, Some(credential), v);
     }
-    let expiry_days =
-        number_input(inputs, args.expiry_warning_days, "expiry-warning-days")?.unwrap_or(14) as i64;
+    let expiry_days = inputs
+        .number(args.expiry_warning_days, "expiry-warning-days")?
+        .unwrap_or(14) as i64;
     let mut warnings = sonar::configuration_warnings(scanner, env);
     if let Some((date, day)) = &credential.expires {
         let left = day - sonar::today();
@@ -610,7 +569,7 @@ fn check(
             ));
         }
     }
-    if !bool_input(inputs, args.allow_insecure_http, "allow-insecure-http")? {
+    if !inputs.boolean(args.allow_insecure_http, "allow-insecure-http")? {
         if let Some(mut v) = sonar::insecure_host(&target) {
             v.warnings.append(&mut warnings);
             return done(target, Some(credential), v);
@@ -761,14 +720,14 @@ fn client_options(
             CaSource::File(PathBuf::from(file.trim())),
         ));
     }
-    if let Some(secs) = number_input(inputs, args.timeout, "timeout")? {
+    if let Some(secs) = inputs.number(args.timeout, "timeout")? {
         if secs == 0 {
             return Err(ConfigError::new("timeout", "must be at least 1 second"));
         }
         options.timeout = Duration::from_secs(secs);
         options.connect_timeout = options.connect_timeout.min(options.timeout);
     }
-    if let Some(retries) = number_input(inputs, args.retries, "retries")? {
+    if let Some(retries) = inputs.number(args.retries, "retries")? {
         if retries > 10 {
             return Err(ConfigError::new(
                 "retries",
@@ -778,26 +737,6 @@ fn client_options(
         options.max_attempts = retries as u32 + 1;
     }
     Ok(options)
-}
-
-/// A whole-number input: the flag, or digits in an input variable.
-fn number_input(
-    inputs: &Inputs,
-    flag: Option<u64>,
-    name: &'static str,
-) -> Result<Option<u64>, ConfigError> {
-    if flag.is_some() {
-        return Ok(flag);
-    }
-    let Some(v) = inputs.get(name) else {
-        return Ok(None);
-    };
-    v.value.parse().map(Some).map_err(|_| {
-        ConfigError::new(
-            v.source.to_string(),
-            format!("{} is not a whole number", safe(&v.value)),
-        )
-    })
 }
 
 fn verify(
@@ -877,9 +816,11 @@ struct Policies {
 impl Policies {
     fn read(inputs: &Inputs, args: &VerifyArgs) -> Result<Policies, ConfigError> {
         Ok(Policies {
-            missing: enum_input(inputs, args.on_missing_token, "on-missing-token")?
+            missing: inputs
+                .choice(args.on_missing_token, "on-missing-token")?
                 .unwrap_or(MissingTokenPolicy::Fail),
-            unreachable: enum_input(inputs, args.on_unreachable, "on-unreachable")?
+            unreachable: inputs
+                .choice(args.on_unreachable, "on-unreachable")?
                 .unwrap_or(UnreachablePolicy::Fail),
         })
     }
@@ -904,20 +845,21 @@ impl Policies {
 fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
     let inputs = inputs(env, &args.target);
     let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
-    let format = enum_input(&inputs, args.format, "format")?
+    let format = inputs
+        .choice(args.format, "format")?
         .unwrap_or(Format::Auto)
         .resolve(ctx.ci);
     let policies = Policies::read(&inputs, &args.verify)?;
     let options = ExportOptions {
-        token_in_json: bool_input(&inputs, args.token_in_json, "token-in-json")?,
+        token_in_json: inputs.boolean(args.token_in_json, "token-in-json")?,
     };
-    let no_verify = bool_input(&inputs, args.no_verify, "no-verify")?;
+    let no_verify = inputs.boolean(args.no_verify, "no-verify")?;
     let dest = Destinations {
         github_env: env.non_empty("GITHUB_ENV").map(PathBuf::from),
         github_output: env.non_empty("GITHUB_OUTPUT").map(PathBuf::from),
         github_step_summary: env.non_empty("GITHUB_STEP_SUMMARY").map(PathBuf::from),
         output: args.output.as_ref().map(|p| cwd.join(p)),
-        include_secrets: bool_input(&inputs, args.include_secrets, "include-secrets")?,
+        include_secrets: inputs.boolean(args.include_secrets, "include-secrets")?,
     };
 
     out.say(&report::context_text(&ctx));
@@ -950,16 +892,15 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     }
 
     // Decide whether to export at all.
-    let (verdict_name, message, failed) = match &checked.verdict {
+    let (verdict_name, message) = match &checked.verdict {
         None => (
             "not-verified".to_owned(),
             format!(
                 "Exports written without verification (--no-verify): nothing proves the token can scan {}.",
                 target.project_key.as_ref().map(|k| k.value.as_str()).unwrap_or_default()
             ),
-            false,
         ),
-        Some(v) if v.verdict == VerdictKind::Ok => ("ok".to_owned(), v.cause.clone(), false),
+        Some(v) if v.verdict == VerdictKind::Ok => ("ok".to_owned(), v.cause.clone()),
         Some(v) if policies.skip(v) => {
             out.notice(&format!(
                 "token-missing: {}. Nothing exported (--on-missing-token skip): the scan steps that follow must be skipped too",
@@ -971,7 +912,6 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         Some(v) if policies.warn_only(v) => (
             v.verdict.name().to_owned(),
             format!("{}: {}. Exported anyway (--on-unreachable warn): the scan will find out.", v.verdict.name(), v.cause),
-            false,
         ),
         Some(v) => {
             out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause, v.next_step));
@@ -986,7 +926,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     if let Some(v) = &checked.verdict {
         set.warnings.extend(v.warnings.iter().cloned());
     }
-    if failed || verdict_name != "ok" {
+    if verdict_name != "ok" {
         set.warnings.push(message.clone());
     }
     let summary = Summary {
@@ -996,7 +936,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         target: target.clone(),
         token: Some(credential.describe()),
         probes: checked.verdict.as_ref().map(probe_rows).unwrap_or_default(),
-        failed,
+        failed: false,
     };
     out.debug("export set", &set);
     let rendered = export::render(format, &set, &summary, &dest)?;
@@ -1007,17 +947,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     for n in &rendered.notes {
         out.say(&format!("note: {}", safe(n)));
     }
-    let names: Vec<String> = set
-        .variables
-        .iter()
-        .map(|v| {
-            if v.value.is_secret() {
-                format!("{} (secret)", v.name)
-            } else {
-                v.name.to_string()
-            }
-        })
-        .collect();
+    let names = set.names();
     out.say(&format!(
         "Exported ({}): {}",
         format_name(format),

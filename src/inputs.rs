@@ -7,6 +7,7 @@
 //! `scanner_config`).
 
 use crate::env::Env;
+use crate::error::{quote, ConfigError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -156,6 +157,70 @@ impl Inputs {
             .into_iter()
             .filter(|var| self.env.get(var).is_some_and(|v| v.trim().is_empty()))
             .collect()
+    }
+}
+
+/// Typed inputs: the flag if given, else the input variable parsed, with an error naming the
+/// variable and the values it may take.
+impl Inputs {
+    fn parsed<T>(
+        &self,
+        flag: Option<T>,
+        name: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, ConfigError> {
+        if flag.is_some() {
+            return Ok(flag);
+        }
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        parse(&v.value).map(Some).ok_or_else(|| {
+            ConfigError::new(
+                v.source.to_string(),
+                format!("{} is not {expected}", quote(&v.value)),
+            )
+        })
+    }
+
+    /// A boolean input: the flag, or `true`/`false` (`yes`/`no`, `1`/`0`) in a variable.
+    pub fn boolean(&self, flag: bool, name: &'static str) -> Result<bool, ConfigError> {
+        let parse = |v: &str| match v.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            _ => None,
+        };
+        Ok(self
+            .parsed(flag.then_some(true), name, parse, "true or false")?
+            .unwrap_or(false))
+    }
+
+    /// One of a clap value enum's names.
+    pub fn choice<T: clap::ValueEnum + Clone>(
+        &self,
+        flag: Option<T>,
+        name: &'static str,
+    ) -> Result<Option<T>, ConfigError> {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        self.parsed(
+            flag,
+            name,
+            |v| T::from_str(v, true).ok(),
+            &format!("one of: {}", names.join(", ")),
+        )
+    }
+
+    /// A whole number.
+    pub fn number(
+        &self,
+        flag: Option<u64>,
+        name: &'static str,
+    ) -> Result<Option<u64>, ConfigError> {
+        self.parsed(flag, name, |v| v.parse().ok(), "a whole number")
     }
 }
 

@@ -2,7 +2,9 @@
 //! every kind of bad input (exit 2, one error naming the source and the fix, nothing
 //! exported, never the token).
 
-use assert_cmd::Command;
+mod common;
+
+use common::{scantoken, set};
 use std::path::Path;
 
 const CANARY: &str = "sqco_CANARY0canary0CANARY0canary0CANARY0canary0CANARY0canary0x";
@@ -50,28 +52,6 @@ fn github_pr(dir: &Path) -> Vec<(String, String)> {
         path.to_str().unwrap().to_owned(),
     )])
     .collect()
-}
-
-fn scantoken(dir: &Path, env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("scantoken")
-        .unwrap()
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn set(env: &mut Vec<(String, String)>, name: &str, value: &str) {
-    env.retain(|(k, _)| k != name);
-    env.push((name.into(), value.into()));
 }
 
 #[test]

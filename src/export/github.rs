@@ -170,17 +170,7 @@ pub fn step_summary(set: &ExportSet, s: &Summary) -> String {
     if let Some(token) = &s.token {
         row("Token", cell(token));
     }
-    let names: Vec<String> = set
-        .variables
-        .iter()
-        .map(|v| {
-            if v.value.is_secret() {
-                format!("{} (secret)", v.name)
-            } else {
-                v.name.to_string()
-            }
-        })
-        .collect();
+    let names = set.names();
     if !names.is_empty() {
         row("Exported", names.join(", "));
     }

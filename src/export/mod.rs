@@ -63,6 +63,20 @@ pub struct ExportSet {
 }
 
 impl ExportSet {
+    /// The variables' names, secrets marked: what a log may say about the export.
+    pub fn names(&self) -> Vec<String> {
+        self.variables
+            .iter()
+            .map(|v| {
+                if v.value.is_secret() {
+                    format!("{} (secret)", v.name)
+                } else {
+                    v.name.to_string()
+                }
+            })
+            .collect()
+    }
+
     /// Nothing to export (a failed verdict still gets its step summary).
     pub fn empty() -> ExportSet {
         ExportSet {
