@@ -28,6 +28,8 @@ npm ci --prefix azure/test --no-audit --no-fund --loglevel=error
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The binaries the tests start themselves (the standalone emulator).
+cargo build --workspace --bins --locked
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
