@@ -28,7 +28,7 @@ SCANTOKEN_TOKEN, SONAR_TOKEN or SONAR_AUTH_TOKEN; never from the command line.
 Exit codes:
   0  verified, or skipped by policy (--on-missing-token skip)
   1  verification failed: no token, token rejected, no scan permission, project or organization wrong
-  2  usage or configuration error (the message names the value to fix)
+  2  usage or configuration error, or insecure-host (the message names what to fix)
   3  server unreachable or failing after retries
   4  internal error";
 
@@ -52,8 +52,10 @@ enum Command {
     /// Show the detected CI context and the resolved target (no network).
     Context(ContextArgs),
     /// Prove the token can scan the project, without browse rights; export nothing.
+    #[command(after_help = AFTER_HELP)]
     Verify(VerifyCommandArgs),
     /// Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.
+    #[command(after_help = AFTER_HELP)]
     Export(ExportArgs),
 }
 
