@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::oidc::{Issuer, GITHUB_REQUEST_TOKEN};
+use common::oidc::{Issuer, AZURE_ACCESS_TOKEN, GITHUB_REQUEST_TOKEN};
 use common::{pairs, scantoken, set};
 use serde_json::{json, Value};
 use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
@@ -329,6 +329,67 @@ fn exchange_at_a_real_openbao() {
     for secret in &masks {
         assert!(!stderr.contains(secret));
     }
+    assert_eq!(bao.live_scan_tokens(), 0);
+
+    // Azure Pipelines: the OIDC token of a service connection, through System.OidcRequestUri.
+    let azure_role = json!({
+        "role_type": "jwt",
+        "user_claim": "sub",
+        "bound_audiences": ["api://AzureADTokenExchange"],
+        "bound_claims": { "repository": "acme/payments", "ref": "refs/heads/main" },
+        "policies": ["sonar-acme"],
+        "token_ttl": "5m",
+    });
+    bao.must(
+        &["write", "auth/jwt/role/azure", "-"],
+        Some(&azure_role.to_string()),
+    );
+    issuer.github_requests.lock().unwrap().clear();
+    let mut env = base_env(&bao, &sonar, "acme_payments");
+    for (k, v) in [
+        ("TF_BUILD", "True"),
+        ("BUILD_SOURCEBRANCH", "refs/heads/main"),
+        (
+            "BUILD_SOURCEVERSION",
+            "0123456789012345678901234567890123456789",
+        ),
+        ("SCANTOKEN_VAULT_ROLE", "azure"),
+        (
+            "INPUT_AZURESERVICECONNECTION",
+            "3c0f1d2e-0000-4000-8000-000000000001",
+        ),
+        ("SYSTEM_ACCESSTOKEN", AZURE_ACCESS_TOKEN),
+    ] {
+        set(&mut env, k, v);
+    }
+    set(
+        &mut env,
+        "SYSTEM_OIDCREQUESTURI",
+        &format!("{}/azure-oidc", issuer.url()),
+    );
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export"]);
+    assert_eq!(code, 0, "{stderr}");
+    let asked = issuer.github_requests.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0].1.contains("api-version=7.1")
+            && asked[0]
+                .1
+                .contains("serviceConnectionId=3c0f1d2e-0000-4000-8000-000000000001"),
+        "{:?}",
+        asked[0]
+    );
+    assert!(
+        stdout.starts_with("##vso[task.setsecret]"),
+        "the JWT is registered as a secret first: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "##vso[task.setvariable variable=SONAR_TOKEN;issecret=true]{SOT}"
+        )),
+        "{stdout}"
+    );
+    assert!(!stderr.contains(SOT));
     assert_eq!(bao.live_scan_tokens(), 0);
 
     // The revocation check itself can see a live token: log in by hand and leave it.

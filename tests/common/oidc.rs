@@ -22,6 +22,7 @@ pub struct Issuer {
 }
 
 pub const GITHUB_REQUEST_TOKEN: &str = "runner-request-token-0123456789";
+pub const AZURE_ACCESS_TOKEN: &str = "azure-job-access-token-0123456789";
 
 impl Issuer {
     pub fn start() -> Issuer {
@@ -140,6 +141,22 @@ fn serve(
                 200,
                 json!({ "keys": [{ "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "test-key", "x": B64.encode(x), "y": B64.encode(y) }] }),
             )
+        }
+        // Azure Pipelines: POST $(System.OidcRequestUri)?api-version=7.1&serviceConnectionId=<id>
+        // with the job's access token, answering {"oidcToken": "<jwt>"}.
+        "/azure-oidc" => {
+            requests
+                .lock()
+                .unwrap()
+                .push((auth.clone(), query.to_owned()));
+            let first_word = first.split_whitespace().next().unwrap_or_default();
+            if first_word != "POST" || auth != format!("Bearer {AZURE_ACCESS_TOKEN}") {
+                (401, json!({ "message": "bad access token or method" }))
+            } else {
+                let mut c = claims.lock().unwrap().clone();
+                c["aud"] = Value::String("api://AzureADTokenExchange".into());
+                (200, json!({ "oidcToken": mint(key, url, c) }))
+            }
         }
         "/github-token" => {
             requests
