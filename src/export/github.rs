@@ -117,7 +117,12 @@ fn cell(value: &str) -> String {
 pub fn step_summary(set: &ExportSet, s: &Summary) -> String {
     let ctx = &s.context;
     let mut md = String::new();
-    let icon = if s.failed { "❌" } else { "✅" };
+    let icon = match (s.failed, s.verdict.as_str()) {
+        (true, _) => "❌",
+        (false, "ok") => "✅",
+        // Exported without proof: --no-verify, --on-unreachable warn, a skipped fork build.
+        (false, _) => "⚠️",
+    };
     writeln!(
         md,
         "### {icon} scantoken: `{}`\n\n{}\n",
