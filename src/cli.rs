@@ -694,6 +694,25 @@ fn exchange_config(
     }))
 }
 
+/// [`check`], with its inputs and results shown under --verbose and secrets masked as they
+/// appear.
+fn check_logged(
+    r: &Resolved,
+    env: &Env,
+    cwd: &Path,
+    args: &VerifyArgs,
+    no_verify: bool,
+    out: &mut Output,
+) -> Result<Checked, ConfigError> {
+    out.debug("inputs", r.inputs);
+    out.debug("context", r.ctx);
+    out.debug("target", r.target);
+    let checked = check(r, env, cwd, args, no_verify, &mut |secret| out.mask(secret))?;
+    out.debug("credential", &checked.credential);
+    out.debug("verdict", &checked.verdict);
+    Ok(checked)
+}
+
 fn client_options(
     inputs: &Inputs,
     env: &Env,
@@ -749,21 +768,14 @@ fn verify(
 ) -> Result<Exit, Failure> {
     let inputs = inputs(env, &args.target);
     let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
-    out.debug("inputs", &inputs);
-    out.debug("context", &ctx);
-    out.debug("target", &target);
     let resolved = Resolved {
         inputs: &inputs,
         ctx: &ctx,
         scanner: &scanner,
         target: &target,
     };
-    let checked = check(&resolved, env, cwd, &args.verify, false, &mut |secret| {
-        out.mask(secret)
-    })?;
+    let checked = check_logged(&resolved, env, cwd, &args.verify, false, out)?;
     let target = checked.target.clone();
-    out.debug("credential", &checked.credential);
-    out.debug("verdict", &checked.verdict);
     let verdict = checked.verdict.expect("verify always verifies");
     let policies = Policies::read(&inputs, &args.verify)?;
     let exit = policies.exit(&verdict);
@@ -866,25 +878,13 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
 
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
-    out.debug("inputs", &inputs);
-    out.debug("context", &ctx);
-    out.debug("target", &target);
     let resolved = Resolved {
         inputs: &inputs,
         ctx: &ctx,
         scanner: &scanner,
         target: &target,
     };
-    let checked = check(
-        &resolved,
-        env,
-        cwd,
-        &args.verify,
-        no_verify,
-        &mut |secret| out.mask(secret),
-    )?;
-    out.debug("credential", &checked.credential);
-    out.debug("verdict", &checked.verdict);
+    let checked = check_logged(&resolved, env, cwd, &args.verify, no_verify, out)?;
     let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));

@@ -226,39 +226,33 @@ pub fn build(
             value: Value::Secret(SecretString::from(token.expose_secret().to_owned())),
         });
     }
-    let json_value = || match (options.token_in_json, token) {
-        (true, Some(_)) => Value::Secret(SecretString::from(json.clone())),
-        _ => Value::Plain(json.clone()),
+    // The JSON variables carry the token only when asked for; then they are secrets too and
+    // go right after SONAR_TOKEN, so they are masked before anything else is written.
+    let json_is_secret = options.token_in_json && token.is_some();
+    let json_value = || match json_is_secret {
+        true => Value::Secret(SecretString::from(json.clone())),
+        false => Value::Plain(json.clone()),
     };
-    // Secrets first: the JSON carries the token only when asked for.
-    if options.token_in_json && token.is_some() {
-        variables.push(Variable {
-            name: "SONAR_SCANNER_JSON_PARAMS",
-            value: json_value(),
-        });
-        variables.push(Variable {
-            name: "SONARQUBE_SCANNER_PARAMS",
-            value: json_value(),
-        });
-    }
+    let json_variables = JSON_PARAMS_VARIABLES.map(|name| Variable {
+        name,
+        value: json_value(),
+    });
+    let mut public = Vec::new();
     if target.flavor != Flavor::CloudCustom {
-        variables.push(plain("SONAR_HOST_URL", &target.web_url.value));
+        public.push(plain("SONAR_HOST_URL", &target.web_url.value));
     }
     if let Some(region) = &target.region {
-        variables.push(plain("SONAR_REGION", &region.value));
+        public.push(plain("SONAR_REGION", &region.value));
     }
     if let Some(org) = organization {
-        variables.push(plain("SONAR_ORGANIZATION", &org.value));
+        public.push(plain("SONAR_ORGANIZATION", &org.value));
     }
-    if !(options.token_in_json && token.is_some()) {
-        variables.push(Variable {
-            name: "SONAR_SCANNER_JSON_PARAMS",
-            value: json_value(),
-        });
-        variables.push(Variable {
-            name: "SONARQUBE_SCANNER_PARAMS",
-            value: json_value(),
-        });
+    if json_is_secret {
+        variables.extend(json_variables);
+        variables.extend(public);
+    } else {
+        variables.extend(public);
+        variables.extend(json_variables);
     }
 
     let outputs = vec![

@@ -252,23 +252,18 @@ impl Client {
                 _ => None,
             };
             let result = result.map(|a| a.answer).map_err(|(e, _)| e);
+            let done = |result, retries, gave_up| Exchange {
+                result,
+                attempts: attempt,
+                elapsed: start.elapsed(),
+                retries,
+                gave_up,
+            };
             let Some((why, retry_after)) = retry_after else {
-                return Exchange {
-                    result,
-                    attempts: attempt,
-                    elapsed: start.elapsed(),
-                    retries,
-                    gave_up: None,
-                };
+                return done(result, retries, None);
             };
             if attempt >= self.options.max_attempts {
-                return Exchange {
-                    result,
-                    attempts: attempt,
-                    elapsed: start.elapsed(),
-                    retries,
-                    gave_up: None,
-                };
+                return done(result, retries, None);
             }
             let delay = match retry_after {
                 Some(wait) if wait > self.options.max_retry_after => {
@@ -277,13 +272,7 @@ impl Client {
                         wait.as_secs(),
                         self.options.max_retry_after.as_secs()
                     );
-                    return Exchange {
-                        result,
-                        attempts: attempt,
-                        elapsed: start.elapsed(),
-                        retries,
-                        gave_up: Some(gave_up),
-                    };
+                    return done(result, retries, Some(gave_up));
                 }
                 Some(wait) => {
                     retries.push(format!("{why}, Retry-After {} s", wait.as_secs()));
