@@ -1,9 +1,12 @@
 //! Faults on demand: latency, status sequences (with `Retry-After`), connection resets and
 //! slow bodies, each for a path prefix and optionally only the first N matching requests.
+//!
+//! Rules come from the scenario's `faults`, the `--fault` flag, [`crate::EmulatorConfig`]
+//! and, at runtime, [`crate::RunningEmulator::set_faults`].
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ListenerKind {
     #[default]
@@ -14,7 +17,7 @@ pub enum ListenerKind {
 
 /// One rule. In files: `{path: "*", latency_ms: 50}`, `{path: /api/x, status: 503,
 /// retry_after: 1, times: 2}`, `{path: "*", reset: true}`, `{path: "*", slow_body_ms: 2000}`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// Path prefix, or `*` for every path.
@@ -87,9 +90,59 @@ impl FaultRule {
         }
     }
 
+    /// Only on this listener.
     pub fn on(mut self, listener: ListenerKind) -> FaultRule {
         self.listener = listener;
         self
+    }
+
+    /// Only for the first `n` matching requests.
+    pub fn times(mut self, n: u32) -> FaultRule {
+        self.times = Some(n);
+        self
+    }
+
+    /// One rule written as YAML or JSON, e.g. `{path: "*", status: 503, times: 2}` (the
+    /// `--fault` flag of the standalone server).
+    pub fn parse(text: &str) -> anyhow::Result<FaultRule> {
+        let rule: FaultRule = serde_saphyr::from_str(text)
+            .map_err(|e| anyhow::anyhow!("invalid fault {text:?}: {e}"))?;
+        rule.validate()
+            .map_err(|e| anyhow::anyhow!("invalid fault {text:?}: {e}"))?;
+        Ok(rule)
+    }
+
+    /// A rule must do something, and `retry_after` goes with a status.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let actions = [
+            self.latency_ms.is_some(),
+            self.status.is_some(),
+            self.reset,
+            self.slow_body_ms.is_some(),
+        ];
+        anyhow::ensure!(
+            actions.contains(&true),
+            "rule for {:?} has no action (latency_ms, status, reset or slow_body_ms)",
+            self.path
+        );
+        anyhow::ensure!(
+            self.retry_after.is_none() || self.status.is_some(),
+            "rule for {:?}: retry_after needs a status",
+            self.path
+        );
+        if let Some(s) = self.status {
+            anyhow::ensure!(
+                (200..=599).contains(&s),
+                "rule for {:?}: status {s} is not an HTTP status",
+                self.path
+            );
+        }
+        anyhow::ensure!(
+            !(self.reset && (self.status.is_some() || self.slow_body_ms.is_some())),
+            "rule for {:?}: a reset sends no status and no body",
+            self.path
+        );
+        Ok(())
     }
 
     pub fn matches(&self, listener: ListenerKind, path: &str) -> bool {
@@ -192,6 +245,45 @@ mod tests {
         let a = s.apply(ListenerKind::Web, "/api/x");
         assert_eq!(a.status, None);
         assert_eq!(s.apply(ListenerKind::Api, "/other").latency_ms, 10);
+    }
+
+    #[test]
+    fn rules_read_from_text_and_are_checked() {
+        let r = FaultRule::parse(
+            "{path: /api/analysis_cache/get, listener: web, status: 503, retry_after: 1, times: 2}",
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            FaultRule::status("/api/analysis_cache/get", 503, Some(1), Some(2))
+                .on(ListenerKind::Web)
+        );
+        assert_eq!(
+            FaultRule::parse(r#"{"path": "*", "reset": true}"#).unwrap(),
+            FaultRule::reset("*", None)
+        );
+        for bad in [
+            "{path: /x}",
+            "{path: /x, retry_after: 1}",
+            "{path: /x, status: 42}",
+            "{path: /x, reset: true, status: 503}",
+            "{path: /x, latency: 5}",
+        ] {
+            assert!(FaultRule::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn first_non_latency_rule_wins_and_spends_a_turn() {
+        let mut s = FaultState::new(vec![
+            FaultRule::reset("/a", None).times(1),
+            FaultRule::slow_body("/a", 100, None),
+        ]);
+        assert!(s.apply(ListenerKind::Web, "/a/b").reset);
+        let a = s.apply(ListenerKind::Web, "/a/b");
+        assert_eq!((a.reset, a.slow_body_ms), (false, Some(100)));
+        assert_eq!(a.describe().as_deref(), Some("slow body 100 ms"));
+        assert_eq!(s.apply(ListenerKind::Web, "/b"), Applied::default());
     }
 
     #[test]

@@ -4,6 +4,17 @@
 //! It runs in-process in tests ([`start`], [`start_blocking`]) and standalone
 //! (`sonar-emulator --scenario FILE`) for the README demo and the benchmarks. It is its own
 //! crate so that none of its server dependencies reach the `scantoken` binary.
+//!
+//! ```no_run
+//! use sonar_emulator::{start_blocking, EmulatorConfig, FaultRule, Scenario};
+//! let scenario = Scenario::from_yaml_str(
+//!     "flavor: server\nprojects: [{key: k}]\ntokens: [{value: t, kind: global-analysis}]",
+//! )?;
+//! let sonar = start_blocking(EmulatorConfig::new(scenario))?;
+//! sonar.set_faults(vec![FaultRule::status("*", 503, Some(1), Some(2))]);
+//! println!("{} {}", sonar.web_url(), sonar.api_url());
+//! # anyhow::Ok(())
+//! ```
 
 pub mod faults;
 pub mod scenario;
@@ -13,19 +24,22 @@ pub mod tls;
 
 pub use faults::{FaultRule, ListenerKind};
 pub use scenario::Scenario;
-pub use server::LoggedRequest;
+pub use server::{fingerprint, LoggedRequest};
 pub use tls::{TestPki, TlsFiles};
 
 use scenario::Flavor;
-use server::Shared;
+use server::{Listener, Shared};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     pub scenario: Scenario,
+    /// Serve HTTPS on every listener with this certificate chain and key.
     pub tls: Option<TlsFiles>,
+    /// Added after the scenario's own `faults`.
     pub faults: Vec<FaultRule>,
     /// Added to every response.
     pub latency_ms: u64,
@@ -40,13 +54,31 @@ impl EmulatorConfig {
             latency_ms: 0,
         }
     }
+
+    pub fn with_tls(mut self, tls: TlsFiles) -> EmulatorConfig {
+        self.tls = Some(tls);
+        self
+    }
+
+    pub fn with_faults(mut self, faults: Vec<FaultRule>) -> EmulatorConfig {
+        self.faults = faults;
+        self
+    }
+
+    pub fn with_latency_ms(mut self, ms: u64) -> EmulatorConfig {
+        self.latency_ms = ms;
+        self
+    }
 }
 
 /// Where to listen and where to write the log, for the standalone server.
 #[derive(Debug, Clone, Default)]
 pub struct Bind {
+    /// 0: any free port.
     pub web_port: u16,
+    /// Cloud only; 0: any free port.
     pub api_port: u16,
+    /// Append one JSON line per request.
     pub log_file: Option<std::path::PathBuf>,
 }
 
@@ -55,13 +87,20 @@ pub struct RunningEmulator {
     api_url: String,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
+    listeners: Vec<JoinHandle<()>>,
 }
 
+/// Starts the emulator on 127.0.0.1, a free port per listener (Cloud has two: web and API).
 pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
     start_on(config, Bind::default()).await
 }
 
+/// [`start`] on chosen ports, optionally logging to a file.
 pub async fn start_on(config: EmulatorConfig, bind: Bind) -> anyhow::Result<RunningEmulator> {
+    config.scenario.validate()?;
+    for rule in &config.faults {
+        rule.validate()?;
+    }
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let mut faults = config.scenario.faults.clone();
@@ -71,7 +110,8 @@ pub async fn start_on(config: EmulatorConfig, bind: Bind) -> anyhow::Result<Runn
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(p)?,
+                .open(p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
         ),
         None => None,
     };
@@ -84,28 +124,33 @@ pub async fn start_on(config: EmulatorConfig, bind: Bind) -> anyhow::Result<Runn
     ));
     let (stop, stopped) = watch::channel(false);
 
-    let web = TcpListener::bind(("127.0.0.1", bind.web_port)).await?;
-    let web_url = format!("{scheme}://127.0.0.1:{}", web.local_addr()?.port());
-    tokio::spawn(server::serve(
-        web,
-        ListenerKind::Web,
-        acceptor.clone(),
-        shared.clone(),
-        stopped.clone(),
-    ));
+    let mut bound = vec![(ListenerKind::Web, bind.web_port)];
+    if flavor == Flavor::Cloud {
+        bound.push((ListenerKind::Api, bind.api_port));
+    }
+    let mut urls = Vec::new();
+    let mut listeners = Vec::new();
+    for (kind, port) in bound {
+        let socket = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        let url = format!("{scheme}://127.0.0.1:{}", socket.local_addr()?.port());
+        let this = Listener {
+            kind,
+            tls: acceptor.clone(),
+            url: url.clone(),
+        };
+        listeners.push(tokio::spawn(server::serve(
+            socket,
+            this,
+            shared.clone(),
+            stopped.clone(),
+        )));
+        urls.push(url);
+    }
+    let web_url = urls[0].clone();
     let api_url = match flavor {
-        Flavor::Cloud => {
-            let api = TcpListener::bind(("127.0.0.1", bind.api_port)).await?;
-            let url = format!("{scheme}://127.0.0.1:{}", api.local_addr()?.port());
-            tokio::spawn(server::serve(
-                api,
-                ListenerKind::Api,
-                acceptor,
-                shared.clone(),
-                stopped,
-            ));
-            url
-        }
+        Flavor::Cloud => urls[1].clone(),
         Flavor::Server => format!("{web_url}/api/v2"),
     };
     Ok(RunningEmulator {
@@ -113,6 +158,7 @@ pub async fn start_on(config: EmulatorConfig, bind: Bind) -> anyhow::Result<Runn
         api_url,
         shared,
         stop,
+        listeners,
     })
 }
 
@@ -127,6 +173,7 @@ impl RunningEmulator {
         self.api_url.clone()
     }
 
+    /// Every request so far, in the order they were answered.
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.shared.log.lock().unwrap().clone()
     }
@@ -135,12 +182,17 @@ impl RunningEmulator {
         self.shared.log.lock().unwrap().clear();
     }
 
+    /// Replaces every fault rule (the scenario's included), with fresh `times` counts.
     pub fn set_faults(&self, faults: Vec<FaultRule>) {
         *self.shared.faults.lock().unwrap() = faults::FaultState::new(faults);
     }
 
+    /// Stops listening and closes every open connection.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        for l in self.listeners {
+            let _ = l.await;
+        }
     }
 }
 
@@ -152,26 +204,29 @@ pub struct BlockingEmulator {
     done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// [`start`] on a thread of its own with its own tokio runtime.
 pub fn start_blocking(config: EmulatorConfig) -> anyhow::Result<BlockingEmulator> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = ready_tx.send(Err(anyhow::anyhow!(e)));
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            let _ = ready_tx.send(start(config).await);
-            let _ = done_rx.await;
-        });
-    });
+    let thread = std::thread::Builder::new()
+        .name("sonar-emulator".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(anyhow::anyhow!(e)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let _ = ready_tx.send(start(config).await);
+                let _ = done_rx.await;
+            });
+        })?;
     let running = ready_rx.recv()??;
     Ok(BlockingEmulator {
         inner: Some(running),
@@ -204,6 +259,9 @@ impl BlockingEmulator {
     pub fn set_faults(&self, faults: Vec<FaultRule>) {
         self.running().set_faults(faults)
     }
+
+    /// Stops the server (the same as dropping it).
+    pub fn shutdown(self) {}
 }
 
 impl Drop for BlockingEmulator {

@@ -1,7 +1,7 @@
 //! `sonar-emulator --scenario FILE`: the emulator as a standalone server.
 
 use clap::{Parser, Subcommand};
-use sonar_emulator::{start_on, Bind, EmulatorConfig, Scenario, TestPki, TlsFiles};
+use sonar_emulator::{start_on, Bind, EmulatorConfig, FaultRule, Scenario, TestPki, TlsFiles};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -25,6 +25,11 @@ struct Cli {
     /// Latency added to every response, in milliseconds
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// A fault rule in YAML or JSON, added to the scenario's; repeatable. E.g.
+    /// '{path: /api/analysis_cache/get, status: 503, retry_after: 1, times: 2}',
+    /// '{path: "*", listener: api, reset: true}', '{path: "*", slow_body_ms: 2000}'
+    #[arg(long = "fault", value_name = "RULE", value_parser = FaultRule::parse)]
+    faults: Vec<FaultRule>,
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
@@ -43,8 +48,9 @@ enum Command {
     Pki {
         #[arg(long)]
         out: PathBuf,
-        /// Host names or addresses for the server certificate
-        #[arg(long, default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        /// More host names or addresses for the server certificate (localhost, 127.0.0.1
+        /// and ::1 are always in it); repeatable
+        #[arg(long)]
         host: Vec<String>,
     },
 }
@@ -72,10 +78,23 @@ async fn main() -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let summary = format!(
+        "sonar-emulator: {:?}{} {}, {} project(s), {} token(s), {} fault rule(s), latency {} ms",
+        scenario.flavor,
+        scenario
+            .region
+            .map(|r| format!(" (region {})", r.code()))
+            .unwrap_or_default(),
+        scenario.server_version,
+        scenario.projects.len(),
+        scenario.tokens.len(),
+        scenario.faults.len() + cli.faults.len(),
+        cli.latency_ms,
+    );
     let config = EmulatorConfig {
         scenario,
         tls,
-        faults: Vec::new(),
+        faults: cli.faults,
         latency_ms: cli.latency_ms,
     };
     let bind = Bind {
@@ -84,8 +103,11 @@ async fn main() -> anyhow::Result<()> {
         log_file: cli.log_file,
     };
     let running = start_on(config, bind).await?;
+    eprintln!("{summary}");
+    // Server has one listener; its `api` line is the API base (web URL + /api/v2).
     let lines = format!("web {}\napi {}\n", running.web_url(), running.api_url());
     print!("{lines}");
+    std::io::Write::flush(&mut std::io::stdout())?;
     if let Some(ready) = cli.ready_file {
         let tmp = ready.with_extension("tmp");
         std::fs::write(&tmp, &lines)?;

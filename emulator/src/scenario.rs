@@ -1,4 +1,7 @@
 //! What the emulated Sonar knows: organizations, projects and tokens (YAML or JSON).
+//!
+//! A scenario is checked when it is read ([`Scenario::validate`]), so a typo in a test's
+//! scenario fails loudly instead of silently granting nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,15 +12,33 @@ pub enum Flavor {
     Cloud,
 }
 
+/// SonarQube Cloud's instances (FACTS §3). Informational: shown at startup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Region {
+    Global,
+    Us,
+}
+
+impl Region {
+    pub fn code(self) -> &'static str {
+        match self {
+            Region::Global => "global",
+            Region::Us => "us",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub flavor: Flavor,
-    /// Cloud only, informational: `global` or `us`.
+    /// Cloud only.
     #[serde(default)]
-    pub region: Option<String>,
+    pub region: Option<Region>,
     #[serde(default = "default_version")]
     pub server_version: String,
+    /// Cloud only.
     #[serde(default)]
     pub organizations: Vec<String>,
     #[serde(default)]
@@ -32,7 +53,7 @@ fn default_version() -> String {
     "10.7.0.96327".into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Visibility {
     #[default]
@@ -44,10 +65,12 @@ pub enum Visibility {
 #[serde(deny_unknown_fields)]
 pub struct Project {
     pub key: String,
+    /// Cloud only: the owning organization.
     #[serde(default)]
     pub organization: Option<String>,
     #[serde(default)]
     pub visibility: Visibility,
+    /// The first one is the main branch.
     #[serde(default = "default_branches")]
     pub branches: Vec<String>,
     /// Whether an analysis cache exists.
@@ -62,16 +85,23 @@ fn default_branches() -> Vec<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenKind {
-    /// `sqco_`: scoped organization token (Cloud).
+    /// `sqco_`: scoped organization token (Cloud only).
     Sot,
-    /// A SonarQube Cloud personal token.
+    /// A SonarQube Cloud personal token (same rights model as `user`).
     Personal,
     /// `squ_`: SonarQube Server user token.
     User,
-    /// `sqa_`: global analysis token.
+    /// `sqa_`: global analysis token (Server only).
     GlobalAnalysis,
-    /// `sqp_`: project analysis token.
+    /// `sqp_`: project analysis token (Server only).
     ProjectAnalysis,
+}
+
+impl TokenKind {
+    /// Tokens that stand for a user: they browse and scan what `browse` and `scan` say.
+    pub fn is_user(self) -> bool {
+        matches!(self, TokenKind::User | TokenKind::Personal)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -100,6 +130,10 @@ impl Scope {
             Scope::Keys(keys) => keys.iter().any(|k| k == key),
         }
     }
+
+    fn is_set(&self) -> bool {
+        *self != Scope::None
+    }
 }
 
 impl<'de> Deserialize<'de> for Scope {
@@ -125,6 +159,7 @@ impl<'de> Deserialize<'de> for Scope {
 pub struct TokenSpec {
     pub value: String,
     pub kind: TokenKind,
+    /// SOT: the owning organization.
     #[serde(default)]
     pub organization: Option<String>,
     /// SOT and project analysis tokens: the projects they may scan.
@@ -133,7 +168,7 @@ pub struct TokenSpec {
     /// User and personal tokens: projects their owner may browse.
     #[serde(default)]
     pub browse: Scope,
-    /// User and personal tokens: projects their owner may scan.
+    /// User and personal tokens: projects their owner may scan (`all` = global Scan).
     #[serde(default)]
     pub scan: Scope,
     #[serde(default)]
@@ -145,39 +180,108 @@ pub struct TokenSpec {
 
 impl Scenario {
     pub fn from_yaml_str(text: &str) -> anyhow::Result<Scenario> {
-        serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))
+        let s: Scenario =
+            serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+        s.validate()?;
+        Ok(s)
     }
 
     pub fn from_json_str(text: &str) -> anyhow::Result<Scenario> {
-        Ok(serde_json::from_str(text)?)
+        let s: Scenario =
+            serde_json::from_str(text).map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+        s.validate()?;
+        Ok(s)
     }
 
     /// Reads a `.json` file as JSON, anything else as YAML.
     pub fn load(path: &std::path::Path) -> anyhow::Result<Scenario> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        if path.extension().is_some_and(|e| e == "json") {
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
             Scenario::from_json_str(&text)
         } else {
             Scenario::from_yaml_str(&text)
+        };
+        parsed.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// Checks what serde cannot: references between the parts, and fields that would be
+    /// ignored for this flavor or token kind.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::bail;
+        let cloud = self.flavor == Flavor::Cloud;
+        if !cloud && (self.region.is_some() || !self.organizations.is_empty()) {
+            bail!("invalid scenario: `region` and `organizations` are for flavor cloud only");
         }
+        for (i, p) in self.projects.iter().enumerate() {
+            if self.projects[..i].iter().any(|q| q.key == p.key) {
+                bail!("invalid scenario: project {:?} is listed twice", p.key);
+            }
+            if p.branches.is_empty() {
+                bail!("invalid scenario: project {:?} has no branch", p.key);
+            }
+            match (&p.organization, cloud) {
+                (None, true) => bail!(
+                    "invalid scenario: project {:?} needs an organization (flavor cloud)",
+                    p.key
+                ),
+                (Some(o), true) if !self.organizations.contains(o) => bail!(
+                    "invalid scenario: project {:?}: organization {o:?} is not in `organizations`",
+                    p.key
+                ),
+                (Some(_), false) => bail!(
+                    "invalid scenario: project {:?}: `organization` is for flavor cloud only",
+                    p.key
+                ),
+                _ => {}
+            }
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            let name = format!("tokens[{i}] ({:?})", t.kind);
+            if self.tokens[..i].iter().any(|u| u.value == t.value) {
+                bail!("invalid scenario: {name}: the same token value is listed twice");
+            }
+            if t.kind == TokenKind::Sot {
+                match &t.organization {
+                    None => bail!("invalid scenario: {name}: a SOT needs its organization"),
+                    Some(o) if cloud && !self.organizations.contains(o) => bail!(
+                        "invalid scenario: {name}: organization {o:?} is not in `organizations`"
+                    ),
+                    _ => {}
+                }
+            }
+            let scoped = matches!(t.kind, TokenKind::Sot | TokenKind::ProjectAnalysis);
+            if !scoped && t.projects.is_set() {
+                bail!("invalid scenario: {name}: `projects` is for sot and project-analysis tokens; user tokens take `scan` and `browse`");
+            }
+            if !t.kind.is_user() && (t.scan.is_set() || t.browse.is_set()) {
+                bail!("invalid scenario: {name}: `scan` and `browse` are for user and personal tokens; scoped tokens take `projects`");
+            }
+        }
+        for rule in &self.faults {
+            rule.validate()
+                .map_err(|e| anyhow::anyhow!("invalid scenario: faults: {e}"))?;
+        }
+        Ok(())
     }
 
     pub fn project(&self, key: &str) -> Option<&Project> {
         self.projects.iter().find(|p| p.key == key)
     }
 
-    /// The token, if it exists and is usable on this flavor.
+    pub fn has_organization(&self, key: &str) -> bool {
+        self.organizations.iter().any(|o| o == key)
+    }
+
+    /// The token, if it exists, is active and is usable on this flavor (a SOT only on Cloud,
+    /// analysis tokens only on Server, user and personal tokens on both).
     pub fn valid_token(&self, value: &str) -> Option<&TokenSpec> {
         let t = self.tokens.iter().find(|t| t.value == value)?;
-        let usable_here = matches!(
-            (self.flavor, t.kind),
-            (Flavor::Cloud, TokenKind::Sot | TokenKind::Personal)
-                | (
-                    Flavor::Server,
-                    TokenKind::User | TokenKind::GlobalAnalysis | TokenKind::ProjectAnalysis
-                )
-        );
+        let usable_here = match t.kind {
+            TokenKind::Sot => self.flavor == Flavor::Cloud,
+            TokenKind::GlobalAnalysis | TokenKind::ProjectAnalysis => self.flavor == Flavor::Server,
+            TokenKind::User | TokenKind::Personal => true,
+        };
         (t.state == TokenState::Active && usable_here).then_some(t)
     }
 }
@@ -195,10 +299,131 @@ impl TokenSpec {
         }
     }
 
-    /// Browse on the project (everybody browses a public project; a SOT browses nothing else).
+    /// Global Scan: may analyse any project, and create a missing one on Server.
+    pub fn has_global_scan(&self) -> bool {
+        match self.kind {
+            TokenKind::GlobalAnalysis => true,
+            TokenKind::User | TokenKind::Personal => self.scan == Scope::All,
+            TokenKind::Sot | TokenKind::ProjectAnalysis => false,
+        }
+    }
+
+    /// Browse on the project (everybody browses a public project; a SOT and analysis tokens
+    /// browse nothing else).
     pub fn can_browse(&self, project: &Project) -> bool {
         project.visibility == Visibility::Public
-            || (matches!(self.kind, TokenKind::User | TokenKind::Personal)
-                && self.browse.contains(&project.key))
+            || (self.kind.is_user() && self.browse.contains(&project.key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLOUD: &str = r#"
+flavor: cloud
+region: us
+organizations: [acme, other]
+projects:
+  - {key: pay, organization: acme}
+  - {key: docs, organization: acme, visibility: public, branches: [main, dev], cache: true}
+tokens:
+  - {value: a, kind: sot, organization: acme, projects: [pay]}
+  - {value: b, kind: personal, scan: all, browse: [docs], expires: "2030-01-01"}
+  - {value: c, kind: sot, organization: acme, projects: all, state: revoked}
+faults:
+  - {path: /api, status: 503, retry_after: 1, times: 2}
+"#;
+
+    #[test]
+    fn yaml_and_json_read_the_same_model() {
+        let s = Scenario::from_yaml_str(CLOUD).unwrap();
+        assert_eq!(s.region, Some(Region::Us));
+        assert_eq!(s.server_version, "10.7.0.96327");
+        assert_eq!(s.project("docs").unwrap().branches, ["main", "dev"]);
+        assert_eq!(s.project("pay").unwrap().branches, ["main"]);
+        assert_eq!(s.tokens[0].projects, Scope::Keys(vec!["pay".into()]));
+        assert_eq!(s.tokens[1].scan, Scope::All);
+        assert_eq!(s.faults[0].times, Some(2));
+        let j = Scenario::from_json_str(
+            r#"{"flavor":"server","projects":[{"key":"k","cache":true}],
+                "tokens":[{"value":"t","kind":"global-analysis"}]}"#,
+        )
+        .unwrap();
+        assert!(j.project("k").unwrap().cache);
+        assert!(j.valid_token("t").unwrap().has_global_scan());
+    }
+
+    #[test]
+    fn token_validity_by_state_and_flavor() {
+        let s = Scenario::from_yaml_str(CLOUD).unwrap();
+        assert!(s.valid_token("a").is_some());
+        assert!(s.valid_token("c").is_none(), "revoked");
+        assert!(s.valid_token("zzz").is_none(), "unknown");
+        let server = Scenario::from_yaml_str(
+            "flavor: server\ntokens: [{value: s, kind: sot, organization: x, projects: all}]",
+        )
+        .unwrap();
+        assert!(
+            server.valid_token("s").is_none(),
+            "a SOT is only valid on Cloud"
+        );
+    }
+
+    #[test]
+    fn permissions() {
+        let s = Scenario::from_yaml_str(CLOUD).unwrap();
+        let (pay, docs) = (s.project("pay").unwrap(), s.project("docs").unwrap());
+        let sot = s.valid_token("a").unwrap();
+        assert!(sot.can_scan(pay) && !sot.can_scan(docs));
+        assert!(!sot.can_browse(pay) && sot.can_browse(docs), "public");
+        let personal = s.valid_token("b").unwrap();
+        assert!(personal.can_scan(pay) && !personal.can_browse(pay));
+    }
+
+    #[test]
+    fn mistakes_are_refused() {
+        for (text, says) in [
+            ("flavor: server\nbogus: 1", "bogus"),
+            ("flavor: cloudy", "cloudy"),
+            ("flavor: cloud\nregion: eu", "eu"),
+            ("flavor: server\nregion: us", "cloud only"),
+            (
+                "flavor: cloud\nprojects: [{key: k}]",
+                "needs an organization",
+            ),
+            (
+                "flavor: cloud\norganizations: [a]\nprojects: [{key: k, organization: b}]",
+                "not in `organizations`",
+            ),
+            (
+                "flavor: server\nprojects: [{key: k}, {key: k}]",
+                "listed twice",
+            ),
+            (
+                "flavor: server\ntokens: [{value: t, kind: user, projects: all}]",
+                "`projects` is for",
+            ),
+            (
+                "flavor: cloud\ntokens: [{value: t, kind: sot, organization: a, scan: all}]",
+                "not in `organizations`",
+            ),
+            (
+                "flavor: server\ntokens: [{value: t, kind: project-analysis, scan: all}]",
+                "`scan` and `browse` are for",
+            ),
+            (
+                "flavor: cloud\ntokens: [{value: t, kind: sot, projects: all}]",
+                "needs its organization",
+            ),
+            (
+                "flavor: server\ntokens: [{value: t, kind: user, scan: some}]",
+                "\"all\"",
+            ),
+            ("flavor: server\nfaults: [{path: /x}]", "no action"),
+        ] {
+            let err = Scenario::from_yaml_str(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! The answers: a pure function from (scenario, request) to (status, body, headers),
 //! following FACTS §2 for SonarQube Server and SonarQube Cloud.
+//!
+//! Each endpoint is one function returning [`Answer`]: `Err` carries an error reply, so the
+//! checks read top to bottom in the order Sonar makes them, each ending in `?`.
 
 use crate::faults::ListenerKind;
 use crate::scenario::{Flavor, Project, Scenario, TokenSpec};
@@ -13,6 +16,8 @@ pub struct Request<'a> {
     pub query: &'a BTreeMap<String, String>,
     /// The token from `Authorization` (Bearer, or Basic with the token as user name).
     pub token: Option<&'a str>,
+    /// `scheme://host[:port]` the request reached, for URLs in answers.
+    pub base_url: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +36,12 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
 }
 
+/// The size of an analysis cache: large enough that a client reading it all shows in timings.
+pub const CACHE_SIZE: usize = 300 * 1024;
+
+/// An error reply, or the success reply (see the module comment).
+pub type Answer = Result<Reply, Reply>;
+
 fn reply(status: u16, body: Body) -> Reply {
     Reply {
         status,
@@ -39,230 +50,392 @@ fn reply(status: u16, body: Body) -> Reply {
     }
 }
 
-/// Sonar's error body.
+/// Sonar's error body: `{"errors":[{"msg":"..."}]}`.
 pub fn error(status: u16, msg: &str) -> Reply {
     reply(status, Body::Json(json!({ "errors": [{ "msg": msg }] })))
 }
 
-fn ok(value: Value) -> Reply {
-    reply(200, Body::Json(value))
+fn ok(value: Value) -> Answer {
+    Ok(reply(200, Body::Json(value)))
 }
 
-enum Auth<'a> {
+fn text(t: &str) -> Answer {
+    Ok(reply(200, Body::Text(t.to_owned())))
+}
+
+fn insufficient() -> Reply {
+    error(403, "Insufficient privileges")
+}
+
+fn project_not_found(key: &str) -> Reply {
+    error(404, &format!("Project '{key}' not found"))
+}
+
+fn component_not_found(key: &str) -> Reply {
+    error(404, &format!("Component key '{key}' not found"))
+}
+
+fn organization_not_found(key: &str) -> Reply {
+    error(
+        404,
+        &format!("Organization with key '{key}' does not exist"),
+    )
+}
+
+/// Who is calling.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
     Anonymous,
+    /// Unknown, expired, revoked, or not valid on this flavor.
     Invalid,
-    Valid(&'a TokenSpec),
+    Token(&'a TokenSpec),
+}
+
+impl<'a> Caller<'a> {
+    fn token(self) -> Option<&'a TokenSpec> {
+        match self {
+            Caller::Token(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    fn can_scan(self, p: &Project) -> bool {
+        self.token().is_some_and(|t| t.can_scan(p))
+    }
+
+    /// Everybody, even anonymous, browses a public project.
+    fn can_browse(self, p: &Project) -> bool {
+        p.visibility == crate::scenario::Visibility::Public
+            || self.token().is_some_and(|t| t.can_browse(p))
+    }
+
+    /// A user (user or personal token), not an organization or analysis token.
+    fn is_user(self) -> bool {
+        self.token().is_some_and(|t| t.kind.is_user())
+    }
+
+    /// Calls that need authentication answer 401 with an empty body otherwise.
+    fn authenticated(self) -> Result<&'a TokenSpec, Reply> {
+        self.token().ok_or_else(|| reply(401, Body::Empty))
+    }
+
+    /// Calls open to anonymous users still refuse a bad token.
+    fn not_invalid(self) -> Result<(), Reply> {
+        match self {
+            Caller::Invalid => Err(reply(401, Body::Empty)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn optional<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
+    r.query
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+}
+
+fn required<'a>(r: &'a Request, name: &str) -> Result<&'a str, Reply> {
+    optional(r, name).ok_or_else(|| error(400, &format!("The '{name}' parameter is missing")))
 }
 
 pub fn respond(s: &Scenario, r: &Request) -> Reply {
-    let auth = match r.token {
-        None => Auth::Anonymous,
-        Some(t) => s.valid_token(t).map_or(Auth::Invalid, Auth::Valid),
+    let caller = match r.token {
+        None => Caller::Anonymous,
+        Some(t) => s.valid_token(t).map_or(Caller::Invalid, Caller::Token),
     };
-    let mut out = match (s.flavor, r.listener) {
-        (Flavor::Cloud, ListenerKind::Api) => cloud_api(s, r, &auth),
-        (Flavor::Cloud, _) => web(s, r, &auth, true),
-        (Flavor::Server, _) => web(s, r, &auth, false),
+    let answer = match (s.flavor, r.listener) {
+        (Flavor::Cloud, ListenerKind::Api) => cloud_api(s, r, caller),
+        (Flavor::Cloud, _) => web(s, r, caller, true),
+        (Flavor::Server, _) => web(s, r, caller, false),
     };
-    if let (Flavor::Server, Auth::Valid(t)) = (s.flavor, &auth) {
-        if let Some(date) = &t.expires {
-            out.headers.push((
-                "SonarQube-Authentication-Token-Expiration".into(),
-                date.clone(),
-            ));
-        }
+    let mut out = answer.unwrap_or_else(|e| e);
+    if let (Flavor::Server, Some(date)) =
+        (s.flavor, caller.token().and_then(|t| t.expires.as_ref()))
+    {
+        out.headers.push((
+            "SonarQube-Authentication-Token-Expiration".into(),
+            date.clone(),
+        ));
     }
     out
 }
 
-fn q<'a>(r: &'a Request, name: &str) -> &'a str {
-    r.query.get(name).map(String::as_str).unwrap_or_default()
-}
-
-/// 401 with an empty body, as the web API answers a bad token.
-fn unauthorized() -> Reply {
-    reply(401, Body::Empty)
-}
-
-fn web(s: &Scenario, r: &Request, auth: &Auth, cloud: bool) -> Reply {
-    let invalid = matches!(auth, Auth::Invalid);
-    let token = match auth {
-        Auth::Valid(t) => Some(*t),
-        _ => None,
-    };
-    let can_scan = |p: &Project| token.is_some_and(|t| t.can_scan(p));
-    let can_browse = |p: &Project| {
-        p.visibility == crate::scenario::Visibility::Public
-            || token.is_some_and(|t| t.can_browse(p))
-    };
+/// The web URL: both flavors, with the Server-only and Cloud-only differences inline.
+fn web(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
     match (r.method, r.path) {
-        ("GET", "/api/server/version") => reply(200, Body::Text(s.server_version.clone())),
-        ("GET", "/api/authentication/validate") => ok(json!({ "valid": token.is_some() })),
-        ("GET", p) if !cloud && p.starts_with("/api/v2/analysis/") => {
-            if token.is_none() {
-                return unauthorized();
-            }
-            match p {
-                "/api/v2/analysis/version" => reply(200, Body::Text(s.server_version.clone())),
-                "/api/v2/analysis/jres" => ok(json!([])),
-                "/api/v2/analysis/engine" => {
-                    ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0" }))
-                }
-                _ => error(404, &format!("Unknown url : {p}")),
-            }
+        ("GET", "/api/server/version") => text(&s.server_version),
+        ("GET", "/api/authentication/validate") => ok(json!({ "valid": c.token().is_some() })),
+        ("GET", "/api/v2/analysis/version") if !cloud => {
+            c.authenticated()?;
+            text(&s.server_version)
         }
-        ("GET", "/api/analysis_cache/get") if !cloud => {
-            if token.is_none() {
-                return unauthorized();
-            }
-            let key = q(r, "project");
-            let Some(p) = s.project(key) else {
-                return error(404, &format!("Project '{key}' not found"));
-            };
-            if let Some(b) = r.query.get("branch") {
-                if !p.branches.contains(b) {
-                    return error(404, &format!("Branch '{b}' in project '{key}' not found"));
-                }
-            }
-            if !can_scan(p) {
-                return error(403, "Insufficient privileges");
-            }
-            if p.cache {
-                reply(200, Body::Binary(256 * 1024))
-            } else {
-                error(404, "No cache for given branch or pull request")
-            }
+        ("GET", "/api/v2/analysis/jres") if !cloud => {
+            c.authenticated()?;
+            jres(r)
         }
-        ("GET", "/api/settings/values") | ("GET", "/api/project_branches/list") => {
-            if invalid {
-                return unauthorized();
-            }
-            let key = if r.path.ends_with("values") {
-                q(r, "component")
-            } else {
-                q(r, "project")
-            };
-            let Some(p) = s.project(key) else {
-                return error(404, &format!("Component key '{key}' not found"));
-            };
-            if can_browse(p) || can_scan(p) {
-                ok(json!({ "settings": [], "branches": [] }))
-            } else {
-                error(403, "Insufficient privileges")
-            }
+        ("GET", "/api/v2/analysis/engine") if !cloud => {
+            c.authenticated()?;
+            engine()
         }
-        ("GET", "/api/qualityprofiles/search") => {
-            if invalid {
-                return unauthorized();
-            }
-            let key = q(r, "project");
-            if cloud {
-                let org = q(r, "organization");
-                if org.is_empty() {
-                    return error(400, "The 'organization' parameter is missing");
-                }
-                if !s.organizations.iter().any(|o| o == org) {
-                    return error(
-                        404,
-                        &format!("Organization with key '{org}' does not exist"),
-                    );
-                }
-                match s.project(key) {
-                    None => error(404, &format!("Project '{key}' not found")),
-                    Some(p) if p.organization.as_deref() != Some(org) => error(
-                        400,
-                        &format!("Organization of component with key '{key}' does not match specified organization '{org}'"),
-                    ),
-                    Some(_) => ok(json!({ "profiles": [] })),
-                }
-            } else {
-                match s.project(key) {
-                    None => error(404, &format!("Project '{key}' not found")),
-                    Some(_) => ok(json!({ "profiles": [] })),
-                }
-            }
+        ("GET", "/api/analysis_cache/get") if !cloud => analysis_cache(s, r, c),
+        ("GET", "/api/settings/values") => settings_values(s, r, c),
+        ("GET", "/api/project_branches/list") => project_branches(s, r, c),
+        ("GET", "/api/qualityprofiles/search") if cloud => cloud_quality_profiles(s, r, c),
+        ("GET", "/api/qualityprofiles/search") => server_quality_profiles(s, r, c),
+        ("POST", "/api/ce/submit") if cloud => cloud_submit(s, r, c),
+        ("POST", "/api/ce/submit") => server_submit(s, r, c),
+        ("GET", "/api/components/show") | ("GET", "/api/navigation/component") => {
+            component(s, r, c)
         }
-        ("POST", "/api/ce/submit") => {
-            if token.is_none() {
-                return unauthorized();
-            }
-            let key = q(r, "projectKey");
-            match s.project(key) {
-                Some(p) if can_scan(p) => ok(json!({ "taskId": "AY-emulated", "projectId": key })),
-                // Cloud hides whether the project is missing or the token lacks permission.
-                _ if cloud => error(404, &format!("Project '{key}' not found")),
-                None => error(404, &format!("Project '{key}' not found")),
-                Some(_) => error(403, "Insufficient privileges"),
-            }
-        }
-        ("GET", "/api/components/show")
-        | ("GET", "/api/navigation/component")
-        | ("GET", "/api/components/search_projects")
-        | ("GET", "/api/organizations/search") => {
-            if invalid {
-                return unauthorized();
-            }
-            let key = q(r, "component");
-            let allowed = match token {
-                None => false,
-                Some(t) => match s.project(key) {
-                    Some(p) => t.can_browse(p),
-                    // Listing calls: a SOT has no user identity and no Browse.
-                    None => matches!(
-                        t.kind,
-                        crate::scenario::TokenKind::User | crate::scenario::TokenKind::Personal
-                    ),
-                },
-            };
-            if allowed {
-                ok(json!({ "components": [], "organizations": [] }))
-            } else {
-                error(403, "Insufficient privileges")
-            }
-        }
-        (_, p) => error(404, &format!("Unknown url : {p}")),
+        ("GET", "/api/components/search_projects") => search_projects(s, c),
+        ("GET", "/api/organizations/search") => organizations(s, c),
+        (_, path) => Err(error(404, &format!("Unknown url : {path}"))),
     }
 }
 
-fn cloud_api(s: &Scenario, r: &Request, auth: &Auth) -> Reply {
-    let Auth::Valid(token) = auth else {
-        // The API host answers a missing or bad token with 403, not 401.
-        return error(403, "Forbidden");
-    };
+fn jres(r: &Request) -> Answer {
+    let os = optional(r, "os").unwrap_or("linux");
+    let arch = optional(r, "arch").unwrap_or("x64");
+    ok(json!([{
+        "id": format!("jre-17-{os}-{arch}"),
+        "filename": format!("OpenJDK17U-jre_{arch}_{os}.tar.gz"),
+        "sha256": "0".repeat(64),
+        "javaPath": "jdk-17-jre/bin/java",
+        "os": os,
+        "arch": arch,
+    }]))
+}
+
+fn engine() -> Answer {
+    ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0".repeat(64) }))
+}
+
+/// `api/analysis_cache/get` (Server): existence, then branch, then Scan.
+fn analysis_cache(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    c.authenticated()?;
+    let key = required(r, "project")?;
+    let p = s.project(key).ok_or_else(|| project_not_found(key))?;
+    if let Some(b) = optional(r, "branch") {
+        if !p.branches.iter().any(|x| x == b) {
+            return Err(error(
+                404,
+                &format!("Branch '{b}' in project '{key}' not found"),
+            ));
+        }
+    }
+    if !c.can_scan(p) {
+        return Err(insufficient());
+    }
+    if p.cache {
+        Ok(reply(200, Body::Binary(CACHE_SIZE)))
+    } else {
+        Err(error(404, "No cache for given branch or pull request"))
+    }
+}
+
+/// A project the caller may browse or scan (settings and branches need either).
+fn readable<'s>(s: &'s Scenario, c: Caller, key: &str) -> Result<&'s Project, Reply> {
+    let p = s.project(key).ok_or_else(|| component_not_found(key))?;
+    if c.can_browse(p) || c.can_scan(p) {
+        Ok(p)
+    } else {
+        Err(insufficient())
+    }
+}
+
+fn settings_values(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    c.not_invalid()?;
+    // Without a component: the global settings.
+    if let Some(key) = optional(r, "component") {
+        readable(s, c, key)?;
+    }
+    ok(json!({ "settings": [] }))
+}
+
+fn project_branches(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    c.not_invalid()?;
+    let p = readable(s, c, required(r, "project")?)?;
+    let branches: Vec<Value> = p
+        .branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({ "name": b, "isMain": i == 0, "type": "BRANCH" }))
+        .collect();
+    ok(json!({ "branches": branches }))
+}
+
+/// Server: no permission needed, but the project must exist.
+fn server_quality_profiles(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    c.not_invalid()?;
+    if let Some(key) = optional(r, "project") {
+        s.project(key).ok_or_else(|| project_not_found(key))?;
+    }
+    ok(json!({ "profiles": [] }))
+}
+
+/// Cloud: the organization first, then the project, then whether they match.
+fn cloud_quality_profiles(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    c.not_invalid()?;
+    let org = required(r, "organization")?;
+    if !s.has_organization(org) {
+        return Err(organization_not_found(org));
+    }
+    if let Some(key) = optional(r, "project") {
+        let p = s.project(key).ok_or_else(|| project_not_found(key))?;
+        if p.organization.as_deref() != Some(org) {
+            return Err(error(
+                400,
+                &format!("Organization of component with key '{key}' does not match specified organization '{org}'"),
+            ));
+        }
+    }
+    ok(json!({ "profiles": [] }))
+}
+
+fn submitted(key: &str) -> Answer {
+    ok(json!({ "taskId": format!("AEmulatedTask-{key}") }))
+}
+
+/// Server: Scan on the project; a missing project is created with global Scan.
+fn server_submit(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    let t = c.authenticated()?;
+    let key = required(r, "projectKey")?;
+    match s.project(key) {
+        Some(p) if t.can_scan(p) => submitted(key),
+        None if t.has_global_scan() => submitted(key),
+        None => Err(project_not_found(key)),
+        Some(_) => Err(insufficient()),
+    }
+}
+
+/// Cloud hides whether the project is missing or the token lacks permission.
+fn cloud_submit(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    let t = c.authenticated()?;
+    let org = required(r, "organization")?;
+    let key = required(r, "projectKey")?;
+    if !s.has_organization(org) {
+        return Err(organization_not_found(org));
+    }
+    match s.project(key) {
+        Some(p) if p.organization.as_deref() == Some(org) && t.can_scan(p) => submitted(key),
+        _ => Err(project_not_found(key)),
+    }
+}
+
+/// `api/components/show`, `api/navigation/component`: Browse on the component.
+fn component(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    c.not_invalid()?;
+    let key = required(r, "component")?;
+    let p = s.project(key).ok_or_else(|| component_not_found(key))?;
+    if !c.can_browse(p) {
+        return Err(insufficient());
+    }
+    ok(json!({ "component": project_json(p), "key": p.key }))
+}
+
+fn project_json(p: &Project) -> Value {
+    json!({
+        "key": p.key,
+        "name": p.key,
+        "qualifier": "TRK",
+        "visibility": p.visibility,
+        "organization": p.organization,
+    })
+}
+
+/// Listing calls that need a user identity: a SOT or an analysis token has none.
+fn search_projects(s: &Scenario, c: Caller) -> Answer {
+    c.not_invalid()?;
+    if !c.is_user() {
+        return Err(insufficient());
+    }
+    let found: Vec<Value> = s
+        .projects
+        .iter()
+        .filter(|p| c.can_browse(p))
+        .map(project_json)
+        .collect();
+    ok(
+        json!({ "paging": { "pageIndex": 1, "pageSize": 100, "total": found.len() }, "components": found }),
+    )
+}
+
+fn organizations(s: &Scenario, c: Caller) -> Answer {
+    c.not_invalid()?;
+    let t = c
+        .token()
+        .filter(|t| t.kind.is_user())
+        .ok_or_else(insufficient)?;
+    let orgs: Vec<Value> = s
+        .organizations
+        .iter()
+        .filter(|o| t.organization.as_ref().is_none_or(|mine| mine == *o))
+        .map(|o| json!({ "key": o, "name": o }))
+        .collect();
+    ok(json!({ "organizations": orgs }))
+}
+
+/// Cloud's API host: a missing or bad token gets 403, not 401.
+fn cloud_api(s: &Scenario, r: &Request, c: Caller) -> Answer {
+    // What prepare-read points at: a pre-signed URL, no token needed.
+    if let ("GET", Some(key)) = (r.method, r.path.strip_prefix("/sensor-cache/blob/")) {
+        return match s.project(key) {
+            Some(p) if p.cache => Ok(reply(200, Body::Binary(CACHE_SIZE))),
+            _ => Err(error(404, "Not found")),
+        };
+    }
+    let t = c.token().ok_or_else(|| error(403, "Forbidden"))?;
     match (r.method, r.path) {
-        ("GET", "/analysis/jres") => ok(json!([])),
-        ("GET", "/analysis/engine") => {
-            ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0" }))
-        }
-        ("GET", "/analysis/version") => reply(200, Body::Text(s.server_version.clone())),
+        ("GET", "/analysis/jres") => jres(r),
+        ("GET", "/analysis/engine") => engine(),
         ("GET", "/sensor-cache/prepare-read") => {
-            let (org, key) = (q(r, "organization"), q(r, "project"));
-            if !s.organizations.iter().any(|o| o == org) {
-                return error(
-                    404,
-                    &format!("Organization with key '{org}' does not exist"),
-                );
+            let org = required(r, "organization")?;
+            if !s.has_organization(org) {
+                return Err(organization_not_found(org));
             }
-            match s.project(key) {
-                Some(p) if p.organization.as_deref() == Some(org) => {
-                    if !token.can_scan(p) {
-                        error(403, "Insufficient privileges")
-                    } else if p.cache {
-                        ok(json!({ "enabled": true, "url": format!("/sensor-cache/blob/{key}") }))
-                    } else {
-                        ok(json!({ "enabled": true, "url": null }))
-                    }
-                }
-                _ => error(404, &format!("Project '{key}' not found")),
+            let key = required(r, "project")?;
+            let p = s
+                .project(key)
+                .filter(|p| p.organization.as_deref() == Some(org))
+                .ok_or_else(|| project_not_found(key))?;
+            if !t.can_scan(p) {
+                return Err(insufficient());
             }
+            let url = p
+                .cache
+                .then(|| format!("{}/sensor-cache/blob/{key}", r.base_url));
+            ok(json!({ "enabled": true, "url": url }))
         }
-        (_, p) => error(404, &format!("Unknown url : {p}")),
+        (_, path) => Err(error(404, &format!("Unknown url : {path}"))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ListenerKind::{Api, Web};
+
+    fn server() -> Scenario {
+        Scenario::from_yaml_str(
+            r#"
+flavor: server
+projects:
+  - {key: pay, branches: [main, dev]}
+  - {key: cached, cache: true}
+  - {key: docs, visibility: public}
+tokens:
+  - {value: sqp, kind: project-analysis, projects: [pay, cached], expires: "2030-01-01"}
+  - {value: sqa, kind: global-analysis}
+  - {value: browse, kind: user, browse: all}
+  - {value: scanner, kind: user, scan: [pay]}
+  - {value: old, kind: user, scan: all, state: expired}
+  - {value: gone, kind: user, scan: all, state: revoked}
+  - {value: sot, kind: sot, organization: acme, projects: all}
+"#,
+        )
+        .unwrap()
+    }
 
     fn cloud() -> Scenario {
         Scenario::from_yaml_str(
@@ -272,23 +445,15 @@ organizations: [acme, other]
 projects:
   - {key: pay, organization: acme}
   - {key: docs, organization: acme, visibility: public}
+  - {key: cached, organization: acme, cache: true}
+  - {key: theirs, organization: other}
 tokens:
-  - {value: sot, kind: sot, organization: acme, projects: [pay]}
+  - {value: sot, kind: sot, organization: acme, projects: [pay, cached, theirs]}
+  - {value: all, kind: sot, organization: acme, projects: all}
   - {value: gone, kind: sot, organization: acme, projects: all, state: revoked}
-"#,
-        )
-        .unwrap()
-    }
-
-    fn server() -> Scenario {
-        Scenario::from_yaml_str(
-            r#"
-flavor: server
-projects: [{key: pay}, {key: cached, cache: true}]
-tokens:
-  - {value: sqp, kind: project-analysis, projects: [pay, cached], expires: "2030-01-01"}
-  - {value: browse, kind: user, browse: all}
-  - {value: old, kind: user, scan: all, state: expired}
+  - {value: old, kind: sot, organization: acme, projects: all, state: expired}
+  - {value: pat, kind: personal, scan: [pay], browse: all, expires: "2030-01-01"}
+  - {value: sqa, kind: global-analysis}
 "#,
         )
         .unwrap()
@@ -299,12 +464,16 @@ tokens:
         listener: ListenerKind,
         method: &str,
         path: &str,
-        query: &[(&str, &str)],
+        query: &str,
         token: Option<&str>,
     ) -> Reply {
         let query: BTreeMap<String, String> = query
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_owned(), v.to_owned())
+            })
             .collect();
         respond(
             s,
@@ -314,161 +483,327 @@ tokens:
                 path,
                 query: &query,
                 token,
+                base_url: "http://api.test",
             },
         )
     }
 
-    fn msg(r: &Reply) -> String {
+    fn msg(r: &Reply) -> Option<&str> {
         match &r.body {
-            Body::Json(v) => v
-                .pointer("/errors/0/msg")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            _ => String::new(),
+            Body::Json(v) => v.pointer("/errors/0/msg").and_then(Value::as_str),
+            _ => None,
         }
     }
 
-    #[test]
-    fn server_analysis_cache_rows() {
-        let s = server();
-        let get = |k: &str, b: Option<&str>, t: Option<&str>| {
-            let mut q = vec![("project", k)];
-            if let Some(b) = b {
-                q.push(("branch", b));
+    /// The body in one line, for `contains` checks.
+    fn summary(r: &Reply) -> String {
+        match &r.body {
+            Body::Empty => String::new(),
+            Body::Json(v) => v.to_string(),
+            Body::Text(t) => t.clone(),
+            Body::Binary(n) => format!("<{n} bytes>"),
+        }
+    }
+
+    type Row<'a> = (
+        ListenerKind,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        u16,
+        &'a str,
+    );
+
+    /// Each row: (listener, method, path, query, token) → (status, error message, or a part
+    /// of the success body; "" for an empty 401).
+    fn check(s: &Scenario, rows: &[Row]) {
+        for &(l, method, path, query, token, status, expect) in rows {
+            let r = call(s, l, method, path, query, token);
+            let what = format!("{method} {path}?{query} with {token:?}: {r:?}");
+            assert_eq!(r.status, status, "{what}");
+            match msg(&r) {
+                Some(m) => assert_eq!(m, expect, "{what}"),
+                None if status == 401 => assert_eq!(r.body, Body::Empty, "{what}"),
+                None => assert!(summary(&r).contains(expect), "{what}"),
             }
-            call(
-                &s,
-                ListenerKind::Web,
-                "GET",
-                "/api/analysis_cache/get",
-                &q,
-                t,
-            )
-        };
-        let r = get("pay", None, Some("sqp"));
-        assert_eq!(
-            (r.status, msg(&r).as_str()),
-            (404, "No cache for given branch or pull request")
-        );
-        assert_eq!(
-            r.headers[0],
-            (
-                "SonarQube-Authentication-Token-Expiration".into(),
-                "2030-01-01".into()
-            )
-        );
-        assert_eq!(
-            get("cached", None, Some("sqp")).body,
-            Body::Binary(256 * 1024)
-        );
-        assert_eq!(
-            msg(&get("nope", None, Some("sqp"))),
-            "Project 'nope' not found"
-        );
-        assert_eq!(
-            msg(&get("pay", Some("dev"), Some("sqp"))),
-            "Branch 'dev' in project 'pay' not found"
-        );
-        let r = get("pay", None, Some("browse"));
-        assert_eq!(
-            (r.status, msg(&r).as_str()),
-            (403, "Insufficient privileges")
-        );
-        let r = get("pay", None, Some("old"));
-        assert_eq!((r.status, r.body), (401, Body::Empty));
-        assert_eq!(
-            get("nope", None, Some("bad")).status,
-            401,
-            "authentication comes first"
+        }
+    }
+
+    const PRIV: &str = "Insufficient privileges";
+
+    #[test]
+    #[rustfmt::skip]
+    fn server_unauthenticated_calls() {
+        check(
+            &server(),
+            &[
+                (Web, "GET", "/api/server/version", "", None, 200, "10.7.0.96327"),
+                (Web, "GET", "/api/server/version", "", Some("bad"), 200, "10.7"),
+                (Web, "GET", "/api/authentication/validate", "", Some("sqp"), 200, r#"{"valid":true}"#),
+                (Web, "GET", "/api/authentication/validate", "", Some("bad"), 200, r#"{"valid":false}"#),
+                (Web, "GET", "/api/authentication/validate", "", Some("old"), 200, r#"{"valid":false}"#),
+                (Web, "GET", "/api/authentication/validate", "", Some("sot"), 200, r#"{"valid":false}"#),
+                (Web, "GET", "/api/authentication/validate", "", None, 200, r#"{"valid":false}"#),
+                (Web, "GET", "/api/nope", "", Some("sqp"), 404, "Unknown url : /api/nope"),
+                (Web, "GET", "/api/ce/submit", "projectKey=pay", Some("sqp"), 404, "Unknown url : /api/ce/submit"),
+                (Web, "GET", "/analysis/jres", "", Some("sqp"), 404, "Unknown url : /analysis/jres"),
+            ],
         );
     }
 
     #[test]
-    fn server_validate_and_browse_calls() {
+    #[rustfmt::skip]
+    fn server_scanner_bootstrap_needs_a_valid_token() {
+        let mut rows = Vec::new();
+        for path in ["/api/v2/analysis/version", "/api/v2/analysis/jres", "/api/v2/analysis/engine"] {
+            rows.push((Web, "GET", path, "", None, 401, ""));
+            rows.push((Web, "GET", path, "", Some("bad"), 401, ""));
+            rows.push((Web, "GET", path, "", Some("gone"), 401, ""));
+            rows.push((Web, "GET", path, "", Some("browse"), 200, ""));
+        }
+        rows.push((Web, "GET", "/api/v2/analysis/version", "", Some("sqp"), 200, "10.7.0.96327"));
+        rows.push((Web, "GET", "/api/v2/analysis/jres", "os=linux&arch=aarch64", Some("sqp"), 200, "aarch64"));
+        rows.push((Web, "GET", "/api/v2/analysis/engine", "", Some("sqp"), 200, "sha256"));
+        rows.push((Web, "GET", "/api/v2/analysis/other", "", Some("sqp"), 404, "Unknown url : /api/v2/analysis/other"));
+        check(&server(), &rows);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn server_analysis_cache_in_sonars_order() {
+        let p = "/api/analysis_cache/get";
+        check(
+            &server(),
+            &[
+                (Web, "GET", p, "project=pay", Some("sqp"), 404, "No cache for given branch or pull request"),
+                (Web, "GET", p, "project=pay&branch=dev", Some("sqp"), 404, "No cache for given branch or pull request"),
+                (Web, "GET", p, "project=cached", Some("sqp"), 200, "<307200 bytes>"),
+                (Web, "GET", p, "project=cached", Some("sqa"), 200, "<307200 bytes>"),
+                (Web, "GET", p, "project=pay", Some("scanner"), 404, "No cache for given branch or pull request"),
+                (Web, "GET", p, "project=nope", Some("sqp"), 404, "Project 'nope' not found"),
+                (Web, "GET", p, "project=nope", Some("browse"), 404, "Project 'nope' not found"),
+                (Web, "GET", p, "project=pay&branch=x", Some("sqp"), 404, "Branch 'x' in project 'pay' not found"),
+                (Web, "GET", p, "project=pay&branch=x", Some("browse"), 404, "Branch 'x' in project 'pay' not found"),
+                (Web, "GET", p, "project=pay", Some("browse"), 403, PRIV),
+                (Web, "GET", p, "project=docs", Some("sqp"), 403, PRIV),
+                (Web, "GET", p, "project=docs", Some("browse"), 403, PRIV),
+                (Web, "GET", p, "project=pay", Some("old"), 401, ""),
+                (Web, "GET", p, "project=pay", Some("gone"), 401, ""),
+                (Web, "GET", p, "project=nope", Some("bad"), 401, ""),
+                (Web, "GET", p, "project=pay", None, 401, ""),
+                (Web, "GET", p, "", Some("sqp"), 400, "The 'project' parameter is missing"),
+            ],
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn server_settings_branches_and_profiles() {
+        let (sv, pb, qp) = ("/api/settings/values", "/api/project_branches/list", "/api/qualityprofiles/search");
+        check(
+            &server(),
+            &[
+                (Web, "GET", sv, "component=pay", Some("sqp"), 200, r#"{"settings":[]}"#),
+                (Web, "GET", sv, "component=pay", Some("browse"), 200, "settings"),
+                (Web, "GET", sv, "component=pay", Some("sqa"), 200, "settings"),
+                (Web, "GET", sv, "component=docs", None, 200, "settings"),
+                (Web, "GET", sv, "component=docs", Some("scanner"), 200, "settings"),
+                (Web, "GET", sv, "component=pay", Some("scanner"), 200, "settings"),
+                (Web, "GET", sv, "component=cached", Some("scanner"), 403, PRIV),
+                (Web, "GET", sv, "component=pay", None, 403, PRIV),
+                (Web, "GET", sv, "component=nope", Some("sqp"), 404, "Component key 'nope' not found"),
+                (Web, "GET", sv, "component=pay", Some("bad"), 401, ""),
+                (Web, "GET", sv, "", Some("scanner"), 200, "settings"),
+                (Web, "GET", pb, "project=pay", Some("sqp"), 200, r#"{"isMain":false,"name":"dev","type":"BRANCH"}"#),
+                (Web, "GET", pb, "project=pay", Some("browse"), 200, r#""name":"main""#),
+                (Web, "GET", pb, "project=cached", Some("scanner"), 403, PRIV),
+                (Web, "GET", pb, "project=nope", Some("sqp"), 404, "Component key 'nope' not found"),
+                (Web, "GET", pb, "project=pay", Some("gone"), 401, ""),
+                (Web, "GET", pb, "", Some("sqp"), 400, "The 'project' parameter is missing"),
+                (Web, "GET", qp, "project=pay", Some("browse"), 200, r#"{"profiles":[]}"#),
+                (Web, "GET", qp, "project=pay", Some("scanner"), 200, "profiles"),
+                (Web, "GET", qp, "project=pay", None, 200, "profiles"),
+                (Web, "GET", qp, "project=nope", Some("sqp"), 404, "Project 'nope' not found"),
+                (Web, "GET", qp, "project=pay", Some("bad"), 401, ""),
+            ],
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn server_submit() {
+        let p = "/api/ce/submit";
+        check(
+            &server(),
+            &[
+                (Web, "POST", p, "projectKey=pay", Some("sqp"), 200, "taskId"),
+                (Web, "POST", p, "projectKey=pay", Some("scanner"), 200, "taskId"),
+                (Web, "POST", p, "projectKey=pay", Some("sqa"), 200, "taskId"),
+                (Web, "POST", p, "projectKey=new", Some("sqa"), 200, "taskId"),
+                (Web, "POST", p, "projectKey=new", Some("sqp"), 404, "Project 'new' not found"),
+                (Web, "POST", p, "projectKey=new", Some("browse"), 404, "Project 'new' not found"),
+                (Web, "POST", p, "projectKey=docs", Some("sqp"), 403, PRIV),
+                (Web, "POST", p, "projectKey=pay", Some("browse"), 403, PRIV),
+                (Web, "POST", p, "projectKey=pay", Some("old"), 401, ""),
+                (Web, "POST", p, "projectKey=pay", None, 401, ""),
+                (Web, "POST", p, "", Some("sqp"), 400, "The 'projectKey' parameter is missing"),
+            ],
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn server_browse_only_calls() {
+        let mut rows = Vec::new();
+        for p in ["/api/components/show", "/api/navigation/component"] {
+            rows.extend([
+                (Web, "GET", p, "component=pay", Some("sqp"), 403, PRIV),
+                (Web, "GET", p, "component=pay", Some("sqa"), 403, PRIV),
+                (Web, "GET", p, "component=pay", Some("scanner"), 403, PRIV),
+                (Web, "GET", p, "component=pay", Some("browse"), 200, r#""key":"pay""#),
+                (Web, "GET", p, "component=docs", Some("sqp"), 200, r#""visibility":"public""#),
+                (Web, "GET", p, "component=docs", None, 200, "docs"),
+                (Web, "GET", p, "component=pay", Some("bad"), 401, ""),
+                (Web, "GET", p, "component=nope", Some("browse"), 404, "Component key 'nope' not found"),
+            ]);
+        }
+        for p in ["/api/components/search_projects", "/api/organizations/search"] {
+            rows.extend([
+                (Web, "GET", p, "member=true", Some("sqp"), 403, PRIV),
+                (Web, "GET", p, "member=true", Some("sqa"), 403, PRIV),
+                (Web, "GET", p, "member=true", None, 403, PRIV),
+                (Web, "GET", p, "member=true", Some("gone"), 401, ""),
+            ]);
+        }
+        rows.push((Web, "GET", "/api/components/search_projects", "", Some("browse"), 200, r#""total":3"#));
+        rows.push((Web, "GET", "/api/components/search_projects", "", Some("scanner"), 200, r#""total":1"#));
+        check(&server(), &rows);
+    }
+
+    #[test]
+    fn server_sends_the_expiry_header_on_authenticated_answers_only() {
         let s = server();
-        let r = call(
-            &s,
-            ListenerKind::Web,
-            "GET",
-            "/api/authentication/validate",
-            &[],
-            Some("bad"),
+        let header = (
+            "SonarQube-Authentication-Token-Expiration".to_string(),
+            "2030-01-01".to_string(),
         );
-        assert_eq!(r.body, Body::Json(json!({"valid": false})));
+        for (path, query) in [
+            ("/api/analysis_cache/get", "project=pay"),
+            ("/api/authentication/validate", ""),
+            ("/api/settings/values", "component=pay"),
+            ("/api/components/show", "component=pay"),
+        ] {
+            let r = call(&s, Web, "GET", path, query, Some("sqp"));
+            assert_eq!(r.headers, std::slice::from_ref(&header), "{path}");
+            let r = call(&s, Web, "GET", path, query, Some("sqa"));
+            assert!(r.headers.is_empty(), "no expiry: {path}");
+        }
+        let c = cloud();
         let r = call(
-            &s,
-            ListenerKind::Web,
+            &c,
+            Web,
             "GET",
-            "/api/components/show",
-            &[("component", "pay")],
-            Some("sqp"),
+            "/api/settings/values",
+            "component=pay",
+            Some("pat"),
         );
-        assert_eq!(r.status, 403, "an analysis token cannot browse");
+        assert!(r.headers.is_empty(), "Server only");
     }
 
     #[test]
-    fn cloud_rows() {
-        let s = cloud();
-        let qp = |org: &str, key: &str| {
-            call(
-                &s,
-                ListenerKind::Web,
-                "GET",
-                "/api/qualityprofiles/search",
-                &[("project", key), ("organization", org)],
-                Some("sot"),
-            )
-        };
-        assert_eq!(qp("acme", "pay").status, 200);
-        assert_eq!(
-            msg(&qp("nope", "pay")),
-            "Organization with key 'nope' does not exist"
+    #[rustfmt::skip]
+    fn cloud_web_host() {
+        let (qp, sv, submit) = ("/api/qualityprofiles/search", "/api/settings/values", "/api/ce/submit");
+        check(
+            &cloud(),
+            &[
+                (Web, "GET", "/api/authentication/validate", "", Some("sot"), 200, r#"{"valid":true}"#),
+                (Web, "GET", "/api/authentication/validate", "", Some("gone"), 200, r#"{"valid":false}"#),
+                (Web, "GET", "/api/authentication/validate", "", Some("sqa"), 200, r#"{"valid":false}"#),
+                (Web, "GET", qp, "project=pay&organization=acme", Some("sot"), 200, r#"{"profiles":[]}"#),
+                (Web, "GET", qp, "project=pay&organization=acme", Some("all"), 200, "profiles"),
+                (Web, "GET", qp, "project=docs&organization=acme", Some("sot"), 200, "profiles"),
+                (Web, "GET", qp, "project=pay&organization=nope", Some("sot"), 404, "Organization with key 'nope' does not exist"),
+                (Web, "GET", qp, "project=nope&organization=nope", Some("sot"), 404, "Organization with key 'nope' does not exist"),
+                (Web, "GET", qp, "project=pay", Some("sot"), 400, "The 'organization' parameter is missing"),
+                (Web, "GET", qp, "project=nope&organization=acme", Some("sot"), 404, "Project 'nope' not found"),
+                (Web, "GET", qp, "project=pay&organization=other", Some("sot"), 400, "Organization of component with key 'pay' does not match specified organization 'other'"),
+                (Web, "GET", qp, "project=theirs&organization=acme", Some("sot"), 400, "Organization of component with key 'theirs' does not match specified organization 'acme'"),
+                (Web, "GET", qp, "project=pay&organization=acme", Some("gone"), 401, ""),
+                (Web, "GET", qp, "project=pay&organization=acme", Some("old"), 401, ""),
+                (Web, "GET", sv, "component=pay", Some("sot"), 200, "settings"),
+                (Web, "GET", sv, "component=docs", Some("sot"), 200, "settings"),
+                (Web, "GET", sv, "component=pay", Some("pat"), 200, "settings"),
+                (Web, "GET", sv, "component=cached", Some("pat"), 200, "settings"),
+                (Web, "GET", sv, "component=theirs", Some("all"), 403, PRIV),
+                (Web, "GET", sv, "component=nope", Some("sot"), 404, "Component key 'nope' not found"),
+                (Web, "GET", sv, "component=pay", Some("gone"), 401, ""),
+                (Web, "POST", submit, "organization=acme&projectKey=pay", Some("sot"), 200, "taskId"),
+                (Web, "POST", submit, "organization=acme&projectKey=pay", Some("pat"), 200, "taskId"),
+                (Web, "POST", submit, "organization=acme&projectKey=docs", Some("sot"), 404, "Project 'docs' not found"),
+                (Web, "POST", submit, "organization=acme&projectKey=nope", Some("all"), 404, "Project 'nope' not found"),
+                (Web, "POST", submit, "organization=acme&projectKey=theirs", Some("sot"), 404, "Project 'theirs' not found"),
+                (Web, "POST", submit, "organization=other&projectKey=pay", Some("sot"), 404, "Project 'pay' not found"),
+                (Web, "POST", submit, "organization=nope&projectKey=pay", Some("sot"), 404, "Organization with key 'nope' does not exist"),
+                (Web, "POST", submit, "projectKey=pay", Some("sot"), 400, "The 'organization' parameter is missing"),
+                (Web, "POST", submit, "organization=acme&projectKey=pay", Some("gone"), 401, ""),
+                (Web, "GET", "/api/analysis_cache/get", "project=pay", Some("sot"), 404, "Unknown url : /api/analysis_cache/get"),
+                (Web, "GET", "/api/v2/analysis/jres", "", Some("sot"), 404, "Unknown url : /api/v2/analysis/jres"),
+                (Web, "GET", "/analysis/jres", "", Some("sot"), 404, "Unknown url : /analysis/jres"),
+            ],
         );
-        assert_eq!(qp("other", "pay").status, 400);
-        assert_eq!(msg(&qp("acme", "x")), "Project 'x' not found");
-        let cache = |key: &str, token: &str| {
-            call(
-                &s,
-                ListenerKind::Api,
-                "GET",
-                "/sensor-cache/prepare-read",
-                &[("organization", "acme"), ("project", key)],
-                Some(token),
-            )
-        };
-        assert_eq!(cache("pay", "sot").status, 200);
-        assert_eq!(
-            msg(&cache("docs", "sot")),
-            "Insufficient privileges",
-            "a public project does not give scan rights"
-        );
-        assert_eq!(cache("pay", "gone").status, 403);
-        assert_eq!(msg(&cache("pay", "gone")), "Forbidden");
-        let r = call(
-            &s,
-            ListenerKind::Web,
-            "GET",
-            "/api/organizations/search",
-            &[("member", "true")],
-            Some("sot"),
-        );
-        assert_eq!(
-            r.status, 403,
-            "a SOT fails the browse-only call Azure's service connection uses"
-        );
-        let r = call(
-            &s,
-            ListenerKind::Web,
-            "POST",
-            "/api/ce/submit",
-            &[("organization", "acme"), ("projectKey", "docs")],
-            Some("sot"),
-        );
-        assert_eq!(
-            msg(&r),
-            "Project 'docs' not found",
-            "Cloud hides missing permission as not found"
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn cloud_sot_fails_every_browse_only_call() {
+        let mut rows = Vec::new();
+        for (p, q) in [
+            ("/api/organizations/search", "member=true"),
+            ("/api/components/search_projects", ""),
+            ("/api/components/show", "component=pay"),
+            ("/api/navigation/component", "component=pay"),
+        ] {
+            rows.push((Web, "GET", p, q, Some("sot"), 403, PRIV));
+            rows.push((Web, "GET", p, q, Some("all"), 403, PRIV));
+            rows.push((Web, "GET", p, q, Some("gone"), 401, ""));
+            rows.push((Web, "GET", p, q, Some("pat"), 200, ""));
+        }
+        rows.push((Web, "GET", "/api/organizations/search", "member=true", Some("pat"), 200, r#"{"key":"other","name":"other"}"#));
+        check(&cloud(), &rows);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn cloud_api_host() {
+        let pr = "/sensor-cache/prepare-read";
+        check(
+            &cloud(),
+            &[
+                (Api, "GET", "/analysis/jres", "os=linux&arch=x64", Some("sot"), 200, r#""os":"linux""#),
+                (Api, "GET", "/analysis/engine", "", Some("all"), 200, "filename"),
+                (Api, "GET", "/analysis/jres", "os=linux&arch=x64", None, 403, "Forbidden"),
+                (Api, "GET", "/analysis/jres", "", Some("bad"), 403, "Forbidden"),
+                (Api, "GET", "/analysis/engine", "", Some("gone"), 403, "Forbidden"),
+                (Api, "GET", "/analysis/engine", "", Some("old"), 403, "Forbidden"),
+                (Api, "GET", "/analysis/engine", "", Some("sqa"), 403, "Forbidden"),
+                (Api, "GET", "/analysis/version", "", Some("sot"), 404, "Unknown url : /analysis/version"),
+                (Api, "GET", "/api/authentication/validate", "", Some("sot"), 404, "Unknown url : /api/authentication/validate"),
+                (Api, "GET", pr, "organization=acme&project=pay&branch=main", Some("sot"), 200, r#"{"enabled":true,"url":null}"#),
+                (Api, "GET", pr, "organization=acme&project=cached", Some("sot"), 200, r#""url":"http://api.test/sensor-cache/blob/cached""#),
+                (Api, "GET", pr, "organization=acme&project=pay", Some("pat"), 200, "enabled"),
+                (Api, "GET", pr, "organization=acme&project=pay", Some("gone"), 403, "Forbidden"),
+                (Api, "GET", pr, "organization=nope&project=pay", Some("sot"), 404, "Organization with key 'nope' does not exist"),
+                (Api, "GET", pr, "organization=other&project=pay", Some("sot"), 404, "Project 'pay' not found"),
+                (Api, "GET", pr, "organization=acme&project=theirs", Some("sot"), 404, "Project 'theirs' not found"),
+                (Api, "GET", pr, "organization=acme&project=nope", Some("sot"), 404, "Project 'nope' not found"),
+                (Api, "GET", pr, "organization=acme&project=docs", Some("sot"), 403, PRIV),
+                (Api, "GET", pr, "organization=acme&project=cached", Some("pat"), 403, PRIV),
+                (Api, "GET", pr, "project=pay", Some("sot"), 400, "The 'organization' parameter is missing"),
+                (Api, "GET", "/sensor-cache/blob/cached", "", None, 200, "<307200 bytes>"),
+                (Api, "GET", "/sensor-cache/blob/pay", "", None, 404, "Not found"),
+            ],
         );
     }
 }

@@ -21,7 +21,8 @@ pub struct TestPki {
 }
 
 impl TestPki {
-    /// A fresh CA, and a server certificate for `hosts` (names or IP addresses).
+    /// A fresh CA, and a server certificate it signed for `localhost`, `127.0.0.1`, `::1`
+    /// and `hosts` (names or IP addresses).
     pub fn generate(hosts: &[&str]) -> anyhow::Result<TestPki> {
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -35,12 +36,21 @@ impl TestPki {
         let ca_key = rcgen::KeyPair::generate()?;
         let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key)?;
 
-        let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+        let mut names: Vec<String> = Vec::new();
+        for h in hosts
+            .iter()
+            .copied()
+            .chain(["localhost", "127.0.0.1", "::1"])
+        {
+            if !names.iter().any(|n| n == h) {
+                names.push(h.to_owned());
+            }
+        }
+        let common_name = names[0].clone();
         let mut params = rcgen::CertificateParams::new(names)?;
-        params.distinguished_name.push(
-            rcgen::DnType::CommonName,
-            hosts.first().copied().unwrap_or("localhost"),
-        );
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = rcgen::KeyPair::generate()?;
         let cert = params.signed_by(&key, &ca)?;
