@@ -173,7 +173,8 @@ pub struct TokenSpec {
     pub scan: Scope,
     #[serde(default)]
     pub state: TokenState,
-    /// Server: sent as `SonarQube-Authentication-Token-Expiration`.
+    /// Server: sent as `SonarQube-Authentication-Token-Expiration`. A date (`2026-12-01`,
+    /// sent as written), or `+Nd`: N days after today (UTC), as `YYYY-MM-DD`.
     #[serde(default)]
     pub expires: Option<String>,
 }
@@ -250,6 +251,11 @@ impl Scenario {
                     _ => {}
                 }
             }
+            if let Some(e) = &t.expires {
+                if e.starts_with('+') && relative_days(e).is_none() {
+                    bail!("invalid scenario: {name}: expires {e:?}: write a date or +Nd (days from today)");
+                }
+            }
             let scoped = matches!(t.kind, TokenKind::Sot | TokenKind::ProjectAnalysis);
             if !scoped && t.projects.is_set() {
                 bail!("invalid scenario: {name}: `projects` is for sot and project-analysis tokens; user tokens take `scan` and `browse`");
@@ -286,7 +292,41 @@ impl Scenario {
     }
 }
 
+/// `+Nd` → N.
+fn relative_days(text: &str) -> Option<i64> {
+    text.strip_prefix('+')?.strip_suffix('d')?.parse().ok()
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (proleptic Gregorian calendar).
+pub fn civil_date(days_since_epoch: i64) -> String {
+    // Shift to eras of 400 years starting on March 1st, year 0.
+    let z = days_since_epoch + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 impl TokenSpec {
+    /// The expiry date to announce, with `+Nd` counted from today.
+    pub fn expiry_date(&self) -> Option<String> {
+        let e = self.expires.as_ref()?;
+        Some(match relative_days(e) {
+            Some(n) => {
+                let today = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() / 86_400) as i64;
+                civil_date(today + n)
+            }
+            None => e.clone(),
+        })
+    }
+
     /// Execute Analysis on the project.
     pub fn can_scan(&self, project: &Project) -> bool {
         match self.kind {
@@ -382,6 +422,32 @@ faults:
     }
 
     #[test]
+    fn expiry_dates() {
+        for (days, date) in [
+            (0, "1970-01-01"),
+            (59, "1970-03-01"),
+            (11_016, "2000-02-29"),
+            (20_513, "2026-03-01"),
+            (-1, "1969-12-31"),
+        ] {
+            assert_eq!(civil_date(days), date);
+        }
+        let s = Scenario::from_yaml_str(CLOUD).unwrap();
+        assert_eq!(s.tokens[1].expiry_date().as_deref(), Some("2030-01-01"));
+        let t = TokenSpec {
+            expires: Some("+3d".into()),
+            ..s.tokens[1].clone()
+        };
+        let today = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            / 86_400;
+        assert_eq!(t.expiry_date(), Some(civil_date(today + 3)));
+        assert!(s.tokens[0].expiry_date().is_none());
+    }
+
+    #[test]
     fn mistakes_are_refused() {
         for (text, says) in [
             ("flavor: server\nbogus: 1", "bogus"),
@@ -421,6 +487,10 @@ faults:
                 "\"all\"",
             ),
             ("flavor: server\nfaults: [{path: /x}]", "no action"),
+            (
+                "flavor: server\ntokens: [{value: t, kind: user, expires: +3days}]",
+                "+Nd",
+            ),
         ] {
             let err = Scenario::from_yaml_str(text).unwrap_err().to_string();
             assert!(err.contains(says), "{text:?}: {err}");

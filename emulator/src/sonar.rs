@@ -151,12 +151,10 @@ pub fn respond(s: &Scenario, r: &Request) -> Reply {
     };
     let mut out = answer.unwrap_or_else(|e| e);
     if let (Flavor::Server, Some(date)) =
-        (s.flavor, caller.token().and_then(|t| t.expires.as_ref()))
+        (s.flavor, caller.token().and_then(TokenSpec::expiry_date))
     {
-        out.headers.push((
-            "SonarQube-Authentication-Token-Expiration".into(),
-            date.clone(),
-        ));
+        out.headers
+            .push(("SonarQube-Authentication-Token-Expiration".into(), date));
     }
     out
 }
