@@ -17,9 +17,10 @@ struct Cli {
     /// Scenario file (YAML, or JSON by extension): organizations, projects, tokens, faults
     #[arg(long)]
     scenario: Option<PathBuf>,
+    /// The web listener's port (0: any free port)
     #[arg(long, default_value_t = 0)]
     web_port: u16,
-    /// Cloud only: the API host's port
+    /// Cloud only: the API listener's port (0: any free port)
     #[arg(long, default_value_t = 0)]
     api_port: u16,
     /// Latency added to every response, in milliseconds
@@ -30,8 +31,10 @@ struct Cli {
     /// '{path: "*", listener: api, reset: true}', '{path: "*", slow_body_ms: 2000}'
     #[arg(long = "fault", value_name = "RULE", value_parser = FaultRule::parse)]
     faults: Vec<FaultRule>,
+    /// Serve HTTPS with this PEM certificate chain (see `sonar-emulator pki`)
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Append one JSON line per request to this file
@@ -44,7 +47,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write a private test CA and a server certificate for localhost: ca.pem, server.pem, server-key.pem
+    /// Write a private test CA and a server certificate for localhost, 127.0.0.1 and ::1:
+    /// ca.pem, server.pem, server-key.pem
     Pki {
         #[arg(long)]
         out: PathBuf,
