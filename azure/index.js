@@ -29,6 +29,24 @@ function main() {
     fail(`scantoken has no binary for ${process.platform}/${process.arch} in this task (looked for ${exe})`);
     return;
   }
+  if (process.platform !== 'win32') {
+    // A .vsix is a zip, which keeps no Unix permissions: the agent extracts the binary
+    // without its executable bit, so set it before starting it.
+    try {
+      fs.chmodSync(exe, 0o755);
+    } catch (e) {
+      let executable = true;
+      try {
+        fs.accessSync(exe, fs.constants.X_OK);
+      } catch (_) {
+        executable = false;
+      }
+      if (!executable) {
+        fail(`scantoken could not make ${exe} executable (chmod 755: ${e.message}); the agent's user must own the task folder`);
+        return;
+      }
+    }
+  }
   const result = spawnSync(exe, ['export', '--format', 'azure'], { stdio: 'inherit', env: process.env });
   if (result.error) {
     fail(`scantoken could not start: ${result.error.message}`);

@@ -155,6 +155,74 @@ fn the_task_verifies_with_a_service_connection_and_sets_a_secret() {
     );
 }
 
+/// A .vsix is a zip: the agent extracts the binary without its executable bit. The wrapper
+/// sets it before starting the binary.
+#[test]
+fn the_task_runs_a_binary_extracted_without_its_executable_bit() {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = node_modules();
+    let dir = tempfile::tempdir().unwrap();
+    let task = assemble_task(dir.path());
+    let exe = task.join("bin/linux-x64/scantoken");
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let sonar = emulator();
+    let inputs = serde_json::json!({ "token": SQP, "hostUrl": sonar.web_url(), "projectKey": "acme_payments" });
+    let (succeeded, output) = run_task(&task, inputs, &[]);
+    assert!(succeeded, "{output}");
+    assert!(
+        output.contains("##vso[task.setvariable variable=verdict;isoutput=true]ok"),
+        "{output}"
+    );
+    let mode = std::fs::metadata(&exe).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755, "the wrapper made the binary executable");
+}
+
+/// The custom Cloud pair (sonarcloudUrl, apiBaseUrl) reaches the binary as Azure delivers it
+/// (INPUT_SONARCLOUDURL, INPUT_APIBASEURL): here it points a Cloud target at the emulator.
+#[test]
+fn the_custom_cloud_urls_reach_the_binary() {
+    let _ = node_modules();
+    let task_json: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("task.json")).unwrap()).unwrap();
+    for name in ["sonarcloudUrl", "apiBaseUrl"] {
+        assert!(
+            task_json["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["name"] == name),
+            "task.json has the input {name}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let task = assemble_task(dir.path());
+    let token = "sqco_AZUREazureAZUREazureAZUREazureAZUREazureAZUREazureAZUREazur";
+    let scenario = Scenario::from_yaml_str(&format!(
+        "flavor: cloud\nregion: global\norganizations: [acme]\n\
+         projects: [{{key: acme_payments, organization: acme}}]\n\
+         tokens: [{{value: \"{token}\", kind: sot, organization: acme, projects: [acme_payments]}}]\n"
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let inputs = serde_json::json!({
+        "token": token,
+        "sonarcloudUrl": sonar.web_url(),
+        "apiBaseUrl": sonar.api_url(),
+        "organization": "acme",
+        "projectKey": "acme_payments",
+    });
+    let (succeeded, output) = run_task(&task, inputs, &[]);
+    assert!(succeeded, "{output}");
+    assert!(
+        output.contains("##vso[task.setvariable variable=verdict;isoutput=true]ok"),
+        "{output}"
+    );
+    assert!(
+        output.contains("INPUT_SONARCLOUDURL") && output.contains("INPUT_APIBASEURL"),
+        "the URLs' sources are Azure's input variables: {output}"
+    );
+}
+
 #[test]
 fn a_failing_verdict_fails_the_task() {
     let _ = node_modules();
