@@ -50,6 +50,55 @@ fn every_holder_of_the_token_redacts_it() {
         )
         .unwrap();
         assert_redacted("ExportSet", format!("{set:?} {set:#?}"));
+        let summary = export::Summary {
+            verdict: "ok".into(),
+            message: "ok".into(),
+            context: ctx.clone(),
+            target: target.clone(),
+            token: Some(cred.describe()),
+            probes: Vec::new(),
+            failed: false,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let github = export::Destinations {
+            github_env: Some(dir.path().join("env")),
+            github_output: Some(dir.path().join("out")),
+            github_step_summary: Some(dir.path().join("summary")),
+            output: Some(dir.path().join("exports")),
+            include_secrets: true,
+        };
+        for format in [
+            export::Format::Github,
+            export::Format::Azure,
+            export::Format::Shell,
+            export::Format::Dotenv,
+            export::Format::Properties,
+            export::Format::Json,
+        ] {
+            let rendered = export::render(format, &set, &summary, &github).unwrap();
+            let all = format!(
+                "{}{}{}",
+                rendered.stdout,
+                rendered
+                    .appends
+                    .iter()
+                    .map(|a| a.text.as_str())
+                    .collect::<String>(),
+                rendered
+                    .replace
+                    .as_ref()
+                    .map(|r| r.text.as_str())
+                    .unwrap_or_default()
+            );
+            assert!(all.contains(CANARY), "{format:?} renders the token");
+            assert_redacted("Rendered", format!("{rendered:?} {rendered:#?}"));
+            for append in &rendered.appends {
+                assert_redacted("Append", format!("{append:?}"));
+            }
+            if let Some(replace) = &rendered.replace {
+                assert_redacted("Replace", format!("{replace:?}"));
+            }
+        }
         assert!(
             set.variables
                 .iter()

@@ -450,3 +450,119 @@ fn github_without_github_env_writes_nothing() {
     .unwrap_err();
     assert_eq!(e.name, "GITHUB_ENV");
 }
+
+fn plain_set() -> ExportSet {
+    set_of(
+        "sqco_WRITERScanary",
+        &["a".into(), "b".into(), "c".into(), "d".into(), "e".into()],
+        "",
+    )
+}
+
+/// Files left in `dir` whose name marks them as our temporary files.
+fn temp_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".scantoken-"))
+        .collect()
+}
+
+#[test]
+fn github_output_that_cannot_be_opened_leaves_github_env_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_path = dir.path().join("env");
+    std::fs::write(&env_path, "EARLIER=1\n").unwrap();
+    let missing = dir.path().join("no/such/dir/out");
+    let dest = Destinations {
+        github_env: Some(env_path.clone()),
+        github_output: Some(missing.clone()),
+        github_step_summary: Some(dir.path().join("summary")),
+        ..Destinations::default()
+    };
+    let rendered = export::render(Format::Github, &plain_set(), &summary("ok"), &dest).unwrap();
+    let mut stdout = Vec::new();
+    let e = export::commit(&rendered, &mut stdout).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("GITHUB_OUTPUT") && text.contains(missing.to_str().unwrap()),
+        "the error names the file and its variable: {text}"
+    );
+    assert!(!text.contains("WRITERScanary"), "{text}");
+    assert_eq!(std::fs::read_to_string(&env_path).unwrap(), "EARLIER=1\n");
+    assert!(!dir.path().join("summary").exists());
+    assert!(stdout.is_empty(), "nothing printed either");
+}
+
+#[test]
+fn github_step_summary_that_cannot_be_opened_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destinations {
+        github_env: Some(dir.path().join("env")),
+        github_output: Some(dir.path().join("out")),
+        github_step_summary: Some(dir.path().join("no/such/dir/summary")),
+        ..Destinations::default()
+    };
+    let set = plain_set();
+    let rendered = export::render(Format::Github, &set, &summary("ok"), &dest).unwrap();
+    let mut stdout = Vec::new();
+    export::commit(&rendered, &mut stdout).unwrap();
+    let env_file = std::fs::read_to_string(dir.path().join("env")).unwrap();
+    assert_eq!(
+        github_runner::parse_env_file(&env_file).unwrap(),
+        expected_pairs(&set)
+    );
+    assert!(dir.path().join("out").exists());
+    let commands = github_runner::parse_workflow_commands(&String::from_utf8(stdout).unwrap());
+    assert_eq!(commands[0].name, "add-mask");
+    let warning = commands
+        .iter()
+        .find(|c| c.name == "warning" && c.data.contains("GITHUB_STEP_SUMMARY"))
+        .expect("a warning names the summary file");
+    assert!(warning.data.contains("no/such/dir/summary"), "{warning:?}");
+}
+
+#[test]
+fn a_stale_temporary_file_with_our_pid_does_not_block_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("exports.sh");
+    // What an earlier run in a container with the same pid may have left behind.
+    let stale = dir
+        .path()
+        .join(format!(".exports.sh.scantoken-{}", std::process::id()));
+    std::fs::write(&stale, "stale").unwrap();
+    let set = plain_set();
+    let dest = Destinations {
+        output: Some(output.clone()),
+        ..Destinations::default()
+    };
+    let rendered = export::render(Format::Shell, &set, &summary("ok"), &dest).unwrap();
+    export::commit(&rendered, &mut Vec::new()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        export::shell::render(&set).unwrap()
+    );
+    assert_eq!(
+        temp_files(dir.path()),
+        vec![stale.file_name().unwrap().to_string_lossy().into_owned()],
+        "only the stale file is left; ours was renamed"
+    );
+}
+
+#[test]
+fn a_failed_replacement_removes_its_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the file should go: the rename fails after the token was written
+    // to the temporary file, which must not stay behind.
+    let output = dir.path().join("exports.sh");
+    std::fs::create_dir(&output).unwrap();
+    std::fs::write(output.join("keep"), "x").unwrap();
+    let dest = Destinations {
+        output: Some(output.clone()),
+        ..Destinations::default()
+    };
+    let rendered = export::render(Format::Shell, &plain_set(), &summary("ok"), &dest).unwrap();
+    let e = export::commit(&rendered, &mut Vec::new()).unwrap_err();
+    assert!(e.to_string().contains("exports.sh"), "{e}");
+    assert!(temp_files(dir.path()).is_empty(), "{:?}", temp_files(dir.path()));
+}

@@ -7,7 +7,7 @@
 //!   refused (a line equal to the delimiter would end the value early: an injection);
 //! - a short Markdown step summary.
 
-use super::{Destinations, ExportSet, Rendered, Summary, WriteError};
+use super::{Append, Destinations, ExportSet, OnError, Rendered, Summary, WriteError};
 use crate::ci::EventKind;
 use std::fmt::Write;
 
@@ -38,33 +38,48 @@ pub fn render(
         }
     }
     for warning in set.warnings.iter() {
-        writeln!(
-            rendered.stdout,
-            "::warning title=scantoken::{}",
-            escape_data(warning)
-        )
-        .unwrap();
+        rendered.stdout.push_str(&warning_command(warning));
     }
 
     let mut env_file = String::new();
     for var in &set.variables {
         env_file.push_str(&heredoc(var.name, var.value.expose())?);
     }
-    rendered.appends.push((env_path, env_file));
+    rendered.appends.push(Append {
+        path: env_path,
+        named_by: "GITHUB_ENV",
+        text: env_file,
+        on_error: OnError::Fail,
+    });
 
     if let Some(path) = &dest.github_output {
         let mut out = heredoc("verdict", &summary.verdict)?;
         for (name, value) in &set.outputs {
             out.push_str(&heredoc(name, value)?);
         }
-        rendered.appends.push((path.clone(), out));
+        rendered.appends.push(Append {
+            path: path.clone(),
+            named_by: "GITHUB_OUTPUT",
+            text: out,
+            on_error: OnError::Fail,
+        });
     }
     if let Some(path) = &dest.github_step_summary {
-        rendered
-            .appends
-            .push((path.clone(), step_summary(set, summary)));
+        // The summary is for people; the scan does not need it, so a summary file that
+        // cannot be written is a warning, not a failed step.
+        rendered.appends.push(Append {
+            path: path.clone(),
+            named_by: "GITHUB_STEP_SUMMARY",
+            text: step_summary(set, summary),
+            on_error: OnError::Warn(warning_command),
+        });
     }
     Ok(rendered)
+}
+
+/// A `::warning` annotation line.
+pub fn warning_command(text: &str) -> String {
+    format!("::warning title=scantoken::{}\n", escape_data(text))
 }
 
 /// One file-command entry. The delimiter is random per value, so a value cannot know it in

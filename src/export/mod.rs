@@ -291,14 +291,84 @@ pub struct Summary {
 }
 
 /// A writer's output: lines for stdout and text to append to files.
-#[derive(Debug, Default)]
+///
+/// It holds the rendered text, token included, so its `Debug` shows only paths and sizes.
+#[derive(Default)]
 pub struct Rendered {
     pub stdout: String,
-    pub appends: Vec<(PathBuf, String)>,
+    pub appends: Vec<Append>,
     /// Written whole (to a temporary file, then renamed), for `--output`.
-    pub replace: Option<(PathBuf, String, bool)>,
+    pub replace: Option<Replace>,
     /// Things the user should know about what was (not) written.
     pub notes: Vec<String>,
+}
+
+/// Text to append to a file a CI named (`GITHUB_ENV`, ...).
+pub struct Append {
+    pub path: PathBuf,
+    /// The variable that named the file, so an error can say where the path came from.
+    pub named_by: &'static str,
+    pub text: String,
+    pub on_error: OnError,
+}
+
+/// What a file that cannot be written means for the export.
+#[derive(Debug, Clone, Copy)]
+pub enum OnError {
+    /// The export fails, and nothing is written.
+    Fail,
+    /// Cosmetic output (the step summary): the export goes on, and this renders the warning
+    /// printed to stdout in the CI's own syntax.
+    Warn(fn(&str) -> String),
+}
+
+/// A file written whole, for `--output`.
+pub struct Replace {
+    pub path: PathBuf,
+    pub text: String,
+    /// Holds the token: created readable by the owner only.
+    pub secret: bool,
+}
+
+/// `N bytes`, never the text: rendered text holds the token.
+struct Redacted(usize);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes, redacted>", self.0)
+    }
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("stdout", &Redacted(self.stdout.len()))
+            .field("appends", &self.appends)
+            .field("replace", &self.replace)
+            .field("notes", &self.notes)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Append {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Append")
+            .field("path", &self.path)
+            .field("named_by", &self.named_by)
+            .field("text", &Redacted(self.text.len()))
+            .field("on_error", &self.on_error)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Replace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replace")
+            .field("path", &self.path)
+            .field("text", &Redacted(self.text.len()))
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 /// Output formats (`--format`).
@@ -397,7 +467,11 @@ fn render_format(
 fn to_stdout_or_file(text: String, dest: &Destinations, secret: bool) -> Rendered {
     match &dest.output {
         Some(path) => Rendered {
-            replace: Some((path.clone(), text, secret)),
+            replace: Some(Replace {
+                path: path.clone(),
+                text,
+                secret,
+            }),
             ..Rendered::default()
         },
         None => Rendered {
@@ -407,39 +481,122 @@ fn to_stdout_or_file(text: String, dest: &Destinations, secret: bool) -> Rendere
     }
 }
 
-/// Writes a rendered export. Stdout first: on GitHub it carries the `::add-mask::` lines,
-/// which must reach the runner before the token is anywhere else. Then each file, in one
-/// write each.
+/// Writes a rendered export, all or nothing as far as a file system allows:
+///
+/// 1. every destination is opened first (the `--output` temporary file created, each
+///    appended file opened), so a missing directory or a read-only file fails before a
+///    single byte is written anywhere;
+/// 2. stdout: on GitHub it carries the `::add-mask::` lines, which must reach the runner
+///    before the token is anywhere else;
+/// 3. the files, in one write each; if one fails, the files already appended to are cut
+///    back to their old length and the temporary file is removed.
+///
+/// A cosmetic file ([`OnError::Warn`], the step summary) that cannot be opened or written
+/// gives a warning on stdout instead of a failure. Errors name the file and the variable
+/// or option that named it.
 pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()> {
-    stdout.write_all(rendered.stdout.as_bytes())?;
-    stdout.flush()?;
-    if let Some((path, text, secret)) = &rendered.replace {
-        write_replacing(path, text, *secret)?;
+    let replace = match &rendered.replace {
+        Some(r) => Some(TempFile::create(&r.path, r.secret)?),
+        None => None,
+    };
+    let mut opened = Vec::new();
+    let mut warnings = Vec::new();
+    for append in &rendered.appends {
+        match open_append(append) {
+            Ok((file, len)) => opened.push((append, file, len)),
+            Err(e) => match append.on_error {
+                OnError::Fail => return Err(e),
+                OnError::Warn(render) => {
+                    warnings.push(render(&format!("{e}; the export goes on without it")))
+                }
+            },
+        }
     }
-    for (path, text) in &rendered.appends {
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)?;
-        file.write_all(text.as_bytes())?;
+
+    stdout.write_all(rendered.stdout.as_bytes())?;
+    for w in &warnings {
+        stdout.write_all(w.as_bytes())?;
+    }
+    stdout.flush()?;
+
+    if let (Some(tmp), Some(r)) = (replace, &rendered.replace) {
+        tmp.persist(&r.text)?;
+    }
+    let mut written: Vec<(std::fs::File, u64)> = Vec::new();
+    for (append, mut file, len) in opened {
+        match file.write_all(append.text.as_bytes()) {
+            Ok(()) => written.push((file, len)),
+            Err(e) => {
+                // Whatever part of the text reached the file is cut off again.
+                let _ = file.set_len(len);
+                let e = named_error(append, "cannot write", e);
+                match append.on_error {
+                    OnError::Warn(render) => {
+                        let line = render(&format!("{e}; the export goes on without it"));
+                        stdout.write_all(line.as_bytes())?;
+                    }
+                    OnError::Fail => {
+                        for (file, len) in &written {
+                            let _ = file.set_len(*len);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
 
-/// Replaces a file atomically: a reader sees the old file or the whole new one.
-fn write_replacing(path: &std::path::Path, text: &str, secret: bool) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.scantoken-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("export"),
-        std::process::id()
-    ));
-    {
+/// An error that says which file, named by which variable, and what happened.
+fn named_error(append: &Append, what: &str, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!(
+            "{what} {} (the file {} names): {e}",
+            append.path.display(),
+            append.named_by
+        ),
+    )
+}
+
+/// Opens a file to append to (creating it, as the runner expects), and its length now, so a
+/// failed export can cut it back.
+fn open_append(append: &Append) -> std::io::Result<(std::fs::File, u64)> {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&append.path)
+        .map_err(|e| named_error(append, "cannot open", e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| named_error(append, "cannot read the size of", e))?
+        .len();
+    Ok((file, len))
+}
+
+/// The temporary file of an atomic replacement: created next to its target under a random
+/// name (a name made from the pid collides with a stale file from an earlier container run
+/// with the same pid), and removed on every path but a successful rename.
+struct TempFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl TempFile {
+    fn create(path: &std::path::Path, secret: bool) -> std::io::Result<TempFile> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.scantoken-{}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("export"),
+            uuid::Uuid::new_v4().simple()
+        ));
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -448,11 +605,49 @@ fn write_replacing(path: &std::path::Path, text: &str, secret: bool) -> std::io:
             opts.mode(0o600);
         }
         let _ = secret;
-        let mut f = opts.open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        let file = opts.open(&tmp).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a temporary file in {} for --output {}: {e}",
+                    dir.display(),
+                    path.display()
+                ),
+            )
+        })?;
+        Ok(TempFile {
+            tmp,
+            target: path.to_owned(),
+            file: Some(file),
+        })
     }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+
+    /// Writes the text, syncs it and renames the file over its target.
+    fn persist(mut self, text: &str) -> std::io::Result<()> {
+        let context = |what: &str, e: std::io::Error| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot {what} --output {}: {e}", self.target.display()),
+            )
+        };
+        let mut file = self.file.take().expect("persisted once");
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| context("write", e))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| context("replace", e))?;
+        // Renamed: nothing left to remove.
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
 }
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        self.file.take();
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
