@@ -151,9 +151,8 @@ pub fn build(
     let by_hand = |keys: &[&str], props: &BTreeMap<String, String>| {
         keys.iter().any(|k| props.contains_key(*k))
     };
-    if by_hand(&BRANCH_PROPERTIES, &props) && by_hand(&PULL_REQUEST_PROPERTIES, &props) {
-        warnings.push("both sonar.branch.name and sonar.pullrequest.* are set by hand in the scanner JSON: the scanner rejects that".into());
-    }
+    let both_by_hand =
+        by_hand(&BRANCH_PROPERTIES, &props) && by_hand(&PULL_REQUEST_PROPERTIES, &props);
 
     match target.flavor {
         Flavor::CloudCustom => {
@@ -202,6 +201,20 @@ pub fn build(
             ctx.tag.as_deref().unwrap_or_default()
         )),
         _ => {}
+    }
+    // Never both sets (FACTS §5): a branch or pull request build replaced the other set
+    // above; any other build (tag, unknown) may still carry both from the JSON.
+    if by_hand(&BRANCH_PROPERTIES, &props) && by_hand(&PULL_REQUEST_PROPERTIES, &props) {
+        for k in PULL_REQUEST_PROPERTIES {
+            props.remove(k);
+        }
+        warnings.push("both sonar.branch.name and sonar.pullrequest.* are set by hand in the scanner JSON, which the scanner rejects: the sonar.pullrequest.* properties were dropped from the export and sonar.branch.name kept".into());
+    } else if both_by_hand {
+        let kept = match ctx.event {
+            EventKind::PullRequest => "pull request",
+            _ => "branch",
+        };
+        warnings.push(format!("both sonar.branch.name and sonar.pullrequest.* are set by hand in the scanner JSON, which the scanner rejects: only the {kept} properties of this build were exported"));
     }
     if let Some(rev) = &ctx.revision {
         props.insert("sonar.scm.revision".into(), rev.clone());
@@ -651,3 +664,71 @@ impl Drop for TempFile {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::inputs::Inputs;
+
+    fn build_with(ctx: &Context, json: &str) -> ExportSet {
+        let env = Env::from_pairs([
+            ("SONAR_SCANNER_JSON_PARAMS", json),
+            ("SONAR_ORGANIZATION", "acme"),
+            ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+        ]);
+        let scanner = ScannerConfig::load(&env, std::path::Path::new("/nonexistent")).unwrap();
+        let target = crate::target::resolve(&Inputs::new(env), &scanner).unwrap();
+        build(ctx, &target, None, &scanner, ExportOptions::default()).unwrap()
+    }
+
+    const BOTH: &str = r#"{"sonar.branch.name":"release","sonar.pullrequest.key":"7","sonar.pullrequest.branch":"f","sonar.pullrequest.base":"main"}"#;
+
+    fn has_pull_request_keys(set: &ExportSet) -> bool {
+        PULL_REQUEST_PROPERTIES
+            .iter()
+            .any(|k| set.properties.contains_key(*k))
+    }
+
+    #[test]
+    fn tag_and_unknown_builds_never_export_both_sets() {
+        let mut tag = Context::new(CiKind::Github);
+        tag.set_tag("v1.0");
+        for ctx in [tag, Context::new(CiKind::Local)] {
+            let set = build_with(&ctx, BOTH);
+            assert_eq!(set.properties["sonar.branch.name"], "release");
+            assert!(!has_pull_request_keys(&set), "{:?}", set.properties);
+            let json = set
+                .variables
+                .iter()
+                .find(|v| v.name == "SONAR_SCANNER_JSON_PARAMS")
+                .unwrap();
+            assert!(!json.value.expose().contains("sonar.pullrequest"));
+            assert!(
+                set.warnings
+                    .iter()
+                    .any(|w| w.contains("sonar.pullrequest.* properties were dropped")),
+                "{:?}",
+                set.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn branch_and_pull_request_builds_keep_their_own_set() {
+        let mut pr = Context::new(CiKind::Github);
+        pr.set_pull_request("42", "feature", "main");
+        let set = build_with(&pr, BOTH);
+        assert_eq!(set.properties["sonar.pullrequest.key"], "42");
+        assert!(!set.properties.contains_key("sonar.branch.name"));
+        assert!(set
+            .warnings
+            .iter()
+            .any(|w| w.contains("only the pull request properties")));
+
+        let mut branch = Context::new(CiKind::Github);
+        branch.set_branch("feature");
+        let set = build_with(&branch, BOTH);
+        assert_eq!(set.properties["sonar.branch.name"], "feature");
+        assert!(!has_pull_request_keys(&set));
+    }
+}
