@@ -172,13 +172,29 @@ pub fn parse_json_params(var: &str, raw: &str) -> Result<BTreeMap<String, String
         .into_iter()
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => Ok((k, s)),
+            // The value is not shown: it may be a token (`{"sonar.token":["sqp_..."]}`).
             other => Err(ConfigError::new(
                 format!("{var} key {}", quote(&k)),
-                format!("is {other} but the scanners accept only strings"),
+                format!(
+                    "is {} but the scanners accept only strings",
+                    json_type(&other)
+                ),
             )
-            .hint("quote the value")),
+            .hint("write the value as a JSON string, in double quotes")),
         })
         .collect()
+}
+
+/// A JSON value's type, with its article, for errors that must not show the value.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// A properties file, read as UTF-8 with the Java properties syntax the scanners use.
@@ -262,6 +278,29 @@ mod tests {
             e.source.contains("\"a\"") && e.problem.contains("only strings"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_never_shown() {
+        const CANARY: &str = "sqp_LEAKleakLEAKleakLEAKleakLEAKleakLEAKleak";
+        for (json, kind) in [
+            (format!(r#"{{"sonar.token":["{CANARY}"]}}"#), "an array"),
+            (format!(r#"{{"sonar.token":{{"t":"{CANARY}"}}}}"#), "an object"),
+            (r#"{"sonar.token":12345678901234}"#.to_owned(), "a number"),
+            (r#"{"sonar.token":true}"#.to_owned(), "a boolean"),
+        ] {
+            for var in JSON_PARAMS_VARIABLES {
+                let env = Env::from_pairs([(var, json.as_str())]);
+                let e = ScannerConfig::load(&env, Path::new("/nonexistent")).unwrap_err();
+                let text = e.to_string();
+                assert!(
+                    !text.contains("LEAK") && !text.contains("12345678901234"),
+                    "{text}"
+                );
+                assert!(text.contains("sonar.token") && text.contains(var), "{text}");
+                assert!(e.problem.contains(kind), "{text}");
+            }
+        }
     }
 
     #[test]

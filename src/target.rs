@@ -285,28 +285,35 @@ fn official_instance(url: &Url) -> Option<&'static CloudInstance> {
     CLOUD_INSTANCES.iter().find(|i| bare && i.host == host)
 }
 
+/// A URL as it may be quoted in an error: any `user:password@` cut out at the string level,
+/// since a URL that did not parse cannot be cleaned by the parser. Everything up to the last
+/// `@` goes: a password may hold `/`, `?` or `#`, so where the authority ends is not known.
+fn without_userinfo(raw: &str) -> String {
+    let start = raw.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &raw[start..];
+    match rest.rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..start], &rest[at..]),
+        None => raw.to_owned(),
+    }
+}
+
 /// Parses and checks a URL a token will be sent to.
 pub fn parse_url(value: &Sourced<String>) -> Result<Url, ConfigError> {
     let source = value.source.to_string();
+    let shown = quote(&without_userinfo(&value.value));
     let url = Url::parse(value.value.trim()).map_err(|e| {
-        ConfigError::new(
-            &source,
-            format!("{} is not a valid URL ({e})", quote(&value.value)),
-        )
-        .hint("write the full URL with its scheme, e.g. https://sonarqube.example.com")
+        ConfigError::new(&source, format!("{shown} is not a valid URL ({e})"))
+            .hint("write the full URL with its scheme, e.g. https://sonarqube.example.com")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ConfigError::new(
             &source,
-            format!("{} is not an http or https URL", quote(&value.value)),
+            format!("{shown} is not an http or https URL"),
         )
         .hint("write the full URL with its scheme, e.g. https://sonarqube.example.com"));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::new(
-            &source,
-            format!("{} has no host", quote(&value.value)),
-        ));
+        return Err(ConfigError::new(&source, format!("{shown} has no host")));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ConfigError::new(&source, "the URL carries a user name or password")
@@ -315,7 +322,7 @@ pub fn parse_url(value: &Sourced<String>) -> Result<Url, ConfigError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError::new(
             &source,
-            format!("{} has a query or fragment", quote(&value.value)),
+            format!("{shown} has a query or fragment"),
         )
         .hint("give the base URL only, e.g. https://sonarqube.example.com/sonarqube"));
     }
@@ -465,6 +472,31 @@ mod tests {
             let e = resolve_env(&[("SONAR_HOST_URL", bad)]).unwrap_err();
             assert_eq!(e.source, "variable SONAR_HOST_URL", "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn urls_quoted_in_errors_never_show_credentials() {
+        const CANARY: &str = "sqp_LEAKleakLEAKleak";
+        for bad in [
+            format!("https://admin:{CANARY}@sq example.com"),
+            format!("https://admin:{CANARY}@[::1/sonar"),
+            format!("https://admin:{CANARY}@host:99999"),
+            format!("ftp://admin:{CANARY}@host/"),
+            format!("admin:{CANARY}@host"),
+            format!("https://{CANARY}@"),
+            format!("https://a:b@c:{CANARY}@host"),
+            format!("https://admin:{CANARY}@host/?q=1"),
+            format!("https://admin:pa/{CANARY}@host"),
+            format!("https://admin:pa#{CANARY}@host"),
+        ] {
+            let e = resolve_env(&[("SONAR_HOST_URL", &bad)]).unwrap_err();
+            let text = e.to_string();
+            assert!(!text.contains("LEAK"), "{bad}: {text}");
+            assert_eq!(e.source, "variable SONAR_HOST_URL", "{bad}: {e}");
+        }
+        assert_eq!(without_userinfo("https://u:p@host/a"), "https://***@host/a");
+        assert_eq!(without_userinfo("u:p/x?y#z@host"), "***@host");
+        assert_eq!(without_userinfo("https://host/a"), "https://host/a");
     }
 
     #[test]
