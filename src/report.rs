@@ -10,18 +10,35 @@ use crate::inputs::Sourced;
 use crate::target::Target;
 use std::fmt::Write;
 
+/// The longest value from outside (a branch name, a server message) printed whole.
+const VALUE_CAP: usize = 200;
+/// The longest sentence of our own (a verdict's cause, the next step, a warning) printed
+/// whole: long enough never to cut one mid-sentence, short enough to bound the values
+/// quoted inside it.
+const TEXT_CAP: usize = 1000;
+
 /// A value made safe to print in a CI log: control characters shown escaped, command
-/// markers broken up, and the length bounded.
+/// markers broken up, and the length bounded to 200 characters.
 pub fn safe(value: &str) -> String {
+    inert(value, VALUE_CAP)
+}
+
+/// Like [`safe`] for a sentence of our own that may quote outside values (a verdict's
+/// cause and next step, a warning): the same neutralising, a cap of 1000 characters.
+pub fn safe_text(text: &str) -> String {
+    inert(text, TEXT_CAP)
+}
+
+fn inert(value: &str, cap: usize) -> String {
     let mut out = String::new();
-    for c in value.chars().take(200) {
+    for c in value.chars().take(cap) {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
-    if value.chars().count() > 200 {
+    if value.chars().count() > cap {
         out.push('…');
     }
     out.replace("##vso[", "##vso␣[")
@@ -128,7 +145,7 @@ pub fn context_text(ctx: &Context) -> String {
         writeln!(out, "  {:<13} withheld: {}", "secrets", safe(why)).unwrap();
     }
     for note in &ctx.notes {
-        writeln!(out, "  note: {}", safe(note)).unwrap();
+        writeln!(out, "  note: {}", safe_text(note)).unwrap();
     }
     out
 }
@@ -146,7 +163,7 @@ pub fn target_text(target: &Target) -> String {
     }
     sourced(&mut out, "project key", target.project_key.as_ref());
     for w in &target.warnings {
-        writeln!(out, "  warning: {}", safe(w)).unwrap();
+        writeln!(out, "  warning: {}", safe_text(w)).unwrap();
     }
     out
 }
@@ -155,7 +172,7 @@ pub fn target_text(target: &Target) -> String {
 pub fn verdict_text(v: &crate::sonar::Verdict) -> String {
     let mut out = String::new();
     writeln!(out, "Verdict: {}", v.verdict.name()).unwrap();
-    writeln!(out, "  {}", safe(&v.cause)).unwrap();
+    writeln!(out, "  {}", safe_text(&v.cause)).unwrap();
     for p in &v.probes {
         writeln!(
             out,
@@ -167,9 +184,9 @@ pub fn verdict_text(v: &crate::sonar::Verdict) -> String {
         )
         .unwrap();
     }
-    writeln!(out, "  next: {}", safe(&v.next_step)).unwrap();
+    writeln!(out, "  next: {}", safe_text(&v.next_step)).unwrap();
     for w in &v.warnings {
-        writeln!(out, "  warning: {}", safe(w)).unwrap();
+        writeln!(out, "  warning: {}", safe_text(w)).unwrap();
     }
     out
 }
@@ -185,5 +202,25 @@ mod tests {
             !s.contains("##vso[") && !s.contains('\n') && !s.contains("::"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn verdict_sentences_are_printed_whole_and_still_inert() {
+        use crate::sonar::{Verdict, VerdictKind};
+        let long = |end: &str| format!("{} {end}", "word ".repeat(80));
+        let mut v = Verdict::new(
+            VerdictKind::NoScanPermission,
+            long("##vso[task.setvariable variable=X]cause ends here."),
+            long("::add-mask::next step ends here."),
+        );
+        v.warnings.push(long("warning ends here."));
+        let text = verdict_text(&v);
+        for end in ["cause ends here.", "next step ends here.", "warning ends here."] {
+            assert!(text.contains(end), "cut before {end:?}: {text}");
+        }
+        assert!(!text.contains("##vso[") && !text.contains("::add-mask::"), "{text}");
+        // Values from outside keep the short cap; our sentences are bounded too.
+        assert_eq!(safe(&"x".repeat(500)).chars().count(), 201);
+        assert_eq!(safe_text(&"x".repeat(5000)).chars().count(), 1001);
     }
 }
