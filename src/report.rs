@@ -142,7 +142,7 @@ pub fn context_text(ctx: &Context) -> String {
     };
     writeln!(out, "  {:<13} {default}", "default").unwrap();
     if let Some(why) = &ctx.secrets_withheld {
-        writeln!(out, "  {:<13} withheld: {}", "secrets", safe(why)).unwrap();
+        writeln!(out, "  {:<13} withheld: {}", "secrets", safe_text(why)).unwrap();
     }
     for note in &ctx.notes {
         writeln!(out, "  note: {}", safe_text(note)).unwrap();

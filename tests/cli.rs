@@ -598,3 +598,28 @@ fn malformed_token_map_names_the_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dependabot_push_without_the_token_says_where_to_add_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    let event = serde_json::json!({
+        "ref": "refs/heads/dependabot/cargo/serde-1.0.200",
+        "repository": {"full_name": "acme/payments", "default_branch": "main", "fork": false},
+        "sender": {"login": "dependabot[bot]", "type": "Bot"}
+    });
+    std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+    set(&mut env, "GITHUB_EVENT_NAME", "push");
+    set(&mut env, "GITHUB_REF", "refs/heads/dependabot/cargo/serde-1.0.200");
+    set(&mut env, "GITHUB_ACTOR", "dependabot[bot]");
+    set(&mut env, "GITHUB_HEAD_REF", "");
+    set(&mut env, "GITHUB_BASE_REF", "");
+    set(&mut env, "SONAR_TOKEN", "");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("token-missing") && stderr.contains("Dependabot secrets"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("github_env").exists());
+}

@@ -125,10 +125,7 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         } else if ctx.fork {
             ctx.secrets_withheld = Some("pull request from a fork: GitHub gives workflows triggered by pull_request from forks no secrets".into());
         } else if ctx.dependabot {
-            ctx.secrets_withheld = Some(
-                "Dependabot pull request: GitHub gives these workflows only Dependabot secrets (add the token under Settings → Secrets → Dependabot)"
-                    .into(),
-            );
+            ctx.secrets_withheld = Some(format!("Dependabot pull request: {DEPENDABOT_SECRETS}"));
         }
     } else if event_name == "merge_group" {
         let Some(group) = &payload.merge_group else {
@@ -155,8 +152,23 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         }
         ctx.revision = vars.github_sha.clone();
     }
+    // Not only pull requests: a push to a dependabot/** branch, a comment or a review that
+    // Dependabot triggers runs with Dependabot secrets only as well. pull_request_target is
+    // the documented exception (secrets are withheld only when Dependabot created the base
+    // branch), and keeps its note.
+    if vars.github_actor.as_deref() == Some(DEPENDABOT) {
+        ctx.dependabot = true;
+        if ctx.secrets_withheld.is_none() && event_name != "pull_request_target" {
+            ctx.secrets_withheld = Some(format!(
+                "build triggered by Dependabot ({event_name}): {DEPENDABOT_SECRETS}"
+            ));
+        }
+    }
     Ok(ctx)
 }
+
+/// Why a Dependabot-triggered build has no token, and where to put one.
+const DEPENDABOT_SECRETS: &str = "GitHub gives workflows that Dependabot triggers only Dependabot secrets (add the token under Settings → Secrets → Dependabot)";
 
 fn payload_error(path: &str, problem: &str) -> ConfigError {
     ConfigError::new(format!("GITHUB_EVENT_PATH ({path})"), problem.to_owned())
