@@ -411,6 +411,27 @@ struct Checked {
     target: Target,
     credential: Option<Credential>,
     verdict: Option<Verdict>,
+    /// Warnings found without the probes (configuration, token expiry, revocation). With a
+    /// verdict they are in the verdict's warnings too; with `--no-verify` only here.
+    warnings: Vec<String>,
+}
+
+impl Checked {
+    fn ended(target: Target, credential: Option<Credential>, verdict: Verdict) -> Checked {
+        Checked {
+            target,
+            credential,
+            verdict: Some(verdict),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, warning: String) {
+        if let Some(v) = &mut self.verdict {
+            v.warnings.push(warning.clone());
+        }
+        self.warnings.push(warning);
+    }
 }
 
 /// What the stages before the credential produced.
@@ -421,6 +442,13 @@ struct Resolved<'a> {
     target: &'a Target,
 }
 
+/// The credential stage's outcome: a token (from Vault, with its Vault token still to
+/// revoke), or a verdict that ends the check (no token, a refused exchange).
+enum Obtained {
+    Token(Credential, Option<credential::exchange::Revocation>),
+    Ended(Verdict),
+}
+
 fn check(
     r: &Resolved,
     env: &Env,
@@ -429,100 +457,182 @@ fn check(
     no_verify: bool,
     mask: &mut dyn FnMut(&str),
 ) -> Result<Checked, ConfigError> {
-    let (inputs, ctx, scanner, target) = (r.inputs, r.ctx, r.scanner, r.target);
-    let project_key = export::require_project_key(target)?.value.clone();
-    let inputs = &inputs
+    let project_key = export::require_project_key(r.target)?.value.clone();
+    let inputs = &r
+        .inputs
         .clone()
         .with_flag("token-map", args.token_map.clone())
         .with_flag("vault-url", args.vault_url.clone())
         .with_flag("vault-role", args.vault_role.clone())
         .with_flag("vault-path", args.vault_path.clone());
-    let mut target = target.clone();
-    let done = |target: Target, credential, v| {
-        Ok(Checked {
-            target,
-            credential,
-            verdict: Some(v),
-        })
-    };
-
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
-    let exchanged = match exchange_config(inputs, env, ctx)? {
-        Some(config)
-            if ["token", "sonarcloud-connection", "token-map"]
-                .iter()
-                .all(|name| inputs.get(name).is_none()) =>
-        {
+    let sources = Sources {
+        inputs,
+        env,
+        ctx: r.ctx,
+        cwd,
+        args,
+        project_key: &project_key,
+    };
+    let (credential, revocation) = match obtain_credential(&sources, r.target, &runtime, mask)? {
+        Obtained::Token(c, revocation) => (c, revocation),
+        Obtained::Ended(v) => return Ok(Checked::ended(r.target.clone(), None, v)),
+    };
+    // A Vault token is revoked alongside what follows: the task runs whenever the runtime
+    // is driven (the probes), and is waited for here on every path.
+    let revoking = revocation.map(|rev| runtime.spawn(rev.run()));
+    let checked = check_credential(&sources, r, &runtime, credential, no_verify);
+    let revoke_warning = revoking.and_then(|task| runtime.block_on(task).ok().flatten());
+    let mut checked = checked?;
+    if let Some(w) = revoke_warning {
+        checked.warn(w);
+    }
+    Ok(checked)
+}
+
+/// What the credential stages read.
+struct Sources<'a> {
+    inputs: &'a Inputs,
+    env: &'a Env,
+    ctx: &'a Context,
+    cwd: &'a Path,
+    args: &'a VerifyArgs,
+    project_key: &'a str,
+}
+
+/// The token, from the first source that is configured. A Vault exchange comes after the
+/// token input, a service connection and a token map, so its settings are only read when
+/// none of those is set.
+fn obtain_credential(
+    s: &Sources,
+    target: &Target,
+    runtime: &tokio::runtime::Runtime,
+    mask: &mut dyn FnMut(&str),
+) -> Result<Obtained, ConfigError> {
+    let before_vault = ["token", "sonarcloud-connection", "token-map"]
+        .iter()
+        .any(|name| s.inputs.get(name).is_some());
+    let vault = match before_vault {
+        true => VaultPlan::Off,
+        false => exchange_config(s.inputs, s.env, s.ctx)?,
+    };
+    match vault {
+        VaultPlan::Off => {}
+        VaultPlan::Withheld(reason) => {
+            return Ok(Obtained::Ended(missing_token_verdict(
+                credential::MissingToken {
+                    reason,
+                    withheld: true,
+                },
+            )))
+        }
+        VaultPlan::Exchange(config) => {
             let org = target
                 .organization
                 .as_ref()
-                .map(|o| o.value.clone())
+                .map(|o| o.value.as_str())
                 .unwrap_or_default();
-            let mut options = client_options(inputs, env, args)?;
-            if let Some(ca) = inputs.get("vault-ca-file") {
+            if org.is_empty() && config.path_template.contains("{organization}") {
+                return Err(ConfigError::new(
+                    "vault-path",
+                    format!(
+                        "{} uses {{organization}}, but no organization is set",
+                        crate::error::quote(&config.path_template)
+                    ),
+                )
+                .hint("SonarQube Server has no organizations: set vault-path without it (e.g. secret/sonar/{project}); on SonarQube Cloud, set the organization"));
+            }
+            let mut options = client_options(s.inputs, s.env, s.args)?;
+            if let Some(ca) = s.inputs.get("vault-ca-file") {
                 options
                     .extra_roots
                     .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
             }
-            let client = sonar::client::Client::new(env, options)?;
+            let client = sonar::client::Client::new(s.env, options)?;
             let result = runtime.block_on(credential::exchange::exchange(
                 client.http(),
                 &config,
-                &org,
-                &project_key,
+                org,
+                s.project_key,
                 mask,
             ));
-            match result {
-                Ok(x) => Some(Ok(Credential {
-                    token: x.token,
-                    source: Origin::Exchange(x.source),
-                    organization: None,
-                    expires: None,
-                })),
-                Err(e) => {
-                    let (kind, next) = match &e {
-                        credential::exchange::ExchangeError::Unreachable { .. } => (
-                            VerdictKind::Unreachable,
-                            "check vault-url and the network path to Vault (HTTPS_PROXY, NO_PROXY, vault-ca-file)",
-                        ),
-                        credential::exchange::ExchangeError::Refused { .. } => (
-                            VerdictKind::TokenMissing,
-                            "compare the claims above with the role's bound_claims and bound_audiences, and check that the role's policy allows the secret's path",
-                        ),
-                    };
-                    let v = Verdict::new(
-                        kind,
-                        format!("the Vault exchange gave no token: {}", e.describe()),
-                        next,
-                    );
-                    return done(target, None, v);
-                }
-            }
+            return Ok(match result {
+                Ok(x) => Obtained::Token(
+                    Credential {
+                        token: x.token,
+                        source: Origin::Exchange(x.source),
+                        organization: None,
+                        expires: None,
+                    },
+                    Some(x.revocation),
+                ),
+                Err(e) => Obtained::Ended(exchange_failure_verdict(&e)),
+            });
         }
-        _ => None,
+    }
+    Ok(
+        match credential::resolve(s.inputs, s.ctx, s.project_key, s.cwd)? {
+            Ok(c) => Obtained::Token(c, None),
+            Err(missing) => Obtained::Ended(missing_token_verdict(missing)),
+        },
+    )
+}
+
+fn missing_token_verdict(missing: credential::MissingToken) -> Verdict {
+    let next = if missing.withheld {
+        "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
+    } else {
+        "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN)); check that the secret exists for this repository"
     };
-    let resolved_credential = match exchanged {
-        Some(c) => c,
-        None => credential::resolve(inputs, ctx, &project_key, cwd)?,
+    Verdict::new(VerdictKind::TokenMissing, missing.reason, next)
+}
+
+/// A failed exchange. A refusal is `token-rejected`, never `token-missing`: the pipeline's
+/// identity or the role is wrong, which `--on-missing-token skip` must not hide.
+fn exchange_failure_verdict(e: &credential::exchange::ExchangeError) -> Verdict {
+    use credential::exchange::ExchangeError;
+    let (kind, next) = match e {
+        ExchangeError::Unreachable { .. } => (
+            VerdictKind::Unreachable,
+            "check vault-url and the network path to Vault (HTTPS_PROXY, NO_PROXY)",
+        ),
+        ExchangeError::Untrusted { .. } => (
+            VerdictKind::TlsUntrusted,
+            "if Vault uses a private or company CA, pass its certificate with vault-ca-file (--ca-file, SSL_CERT_FILE and SONAR_ROOT_CERT are trusted too)",
+        ),
+        ExchangeError::Refused { stage: "OIDC token", .. } => (
+            VerdictKind::TokenRejected,
+            "let the job request an OIDC token (GitHub: permissions: id-token: write; Azure: a service connection with workload identity federation; GitLab: id_tokens)",
+        ),
+        ExchangeError::Refused { stage: "vault read", .. } => (
+            VerdictKind::TokenRejected,
+            "check that the secret exists at that path with the field vault-field, and that the role's policy allows reading it",
+        ),
+        ExchangeError::Refused { .. } => (
+            VerdictKind::TokenRejected,
+            "compare the claims above with the role's bound_claims and bound_audiences (and bound_subject), and check the role name",
+        ),
     };
-    let credential = match resolved_credential {
-        Ok(c) => c,
-        Err(missing) => {
-            let next = if missing.withheld {
-                "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
-            } else {
-                "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN)); check that the secret exists for this repository"
-            };
-            return done(
-                target,
-                None,
-                Verdict::new(VerdictKind::TokenMissing, missing.reason, next),
-            );
-        }
-    };
+    Verdict::new(
+        kind,
+        format!("the Vault exchange gave no token: {}", e.describe()),
+        next,
+    )
+}
+
+/// The checks that follow once there is a token: the organization, its expiry, the host,
+/// then the probes.
+fn check_credential(
+    s: &Sources,
+    r: &Resolved,
+    runtime: &tokio::runtime::Runtime,
+    credential: Credential,
+    no_verify: bool,
+) -> Result<Checked, ConfigError> {
+    let mut target = r.target.clone();
     if let Some(org) = &credential.organization {
         match &target.organization {
             Some(set) if &set.value != org => {
@@ -545,12 +655,13 @@ fn check(
             format!("no organization is set, and {} needs one", target.flavor.describe()),
             "pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties",
         );
-        return done(target, Some(credential), v);
+        return Ok(Checked::ended(target, Some(credential), v));
     }
-    let expiry_days = inputs
-        .number(args.expiry_warning_days, "expiry-warning-days")?
+    let expiry_days = s
+        .inputs
+        .number(s.args.expiry_warning_days, "expiry-warning-days")?
         .unwrap_or(14) as i64;
-    let mut warnings = sonar::configuration_warnings(scanner, env);
+    let mut warnings = sonar::configuration_warnings(r.scanner, s.env);
     if let Some((date, day)) = &credential.expires {
         let left = day - sonar::today();
         if left < 0 {
@@ -562,7 +673,7 @@ fn check(
                 ),
                 "create a new token, store it in the secret, and update the rule's expires date",
             );
-            return done(target, Some(credential), v);
+            return Ok(Checked::ended(target, Some(credential), v));
         }
         if left <= expiry_days {
             warnings.push(format!(
@@ -571,10 +682,18 @@ fn check(
             ));
         }
     }
-    if !inputs.boolean(args.allow_insecure_http, "allow-insecure-http")? {
+    if !s
+        .inputs
+        .boolean(s.args.allow_insecure_http, "allow-insecure-http")?
+    {
         if let Some(mut v) = sonar::insecure_host(&target) {
-            v.warnings.append(&mut warnings);
-            return done(target, Some(credential), v);
+            v.warnings.extend(warnings.iter().cloned());
+            return Ok(Checked {
+                target,
+                credential: Some(credential),
+                verdict: Some(v),
+                warnings,
+            });
         }
     }
     if no_verify {
@@ -582,36 +701,44 @@ fn check(
             target,
             credential: Some(credential),
             verdict: None,
+            warnings,
         });
     }
-    let options = client_options(inputs, env, args)?;
-    let client = sonar::client::Client::new(env, options)?;
+    let options = client_options(s.inputs, s.env, s.args)?;
+    let client = sonar::client::Client::new(s.env, options)?;
     let scan = Scan {
         target: &target,
-        project_key: &project_key,
+        project_key: s.project_key,
         organization: target.organization.as_ref().map(|o| o.value.as_str()),
         credential: &credential,
         expiry_warning_days: expiry_days,
     };
     let mut verdict = runtime.block_on(sonar::verify(&client, &scan));
-    verdict.warnings.append(&mut warnings);
+    verdict.warnings.extend(warnings.iter().cloned());
     Ok(Checked {
         target,
         credential: Some(credential),
         verdict: Some(verdict),
+        warnings,
     })
 }
 
+/// Whether and how to exchange at Vault.
+enum VaultPlan {
+    /// `vault-url` is not set.
+    Off,
+    /// Set, but this build gets no OIDC token because the CI withholds secrets from it (a
+    /// fork or Dependabot pull request): a missing token, not a configuration mistake.
+    Withheld(String),
+    Exchange(credential::exchange::ExchangeConfig),
+}
+
 /// The Vault exchange's settings, when `vault-url` is set.
-fn exchange_config(
-    inputs: &Inputs,
-    env: &Env,
-    ctx: &Context,
-) -> Result<Option<credential::exchange::ExchangeConfig>, ConfigError> {
+fn exchange_config(inputs: &Inputs, env: &Env, ctx: &Context) -> Result<VaultPlan, ConfigError> {
     use credential::exchange::{ExchangeConfig, OidcSource};
     use secrecy::SecretString;
     let Some(url) = inputs.get("vault-url") else {
-        return Ok(None);
+        return Ok(VaultPlan::Off);
     };
     let vault_url = target::parse_url(&url)?;
     let role = inputs.get("vault-role").ok_or_else(|| {
@@ -628,17 +755,21 @@ fn exchange_config(
         env.non_empty(name)
             .map(|v| SecretString::from(v.to_owned()))
     };
+    let withheld = ctx.secrets_withheld.clone();
     let oidc = if let Some(var) = inputs.get("oidc-token-env") {
-        let jwt = secret(&var.value).ok_or_else(|| {
-            ConfigError::new(
+        let Some(jwt) = secret(&var.value) else {
+            if let Some(why) = withheld {
+                return Ok(VaultPlan::Withheld(why));
+            }
+            return Err(ConfigError::new(
                 var.source.to_string(),
                 format!(
                     "names variable {}, which is empty or not set",
                     safe(&var.value)
                 ),
             )
-            .hint("GitLab: declare it under id_tokens with the audience the Vault role expects")
-        })?;
+            .hint("GitLab: declare it under id_tokens with the audience the Vault role expects"));
+        };
         OidcSource::Variable {
             name: var.value,
             jwt,
@@ -668,6 +799,8 @@ fn exchange_config(
             access_token,
             service_connection: connection.value,
         }
+    } else if let Some(why) = withheld {
+        return Ok(VaultPlan::Withheld(why));
     } else {
         let hint = match ctx.ci {
             CiKind::Github => "give the job `permissions: id-token: write` so the runner sets ACTIONS_ID_TOKEN_REQUEST_URL",
@@ -680,7 +813,7 @@ fn exchange_config(
         )
         .hint(hint));
     };
-    Ok(Some(ExchangeConfig {
+    Ok(VaultPlan::Exchange(ExchangeConfig {
         vault_url,
         role: role.value,
         auth_mount: text("vault-auth-mount", "jwt"),
@@ -804,7 +937,8 @@ fn verify(
         }
         writeln!(out.stdout, "{}", report::verdict_text(&verdict))?;
     }
-    if exit != Exit::Ok {
+    // With --json, stdout is one JSON document (the verdict is in it): no annotation.
+    if exit != Exit::Ok && !args.json {
         out.annotate(
             "error",
             &format!("{}: {}", verdict.verdict.name(), verdict.cause),
@@ -911,7 +1045,8 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
             write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
             return Ok(Exit::Ok);
         }
-        Some(v) if policies.warn_only(v) => (
+        // Exporting anyway needs a token: when Vault itself was unreachable there is none.
+        Some(v) if policies.warn_only(v) && checked.credential.is_some() => (
             v.verdict.name().to_owned(),
             format!("{}: {}. Exported anyway (--on-unreachable warn): the scan will find out.", v.verdict.name(), v.cause),
         ),
@@ -921,12 +1056,14 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
             return Ok(v.verdict.exit());
         }
     };
-    let credential = checked
-        .credential
-        .expect("a verdict that exports has a credential");
+    let Some(credential) = checked.credential else {
+        out.error("internal error: a verdict that exports has no token");
+        return Ok(Exit::Internal);
+    };
     let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
-    if let Some(v) = &checked.verdict {
-        set.warnings.extend(v.warnings.iter().cloned());
+    match &checked.verdict {
+        Some(v) => set.warnings.extend(v.warnings.iter().cloned()),
+        None => set.warnings.extend(checked.warnings.iter().cloned()),
     }
     if verdict_name != "ok" {
         set.warnings.push(message.clone());

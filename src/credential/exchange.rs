@@ -65,6 +65,20 @@ pub enum ExchangeError {
     },
     /// Vault or the CI's token endpoint could not be reached.
     Unreachable { stage: &'static str, detail: String },
+    /// Its TLS certificate is not trusted (a private CA: `vault-ca-file`).
+    Untrusted { stage: &'static str, detail: String },
+}
+
+impl ExchangeError {
+    /// A request that got no answer: told apart by whether TLS failed.
+    fn unanswered(stage: &'static str, e: &reqwest::Error) -> ExchangeError {
+        let detail = error_chain(e);
+        if crate::sonar::client::is_tls_failure(e) {
+            ExchangeError::Untrusted { stage, detail }
+        } else {
+            ExchangeError::Unreachable { stage, detail }
+        }
+    }
 }
 
 impl ExchangeError {
@@ -83,7 +97,8 @@ impl ExchangeError {
                 }
                 text
             }
-            ExchangeError::Unreachable { stage, detail } => format!("{stage}: {detail}"),
+            ExchangeError::Unreachable { stage, detail }
+            | ExchangeError::Untrusted { stage, detail } => format!("{stage}: {detail}"),
         }
     }
 }
@@ -92,27 +107,61 @@ pub struct Exchanged {
     pub token: Token,
     /// `vault https://vault.example.com secret/sonar/acme/acme_payments#token`.
     pub source: String,
+    /// The Vault token still to revoke. The caller runs it alongside the Sonar probes, so
+    /// the exchange costs its login and read and no further round trip.
+    pub revocation: Revocation,
 }
 
-/// Claims worth showing when a login fails; the others may be long or private.
-const SHOWN_CLAIMS: [&str; 14] = [
-    "iss",
-    "sub",
-    "aud",
-    "ref",
-    "ref_type",
-    "repository",
-    "repository_owner",
-    "workflow",
-    "environment",
-    "event_name",
-    "job_workflow_ref",
-    "project_path",
-    "pipeline_source",
-    "exp",
-];
+/// A Vault token to revoke (`auth/token/revoke-self`), with what the request needs.
+pub struct Revocation {
+    http: reqwest::Client,
+    url: Option<Url>,
+    namespace: Option<String>,
+    vault_token: SecretString,
+}
+
+impl Revocation {
+    fn new(http: &reqwest::Client, cfg: &ExchangeConfig, vault_token: &SecretString) -> Self {
+        Revocation {
+            http: http.clone(),
+            url: join(&cfg.vault_url, "v1/auth/token/revoke-self").ok(),
+            namespace: cfg.namespace.clone(),
+            vault_token: vault_token.clone(),
+        }
+    }
+
+    /// Revokes the token. A failure is only worth a warning: the token expires with its TTL
+    /// anyway. The warning never carries the token.
+    pub async fn run(self) -> Option<String> {
+        let url = self.url?;
+        let mut request = self
+            .http
+            .post(url.clone())
+            .header("X-Vault-Token", self.vault_token.expose_secret());
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        let failed = match request.send().await {
+            Ok(r) if r.status().is_success() => return None,
+            Ok(r) => format!("{} answered {}", url.path(), r.status().as_u16()),
+            Err(e) => format!("{} could not be reached: {}", url.path(), error_chain(&e)),
+        };
+        Some(format!(
+            "the Vault token could not be revoked ({failed}); it expires with its TTL"
+        ))
+    }
+}
+
+/// Claims left out of messages: one-time values that help nobody fix a role. Every other
+/// claim is shown, since a role may bind any claim (GitLab's `namespace_path`,
+/// `ref_protected`, custom claims).
+const HIDDEN_CLAIMS: [&str; 4] = ["jti", "nonce", "at_hash", "c_hash"];
+
+/// The longest claim value shown in a message.
+const MAX_CLAIM_CHARS: usize = 200;
 
 /// The claims of a JWT, read without verifying it (Vault verifies; this is for messages).
+/// A JWT's claims are signed, not encrypted: anyone holding it can read them.
 pub fn claims(jwt: &str) -> BTreeMap<String, Value> {
     let Some(payload) = jwt.split('.').nth(1) else {
         return BTreeMap::new();
@@ -126,7 +175,16 @@ pub fn claims(jwt: &str) -> BTreeMap<String, Value> {
         return BTreeMap::new();
     };
     map.into_iter()
-        .filter(|(k, _)| SHOWN_CLAIMS.contains(&k.as_str()))
+        .filter(|(k, _)| !HIDDEN_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            let text = v.to_string();
+            if text.chars().count() > MAX_CLAIM_CHARS {
+                let short: String = text.chars().take(MAX_CLAIM_CHARS).collect();
+                (k, Value::String(format!("{short}…")))
+            } else {
+                (k, v)
+            }
+        })
         .collect()
 }
 
@@ -197,10 +255,7 @@ pub async fn exchange(
     let response = with_namespace(http.post(login_url).json(&body), cfg)
         .send()
         .await
-        .map_err(|e| ExchangeError::Unreachable {
-            stage: "vault login",
-            detail: error_chain(&e),
-        })?;
+        .map_err(|e| ExchangeError::unanswered("vault login", &e))?;
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or(Value::Null);
     if status != 200 {
@@ -225,23 +280,36 @@ pub async fn exchange(
         })?;
     mask(vault_token.expose_secret());
 
-    // Read, then revoke whatever the read gave.
+    // Read. From here on the Vault token is revoked on every path: right away when the read
+    // fails, alongside the Sonar probes when it succeeds.
+    let revocation = Revocation::new(http, cfg, &vault_token);
     let read = read_secret(http, cfg, &read_url, &vault_token).await;
-    revoke(http, cfg, &vault_token).await;
-    let value = read.map_err(|detail| ExchangeError::Refused {
-        stage: "vault read",
-        detail,
-        claims: shown_claims.clone(),
-    })?;
+    let value = match read {
+        Ok(value) => value,
+        Err(detail) => {
+            revocation.run().await;
+            return Err(ExchangeError::Refused {
+                stage: "vault read",
+                detail,
+                claims: shown_claims,
+            });
+        }
+    };
     mask(&value);
-    let token = Token::new(&value).map_err(|e| ExchangeError::Refused {
-        stage: "vault read",
-        detail: format!(
-            "the secret's field {} is not a usable token: {e}",
-            cfg.field
-        ),
-        claims: BTreeMap::new(),
-    })?;
+    let token = match Token::new(&value) {
+        Ok(token) => token,
+        Err(e) => {
+            revocation.run().await;
+            return Err(ExchangeError::Refused {
+                stage: "vault read",
+                detail: format!(
+                    "the secret's field {} is not a usable token: {e}",
+                    cfg.field
+                ),
+                claims: BTreeMap::new(),
+            });
+        }
+    };
     let shown_path = read_url.path().trim_start_matches("/v1/").to_owned();
     Ok(Exchanged {
         token,
@@ -251,6 +319,7 @@ pub async fn exchange(
             shown_path,
             cfg.field
         ),
+        revocation,
     })
 }
 
@@ -290,16 +359,6 @@ async fn read_secret(
                 quote(&cfg.field)
             )
         })
-}
-
-/// Best effort: a token we cannot revoke expires with its TTL anyway.
-async fn revoke(http: &reqwest::Client, cfg: &ExchangeConfig, vault_token: &SecretString) {
-    if let Ok(url) = join(&cfg.vault_url, "v1/auth/token/revoke-self") {
-        let _ = with_namespace(http.post(url), cfg)
-            .header("X-Vault-Token", vault_token.expose_secret())
-            .send()
-            .await;
-    }
 }
 
 fn with_namespace(
@@ -371,10 +430,7 @@ async fn oidc_token(
     let response = request
         .send()
         .await
-        .map_err(|e| ExchangeError::Unreachable {
-            stage,
-            detail: error_chain(&e),
-        })?;
+        .map_err(|e| ExchangeError::unanswered(stage, &e))?;
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or(Value::Null);
     match json.pointer(field).and_then(Value::as_str) {
@@ -453,10 +509,21 @@ mod tests {
     #[test]
     fn claims_are_read_without_the_signature() {
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(br#"{"iss":"https://token.actions.githubusercontent.com","sub":"repo:acme/payments:ref:refs/heads/main","aud":"vault","secret_thing":"x"}"#);
+            .encode(br#"{"iss":"https://token.actions.githubusercontent.com","sub":"repo:acme/payments:ref:refs/heads/main","aud":"vault","custom_claim":"x"}"#);
         let c = claims(&format!("e30.{payload}.sig"));
         assert_eq!(c["sub"], "repo:acme/payments:ref:refs/heads/main");
-        assert!(!c.contains_key("secret_thing"));
+        assert_eq!(
+            c["custom_claim"], "x",
+            "a role may bind any claim: all are shown"
+        );
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            serde_json::json!({ "jti": "once", "namespace_path": "acme", "long": "y".repeat(500) })
+                .to_string(),
+        );
+        let c = claims(&format!("e30.{payload}.sig"));
+        assert!(!c.contains_key("jti"));
+        assert_eq!(c["namespace_path"], "acme");
+        assert!(c["long"].as_str().unwrap().ends_with('…'));
         assert!(claims("garbage").is_empty());
     }
 }

@@ -365,30 +365,10 @@ impl Client {
 
     fn classify(&self, e: &reqwest::Error) -> TransportError {
         let text = chain(e);
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        while let Some(err) = source {
-            if err.downcast_ref::<rustls::Error>().is_some() {
-                return TransportError::Tls(text);
-            }
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                if io
-                    .get_ref()
-                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-                {
-                    return TransportError::Tls(text);
-                }
-            }
-            source = err.source();
-        }
-        let lower = text.to_ascii_lowercase();
-        // rustls' error can arrive boxed behind hyper's and reqwest's own types, where a
-        // downcast does not reach it; its message is stable and says what it is.
-        if lower.contains("invalid peer certificate")
-            || lower.contains("tls handshake")
-            || lower.contains("received fatal alert")
-        {
+        if is_tls_failure(e) {
             return TransportError::Tls(text);
         }
+        let lower = text.to_ascii_lowercase();
         if self.proxied.is_some() && (lower.contains("tunnel") || lower.contains("proxy")) {
             return TransportError::Proxy(text);
         }
@@ -397,6 +377,32 @@ impl Client {
         }
         TransportError::Unreachable(text)
     }
+}
+
+/// Whether a request failed in TLS (an untrusted certificate above all), for every client
+/// that shares these settings (the Sonar probes, the Vault exchange).
+pub fn is_tls_failure(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        source = err.source();
+    }
+    // rustls' error can arrive boxed behind hyper's and reqwest's own types, where a
+    // downcast does not reach it; its message is stable and says what it is.
+    let lower = chain(e).to_ascii_lowercase();
+    lower.contains("invalid peer certificate")
+        || lower.contains("tls handshake")
+        || lower.contains("received fatal alert")
 }
 
 struct Attempt {

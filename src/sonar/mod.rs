@@ -378,7 +378,8 @@ pub fn decide(
 
     // 5. The project and its organization (Cloud).
     if let Some((a, _)) = status_of(answered, Role::Project) {
-        if let Some(v) = organization_or_project(a, key, org, where_) {
+        if let Some(v) = organization_or_project(a, key, org, where_, scan.credential.token.kind())
+        {
             return v;
         }
     }
@@ -415,7 +416,7 @@ pub fn decide(
             format!("add {key} to the token's projects (Administration → Scoped Organization Tokens), use a token scoped to all projects, or grant Execute Analysis on {key}"),
         );
     }
-    if let Some(v) = organization_or_project(a, key, org, where_) {
+    if let Some(v) = organization_or_project(a, key, org, where_, scan.credential.token.kind()) {
         return v;
     }
     Verdict::new(
@@ -426,7 +427,13 @@ pub fn decide(
 }
 
 /// Reads Sonar's organization and project messages (FACTS §2).
-fn organization_or_project(a: &Answer, key: &str, org: &str, where_: &str) -> Option<Verdict> {
+fn organization_or_project(
+    a: &Answer,
+    key: &str,
+    org: &str,
+    where_: &str,
+    kind: TokenKind,
+) -> Option<Verdict> {
     let msg = a.message.as_deref().unwrap_or_default();
     if (a.status == 404 && msg.starts_with("Organization with key"))
         || (a.status == 400 && msg.contains("organization"))
@@ -445,10 +452,23 @@ fn organization_or_project(a: &Answer, key: &str, org: &str, where_: &str) -> Op
         ));
     }
     if a.status == 404 && msg.starts_with("Project") {
+        // A global analysis or user token on Server may create the project on its first
+        // scan if its owner also has Create Projects, which no scan-only call can show.
+        let next = match kind {
+            TokenKind::ServerGlobalAnalysis | TokenKind::ServerUser => "check the project key (sonar.projectKey); if this is the project's first scan, create it first (Projects → Create project): a first scan creates it only when the token's owner also has the Create Projects permission, which scantoken cannot check without browse rights",
+            _ => "check the project key (sonar.projectKey) against the project's Information page; a scan-only token cannot create projects, so create it first",
+        };
         return Some(Verdict::new(
             VerdictKind::ProjectNotFound,
-            format!("no project {key} on {where_}{}: {msg}", if org.is_empty() { String::new() } else { format!(" in organization {org}") }),
-            "check the project key (sonar.projectKey) against the project's Information page; a scan-only token cannot create projects, so create it first",
+            format!(
+                "no project {key} on {where_}{}: {msg}",
+                if org.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in organization {org}")
+                }
+            ),
+            next,
         ));
     }
     None

@@ -166,11 +166,9 @@ fn serve(
             if auth != format!("Bearer {GITHUB_REQUEST_TOKEN}") {
                 (401, json!({ "message": "bad request token" }))
             } else {
-                let audience = query
-                    .split('&')
-                    .find_map(|p| p.strip_prefix("audience="))
-                    .unwrap_or("")
-                    .to_owned();
+                let audience = url::form_urlencoded::parse(query.as_bytes())
+                    .find_map(|(k, v)| (k == "audience").then(|| v.into_owned()))
+                    .unwrap_or_default();
                 let mut c = claims.lock().unwrap().clone();
                 c["aud"] = Value::String(audience);
                 (200, json!({ "count": 1, "value": mint(key, url, c) }))
