@@ -221,7 +221,18 @@ proptest! {
         prop_assert_eq!(commands.len(), rendered.stdout.lines().count());
         for c in &commands {
             let known = (c.area.as_str(), c.event.as_str());
-            prop_assert!(known == ("task", "setvariable") || known == ("task", "logissue"), "unexpected command {:?}", known);
+            prop_assert!(known == ("task", "setvariable") || known == ("task", "logissue") || known == ("task", "complete"), "unexpected command {:?}", known);
+        }
+        // Exported without proof: succeeded with issues, said last.
+        let completions = azure_agent::task_completions(&commands);
+        if verdict == "ok" {
+            prop_assert!(completions.is_empty());
+        } else {
+            prop_assert_eq!(completions.len(), 1);
+            let (result, message, line) = completions[0].clone().unwrap();
+            prop_assert_eq!(result, azure_agent::TaskResult::SucceededWithIssues);
+            prop_assert_eq!(message.as_str(), "message");
+            prop_assert_eq!(line, commands.last().unwrap().line);
         }
         // The token is registered as a secret on the first line.
         prop_assert!(vars[0].is_secret && vars[0].line == commands[0].line);
@@ -565,4 +576,47 @@ fn a_failed_replacement_removes_its_temporary_file() {
     let e = export::commit(&rendered, &mut Vec::new()).unwrap_err();
     assert!(e.to_string().contains("exports.sh"), "{e}");
     assert!(temp_files(dir.path()).is_empty(), "{:?}", temp_files(dir.path()));
+}
+
+proptest! {
+    /// `task.complete` carries any message intact and ends nothing early.
+    #[test]
+    fn azure_task_complete_carries_the_message(message in hostile_value()) {
+        let set = plain_set();
+        let mut sum = summary("not-verified");
+        sum.message = message.clone();
+        let rendered = export::render(Format::Azure, &set, &sum, &Destinations::default()).unwrap();
+        let commands = azure_agent::parse_logging_commands(&rendered.stdout);
+        prop_assert_eq!(commands.len(), rendered.stdout.lines().count());
+        let completions = azure_agent::task_completions(&commands);
+        prop_assert_eq!(completions.len(), 1);
+        let (result, got, line) = completions[0].clone().unwrap();
+        prop_assert_eq!(result, azure_agent::TaskResult::SucceededWithIssues);
+        prop_assert_eq!(got, message);
+        prop_assert_eq!(line, commands.last().unwrap().line);
+    }
+}
+
+#[test]
+fn azure_marks_an_unproven_export_succeeded_with_issues() {
+    for (verdict, want) in [
+        ("ok", None),
+        ("not-verified", Some(azure_agent::TaskResult::SucceededWithIssues)),
+        ("unreachable", Some(azure_agent::TaskResult::SucceededWithIssues)),
+        ("server-error", Some(azure_agent::TaskResult::SucceededWithIssues)),
+    ] {
+        let rendered = export::render(
+            Format::Azure,
+            &plain_set(),
+            &summary(verdict),
+            &Destinations::default(),
+        )
+        .unwrap();
+        let commands = azure_agent::parse_logging_commands(&rendered.stdout);
+        let got: Vec<_> = azure_agent::task_completions(&commands)
+            .into_iter()
+            .map(|c| c.unwrap().0)
+            .collect();
+        assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{verdict}");
+    }
 }

@@ -30,6 +30,16 @@ pub fn set_variable(name: &str, value: &str, secret: bool, output: bool) -> Stri
     format!("##vso[task.setvariable {props}]{}\n", escape_data(value))
 }
 
+/// `task.complete`: the task's result (`Succeeded`, `SucceededWithIssues`, `Failed`) and a
+/// message.
+pub fn task_complete(result: &str, message: &str) -> String {
+    format!(
+        "##vso[task.complete result={}]{}\n",
+        escape_property(result),
+        escape_data(message)
+    )
+}
+
 /// Output variables use Azure's camelCase: `$(step.projectKey)`.
 fn output_name(kebab: &str) -> String {
     let mut out = String::new();
@@ -71,6 +81,11 @@ pub fn render(set: &ExportSet, summary: &Summary) -> Rendered {
             escape_data(warning)
         )
         .unwrap();
+    }
+    // Exported without proof (--no-verify, --on-unreachable warn): the step succeeds, and
+    // the pipeline shows it as succeeded with issues rather than a plain success.
+    if summary.verdict != "ok" {
+        out.push_str(&task_complete("SucceededWithIssues", &summary.message));
     }
     Rendered {
         stdout: out,

@@ -103,3 +103,30 @@ pub fn secrets_registered_before(cmds: &[LoggingCommand], line: usize) -> Vec<St
     );
     out
 }
+
+/// A task result, as `task.complete` sets it (FACTS §6: `result=Succeeded|SucceededWithIssues|Failed`;
+/// the agent reads the name case-insensitively and refuses any other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskResult {
+    Succeeded,
+    SucceededWithIssues,
+    Failed,
+}
+
+/// The result, message and line of each `task.complete`, in order; `Err` for a missing
+/// result or one outside FACTS §6's three.
+pub fn task_completions(cmds: &[LoggingCommand]) -> Vec<Result<(TaskResult, String, usize), String>> {
+    cmds.iter()
+        .filter(|c| c.area == "task" && c.event == "complete")
+        .map(|c| {
+            let result = match prop(c, "result").map(str::to_ascii_lowercase).as_deref() {
+                None => return Err("task.complete without a result".into()),
+                Some("succeeded") => TaskResult::Succeeded,
+                Some("succeededwithissues") => TaskResult::SucceededWithIssues,
+                Some("failed") => TaskResult::Failed,
+                Some(other) => return Err(format!("unknown task result {other:?}")),
+            };
+            Ok((result, c.data.clone(), c.line))
+        })
+        .collect()
+}
