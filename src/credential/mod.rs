@@ -1,8 +1,10 @@
 //! Where the token comes from.
 //!
-//! In order: the `token` input (`INPUT_TOKEN`, `SCANTOKEN_TOKEN`), the scanner's own
-//! `SONAR_TOKEN`, and Jenkins' `SONAR_AUTH_TOKEN` (set by `withSonarQubeEnv`). There is
-//! deliberately no `--token` flag: a command line is visible to every process on the machine.
+//! In order: the `token` input (`INPUT_TOKEN`, `SCANTOKEN_TOKEN`); an Azure SonarCloud
+//! service connection; a token map; a Vault/OpenBao exchange (see [`exchange`], run by the
+//! command flow since it needs the network); the scanner's own `SONAR_TOKEN`; and Jenkins'
+//! `SONAR_AUTH_TOKEN` (set by `withSonarQubeEnv`). There is deliberately no `--token` flag:
+//! a command line is visible to every process on the machine.
 //!
 //! When no source holds a token, the result says why, because on CI "no token" is usually
 //! not a mistake in the pipeline but a fork or Dependabot pull request, which get no secrets.
@@ -78,13 +80,22 @@ fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, Confi
         return TokenMap::parse(&format!("token map in {}", input.source), value);
     }
     let path = cwd.join(value);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         ConfigError::new(
             input.source.to_string(),
             format!("cannot read the token map {}: {e}", path.display()),
         )
         .hint("give the path of a YAML file, or the YAML itself starting with `rules:`")
-    })?;
+    };
+    // Refuse a huge file before reading it: the parser would refuse it anyway.
+    let size = std::fs::metadata(&path).map_err(unreadable)?.len();
+    if size > token_map::MAX_BYTES as u64 {
+        return Err(ConfigError::new(
+            path.display().to_string(),
+            format!("is {size} bytes; a token map may be 256 KiB at most"),
+        ));
+    }
+    let text = std::fs::read_to_string(&path).map_err(unreadable)?;
     TokenMap::parse(&path.display().to_string(), &text)
 }
 

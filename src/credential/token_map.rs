@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 /// A token map file is a few dozen lines; anything this large is a mistake.
-const MAX_BYTES: usize = 256 * 1024;
+pub const MAX_BYTES: usize = 256 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -296,19 +296,47 @@ rules:
 
     #[test]
     fn alias_bomb_is_refused_quickly() {
-        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 0..9 {
-            let prev = if i == 0 {
-                "a".to_string()
-            } else {
-                format!("l{}", i - 1)
-            };
-            bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        // A classic bomb: each level ten aliases of the one before. Its anchors sit in a
+        // rule's own fields, so the parse reaches the aliases before any type check.
+        let mut bomb = String::from(
+            "rules:\n  - projects: &l0 [x, x, x, x, x, x, x, x, x, x]\n    token-env: A\n",
+        );
+        for i in 1..10 {
+            let prev = format!("*l{}", i - 1);
+            let level = vec![prev.as_str(); 10].join(", ");
+            bomb.push_str(&format!(
+                "  - projects: &l{i} [{level}]\n    token-env: A\n"
+            ));
         }
-        bomb.push_str("rules: [*l8]\n");
         let start = std::time::Instant::now();
         let e = TokenMap::parse("bomb", &bomb).unwrap_err();
         assert!(e.problem.contains("not a valid token map"), "{e}");
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
+
+        // More aliases than the budget allows, each harmless alone: the budget refuses them.
+        let many = vec!["*s"; 150].join(", ");
+        let text = format!("rules:\n  - projects: [&s acme_a, {many}]\n    token-env: A\n");
+        let e = TokenMap::parse("aliases", &text).unwrap_err();
+        assert!(
+            e.problem.contains("budget") && e.problem.contains("Aliases"),
+            "{e}"
+        );
+        // The same with a few aliases is a fine map.
+        let few = vec!["*s"; 5].join(", ");
+        let text = format!("rules:\n  - projects: [&s acme_a, {few}]\n    token-env: A\n");
+        assert!(TokenMap::parse("aliases", &text).is_ok());
+
+        // Nesting deeper than any token map needs is refused at once.
+        let deep = format!("{}x{}", "[".repeat(5000), "]".repeat(5000));
+        let text = format!("rules:\n  - projects: {deep}\n    token-env: A\n");
+        let e = TokenMap::parse("deep", &text).unwrap_err();
+        assert!(e.problem.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_map_larger_than_the_limit_is_refused_before_parsing() {
+        let text = format!("rules:\n{}", "# padding\n".repeat(30_000));
+        let e = TokenMap::parse("big", &text).unwrap_err();
+        assert!(e.problem.contains("256 KiB"), "{e}");
     }
 }

@@ -529,7 +529,15 @@ pub fn parse_day(date: &str) -> Option<i64> {
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
     );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in_month = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
         return None;
     }
     let y = if m <= 2 { y - 1 } else { y };
@@ -573,6 +581,10 @@ mod tests {
         assert_eq!(parse_day("2000-03-01"), Some(11_017));
         assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_779));
         assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(parse_day("2027-02-31"), None);
+        assert_eq!(parse_day("2027-04-31"), None);
+        assert_eq!(parse_day("2028-02-29"), Some(21_243));
+        assert_eq!(parse_day("2100-02-29"), None);
         assert_eq!(parse_day("soon"), None);
     }
 }
