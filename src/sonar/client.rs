@@ -304,14 +304,18 @@ impl Client {
         token: Option<&Token>,
         status_only_on_success: bool,
     ) -> Result<Attempt, (TransportError, ())> {
-        let mut request = self
-            .http
-            .get(url.clone())
-            .header("Accept", "application/json");
-        if let Some(token) = token {
-            request = request.bearer_auth(token.expose_secret());
+        // A body that is never read on success (the Server analysis cache) is asked for
+        // gzipped: the server then sends the cache as stored instead of inflating it
+        // (FACTS §2).
+        let gzip = status_only_on_success;
+        let mut response = self.send(url, token, gzip).await?;
+        if gzip && !response.status().is_success() && content_encoded(&response) {
+            // An error body compressed on the way (a proxy's gzip): this client has no
+            // decoder, and the message is what tells "no cache" from "project not found".
+            // Ask once more for it uncompressed.
+            response = self.send(url, token, false).await?;
         }
-        let mut response = request.send().await.map_err(|e| (self.classify(&e), ()))?;
+        let encoded = content_encoded(&response);
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -326,7 +330,7 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let mut body = Vec::new();
-        if !(status_only_on_success && (200..300).contains(&status)) {
+        if !encoded && !(status_only_on_success && (200..300).contains(&status)) {
             while let Some(chunk) = response
                 .chunk()
                 .await
@@ -361,6 +365,25 @@ impl Client {
             },
             retry_after,
         })
+    }
+
+    async fn send(
+        &self,
+        url: &Url,
+        token: Option<&Token>,
+        gzip: bool,
+    ) -> Result<reqwest::Response, (TransportError, ())> {
+        let mut request = self
+            .http
+            .get(url.clone())
+            .header("Accept", "application/json");
+        if gzip {
+            request = request.header("Accept-Encoding", "gzip");
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token.expose_secret());
+        }
+        request.send().await.map_err(|e| (self.classify(&e), ()))
     }
 
     fn classify(&self, e: &reqwest::Error) -> TransportError {
@@ -405,6 +428,15 @@ pub fn is_tls_failure(e: &reqwest::Error) -> bool {
         || lower.contains("received fatal alert")
 }
 
+/// The body is compressed (or otherwise encoded): unreadable without a decoder.
+fn content_encoded(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get("Content-Encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity"))
+}
+
 struct Attempt {
     answer: Answer,
     retry_after: Option<Duration>,
@@ -422,4 +454,89 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    /// A one-thread HTTP/1.1 server: records each request's head and answers with
+    /// `answer(head)`, closing every connection.
+    fn server(
+        answer: fn(&str) -> Vec<u8>,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read(&mut byte).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let reply = answer(&head);
+                log.lock().unwrap().push(head);
+                let _ = stream.write_all(&reply);
+            }
+        });
+        (base, seen)
+    }
+
+    fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn get(base: &str, status_only: bool) -> Exchange {
+        let client = Client::new(&Env::default(), ClientOptions::default()).unwrap();
+        let url = Url::parse(&format!("{base}/api/analysis_cache/get?project=k")).unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(client.get(&url, None, status_only))
+    }
+
+    #[test]
+    fn the_status_only_probe_accepts_gzip_and_the_others_do_not() {
+        let (base, seen) = server(|_| response("200 OK", "", b"\x1f\x8b binary cache"));
+        assert_eq!(get(&base, true).result.unwrap().status, 200);
+        assert_eq!(get(&base, false).result.unwrap().status, 200);
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].contains("\r\naccept-encoding: gzip\r\n"), "{}", seen[0]);
+        assert!(!seen[1].contains("accept-encoding"), "{}", seen[1]);
+    }
+
+    #[test]
+    fn a_compressed_error_body_is_asked_for_again_uncompressed() {
+        let (base, seen) = server(|head| {
+            if head.contains("accept-encoding: gzip") {
+                response("404 Not Found", "Content-Encoding: gzip\r\n", b"\x1f\x8b\x08garbage")
+            } else {
+                response(
+                    "404 Not Found",
+                    "Content-Type: application/json\r\n",
+                    br#"{"errors":[{"msg":"Project 'k' not found"}]}"#,
+                )
+            }
+        });
+        let answer = get(&base, true).result.unwrap();
+        assert_eq!(answer.status, 404);
+        assert_eq!(answer.message.as_deref(), Some("Project 'k' not found"));
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
 }
