@@ -90,8 +90,31 @@ fn lookup(
     inputs.get(input).or_else(|| scanner.get(property))
 }
 
+/// The URL of the Azure DevOps service connection named by `sonarcloud-connection`: the
+/// agent gives it as `ENDPOINT_URL_<id>` (FACTS §6), next to the token the credential stage
+/// reads. The id is tried as given, upper-cased, and upper-cased with `-` → `_`, as there.
+fn service_connection_url(inputs: &Inputs) -> Option<Sourced<String>> {
+    let connection = inputs.get("sonarcloud-connection")?;
+    let id = connection.value.trim();
+    let candidates = [
+        id.to_owned(),
+        id.to_ascii_uppercase(),
+        id.to_ascii_uppercase().replace('-', "_"),
+    ];
+    candidates.iter().find_map(|c| {
+        let name = format!("ENDPOINT_URL_{c}");
+        let url = inputs.env().non_empty(&name)?.trim().to_owned();
+        Some(Sourced::new(url, Origin::Variable(name)))
+    })
+}
+
 pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, ConfigError> {
-    let host = lookup(inputs, scanner, "host-url", "sonar.host.url");
+    // The host: the host-url input, then the service connection's own URL (a connection to
+    // another host must not be verified against the default), then the scanner's sources.
+    let host = inputs
+        .get("host-url")
+        .or_else(|| service_connection_url(inputs))
+        .or_else(|| scanner.get("sonar.host.url"));
     let region = lookup(inputs, scanner, "region", "sonar.region");
     let cloud_url = lookup(
         inputs,
@@ -497,6 +520,57 @@ mod tests {
         assert_eq!(without_userinfo("https://u:p@host/a"), "https://***@host/a");
         assert_eq!(without_userinfo("u:p/x?y#z@host"), "***@host");
         assert_eq!(without_userinfo("https://host/a"), "https://host/a");
+    }
+
+    #[test]
+    fn service_connection_url_is_the_host_after_the_host_url_input() {
+        let t = resolve_env(&[
+            ("INPUT_SONARCLOUDCONNECTION", "0f3c-77aa"),
+            ("ENDPOINT_URL_0f3c-77aa", "https://sonarqube.us"),
+            ("SONAR_HOST_URL", "https://sq.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(t.flavor, Flavor::CloudUs);
+        assert_eq!(t.api_url.value, "https://api.sonarqube.us");
+        assert_eq!(t.region.unwrap().value, "us");
+        assert_eq!(
+            t.web_url.source,
+            Origin::Variable("ENDPOINT_URL_0f3c-77aa".into())
+        );
+
+        // The upper-cased, '-' → '_' spelling; a Server URL is SonarQube Server.
+        let t = resolve_env(&[
+            ("INPUT_SONARCLOUDCONNECTION", "0f3c-77aa"),
+            ("ENDPOINT_URL_0F3C_77AA", "https://sq.example.com/sonar/"),
+        ])
+        .unwrap();
+        assert_eq!(t.flavor, Flavor::Server);
+        assert_eq!(t.web_url.value, "https://sq.example.com/sonar");
+        assert_eq!(
+            t.web_url.source,
+            Origin::Variable("ENDPOINT_URL_0F3C_77AA".into())
+        );
+
+        // The host-url input wins; without a connection input the variable is not read.
+        let t = resolve_env(&[
+            ("INPUT_HOSTURL", "https://sonarcloud.io"),
+            ("INPUT_SONARCLOUDCONNECTION", "0f3c-77aa"),
+            ("ENDPOINT_URL_0f3c-77aa", "https://sq.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(t.flavor, Flavor::CloudGlobal);
+        let t = resolve_env(&[("ENDPOINT_URL_0f3c-77aa", "https://sq.example.com")]).unwrap();
+        assert_eq!(t.flavor, Flavor::CloudGlobal);
+        assert_eq!(t.web_url.source, Origin::Default);
+
+        // A region that contradicts the connection's host names both.
+        let e = resolve_env(&[
+            ("INPUT_SONARCLOUDCONNECTION", "0f3c-77aa"),
+            ("ENDPOINT_URL_0f3c-77aa", "https://sonarcloud.io/"),
+            ("SONAR_REGION", "us"),
+        ])
+        .unwrap_err();
+        assert!(e.problem.contains("ENDPOINT_URL_0f3c-77aa"), "{e}");
     }
 
     #[test]

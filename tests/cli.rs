@@ -623,3 +623,39 @@ fn dependabot_push_without_the_token_says_where_to_add_it() {
     );
     assert!(!dir.path().join("github_env").exists());
 }
+
+#[test]
+fn azure_service_connection_url_selects_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "5c2e9a1b-7f3d-4e8a-9b6c-1d2e3f4a5b6c";
+    for (url, flavor, web) in [
+        ("https://sonarqube.us", "cloud-us", "https://sonarqube.us"),
+        (
+            "https://sonar.example.com/",
+            "server",
+            "https://sonar.example.com",
+        ),
+    ] {
+        let env = common::pairs(&[
+            ("TF_BUILD", "True"),
+            ("BUILD_SOURCEBRANCH", "refs/heads/main"),
+            ("BUILD_SOURCEVERSION", "4444444444444444444444444444444444444444"),
+            ("INPUT_SONARCLOUDCONNECTION", id),
+            (&format!("ENDPOINT_URL_{id}"), url),
+            (&format!("ENDPOINT_AUTH_PARAMETER_{id}_APITOKEN"), CANARY),
+            ("SONAR_HOST_URL", "https://ignored.example.com"),
+            ("INPUT_ORGANIZATION", "acme"),
+            ("INPUT_PROJECTKEY", "acme_payments"),
+        ]);
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &["context", "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(v["target"]["flavor"], flavor, "{url}");
+        assert_eq!(v["target"]["web_url"]["value"], web, "{url}");
+        assert_eq!(
+            v["target"]["web_url"]["source"],
+            format!("variable ENDPOINT_URL_{id}")
+        );
+        assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
+    }
+}
