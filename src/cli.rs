@@ -730,7 +730,7 @@ enum VaultPlan {
     /// Set, but this build gets no OIDC token because the CI withholds secrets from it (a
     /// fork or Dependabot pull request): a missing token, not a configuration mistake.
     Withheld(String),
-    Exchange(credential::exchange::ExchangeConfig),
+    Exchange(Box<credential::exchange::ExchangeConfig>),
 }
 
 /// The Vault exchange's settings, when `vault-url` is set.
@@ -813,7 +813,7 @@ fn exchange_config(inputs: &Inputs, env: &Env, ctx: &Context) -> Result<VaultPla
         )
         .hint(hint));
     };
-    Ok(VaultPlan::Exchange(ExchangeConfig {
+    Ok(VaultPlan::Exchange(Box::new(ExchangeConfig {
         vault_url,
         role: role.value,
         auth_mount: text("vault-auth-mount", "jwt"),
@@ -824,7 +824,7 @@ fn exchange_config(inputs: &Inputs, env: &Env, ctx: &Context) -> Result<VaultPla
             .map(|v| v.value)
             .or_else(|| env.non_empty("VAULT_NAMESPACE").map(str::to_owned)),
         oidc,
-    }))
+    })))
 }
 
 /// [`check`], with its inputs and results shown under --verbose and secrets masked as they

@@ -366,6 +366,8 @@ fn exchange_at_a_real_openbao() {
     let mut env = base_env(&bao, &sonar, "acme_payments");
     for (k, v) in [
         ("GITHUB_ACTIONS", "true"),
+        // Debug output on: every secret still stays out of it.
+        ("RUNNER_DEBUG", "1"),
         ("GITHUB_EVENT_NAME", "push"),
         ("GITHUB_REF", "refs/heads/main"),
         ("GITHUB_SHA", "0123456789012345678901234567890123456789"),

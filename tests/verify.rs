@@ -982,3 +982,157 @@ fn the_emulator_runs_standalone() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_verdict(&report, code, "ok", 0, "acme_payments");
 }
+
+/// The canary through every other token source (token map, Azure service connection, the
+/// token input, Jenkins' variable) and every output format, for a passing and a failing
+/// verdict, with debug output on: the token appears only where it must go.
+#[test]
+fn canary_never_leaks_from_any_source_or_format() {
+    const CANARY: &str = "sqco_CANARYsourceCANARYsourceCANARYsourceCANARYsourceCANARYsour";
+    let emulator = start_blocking(EmulatorConfig::new(
+        Scenario::from_yaml_str(&format!(
+            r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments, organization: acme, visibility: private}}
+  - {{key: acme_docs, organization: acme, visibility: private}}
+tokens:
+  - {{value: "{CANARY}", kind: sot, organization: acme, projects: [acme_payments]}}
+"#
+        ))
+        .unwrap(),
+    ))
+    .unwrap();
+    let sources: [(&str, Vec<(&str, &str)>); 4] = [
+        (
+            "token map",
+            vec![
+                (
+                    "SCANTOKEN_TOKEN_MAP",
+                    "rules:\n  - projects: [\"acme_*\"]\n    token-env: SONAR_TOKEN_ACME\n",
+                ),
+                ("SONAR_TOKEN_ACME", CANARY),
+            ],
+        ),
+        (
+            "service connection",
+            vec![
+                (
+                    "INPUT_SONARCLOUDCONNECTION",
+                    "5f0c2d1e-0000-4000-8000-00000000abcd",
+                ),
+                (
+                    "ENDPOINT_AUTH_PARAMETER_5F0C2D1E-0000-4000-8000-00000000ABCD_APITOKEN",
+                    CANARY,
+                ),
+            ],
+        ),
+        ("token input", vec![("INPUT_TOKEN", CANARY)]),
+        ("Jenkins", vec![("SONAR_AUTH_TOKEN", CANARY)]),
+    ];
+    let formats = ["github", "azure", "shell", "json", "dotenv", "properties"];
+    for (source, vars) in &sources {
+        for project in ["acme_payments", "acme_docs"] {
+            let ok = project == "acme_payments";
+            for format in formats {
+                let dir = tempfile::tempdir().unwrap();
+                let d = dir.path();
+                let mut env = pairs(&[
+                    ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
+                    ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+                    ("SONAR_ORGANIZATION", "acme"),
+                    ("SCANTOKEN_PROJECT_KEY", project),
+                    ("SCANTOKEN_DEBUG", "true"),
+                    ("GITHUB_ENV", d.join("env").to_str().unwrap()),
+                    ("GITHUB_OUTPUT", d.join("output").to_str().unwrap()),
+                    ("GITHUB_STEP_SUMMARY", d.join("summary").to_str().unwrap()),
+                ]);
+                for (k, v) in vars {
+                    set(&mut env, k, v);
+                }
+                let what = format!("{source}, {project}, --format {format}");
+                let (code, stdout, stderr) = scantoken(d, &env, &["export", "--format", format]);
+                assert_eq!(code == 0, ok, "{what}: {stderr}");
+                assert!(stderr.contains("debug: credential"), "{what}: {stderr}");
+                assert!(!stderr.contains(CANARY), "{what}: in stderr:\n{stderr}");
+                for file in ["output", "summary"] {
+                    let text = std::fs::read_to_string(d.join(file)).unwrap_or_default();
+                    assert!(!text.contains(CANARY), "{what}: in {file}");
+                }
+                let expected: &[String] = &match (ok, format) {
+                    (false, _) | (true, "json" | "dotenv" | "properties") => vec![],
+                    (true, "github") => vec![format!("::add-mask::{CANARY}")],
+                    (true, "azure") => vec![format!(
+                        "##vso[task.setvariable variable=SONAR_TOKEN;issecret=true]{CANARY}"
+                    )],
+                    (true, _) => vec![format!("export SONAR_TOKEN='{CANARY}'")],
+                };
+                let carrying: Vec<&str> = stdout.lines().filter(|l| l.contains(CANARY)).collect();
+                assert_eq!(carrying, expected, "{what}: stdout:\n{stdout}");
+                let env_file = std::fs::read_to_string(d.join("env")).unwrap_or_default();
+                assert_eq!(
+                    env_file.matches(CANARY).count(),
+                    usize::from(ok && format == "github"),
+                    "{what}: GITHUB_ENV:\n{env_file}"
+                );
+            }
+        }
+    }
+}
+
+/// A token map rule whose token expires within the warning window: a warning (not a
+/// failure), with and without verification.
+#[test]
+fn token_map_expiry_warns_within_the_window() {
+    let emulator = start_blocking(EmulatorConfig::new(cloud_scenario("global"))).unwrap();
+    let soon = std::process::Command::new("date")
+        .args(["-u", "-d", "+5 days", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    let soon = String::from_utf8(soon.stdout).unwrap().trim().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let map = format!(
+        "rules:\n  - projects: [acme_payments]\n    token-env: SONAR_TOKEN_PAYMENTS\n    expires: {soon}\n"
+    );
+    let env = pairs(&[
+        ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
+        ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+        ("SCANTOKEN_TOKEN_MAP", &map),
+        ("SONAR_TOKEN_PAYMENTS", SOT_PAYMENTS),
+    ]);
+    let warning = format!("expires on {soon} (in 5 day(s))");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["verdict"], "ok");
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(&warning)),
+        "{report:#}"
+    );
+    for extra in [&[][..], &["--no-verify"][..]] {
+        let args = [&["export", "--format", "shell"][..], extra].concat();
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(stdout.contains("export SONAR_TOKEN="), "{args:?}");
+        assert!(
+            stderr.contains(&format!(
+                "warning: the token from variable SONAR_TOKEN_PAYMENTS"
+            )) && stderr.contains(&warning),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Outside the window (expiry-warning-days 3): no warning.
+    let (_, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--format", "shell", "--expiry-warning-days", "3"],
+    );
+    assert!(!stderr.contains(&warning), "{stderr}");
+}

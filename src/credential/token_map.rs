@@ -303,7 +303,7 @@ rules:
         );
         for i in 1..10 {
             let prev = format!("*l{}", i - 1);
-            let level = vec![prev.as_str(); 10].join(", ");
+            let level = [prev.as_str(); 10].join(", ");
             bomb.push_str(&format!(
                 "  - projects: &l{i} [{level}]\n    token-env: A\n"
             ));
@@ -314,7 +314,7 @@ rules:
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
 
         // More aliases than the budget allows, each harmless alone: the budget refuses them.
-        let many = vec!["*s"; 150].join(", ");
+        let many = ["*s"; 150].join(", ");
         let text = format!("rules:\n  - projects: [&s acme_a, {many}]\n    token-env: A\n");
         let e = TokenMap::parse("aliases", &text).unwrap_err();
         assert!(
@@ -322,7 +322,7 @@ rules:
             "{e}"
         );
         // The same with a few aliases is a fine map.
-        let few = vec!["*s"; 5].join(", ");
+        let few = ["*s"; 5].join(", ");
         let text = format!("rules:\n  - projects: [&s acme_a, {few}]\n    token-env: A\n");
         assert!(TokenMap::parse("aliases", &text).is_ok());
 
