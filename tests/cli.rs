@@ -659,3 +659,22 @@ fn azure_service_connection_url_selects_the_target() {
         assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
     }
 }
+
+#[test]
+fn github_output_in_a_missing_directory_exports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    let missing = dir.path().join("nonexistent/dir/out");
+    set(&mut env, "GITHUB_OUTPUT", missing.to_str().unwrap());
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("GITHUB_OUTPUT") && stderr.contains(missing.to_str().unwrap()),
+        "the error names the file and its variable: {stderr}"
+    );
+    assert!(
+        !dir.path().join("github_env").exists(),
+        "GITHUB_ENV untouched"
+    );
+    assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
+}

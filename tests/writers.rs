@@ -503,6 +503,11 @@ fn github_output_that_cannot_be_opened_leaves_github_env_untouched() {
     assert_eq!(std::fs::read_to_string(&env_path).unwrap(), "EARLIER=1\n");
     assert!(!dir.path().join("summary").exists());
     assert!(stdout.is_empty(), "nothing printed either");
+
+    // A GITHUB_ENV that did not exist is not left behind, empty, either.
+    std::fs::remove_file(&env_path).unwrap();
+    export::commit(&rendered, &mut Vec::new()).unwrap_err();
+    assert!(!env_path.exists());
 }
 
 #[test]

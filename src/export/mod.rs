@@ -501,8 +501,10 @@ fn to_stdout_or_file(text: String, dest: &Destinations, secret: bool) -> Rendere
 ///    single byte is written anywhere;
 /// 2. stdout: on GitHub it carries the `::add-mask::` lines, which must reach the runner
 ///    before the token is anywhere else;
-/// 3. the files, in one write each; if one fails, the files already appended to are cut
-///    back to their old length and the temporary file is removed.
+/// 3. the files, in one write each.
+///
+/// When a step fails, every appended file is put back (cut to its old length, or removed if
+/// this run created it) and the temporary file is removed.
 ///
 /// A cosmetic file ([`OnError::Warn`], the step summary) that cannot be opened or written
 /// gives a warning on stdout instead of a failure. Errors name the file and the variable
@@ -512,13 +514,16 @@ pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()
         Some(r) => Some(TempFile::create(&r.path, r.secret)?),
         None => None,
     };
-    let mut opened = Vec::new();
+    let mut opened: Vec<Opened> = Vec::new();
     let mut warnings = Vec::new();
     for append in &rendered.appends {
         match open_append(append) {
-            Ok((file, len)) => opened.push((append, file, len)),
+            Ok(o) => opened.push(o),
             Err(e) => match append.on_error {
-                OnError::Fail => return Err(e),
+                OnError::Fail => {
+                    opened.iter().for_each(Opened::undo);
+                    return Err(e);
+                }
                 OnError::Warn(render) => {
                     warnings.push(render(&format!("{e}; the export goes on without it")))
                 }
@@ -526,35 +531,37 @@ pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()
         }
     }
 
-    stdout.write_all(rendered.stdout.as_bytes())?;
-    for w in &warnings {
-        stdout.write_all(w.as_bytes())?;
+    let printed = stdout
+        .write_all(rendered.stdout.as_bytes())
+        .and_then(|()| warnings.iter().try_for_each(|w| stdout.write_all(w.as_bytes())))
+        .and_then(|()| stdout.flush());
+    if let Err(e) = printed {
+        opened.iter().for_each(Opened::undo);
+        return Err(e);
     }
-    stdout.flush()?;
 
     if let (Some(tmp), Some(r)) = (replace, &rendered.replace) {
-        tmp.persist(&r.text)?;
+        if let Err(e) = tmp.persist(&r.text) {
+            opened.iter().for_each(Opened::undo);
+            return Err(e);
+        }
     }
-    let mut written: Vec<(std::fs::File, u64)> = Vec::new();
-    for (append, mut file, len) in opened {
-        match file.write_all(append.text.as_bytes()) {
-            Ok(()) => written.push((file, len)),
-            Err(e) => {
-                // Whatever part of the text reached the file is cut off again.
-                let _ = file.set_len(len);
-                let e = named_error(append, "cannot write", e);
-                match append.on_error {
-                    OnError::Warn(render) => {
-                        let line = render(&format!("{e}; the export goes on without it"));
-                        stdout.write_all(line.as_bytes())?;
-                    }
-                    OnError::Fail => {
-                        for (file, len) in &written {
-                            let _ = file.set_len(*len);
-                        }
-                        return Err(e);
-                    }
-                }
+    for i in 0..opened.len() {
+        let o = &mut opened[i];
+        let Err(e) = o.file.write_all(o.append.text.as_bytes()) else {
+            continue;
+        };
+        // Whatever part of the text reached the file goes again.
+        o.undo();
+        let e = named_error(o.append, "cannot write", e);
+        match o.append.on_error {
+            OnError::Warn(render) => {
+                let line = render(&format!("{e}; the export goes on without it"));
+                stdout.write_all(line.as_bytes())?;
+            }
+            OnError::Fail => {
+                opened[..i].iter().for_each(Opened::undo);
+                return Err(e);
             }
         }
     }
@@ -573,19 +580,55 @@ fn named_error(append: &Append, what: &str, e: std::io::Error) -> std::io::Error
     )
 }
 
-/// Opens a file to append to (creating it, as the runner expects), and its length now, so a
-/// failed export can cut it back.
-fn open_append(append: &Append) -> std::io::Result<(std::fs::File, u64)> {
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&append.path)
-        .map_err(|e| named_error(append, "cannot open", e))?;
+/// A file opened to append to, with what it takes to undo the export: its length before,
+/// and whether this run created it.
+struct Opened<'a> {
+    append: &'a Append,
+    file: std::fs::File,
+    len: u64,
+    created: bool,
+}
+
+impl Opened<'_> {
+    /// Puts the file back as it was: cut to its old length, or removed if we created it.
+    fn undo(&self) {
+        if self.created {
+            let _ = std::fs::remove_file(&self.append.path);
+        } else {
+            let _ = self.file.set_len(self.len);
+        }
+    }
+}
+
+/// Opens a file to append to (creating it if need be, as the runner expects).
+fn open_append(append: &Append) -> std::io::Result<Opened<'_>> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true);
+    let open_error = |e| named_error(append, "cannot open", e);
+    let (file, created) = match opts.open(&append.path) {
+        Ok(file) => (file, false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match opts.clone().create_new(true).open(&append.path) {
+                Ok(file) => (file, true),
+                // Created by someone else in between: append to it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    (opts.open(&append.path).map_err(open_error)?, false)
+                }
+                Err(e) => return Err(open_error(e)),
+            }
+        }
+        Err(e) => return Err(open_error(e)),
+    };
     let len = file
         .metadata()
         .map_err(|e| named_error(append, "cannot read the size of", e))?
         .len();
-    Ok((file, len))
+    Ok(Opened {
+        append,
+        file,
+        len,
+        created,
+    })
 }
 
 /// The temporary file of an atomic replacement: created next to its target under a random
