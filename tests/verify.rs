@@ -34,6 +34,7 @@ organizations: [acme, other]
 projects:
   - {{key: acme_payments, organization: acme, visibility: private}}
   - {{key: acme_docs, organization: acme, visibility: public}}
+  - {{key: acme_ledger, organization: acme, visibility: private}}
   - {{key: other_app, organization: other, visibility: private}}
 tokens:
   - {{value: "{SOT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments]}}
@@ -242,6 +243,9 @@ fn sot_outside_its_scope_has_no_scan_permission_even_on_a_public_project() {
         let s = setup(flavor, Options::default());
         let (code, report, _) = s.verify("acme_docs", &[]);
         assert_verdict(&report, code, "no-scan-permission", 1, "acme_docs");
+        // A private project of the same organization, outside the token's scope.
+        let (code, report, _) = s.verify("acme_ledger", &[]);
+        assert_verdict(&report, code, "no-scan-permission", 1, "acme_ledger");
     }
     let s = setup(Flavor::Server, Options::default());
     let (code, report, _) = s.verify("acme_docs", &[]);
@@ -443,6 +447,66 @@ fn through_a_proxy_and_proxy_error_when_it_refuses() {
         assert_verdict(&report, code, "proxy-error", 3, "proxy");
         assert!(s.emulator.log().is_empty());
     }
+    // SonarQube Server behind a proxy that refuses the tunnel.
+    let refusing = ConnectProxy::start(HashMap::new(), true);
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", "https://sonar.acme.example"),
+        ("HTTPS_PROXY", &refusing.url()),
+        ("SONAR_TOKEN", SQP_PAYMENTS),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+        ("SCANTOKEN_RETRIES", "0"),
+    ]);
+    let (code, stdout, _) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_verdict(&report, code, "proxy-error", 3, "sonar.acme.example");
+    assert!(
+        refusing
+            .requests()
+            .iter()
+            .any(|r| r == "CONNECT sonar.acme.example:443"),
+        "{:?}",
+        refusing.requests()
+    );
+}
+
+#[test]
+fn dependabot_pull_request_token_missing_says_why_and_skips() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/github");
+    let vars: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("pull_request_dependabot.env.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: Vec<(String, String)> = vars.into_iter().collect();
+    for (k, v) in [
+        (
+            "GITHUB_EVENT_PATH",
+            fixtures
+                .join("pull_request_dependabot.event.json")
+                .to_str()
+                .unwrap(),
+        ),
+        ("GITHUB_ENV", dir.path().join("env").to_str().unwrap()),
+        ("SONAR_TOKEN", ""),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+    ] {
+        set(&mut env, k, v);
+    }
+    let (code, stdout, _) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_verdict(&report, code, "token-missing", 1, "Dependabot");
+    assert!(
+        report["cause"]
+            .as_str()
+            .unwrap()
+            .contains("Dependabot secrets"),
+        "the cause says where the token belongs: {report:#}"
+    );
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--on-missing-token", "skip"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!dir.path().join("env").exists(), "nothing exported");
 }
 
 #[test]
