@@ -215,10 +215,17 @@ mod tests {
         );
         v.warnings.push(long("warning ends here."));
         let text = verdict_text(&v);
-        for end in ["cause ends here.", "next step ends here.", "warning ends here."] {
+        for end in [
+            "cause ends here.",
+            "next step ends here.",
+            "warning ends here.",
+        ] {
             assert!(text.contains(end), "cut before {end:?}: {text}");
         }
-        assert!(!text.contains("##vso[") && !text.contains("::add-mask::"), "{text}");
+        assert!(
+            !text.contains("##vso[") && !text.contains("::add-mask::"),
+            "{text}"
+        );
         // Values from outside keep the short cap; our sentences are bounded too.
         assert_eq!(safe(&"x".repeat(500)).chars().count(), 201);
         assert_eq!(safe_text(&"x".repeat(5000)).chars().count(), 1001);

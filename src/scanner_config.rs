@@ -285,7 +285,10 @@ mod tests {
         const CANARY: &str = "sqp_LEAKleakLEAKleakLEAKleakLEAKleakLEAKleak";
         for (json, kind) in [
             (format!(r#"{{"sonar.token":["{CANARY}"]}}"#), "an array"),
-            (format!(r#"{{"sonar.token":{{"t":"{CANARY}"}}}}"#), "an object"),
+            (
+                format!(r#"{{"sonar.token":{{"t":"{CANARY}"}}}}"#),
+                "an object",
+            ),
             (r#"{"sonar.token":12345678901234}"#.to_owned(), "a number"),
             (r#"{"sonar.token":true}"#.to_owned(), "a boolean"),
         ] {

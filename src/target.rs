@@ -329,11 +329,10 @@ pub fn parse_url(value: &Sourced<String>) -> Result<Url, ConfigError> {
             .hint("write the full URL with its scheme, e.g. https://sonarqube.example.com")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::new(
-            &source,
-            format!("{shown} is not an http or https URL"),
-        )
-        .hint("write the full URL with its scheme, e.g. https://sonarqube.example.com"));
+        return Err(
+            ConfigError::new(&source, format!("{shown} is not an http or https URL"))
+                .hint("write the full URL with its scheme, e.g. https://sonarqube.example.com"),
+        );
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ConfigError::new(&source, format!("{shown} has no host")));
@@ -343,11 +342,10 @@ pub fn parse_url(value: &Sourced<String>) -> Result<Url, ConfigError> {
             .hint("remove the credentials from the URL: the token travels in SONAR_TOKEN, never in a URL"));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::new(
-            &source,
-            format!("{shown} has a query or fragment"),
-        )
-        .hint("give the base URL only, e.g. https://sonarqube.example.com/sonarqube"));
+        return Err(
+            ConfigError::new(&source, format!("{shown} has a query or fragment"))
+                .hint("give the base URL only, e.g. https://sonarqube.example.com/sonarqube"),
+        );
     }
     Ok(url)
 }

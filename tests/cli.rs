@@ -610,7 +610,11 @@ fn dependabot_push_without_the_token_says_where_to_add_it() {
     });
     std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
     set(&mut env, "GITHUB_EVENT_NAME", "push");
-    set(&mut env, "GITHUB_REF", "refs/heads/dependabot/cargo/serde-1.0.200");
+    set(
+        &mut env,
+        "GITHUB_REF",
+        "refs/heads/dependabot/cargo/serde-1.0.200",
+    );
     set(&mut env, "GITHUB_ACTOR", "dependabot[bot]");
     set(&mut env, "GITHUB_HEAD_REF", "");
     set(&mut env, "GITHUB_BASE_REF", "");
@@ -639,7 +643,10 @@ fn azure_service_connection_url_selects_the_target() {
         let env = common::pairs(&[
             ("TF_BUILD", "True"),
             ("BUILD_SOURCEBRANCH", "refs/heads/main"),
-            ("BUILD_SOURCEVERSION", "4444444444444444444444444444444444444444"),
+            (
+                "BUILD_SOURCEVERSION",
+                "4444444444444444444444444444444444444444",
+            ),
             ("INPUT_SONARCLOUDCONNECTION", id),
             (&format!("ENDPOINT_URL_{id}"), url),
             (&format!("ENDPOINT_AUTH_PARAMETER_{id}_APITOKEN"), CANARY),

@@ -580,7 +580,11 @@ fn a_failed_replacement_removes_its_temporary_file() {
     let rendered = export::render(Format::Shell, &plain_set(), &summary("ok"), &dest).unwrap();
     let e = export::commit(&rendered, &mut Vec::new()).unwrap_err();
     assert!(e.to_string().contains("exports.sh"), "{e}");
-    assert!(temp_files(dir.path()).is_empty(), "{:?}", temp_files(dir.path()));
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "{:?}",
+        temp_files(dir.path())
+    );
 }
 
 proptest! {
@@ -606,9 +610,18 @@ proptest! {
 fn azure_marks_an_unproven_export_succeeded_with_issues() {
     for (verdict, want) in [
         ("ok", None),
-        ("not-verified", Some(azure_agent::TaskResult::SucceededWithIssues)),
-        ("unreachable", Some(azure_agent::TaskResult::SucceededWithIssues)),
-        ("server-error", Some(azure_agent::TaskResult::SucceededWithIssues)),
+        (
+            "not-verified",
+            Some(azure_agent::TaskResult::SucceededWithIssues),
+        ),
+        (
+            "unreachable",
+            Some(azure_agent::TaskResult::SucceededWithIssues),
+        ),
+        (
+            "server-error",
+            Some(azure_agent::TaskResult::SucceededWithIssues),
+        ),
     ] {
         let rendered = export::render(
             Format::Azure,

@@ -533,7 +533,11 @@ pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()
 
     let printed = stdout
         .write_all(rendered.stdout.as_bytes())
-        .and_then(|()| warnings.iter().try_for_each(|w| stdout.write_all(w.as_bytes())))
+        .and_then(|()| {
+            warnings
+                .iter()
+                .try_for_each(|w| stdout.write_all(w.as_bytes()))
+        })
         .and_then(|()| stdout.flush());
     if let Err(e) = printed {
         opened.iter().for_each(Opened::undo);

@@ -330,7 +330,8 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let mut body = Vec::new();
-        if !encoded && !(status_only_on_success && (200..300).contains(&status)) {
+        let skip_body = status_only_on_success && (200..300).contains(&status);
+        if !(encoded || skip_body) {
             while let Some(chunk) = response
                 .chunk()
                 .await
@@ -464,9 +465,7 @@ mod tests {
 
     /// A one-thread HTTP/1.1 server: records each request's head and answers with
     /// `answer(head)`, closing every connection.
-    fn server(
-        answer: fn(&str) -> Vec<u8>,
-    ) -> (String, Arc<Mutex<Vec<String>>>) {
+    fn server(answer: fn(&str) -> Vec<u8>) -> (String, Arc<Mutex<Vec<String>>>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -517,7 +516,11 @@ mod tests {
         assert_eq!(get(&base, true).result.unwrap().status, 200);
         assert_eq!(get(&base, false).result.unwrap().status, 200);
         let seen = seen.lock().unwrap();
-        assert!(seen[0].contains("\r\naccept-encoding: gzip\r\n"), "{}", seen[0]);
+        assert!(
+            seen[0].contains("\r\naccept-encoding: gzip\r\n"),
+            "{}",
+            seen[0]
+        );
         assert!(!seen[1].contains("accept-encoding"), "{}", seen[1]);
     }
 
@@ -525,7 +528,11 @@ mod tests {
     fn a_compressed_error_body_is_asked_for_again_uncompressed() {
         let (base, seen) = server(|head| {
             if head.contains("accept-encoding: gzip") {
-                response("404 Not Found", "Content-Encoding: gzip\r\n", b"\x1f\x8b\x08garbage")
+                response(
+                    "404 Not Found",
+                    "Content-Encoding: gzip\r\n",
+                    b"\x1f\x8b\x08garbage",
+                )
             } else {
                 response(
                     "404 Not Found",

@@ -115,7 +115,9 @@ pub enum TaskResult {
 
 /// The result, message and line of each `task.complete`, in order; `Err` for a missing
 /// result or one outside FACTS §6's three.
-pub fn task_completions(cmds: &[LoggingCommand]) -> Vec<Result<(TaskResult, String, usize), String>> {
+pub fn task_completions(
+    cmds: &[LoggingCommand],
+) -> Vec<Result<(TaskResult, String, usize), String>> {
     cmds.iter()
         .filter(|c| c.area == "task" && c.event == "complete")
         .map(|c| {
