@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The action's install step: fetch the release asset for this runner's OS and architecture,
 # check it against the SHA-256 pinned in action/checksums.txt, and unpack it; with no pinned
-# checksum (or no release asset) for this platform, build from source with cargo. A download
-# whose checksum does not match is refused, never run and never replaced by a source build.
+# checksum (or no release asset) for this platform, build from source with cargo, with a
+# ::warning:: when the platform is one releases are built for. A download whose checksum does
+# not match is refused, never run and never replaced by a source build.
 #
 # Reads: GITHUB_ACTION_PATH, RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, GITHUB_OUTPUT,
 #        SCANTOKEN_DOWNLOAD_BASE (https://github.com/OWNER/REPO/releases/download).
@@ -29,9 +30,11 @@ exe=scantoken
 dest="${RUNNER_TEMP:?RUNNER_TEMP is not set}/scantoken-$version"
 mkdir -p "$dest"
 
+# Hashes stdin, not a named file: GNU sha256sum escapes a name holding a backslash (a Windows
+# RUNNER_TEMP such as D:\a\_temp) and then prefixes its output line, the hash, with "\".
 sha256() {
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
-  else shasum -a 256 "$1" | cut -d' ' -f1; fi
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum < "$1" | cut -d' ' -f1
+  else shasum -a 256 < "$1" | cut -d' ' -f1; fi
 }
 
 build_from_source() {
@@ -50,13 +53,20 @@ if [ -n "$os" ] && [ -n "$arch" ]; then
   pinned=$(awk -v a="$asset" '$2 == a { print $1 }' "$action/action/checksums.txt")
 fi
 if [ -z "$pinned" ]; then
-  build_from_source "no pinned release binary for $asset"
+  if [ -n "$os" ] && [ -n "$arch" ]; then
+    # A supported platform should have a pinned binary once a release exists: say so loudly.
+    echo "::warning title=scantoken::no SHA-256 pinned for $asset in action/checksums.txt; building from source with cargo instead (slower; needs a Rust toolchain)"
+    build_from_source "no pinned release binary for $asset"
+  else
+    build_from_source "no release binary for this runner (RUNNER_OS=${RUNNER_OS:-}, RUNNER_ARCH=${RUNNER_ARCH:-})"
+  fi
   exit 0
 fi
 
 base=${SCANTOKEN_DOWNLOAD_BASE:?SCANTOKEN_DOWNLOAD_BASE is not set}
 if ! curl --fail --silent --show-error --location --retry 3 --retry-delay 2 --connect-timeout 10 \
   --output "$dest/$asset" "$base/v$version/$asset"; then
+  echo "::warning title=scantoken::the release asset $asset could not be downloaded from $base; building from source with cargo instead"
   build_from_source "the release asset $asset could not be downloaded"
   exit 0
 fi
@@ -66,7 +76,9 @@ if [ "$actual" != "$pinned" ]; then
   echo "::error title=scantoken::checksum mismatch for $asset: expected $pinned (pinned in action/checksums.txt), got $actual. Refusing to run it."
   exit 1
 fi
-tar -xzf "$dest/$asset" -C "$dest"
+# Extract from inside the directory: on Windows runners RUNNER_TEMP is D:\..., and GNU tar (Git
+# Bash's) reads an archive name with a colon before the first slash as host:file.
+(cd "$dest" && tar -xzf "$asset")
 [ -x "$dest/$exe" ] || { echo "::error title=scantoken::$asset does not contain $exe"; exit 1; }
 echo "scantoken: v$version for $os-$arch, SHA-256 $actual verified"
 echo "path=$dest/$exe" >> "$GITHUB_OUTPUT"

