@@ -208,7 +208,7 @@ pub fn build(
         for k in PULL_REQUEST_PROPERTIES {
             props.remove(k);
         }
-        warnings.push("both sonar.branch.name and sonar.pullrequest.* are set by hand in the scanner JSON, which the scanner rejects: the sonar.pullrequest.* properties were dropped from the export and sonar.branch.name kept".into());
+        warnings.push("both sonar.branch.name and sonar.pullrequest.* are set by hand in the scanner JSON, which the scanner rejects: the sonar.pullrequest.* properties were dropped, sonar.branch.name kept".into());
     } else if both_by_hand {
         let kept = match ctx.event {
             EventKind::PullRequest => "pull request",
