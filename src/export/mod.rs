@@ -737,6 +737,21 @@ mod tests {
     }
 
     #[test]
+    fn a_temporary_file_never_outlives_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let listing = || std::fs::read_dir(dir.path()).unwrap().count();
+        // Any early return (a failed write_all or sync_all included) drops the guard.
+        let tmp = TempFile::create(&dir.path().join("out"), true).unwrap();
+        assert_eq!(listing(), 1);
+        drop(tmp);
+        assert_eq!(listing(), 0, "removed when dropped unpersisted");
+        let tmp = TempFile::create(&dir.path().join("out"), true).unwrap();
+        tmp.persist("x").unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "x");
+        assert_eq!(listing(), 1, "renamed, nothing else left");
+    }
+
+    #[test]
     fn tag_and_unknown_builds_never_export_both_sets() {
         let mut tag = Context::new(CiKind::Github);
         tag.set_tag("v1.0");
