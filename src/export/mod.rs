@@ -747,7 +747,10 @@ mod tests {
         assert_eq!(listing(), 0, "removed when dropped unpersisted");
         let tmp = TempFile::create(&dir.path().join("out"), true).unwrap();
         tmp.persist("x").unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "x");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out")).unwrap(),
+            "x"
+        );
         assert_eq!(listing(), 1, "renamed, nothing else left");
     }
 
