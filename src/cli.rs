@@ -1079,12 +1079,17 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     };
     out.debug("export set", &set);
     let rendered = export::render(format, &set, &summary, &dest)?;
-    export::commit(&rendered, out.stdout)?;
+    // A destination that cannot be written (a GITHUB_OUTPUT in a missing folder, a
+    // read-only --output) is the environment's to fix, and nothing was written.
+    export::commit(&rendered, out.stdout).map_err(|e| {
+        ConfigError::new("exports", e.to_string())
+            .hint("nothing was written: check that the files GITHUB_ENV, GITHUB_OUTPUT or --output name can be written")
+    })?;
     for w in &set.warnings {
-        out.say(&format!("warning: {}", safe(w)));
+        out.say(&format!("warning: {}", report::safe_text(w)));
     }
     for n in &rendered.notes {
-        out.say(&format!("note: {}", safe(n)));
+        out.say(&format!("note: {}", report::safe_text(n)));
     }
     let names = set.names();
     out.say(&format!(
@@ -1129,12 +1134,18 @@ fn write_failure_summary(
         failed: v.verdict != VerdictKind::TokenMissing,
     };
     let text = export::github::step_summary(&ExportSet::empty(), &summary);
-    std::fs::OpenOptions::new()
+    // The summary is for reading; the verdict and its exit code stand without it.
+    let written = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
-        .open(path)?
-        .write_all(text.as_bytes())?;
-    let _ = out;
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        out.say(&format!(
+            "warning: the step summary {} (GITHUB_STEP_SUMMARY) cannot be written: {e}",
+            safe(&path.display().to_string())
+        ));
+    }
     Ok(())
 }
 

@@ -674,7 +674,7 @@ fn github_output_in_a_missing_directory_exports_nothing() {
     let missing = dir.path().join("nonexistent/dir/out");
     set(&mut env, "GITHUB_OUTPUT", missing.to_str().unwrap());
     let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
-    assert_ne!(code, 0, "{stderr}");
+    assert_eq!(code, 2, "the environment's to fix: {stderr}");
     assert!(
         stderr.contains("GITHUB_OUTPUT") && stderr.contains(missing.to_str().unwrap()),
         "the error names the file and its variable: {stderr}"
@@ -684,4 +684,21 @@ fn github_output_in_a_missing_directory_exports_nothing() {
         "GITHUB_ENV untouched"
     );
     assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
+}
+
+#[test]
+fn an_unwritable_step_summary_does_not_change_a_failed_verdicts_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_pr(dir.path());
+    let missing = dir.path().join("nonexistent/summary.md");
+    set(&mut env, "GITHUB_STEP_SUMMARY", missing.to_str().unwrap());
+    set(&mut env, "SONAR_TOKEN", "");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export"]);
+    assert_eq!(code, 1, "token-missing keeps its exit code: {stderr}");
+    assert!(
+        stderr.contains("token-missing")
+            && stderr.contains("warning: the step summary")
+            && stderr.contains("GITHUB_STEP_SUMMARY"),
+        "{stderr}"
+    );
 }
