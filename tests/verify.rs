@@ -1186,9 +1186,8 @@ fn token_map_expiry_warns_within_the_window() {
         assert_eq!(code, 0, "{args:?}: {stderr}");
         assert!(stdout.contains("export SONAR_TOKEN="), "{args:?}");
         assert!(
-            stderr.contains(&format!(
-                "warning: the token from variable SONAR_TOKEN_PAYMENTS"
-            )) && stderr.contains(&warning),
+            stderr.contains("warning: the token from variable SONAR_TOKEN_PAYMENTS")
+                && stderr.contains(&warning),
             "{args:?}: {stderr}"
         );
     }
