@@ -1051,7 +1051,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
             format!("{}: {}. Exported anyway (--on-unreachable warn): the scan will find out.", v.verdict.name(), v.cause),
         ),
         Some(v) => {
-            out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause, v.next_step));
+            out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
             write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
             return Ok(v.verdict.exit());
         }
@@ -1126,7 +1126,7 @@ fn write_failure_summary(
     };
     let summary = Summary {
         verdict: v.verdict.name().to_owned(),
-        message: format!("{} Next: {}", v.cause, v.next_step),
+        message: format!("{}. Next: {}", v.cause.trim_end_matches('.'), v.next_step),
         context: ctx.clone(),
         target: target.clone(),
         token: credential.map(Credential::describe),
