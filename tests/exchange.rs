@@ -128,6 +128,27 @@ impl Bao {
             .unwrap_or_else(|e| panic!("bao {args:?}: {e}"))
     }
 
+    /// The revocation check itself can see a live token: log in by hand, leave the token
+    /// unrevoked, and count it. Without this, "0 live tokens" could mean a blind check.
+    fn check_sees_a_live_token(&self, issuer: &Issuer) {
+        let jwt = issuer.mint(good_claims());
+        let before = self.live_scan_tokens();
+        self.must(
+            &[
+                "write",
+                "auth/jwt/login",
+                "role=sonar",
+                &format!("jwt={jwt}"),
+            ],
+            None,
+        );
+        assert_eq!(
+            self.live_scan_tokens(),
+            before + 1,
+            "a token that was not revoked is found"
+        );
+    }
+
     /// Tokens that still hold the scan policy (the root token does not).
     fn live_scan_tokens(&self) -> usize {
         // `bao list` fails with no output when there is nothing to list (a namespace whose
@@ -482,22 +503,7 @@ fn exchange_at_a_real_openbao() {
     assert!(!stderr.contains(SOT));
     assert_eq!(bao.live_scan_tokens(), 0);
 
-    // The revocation check itself can see a live token: log in by hand and leave it.
-    let jwt = issuer.mint(good_claims());
-    bao.must(
-        &[
-            "write",
-            "auth/jwt/login",
-            "role=sonar",
-            &format!("jwt={jwt}"),
-        ],
-        None,
-    );
-    assert_eq!(
-        bao.live_scan_tokens(),
-        1,
-        "a token that was not revoked is found"
-    );
+    bao.check_sees_a_live_token(&issuer);
 }
 
 /// The runner's variables of a fork pull request (the fixture's), with the event payload's
@@ -683,19 +689,5 @@ fn exchange_in_a_namespace_over_tls_with_a_ca_file() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(&format!("export SONAR_TOKEN='{SOT}'")));
     assert_eq!(bao.live_scan_tokens(), 0, "revoked inside the namespace");
-    let jwt = issuer.mint(good_claims());
-    bao.must(
-        &[
-            "write",
-            "auth/jwt/login",
-            "role=sonar",
-            &format!("jwt={jwt}"),
-        ],
-        None,
-    );
-    assert_eq!(
-        bao.live_scan_tokens(),
-        1,
-        "the check sees a live token in the namespace"
-    );
+    bao.check_sees_a_live_token(&issuer);
 }
