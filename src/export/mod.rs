@@ -519,36 +519,21 @@ pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()
     for append in &rendered.appends {
         match open_append(append) {
             Ok(o) => opened.push(o),
-            Err(e) => match append.on_error {
-                OnError::Fail => {
-                    opened.iter().for_each(Opened::undo);
-                    return Err(e);
-                }
-                OnError::Warn(render) => {
-                    warnings.push(render(&format!("{e}; the export goes on without it")))
-                }
-            },
+            Err(e) => warnings.push(skip_or_fail(append, e).map_err(|e| undo_all(&opened, e))?),
         }
     }
 
-    let printed = stdout
+    stdout
         .write_all(rendered.stdout.as_bytes())
         .and_then(|()| {
             warnings
                 .iter()
                 .try_for_each(|w| stdout.write_all(w.as_bytes()))
         })
-        .and_then(|()| stdout.flush());
-    if let Err(e) = printed {
-        opened.iter().for_each(Opened::undo);
-        return Err(e);
-    }
-
+        .and_then(|()| stdout.flush())
+        .map_err(|e| undo_all(&opened, e))?;
     if let (Some(tmp), Some(r)) = (replace, &rendered.replace) {
-        if let Err(e) = tmp.persist(&r.text) {
-            opened.iter().for_each(Opened::undo);
-            return Err(e);
-        }
+        tmp.persist(&r.text).map_err(|e| undo_all(&opened, e))?;
     }
     for i in 0..opened.len() {
         let o = &mut opened[i];
@@ -557,19 +542,28 @@ pub fn commit(rendered: &Rendered, stdout: &mut dyn Write) -> std::io::Result<()
         };
         // Whatever part of the text reached the file goes again.
         o.undo();
-        let e = named_error(o.append, "cannot write", e);
-        match o.append.on_error {
-            OnError::Warn(render) => {
-                let line = render(&format!("{e}; the export goes on without it"));
-                stdout.write_all(line.as_bytes())?;
-            }
-            OnError::Fail => {
-                opened[..i].iter().for_each(Opened::undo);
-                return Err(e);
-            }
-        }
+        let append = o.append;
+        let e = named_error(append, "cannot write", e);
+        let warning = skip_or_fail(append, e).map_err(|e| undo_all(&opened, e))?;
+        stdout.write_all(warning.as_bytes())?;
     }
     Ok(())
+}
+
+/// A file that cannot be opened or written: the warning line to print for a cosmetic one
+/// ([`OnError::Warn`]), or the error that fails the export.
+fn skip_or_fail(append: &Append, e: std::io::Error) -> std::io::Result<String> {
+    match append.on_error {
+        OnError::Warn(render) => Ok(render(&format!("{e}; the export goes on without it"))),
+        OnError::Fail => Err(e),
+    }
+}
+
+/// Puts every opened file back as it was (the ones not yet written included: a file this
+/// run created is removed), and hands the error on.
+fn undo_all(opened: &[Opened], e: std::io::Error) -> std::io::Error {
+    opened.iter().for_each(Opened::undo);
+    e
 }
 
 /// An error that says which file, named by which variable, and what happened.
@@ -752,6 +746,33 @@ mod tests {
             "x"
         );
         assert_eq!(listing(), 1, "renamed, nothing else left");
+    }
+
+    #[test]
+    fn a_failed_write_puts_back_every_file_including_ones_not_yet_written() {
+        // /dev/full opens, then refuses every write: GITHUB_ENV fails after GITHUB_OUTPUT was
+        // created but before it was written; nothing of this run may stay behind.
+        if !std::path::Path::new("/dev/full").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("output");
+        let append = |path: PathBuf, named_by| Append {
+            path,
+            named_by,
+            text: "x<<d\ny\nd\n".into(),
+            on_error: OnError::Fail,
+        };
+        let rendered = Rendered {
+            appends: vec![
+                append(PathBuf::from("/dev/full"), "GITHUB_ENV"),
+                append(output.clone(), "GITHUB_OUTPUT"),
+            ],
+            ..Rendered::default()
+        };
+        let e = commit(&rendered, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("GITHUB_ENV"), "{e}");
+        assert!(!output.exists(), "the file this run created is removed");
     }
 
     #[test]
