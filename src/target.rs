@@ -92,20 +92,13 @@ fn lookup(
 
 /// The URL of the Azure DevOps service connection named by `sonarcloud-connection`: the
 /// agent gives it as `ENDPOINT_URL_<id>` (FACTS §6), next to the token the credential stage
-/// reads. The id is tried as given, upper-cased, and upper-cased with `-` → `_`, as there.
+/// reads.
 fn service_connection_url(inputs: &Inputs) -> Option<Sourced<String>> {
     let connection = inputs.get("sonarcloud-connection")?;
-    let id = connection.value.trim();
-    let candidates = [
-        id.to_owned(),
-        id.to_ascii_uppercase(),
-        id.to_ascii_uppercase().replace('-', "_"),
-    ];
-    candidates.iter().find_map(|c| {
-        let name = format!("ENDPOINT_URL_{c}");
-        let url = inputs.env().non_empty(&name)?.trim().to_owned();
-        Some(Sourced::new(url, Origin::Variable(name)))
-    })
+    let (name, url) = crate::ci::azure::endpoint_variable(inputs.env(), &connection.value, |id| {
+        format!("ENDPOINT_URL_{id}")
+    })?;
+    Some(Sourced::new(url, Origin::Variable(name)))
 }
 
 pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, ConfigError> {

@@ -94,3 +94,24 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
     }
     Ok(ctx)
 }
+
+/// A variable the agent sets for a service connection (a `connectedService:` input, whose
+/// value is the endpoint id): `ENDPOINT_URL_<id>`, `ENDPOINT_AUTH_PARAMETER_<id>_APITOKEN`,
+/// ... (FACTS §6). `name` builds the variable's name from an id; the id is tried as given,
+/// upper-cased, and upper-cased with `-` → `_`, the spellings agents are seen to use. The
+/// first non-blank one found, with its name.
+pub fn endpoint_variable(
+    env: &Env,
+    id: &str,
+    name: impl Fn(&str) -> String,
+) -> Option<(String, String)> {
+    let id = id.trim();
+    let upper = id.to_ascii_uppercase();
+    [id.to_owned(), upper.clone(), upper.replace('-', "_")]
+        .iter()
+        .find_map(|spelling| {
+            let var = name(spelling);
+            let value = env.non_empty(&var)?.trim().to_owned();
+            Some((var, value))
+        })
+}

@@ -47,14 +47,8 @@ fn from_service_connection(
     env: &crate::env::Env,
 ) -> Result<Credential, ConfigError> {
     let id = connection.value.trim();
-    let candidates = [
-        id.to_owned(),
-        id.to_ascii_uppercase(),
-        id.to_ascii_uppercase().replace('-', "_"),
-    ];
-    let found = candidates.iter().find_map(|c| {
-        let name = format!("ENDPOINT_AUTH_PARAMETER_{c}_APITOKEN");
-        env.non_empty(&name).map(|v| (name, v.to_owned()))
+    let found = crate::ci::azure::endpoint_variable(env, id, |id| {
+        format!("ENDPOINT_AUTH_PARAMETER_{id}_APITOKEN")
     });
     let Some((name, value)) = found else {
         return Err(ConfigError::new(
