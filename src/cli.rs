@@ -593,7 +593,7 @@ fn missing_token_verdict(missing: credential::MissingToken) -> Verdict {
 /// A failed exchange. A refusal is `token-rejected`, never `token-missing`: the pipeline's
 /// identity or the role is wrong, which `--on-missing-token skip` must not hide.
 fn exchange_failure_verdict(e: &credential::exchange::ExchangeError) -> Verdict {
-    use credential::exchange::ExchangeError;
+    use credential::exchange::{ExchangeError, Stage};
     let (kind, next) = match e {
         ExchangeError::Unreachable { .. } => (
             VerdictKind::Unreachable,
@@ -603,11 +603,17 @@ fn exchange_failure_verdict(e: &credential::exchange::ExchangeError) -> Verdict 
             VerdictKind::TlsUntrusted,
             "if Vault uses a private or company CA, pass its certificate with vault-ca-file (--ca-file, SSL_CERT_FILE and SONAR_ROOT_CERT are trusted too)",
         ),
-        ExchangeError::Refused { stage: "OIDC token", .. } => (
+        ExchangeError::Refused {
+            stage: Stage::OidcToken,
+            ..
+        } => (
             VerdictKind::TokenRejected,
             "let the job request an OIDC token (GitHub: permissions: id-token: write; Azure: a service connection with workload identity federation; GitLab: id_tokens)",
         ),
-        ExchangeError::Refused { stage: "vault read", .. } => (
+        ExchangeError::Refused {
+            stage: Stage::VaultRead,
+            ..
+        } => (
             VerdictKind::TokenRejected,
             "check that the secret exists at that path with the field vault-field, and that the role's policy allows reading it",
         ),

@@ -53,25 +53,49 @@ pub struct ExchangeConfig {
     pub oidc: OidcSource,
 }
 
+/// The step of the exchange that failed, named in messages and used to choose the advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The configured `vault-path` does not give a path.
+    VaultPath,
+    /// Asking the CI for its OIDC token.
+    OidcToken,
+    /// Logging in at Vault with the OIDC token.
+    VaultLogin,
+    /// Reading the scan token from the KV path.
+    VaultRead,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::VaultPath => "vault-path",
+            Stage::OidcToken => "OIDC token",
+            Stage::VaultLogin => "vault login",
+            Stage::VaultRead => "vault read",
+        })
+    }
+}
+
 /// Why the exchange gave no token.
 #[derive(Debug, Clone)]
 pub enum ExchangeError {
     /// The CI, or Vault, said no: nothing to retry.
     Refused {
-        stage: &'static str,
+        stage: Stage,
         detail: String,
         /// The OIDC token's claims, minus its signature (never secret).
         claims: BTreeMap<String, Value>,
     },
     /// Vault or the CI's token endpoint could not be reached.
-    Unreachable { stage: &'static str, detail: String },
+    Unreachable { stage: Stage, detail: String },
     /// Its TLS certificate is not trusted (a private CA: `vault-ca-file`).
-    Untrusted { stage: &'static str, detail: String },
+    Untrusted { stage: Stage, detail: String },
 }
 
 impl ExchangeError {
     /// A request that got no answer: told apart by whether TLS failed.
-    fn unanswered(stage: &'static str, e: &reqwest::Error) -> ExchangeError {
+    fn unanswered(stage: Stage, e: &reqwest::Error) -> ExchangeError {
         let detail = error_chain(e);
         if crate::sonar::client::is_tls_failure(e) {
             ExchangeError::Untrusted { stage, detail }
@@ -233,7 +257,7 @@ pub async fn exchange(
     mask: &mut dyn FnMut(&str),
 ) -> Result<Exchanged, ExchangeError> {
     let read_url = secret_url(cfg, organization, project).map_err(|e| ExchangeError::Refused {
-        stage: "vault-path",
+        stage: Stage::VaultPath,
         detail: e.problem,
         claims: BTreeMap::new(),
     })?;
@@ -247,7 +271,7 @@ pub async fn exchange(
         &format!("v1/auth/{}/login", cfg.auth_mount.trim_matches('/')),
     )
     .map_err(|e| ExchangeError::Refused {
-        stage: "vault login",
+        stage: Stage::VaultLogin,
         detail: e.problem,
         claims: BTreeMap::new(),
     })?;
@@ -255,12 +279,12 @@ pub async fn exchange(
     let response = with_namespace(http.post(login_url).json(&body), cfg)
         .send()
         .await
-        .map_err(|e| ExchangeError::unanswered("vault login", &e))?;
+        .map_err(|e| ExchangeError::unanswered(Stage::VaultLogin, &e))?;
     let status = response.status().as_u16();
     let json: Value = response.json().await.unwrap_or(Value::Null);
     if status != 200 {
         return Err(ExchangeError::Refused {
-            stage: "vault login",
+            stage: Stage::VaultLogin,
             detail: format!(
                 "{} answered {status}: {}",
                 cfg.vault_url,
@@ -274,7 +298,7 @@ pub async fn exchange(
         .and_then(Value::as_str)
         .map(|t| SecretString::from(t.to_owned()))
         .ok_or_else(|| ExchangeError::Refused {
-            stage: "vault login",
+            stage: Stage::VaultLogin,
             detail: "the answer has no auth.client_token".into(),
             claims: shown_claims.clone(),
         })?;
@@ -289,7 +313,7 @@ pub async fn exchange(
         Err(detail) => {
             revocation.run().await;
             return Err(ExchangeError::Refused {
-                stage: "vault read",
+                stage: Stage::VaultRead,
                 detail,
                 claims: shown_claims,
             });
@@ -301,7 +325,7 @@ pub async fn exchange(
         Err(e) => {
             revocation.run().await;
             return Err(ExchangeError::Refused {
-                stage: "vault read",
+                stage: Stage::VaultRead,
                 detail: format!(
                     "the secret's field {} is not a usable token: {e}",
                     cfg.field
@@ -375,7 +399,7 @@ async fn oidc_token(
     http: &reqwest::Client,
     source: &OidcSource,
 ) -> Result<SecretString, ExchangeError> {
-    let stage = "OIDC token";
+    let stage = Stage::OidcToken;
     let (request, field) = match source {
         OidcSource::Variable { name, jwt } => {
             if jwt.expose_secret().split('.').count() != 3 {
