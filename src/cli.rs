@@ -411,26 +411,35 @@ struct Checked {
     target: Target,
     credential: Option<Credential>,
     verdict: Option<Verdict>,
-    /// Warnings found without the probes (configuration, token expiry, revocation). With a
-    /// verdict they are in the verdict's warnings too; with `--no-verify` only here.
-    warnings: Vec<String>,
+    /// Warnings found without a verdict to hold them (`--no-verify`): configuration, token
+    /// expiry, revocation. With a verdict they are among the verdict's warnings instead.
+    unverified_warnings: Vec<String>,
 }
 
 impl Checked {
+    /// A check that reached a verdict.
     fn ended(target: Target, credential: Option<Credential>, verdict: Verdict) -> Checked {
         Checked {
             target,
             credential,
             verdict: Some(verdict),
-            warnings: Vec::new(),
+            unverified_warnings: Vec::new(),
         }
     }
 
     fn warn(&mut self, warning: String) {
-        if let Some(v) = &mut self.verdict {
-            v.warnings.push(warning.clone());
+        match &mut self.verdict {
+            Some(v) => v.warnings.push(warning),
+            None => self.unverified_warnings.push(warning),
         }
-        self.warnings.push(warning);
+    }
+
+    /// Every warning: the verdict's, or the ones found without a verdict.
+    fn warnings(&self) -> &[String] {
+        match &self.verdict {
+            Some(v) => &v.warnings,
+            None => &self.unverified_warnings,
+        }
     }
 }
 
@@ -693,13 +702,8 @@ fn check_credential(
         .boolean(s.args.allow_insecure_http, "allow-insecure-http")?
     {
         if let Some(mut v) = sonar::insecure_host(&target) {
-            v.warnings.extend(warnings.iter().cloned());
-            return Ok(Checked {
-                target,
-                credential: Some(credential),
-                verdict: Some(v),
-                warnings,
-            });
+            v.warnings.extend(warnings);
+            return Ok(Checked::ended(target, Some(credential), v));
         }
     }
     if no_verify {
@@ -707,7 +711,7 @@ fn check_credential(
             target,
             credential: Some(credential),
             verdict: None,
-            warnings,
+            unverified_warnings: warnings,
         });
     }
     let options = client_options(s.inputs, s.env, s.args)?;
@@ -720,13 +724,8 @@ fn check_credential(
         expiry_warning_days: expiry_days,
     };
     let mut verdict = runtime.block_on(sonar::verify(&client, &scan));
-    verdict.warnings.extend(warnings.iter().cloned());
-    Ok(Checked {
-        target,
-        credential: Some(credential),
-        verdict: Some(verdict),
-        warnings,
-    })
+    verdict.warnings.extend(warnings);
+    Ok(Checked::ended(target, Some(credential), verdict))
 }
 
 /// Whether and how to exchange at Vault.
@@ -1062,15 +1061,12 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
             return Ok(v.verdict.exit());
         }
     };
-    let Some(credential) = checked.credential else {
+    let Some(credential) = &checked.credential else {
         out.error("internal error: a verdict that exports has no token");
         return Ok(Exit::Internal);
     };
     let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
-    match &checked.verdict {
-        Some(v) => set.warnings.extend(v.warnings.iter().cloned()),
-        None => set.warnings.extend(checked.warnings.iter().cloned()),
-    }
+    set.warnings.extend(checked.warnings().iter().cloned());
     if verdict_name != "ok" {
         set.warnings.push(message.clone());
     }
