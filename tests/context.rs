@@ -4,31 +4,8 @@
 
 mod common;
 
+use common::{ci_fixtures, fixture_env};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci")
-}
-
-/// The environment of one case, with the event payload's real path substituted.
-fn case_env(case: &str) -> Vec<(String, String)> {
-    let dir = fixtures();
-    let env: serde_json::Map<String, Value> = serde_json::from_str(
-        &std::fs::read_to_string(dir.join(format!("{case}.env.json"))).unwrap(),
-    )
-    .unwrap();
-    let event = dir.join(format!("{case}.event.json"));
-    env.into_iter()
-        .map(|(k, v)| {
-            let v = v
-                .as_str()
-                .unwrap_or_default()
-                .replace("{EVENT_PATH}", event.to_str().unwrap());
-            (k, v)
-        })
-        .collect()
-}
 
 fn context_of(env: &[(String, String)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -39,9 +16,10 @@ fn context_of(env: &[(String, String)]) -> Value {
 
 #[test]
 fn every_fixture_case_gives_the_expected_context() {
-    let expected: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("EXPECTED.json")).unwrap())
-            .unwrap();
+    let expected: serde_json::Map<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(ci_fixtures().join("EXPECTED.json")).unwrap(),
+    )
+    .unwrap();
     assert!(
         expected.len() >= 25,
         "all cases of the issue are covered: {}",
@@ -49,7 +27,7 @@ fn every_fixture_case_gives_the_expected_context() {
     );
     let mut failures = Vec::new();
     for (case, want) in &expected {
-        let got = context_of(&case_env(case));
+        let got = context_of(&fixture_env(case));
         for field in [
             "ci",
             "repository",
@@ -131,7 +109,7 @@ fn local_shell_without_git_knows_nothing_and_says_so() {
 
 #[test]
 fn pull_request_target_is_a_pull_request_with_a_note() {
-    let ctx = context_of(&case_env("github/pull_request_target_fork"));
+    let ctx = context_of(&fixture_env("github/pull_request_target_fork"));
     assert_eq!(ctx["event"], "pull-request");
     assert!(
         ctx["notes"].to_string().contains("pull_request_target"),

@@ -509,21 +509,7 @@ fn exchange_at_a_real_openbao() {
 /// The runner's variables of a fork pull request (the fixture's), with the event payload's
 /// path filled in: GitHub gives such a job neither secrets nor an OIDC token.
 fn fork_pull_request(dir: &std::path::Path) -> Vec<(String, String)> {
-    let fixtures =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/github");
-    let vars: std::collections::BTreeMap<String, String> = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("pull_request_fork.env.json")).unwrap(),
-    )
-    .unwrap();
-    let mut env: Vec<(String, String)> = vars.into_iter().collect();
-    set(
-        &mut env,
-        "GITHUB_EVENT_PATH",
-        fixtures
-            .join("pull_request_fork.event.json")
-            .to_str()
-            .unwrap(),
-    );
+    let mut env = common::fixture_env("github/pull_request_fork");
     set(
         &mut env,
         "GITHUB_ENV",

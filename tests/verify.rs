@@ -472,21 +472,9 @@ fn through_a_proxy_and_proxy_error_when_it_refuses() {
 
 #[test]
 fn dependabot_pull_request_token_missing_says_why_and_skips() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci/github");
-    let vars: std::collections::BTreeMap<String, String> = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("pull_request_dependabot.env.json")).unwrap(),
-    )
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = vars.into_iter().collect();
+    let mut env = common::fixture_env("github/pull_request_dependabot");
     for (k, v) in [
-        (
-            "GITHUB_EVENT_PATH",
-            fixtures
-                .join("pull_request_dependabot.event.json")
-                .to_str()
-                .unwrap(),
-        ),
         ("GITHUB_ENV", dir.path().join("env").to_str().unwrap()),
         ("SONAR_TOKEN", ""),
         ("SONAR_ORGANIZATION", "acme"),

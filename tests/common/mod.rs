@@ -37,3 +37,28 @@ pub fn set(env: &mut Vec<(String, String)>, name: &str, value: &str) {
     env.retain(|(k, _)| k != name);
     env.push((name.into(), value.into()));
 }
+
+/// The CI fixtures (tests/fixtures/ci: one environment per case, its event payload beside).
+pub fn ci_fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ci")
+}
+
+/// The environment of one CI fixture case (`github/pull_request_fork`), with the event
+/// payload's real path in place of `{EVENT_PATH}`.
+pub fn fixture_env(case: &str) -> Vec<(String, String)> {
+    let dir = ci_fixtures();
+    let env: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{case}.env.json"))).unwrap(),
+    )
+    .unwrap();
+    let event = dir.join(format!("{case}.event.json"));
+    env.into_iter()
+        .map(|(k, v)| {
+            let v = v
+                .as_str()
+                .unwrap_or_default()
+                .replace("{EVENT_PATH}", event.to_str().unwrap());
+            (k, v)
+        })
+        .collect()
+}
