@@ -32,7 +32,7 @@ export GITHUB_ENV="$work/github_env" GITHUB_OUTPUT="$work/github_output" GITHUB_
 # and the custom Cloud URL pair that points the scanner (and scantoken) at the emulator.
 export SONAR_TOKEN="sqco_DEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEM"
 export SONAR_ORGANIZATION=acme INPUT_PROJECT_KEY="$project"
-export SONAR_SCANNER_SONARCLOUDURL="$web" SONAR_SCANNER_APIBASEURL="$api"
+export SONAR_SCANNER_SONARCLOUD_URL="$web" SONAR_SCANNER_API_BASE_URL="$api"
 
 echo "== scantoken export   (its stdout is for the runner; the token's value is shown as *** here)"
 set +e

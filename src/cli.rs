@@ -1,14 +1,16 @@
 //! Arguments, the flow of each command, and exit codes. Nothing else lives here: every
 //! stage is a function of its own module, called in order.
 
+use crate::child;
 use crate::ci::{self, CiKind, Context};
 use crate::credential::{self, Credential};
 use crate::env::Env;
-use crate::error::{ConfigError, Exit};
+use crate::error::{ConfigError, Exit, Outcome};
 use crate::export::{self, Destinations, ExportOptions, ExportSet, Format, Summary};
 use crate::inputs::{Inputs, Origin, Sourced};
 use crate::report::{self, safe};
-use crate::scanner_config::ScannerConfig;
+use crate::scanner_command::{self, ScannerCommand};
+use crate::scanner_config::{Scanner, ScannerConfig};
 use crate::sonar::client::{CaSource, ClientOptions};
 use crate::sonar::{self, Scan, Verdict, VerdictKind};
 use crate::target::{self, Target};
@@ -57,6 +59,37 @@ enum Command {
     /// Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.
     #[command(after_help = AFTER_HELP)]
     Export(ExportArgs),
+    /// Verify the scan a command will run (its own -D arguments included), then run it with
+    /// the scanner's environment set for it alone, its output masked; exits with its code.
+    #[command(after_help = RUN_AFTER_HELP)]
+    Run(RunArgs),
+}
+
+const RUN_AFTER_HELP: &str = "\
+Examples:
+  scantoken run -- sonar-scanner -Dsonar.projectKey=acme_payments
+  scantoken run -- npx @sonar/scan
+  scantoken run -- pysonar --sonar-project-key acme_payments
+  scantoken run -- mvn -B verify sonar:sonar
+  scantoken run -- ./gradlew sonar
+  scantoken run -- dotnet sonarscanner begin /k:acme_payments /o:acme
+
+The command's own arguments are read as that scanner reads them, so a project key, host,
+organization, branch or pull request set there is what is verified. A token on the command
+line is refused. An unknown command gets the environment only, with a note. A failed
+verdict does not start the command and exits as `export` does (1, 2 or 3); otherwise the
+exit code is the command's (128 + N when a signal N ended it). SIGINT, SIGTERM and SIGHUP
+are passed on to the command.";
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    verify: VerifyArgs,
+    /// The scan command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
 }
 
 #[derive(Args, Debug)]
@@ -178,13 +211,13 @@ enum MissingTokenPolicy {
     Skip,
 }
 
-/// Runs the program with the process's arguments and environment.
-pub fn main() -> Exit {
+/// Runs the program with the process's arguments and environment; returns the exit code.
+pub fn main() -> i32 {
     let env = Env::from_process();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
-    run(std::env::args_os(), &env, &cwd, &mut stdout, &mut stderr)
+    run(std::env::args_os(), &env, &cwd, &mut stdout, &mut stderr).code()
 }
 
 /// Runs the program; every input is a parameter, so it can be driven by tests.
@@ -194,14 +227,14 @@ pub fn run(
     cwd: &Path,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> Exit {
+) -> Outcome {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
-                Exit::Usage
+                Exit::Usage.into()
             } else {
-                Exit::Ok
+                Exit::Ok.into()
             };
             let text = e.render().to_string();
             let _ = if e.use_stderr() {
@@ -223,19 +256,20 @@ pub fn run(
         verbose,
     };
     let result = match cli.command {
-        Command::Context(args) => context(&args, env, cwd, &mut out),
-        Command::Verify(args) => verify(&args, env, cwd, &mut out),
-        Command::Export(args) => export(&args, env, cwd, &mut out),
+        Command::Context(args) => context(&args, env, cwd, &mut out).map(Outcome::from),
+        Command::Verify(args) => verify(&args, env, cwd, &mut out).map(Outcome::from),
+        Command::Export(args) => export(&args, env, cwd, &mut out).map(Outcome::from),
+        Command::Run(args) => run_command(&args, env, cwd, &mut out),
     };
     match result {
-        Ok(exit) => exit,
+        Ok(outcome) => outcome,
         Err(Failure::Config(e)) => {
             out.error(&e.to_string());
-            Exit::Usage
+            Exit::Usage.into()
         }
         Err(Failure::Io(e)) => {
             out.error(&format!("cannot write the output: {e}"));
-            Exit::Internal
+            Exit::Internal.into()
         }
     }
 }
@@ -363,9 +397,26 @@ fn context_and_target(
     inputs: &Inputs,
     env: &Env,
     cwd: &Path,
+    command: Option<&ScannerCommand>,
 ) -> Result<(Context, ScannerConfig, Target), ConfigError> {
     let ctx = ci::detect(env, cwd)?;
-    let base_dir = match inputs.get("project-base-dir") {
+    // The scanner reads its properties file from the base directory its command line names.
+    let command_base_dir = command.and_then(|c| {
+        c.properties
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "sonar.projectBaseDir")
+            .map(|(_, v)| {
+                Sourced::new(
+                    v.clone(),
+                    Origin::CommandLine {
+                        command: c.name.clone(),
+                        key: "sonar.projectBaseDir".into(),
+                    },
+                )
+            })
+    });
+    let base_dir = match inputs.get("project-base-dir").or(command_base_dir) {
         Some(dir) => {
             let path = cwd.join(&dir.value);
             if !path.is_dir() {
@@ -378,14 +429,20 @@ fn context_and_target(
         }
         None => cwd.to_path_buf(),
     };
-    let scanner = ScannerConfig::load(env, &base_dir)?;
+    let mut scanner = ScannerConfig::load(env, &base_dir)?;
+    if let Some(c) = command {
+        if let Some(family) = c.scanner {
+            scanner = scanner.for_command(family, &c.name, &c.properties);
+        }
+    }
     let target = target::resolve(inputs, &scanner)?;
+    export::check_scanner_agreement(&ctx, &target, &scanner)?;
     Ok((ctx, scanner, target))
 }
 
 fn context(args: &ContextArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
     let inputs = inputs(env, &args.target);
-    let (ctx, _, target) = context_and_target(&inputs, env, cwd)?;
+    let (ctx, _, target) = context_and_target(&inputs, env, cwd, None)?;
     if args.json {
         let json = serde_json::json!({ "context": ctx, "target": target });
         writeln!(
@@ -905,7 +962,7 @@ fn verify(
     out: &mut Output,
 ) -> Result<Exit, Failure> {
     let inputs = inputs(env, &args.target);
-    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
+    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd, None)?;
     let resolved = Resolved {
         inputs: &inputs,
         ctx: &ctx,
@@ -920,7 +977,7 @@ fn verify(
     if args.json {
         let json = serde_json::json!({
             "verdict": verdict.verdict.name(),
-            "exit_code": exit as i32,
+            "exit_code": exit.code(),
             "cause": verdict.cause,
             "next_step": verdict.next_step,
             "warnings": verdict.warnings,
@@ -995,24 +1052,52 @@ impl Policies {
     }
 }
 
-fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
-    let inputs = inputs(env, &args.target);
-    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd)?;
+/// What `export` and `run` ask of the shared stages.
+struct Plan<'a> {
+    target: &'a TargetArgs,
+    verify: &'a VerifyArgs,
+    format: Option<Format>,
+    token_in_json: bool,
+    no_verify: bool,
+    include_secrets: bool,
+    output: Option<&'a Path>,
+    /// `run`: the scanner command, whose arguments count as the scanner's configuration.
+    command: Option<&'a ScannerCommand>,
+}
+
+/// An export set that may be handed over, with what the writers need beside it.
+struct Ready {
+    set: ExportSet,
+    summary: Summary,
+    format: Format,
+    dest: Destinations,
+}
+
+/// The stages up to the export set, and the decision to export at all: `Err(exit)` when
+/// nothing is to be exported (a failed verdict, a skip by policy).
+fn prepare(
+    plan: &Plan,
+    env: &Env,
+    cwd: &Path,
+    out: &mut Output,
+) -> Result<Result<Ready, Exit>, Failure> {
+    let inputs = inputs(env, plan.target);
+    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd, plan.command)?;
     let format = inputs
-        .choice(args.format, "format")?
+        .choice(plan.format, "format")?
         .unwrap_or(Format::Auto)
         .resolve(ctx.ci);
-    let policies = Policies::read(&inputs, &args.verify)?;
+    let policies = Policies::read(&inputs, plan.verify)?;
     let options = ExportOptions {
-        token_in_json: inputs.boolean(args.token_in_json, "token-in-json")?,
+        token_in_json: plan.token_in_json || inputs.boolean(false, "token-in-json")?,
     };
-    let no_verify = inputs.boolean(args.no_verify, "no-verify")?;
+    let no_verify = inputs.boolean(plan.no_verify, "no-verify")?;
     let dest = Destinations {
         github_env: env.non_empty("GITHUB_ENV").map(PathBuf::from),
         github_output: env.non_empty("GITHUB_OUTPUT").map(PathBuf::from),
         github_step_summary: env.non_empty("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-        output: args.output.as_ref().map(|p| cwd.join(p)),
-        include_secrets: inputs.boolean(args.include_secrets, "include-secrets")?,
+        output: plan.output.map(|p| cwd.join(p)),
+        include_secrets: inputs.boolean(plan.include_secrets, "include-secrets")?,
     };
 
     out.say(&report::context_text(&ctx));
@@ -1023,7 +1108,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         scanner: &scanner,
         target: &target,
     };
-    let checked = check_logged(&resolved, env, cwd, &args.verify, no_verify, out)?;
+    let checked = check_logged(&resolved, env, cwd, plan.verify, no_verify, out)?;
     let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));
@@ -1048,7 +1133,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
                 v.cause
             ));
             write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
-            return Ok(Exit::Ok);
+            return Ok(Err(Exit::Ok));
         }
         // Exporting anyway needs a token: when Vault itself was unreachable there is none.
         Some(v) if policies.warn_only(v) && checked.credential.is_some() => (
@@ -1058,12 +1143,12 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         Some(v) => {
             out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
             write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
-            return Ok(v.verdict.exit());
+            return Ok(Err(v.verdict.exit()));
         }
     };
     let Some(credential) = &checked.credential else {
         out.error("internal error: a verdict that exports has no token");
-        return Ok(Exit::Internal);
+        return Ok(Err(Exit::Internal));
     };
     let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
     set.warnings.extend(checked.warnings().iter().cloned());
@@ -1080,6 +1165,34 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         failed: false,
     };
     out.debug("export set", &set);
+    Ok(Ok(Ready {
+        set,
+        summary,
+        format,
+        dest,
+    }))
+}
+
+fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
+    let plan = Plan {
+        target: &args.target,
+        verify: &args.verify,
+        format: args.format,
+        token_in_json: args.token_in_json,
+        no_verify: args.no_verify,
+        include_secrets: args.include_secrets,
+        output: args.output.as_deref(),
+        command: None,
+    };
+    let Ready {
+        set,
+        summary,
+        format,
+        dest,
+    } = match prepare(&plan, env, cwd, out)? {
+        Ok(ready) => ready,
+        Err(exit) => return Ok(exit),
+    };
     let rendered = export::render(format, &set, &summary, &dest)?;
     // A destination that cannot be written (a GITHUB_OUTPUT in a missing folder, a
     // read-only --output) is the environment's to fix, and nothing was written.
@@ -1100,6 +1213,78 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         names.join(", ")
     ));
     Ok(Exit::Ok)
+}
+
+/// `scantoken run -- <command>`: read the command, verify the scan it will run, then run it
+/// with the exports in its environment alone.
+fn run_command(
+    args: &RunArgs,
+    env: &Env,
+    cwd: &Path,
+    out: &mut Output,
+) -> Result<Outcome, Failure> {
+    let command = scanner_command::read(&args.command)?;
+    let plan = Plan {
+        target: &args.target,
+        verify: &args.verify,
+        format: None,
+        // The .NET scanner reads the token from SONARQUBE_SCANNER_PARAMS only; in the
+        // child's own environment it goes nowhere else.
+        token_in_json: command.scanner == Some(Scanner::Dotnet),
+        no_verify: false,
+        include_secrets: false,
+        output: None,
+        command: Some(&command),
+    };
+    let ready = match prepare(&plan, env, cwd, out)? {
+        Ok(ready) => ready,
+        Err(exit) => return Ok(exit.into()),
+    };
+    for w in &ready.set.warnings {
+        out.say(&format!("warning: {}", report::safe_text(w)));
+    }
+    for n in &command.notes {
+        out.say(&format!("note: {}", report::safe_text(n)));
+    }
+    let mut child_env: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| !ready.set.variables.iter().any(|v| v.name == k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut secrets = Vec::new();
+    for v in &ready.set.variables {
+        child_env.push((v.name.to_owned(), v.value.expose().to_owned()));
+        if v.value.is_secret() {
+            secrets.push(v.value.expose());
+        }
+    }
+    out.say(&format!(
+        "Running {} with {} (for this process alone; secrets masked in its output)",
+        safe(&command.name),
+        ready.set.names().join(", ")
+    ));
+    let launch = child::Launch {
+        argv: &args.command,
+        env: child_env,
+        secrets,
+    };
+    match child::run(launch, out.stdout, out.stderr) {
+        Ok(code) => Ok(Outcome::Child(code)),
+        Err(e) => {
+            let hint = if e.error.kind() == std::io::ErrorKind::NotFound {
+                "check the command's name and that it is on PATH (install the scanner first)"
+            } else {
+                "check that the command exists and can be executed"
+            };
+            Err(Failure::Config(
+                ConfigError::new(
+                    "run",
+                    format!("cannot start {}: {}", safe(&e.program), e.error),
+                )
+                .hint(hint),
+            ))
+        }
+    }
 }
 
 fn probe_rows(v: &Verdict) -> Vec<(String, String)> {

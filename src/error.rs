@@ -20,6 +20,35 @@ pub enum Exit {
     Internal = 4,
 }
 
+impl Exit {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// How the process ends: one of scantoken's own codes, or the exit code of the scan that
+/// `scantoken run` started, passed through unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Exit(Exit),
+    Child(i32),
+}
+
+impl Outcome {
+    pub fn code(self) -> i32 {
+        match self {
+            Outcome::Exit(e) => e.code(),
+            Outcome::Child(code) => code,
+        }
+    }
+}
+
+impl From<Exit> for Outcome {
+    fn from(e: Exit) -> Self {
+        Outcome::Exit(e)
+    }
+}
+
 /// A bad input: a value, a file or a combination the user has to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

@@ -26,6 +26,11 @@ pub enum Origin {
         path: PathBuf,
         key: String,
     },
+    /// Set on the scanner's own command line (`scantoken run -- pysonar -Dsonar.projectKey=x`).
+    CommandLine {
+        command: String,
+        key: String,
+    },
     /// Read from the CI's own variables or event payload.
     Ci(String),
     /// A token map rule: the map, the rule's line, the variable it names.
@@ -48,6 +53,9 @@ impl fmt::Display for Origin {
             Origin::Variable(name) => write!(f, "variable {name}"),
             Origin::ScannerJson { variable, key } => write!(f, "{variable} key {key}"),
             Origin::PropertiesFile { path, key } => write!(f, "{} key {key}", path.display()),
+            Origin::CommandLine { command, key } => {
+                write!(f, "{key} on the {command} command line")
+            }
             Origin::Ci(what) => write!(f, "{what}"),
             Origin::Derived(what) => write!(f, "derived from {what}"),
             Origin::TokenMap {

@@ -5,6 +5,7 @@
 //! verdict → [`export::ExportSet`], rendered by one writer per format. Only the credential and
 //! verdict stages may touch the network.
 
+pub mod child;
 pub mod ci;
 pub mod cli;
 pub mod credential;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod inputs;
 pub mod report;
+pub mod scanner_command;
 pub mod scanner_config;
 pub mod secret;
 pub mod sonar;

@@ -1,8 +1,12 @@
-//! What a Sonar scanner would read on its own: its variables, the JSON parameter variables
-//! and the project's properties files (FACTS §4).
+//! What a Sonar scanner would read on its own: its command line, its variables, the JSON
+//! parameter variables and the project's properties files, with each scanner's precedence
+//! (FACTS §4, docs/scanner-configuration.md).
 //!
-//! Reading the same places means a project already set up for a scanner needs no new
-//! configuration for scantoken, and that scantoken agrees with the scanner about the target.
+//! Reading the same places, in the same order, means a project already set up for a scanner
+//! needs no new configuration for scantoken, and that what scantoken verifies is what the
+//! scanner will scan. Where a source that beats scantoken's exports holds another value, the
+//! scan would silently go elsewhere: [`ScannerConfig::overrides`] finds those, and the caller
+//! turns them into a configuration error naming both values and the scanner.
 
 use crate::env::Env;
 use crate::error::{quote, ConfigError};
@@ -22,41 +26,145 @@ pub const PROPERTIES_FILES: [&str; 2] = ["sonar-project.properties", ".sonarclou
 /// Largest properties or JSON input we accept: real ones are a few kilobytes.
 const MAX_CONFIG_BYTES: usize = 1 << 20;
 
+/// The scanner families whose configuration rules scantoken follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scanner {
+    /// SonarSource's Java scanner library: the SonarScanner CLI, Maven and Gradle.
+    JavaLibrary,
+    /// npm `@sonar/scan`.
+    Npm,
+    /// PyPI `pysonar`.
+    Python,
+    /// The SonarScanner for .NET.
+    Dotnet,
+}
+
+impl Scanner {
+    pub const ALL: [Scanner; 4] = [
+        Scanner::JavaLibrary,
+        Scanner::Npm,
+        Scanner::Python,
+        Scanner::Dotnet,
+    ];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scanner::JavaLibrary => "the SonarScanner CLI, Maven and Gradle",
+            Scanner::Npm => "@sonar/scan (npm)",
+            Scanner::Python => "pysonar",
+            Scanner::Dotnet => "the SonarScanner for .NET",
+        }
+    }
+}
+
+/// Which scanners read a source: the scanner rows of the table in
+/// docs/scanner-configuration.md.
+type Readers = &'static [Scanner];
+
+const JAVA_NPM_PY: Readers = &[Scanner::JavaLibrary, Scanner::Npm, Scanner::Python];
+const NPM_PY: Readers = &[Scanner::Npm, Scanner::Python];
+const JAVA_PY: Readers = &[Scanner::JavaLibrary, Scanner::Python];
+const PY: Readers = &[Scanner::Python];
+
+/// Variables the scanners map to a property, and who reads each (FACTS §4, measured with
+/// @sonar/scan 5.0.1 and pysonar 1.10; the Java library's `EnvironmentConfig`). Every one of
+/// them beats the JSON parameters for the scanners that read it. `SONAR_SCANNER_X_Y` maps to
+/// `sonar.scanner.xY` (split at `_`, camel-cased); pysonar maps `SONAR_<PROPERTY>` for the
+/// properties it knows (dots and camel humps as `_`).
+pub const SCANNER_VARIABLES: [(&str, &str, Readers); 11] = [
+    ("SONAR_HOST_URL", "sonar.host.url", JAVA_NPM_PY),
+    ("SONAR_REGION", "sonar.region", JAVA_PY),
+    ("SONAR_ORGANIZATION", "sonar.organization", NPM_PY),
+    (
+        "SONAR_SCANNER_SONARCLOUD_URL",
+        "sonar.scanner.sonarcloudUrl",
+        JAVA_NPM_PY,
+    ),
+    (
+        "SONAR_SCANNER_API_BASE_URL",
+        "sonar.scanner.apiBaseUrl",
+        JAVA_NPM_PY,
+    ),
+    ("SONAR_PROJECT_KEY", "sonar.projectKey", PY),
+    ("SONAR_BRANCH_NAME", "sonar.branch.name", PY),
+    ("SONAR_PULLREQUEST_KEY", "sonar.pullrequest.key", PY),
+    ("SONAR_PULLREQUEST_BRANCH", "sonar.pullrequest.branch", PY),
+    ("SONAR_PULLREQUEST_BASE", "sonar.pullrequest.base", PY),
+    ("SONAR_SCM_REVISION", "sonar.scm.revision", PY),
+];
+
+/// Spellings people write that no scanner reads: the scanners split variable names at `_`,
+/// so these map to lower-case keys nobody looks up. Accepting them would verify one instance
+/// while the scanner sends the token to another (issue measured with both bootstrappers).
+const MISSPELLED_VARIABLES: [(&str, &str); 2] = [
+    (
+        "SONAR_SCANNER_SONARCLOUDURL",
+        "SONAR_SCANNER_SONARCLOUD_URL",
+    ),
+    ("SONAR_SCANNER_APIBASEURL", "SONAR_SCANNER_API_BASE_URL"),
+];
+
+/// A value that beats what scantoken exports, for some scanner.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub key: String,
+    pub value: Sourced<String>,
+    pub readers: Vec<Scanner>,
+}
+
+impl Override {
+    /// "pysonar", "@sonar/scan (npm) and pysonar".
+    pub fn scanners(&self) -> String {
+        let names: Vec<&str> = self.readers.iter().map(|s| s.describe()).collect();
+        match names.as_slice() {
+            [] => "no scanner".into(),
+            [one] => (*one).into(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ScannerConfig {
+    /// Properties on the scanner's own command line (`scantoken run`), the highest rank.
+    command_line: Vec<(String, String)>,
+    /// What the command line is, for messages (`sonar-scanner`, `pysonar`).
+    command_name: Option<String>,
     /// Scanner variables that map to a property (`SONAR_HOST_URL` → `sonar.host.url`).
-    variables: Vec<(String, String, String)>,
+    variables: Vec<(String, String, String, Readers)>,
     /// Parsed JSON parameter variables: (variable, object).
     json: Vec<(String, BTreeMap<String, String>)>,
     /// Parsed properties files: (path, key/value).
     files: Vec<(PathBuf, BTreeMap<String, String>)>,
+    /// The scanners whose rules count: all of them, unless `scantoken run` knows which
+    /// scanner it starts.
+    scanners: Vec<Scanner>,
 }
-
-/// Scanner variables and the property each one sets. `SONAR_SCANNER_FOO_BAR` maps to
-/// `sonar.scanner.fooBar` in the Java scanner; the all-caps spellings the issue tracker and
-/// users use (`SONAR_SCANNER_SONARCLOUDURL`) are accepted too.
-const SCANNER_VARIABLES: [(&str, &str); 7] = [
-    ("SONAR_HOST_URL", "sonar.host.url"),
-    ("SONAR_REGION", "sonar.region"),
-    ("SONAR_ORGANIZATION", "sonar.organization"),
-    (
-        "SONAR_SCANNER_SONARCLOUD_URL",
-        "sonar.scanner.sonarcloudUrl",
-    ),
-    ("SONAR_SCANNER_SONARCLOUDURL", "sonar.scanner.sonarcloudUrl"),
-    ("SONAR_SCANNER_API_BASE_URL", "sonar.scanner.apiBaseUrl"),
-    ("SONAR_SCANNER_APIBASEURL", "sonar.scanner.apiBaseUrl"),
-];
 
 impl ScannerConfig {
     /// Reads every source once. A source that exists but cannot be parsed is an error: the
     /// scanner would fail on it too, later and less clearly.
     pub fn load(env: &Env, base_dir: &Path) -> Result<Self, ConfigError> {
+        for (wrong, right) in MISSPELLED_VARIABLES {
+            if env.non_empty(wrong).is_some() {
+                return Err(ConfigError::new(
+                    format!("variable {wrong}"),
+                    format!("is read by no scanner: they split variable names at '_', so the scanners read {right}"),
+                )
+                .hint(format!("rename it to {right}; with {wrong} alone the scanners send the token to the official SonarQube Cloud instead")));
+            }
+        }
         let variables = SCANNER_VARIABLES
             .iter()
-            .filter_map(|(var, key)| {
+            .filter_map(|(var, key, readers)| {
                 let v = env.non_empty(var)?;
-                Some((var.to_string(), key.to_string(), v.trim().to_owned()))
+                Some((
+                    var.to_string(),
+                    key.to_string(),
+                    v.trim().to_owned(),
+                    *readers,
+                ))
             })
             .collect();
         let mut json = Vec::new();
@@ -81,21 +189,101 @@ impl ScannerConfig {
             }
         }
         Ok(ScannerConfig {
+            command_line: Vec::new(),
+            command_name: None,
             variables,
             json,
             files,
+            scanners: Scanner::ALL.to_vec(),
         })
     }
 
-    /// The value the scanner would see for a property, from the highest-precedence source:
-    /// its variables, then the JSON parameters, then the properties files.
-    pub fn get(&self, key: &str) -> Option<Sourced<String>> {
-        let from_var = self
-            .variables
+    /// Counts only the rules of one scanner (`scantoken run` knows which it starts), with
+    /// the properties its command line sets, which beat every other source.
+    pub fn for_command(
+        mut self,
+        scanner: Scanner,
+        command_name: &str,
+        properties: &[(String, String)],
+    ) -> Self {
+        self.scanners = vec![scanner];
+        self.command_name = Some(command_name.to_owned());
+        self.command_line = properties.to_vec();
+        self
+    }
+
+    fn read_by_some(&self, readers: Readers) -> Vec<Scanner> {
+        readers
             .iter()
-            .find(|(_, k, _)| k == key)
-            .map(|(var, _, v)| Sourced::new(v.clone(), Origin::Variable(var.clone())));
-        from_var
+            .copied()
+            .filter(|s| self.scanners.contains(s))
+            .collect()
+    }
+
+    fn command_line_value(&self, key: &str) -> Option<Sourced<String>> {
+        // The last definition on a command line wins, as in every scanner's parser.
+        let name = self.command_name.clone().unwrap_or_default();
+        self.command_line
+            .iter()
+            .rev()
+            .find(|(k, v)| k == key && !v.trim().is_empty())
+            .map(|(k, v)| {
+                Sourced::new(
+                    v.trim().to_owned(),
+                    Origin::CommandLine {
+                        command: name,
+                        key: k.clone(),
+                    },
+                )
+            })
+    }
+
+    /// Every value that beats scantoken's exports for `key`, for the scanners that count:
+    /// the command line, and the variables that map to `key`, except those scantoken
+    /// exports itself (`exported`: it overwrites them for the scan).
+    pub fn overrides(&self, key: &str, exported: &[&str]) -> Vec<Override> {
+        let mut out = Vec::new();
+        if let Some(value) = self.command_line_value(key) {
+            out.push(Override {
+                key: key.into(),
+                value,
+                readers: self.scanners.clone(),
+            });
+        }
+        for (var, k, v, readers) in &self.variables {
+            let readers = self.read_by_some(readers);
+            if k == key && !readers.is_empty() && !exported.contains(&var.as_str()) {
+                out.push(Override {
+                    key: key.into(),
+                    value: Sourced::new(v.clone(), Origin::Variable(var.clone())),
+                    readers,
+                });
+            }
+        }
+        out
+    }
+
+    /// Whether the scanner command line sets `key` at all (a token, which scantoken must
+    /// hand over itself).
+    pub fn command_line_sets(&self, key: &str) -> bool {
+        self.command_line.iter().any(|(k, _)| k == key)
+    }
+
+    /// The value for a property from the highest-precedence source: the command line, the
+    /// variables, then the JSON parameters, then the properties files (the same order for
+    /// every scanner, FACTS §4). Every source counts here, even one the scanner at hand does
+    /// not read: scantoken exports what it resolves in the variables and the JSON that every
+    /// scanner reads, so the scanner gets this value either way; only [`Self::overrides`]
+    /// asks which scanner reads what.
+    pub fn get(&self, key: &str) -> Option<Sourced<String>> {
+        let from_var = || {
+            self.variables
+                .iter()
+                .find(|(_, k, _, _)| k == key)
+                .map(|(var, _, v, _)| Sourced::new(v.clone(), Origin::Variable(var.clone())))
+        };
+        self.command_line_value(key)
+            .or_else(from_var)
             .or_else(|| {
                 self.json.iter().find_map(|(var, map)| {
                     let v = map.get(key).filter(|v| !v.trim().is_empty())?;

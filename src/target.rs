@@ -163,7 +163,7 @@ pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, Confi
                         cloud_url.source.to_string(),
                         "a custom SonarQube Cloud URL is set without its API base URL",
                     )
-                    .hint("set sonar.scanner.apiBaseUrl (SONAR_SCANNER_APIBASEURL) as well, or use sonar.host.url for SonarQube Server"));
+                    .hint("set sonar.scanner.apiBaseUrl (SONAR_SCANNER_API_BASE_URL) as well, or use sonar.host.url for SonarQube Server"));
                 };
                 let api_url = parse_url(&api_base)?;
                 Endpoint {
@@ -458,16 +458,17 @@ mod tests {
     #[test]
     fn custom_cloud_pair() {
         let t = resolve_env(&[
-            ("SONAR_SCANNER_SONARCLOUDURL", "http://127.0.0.1:9000"),
-            ("SONAR_SCANNER_APIBASEURL", "http://127.0.0.1:9001/"),
+            ("SONAR_SCANNER_SONARCLOUD_URL", "http://127.0.0.1:9000"),
+            ("SONAR_SCANNER_API_BASE_URL", "http://127.0.0.1:9001/"),
         ])
         .unwrap();
         assert_eq!(t.flavor, Flavor::CloudCustom);
         assert_eq!(t.api_url.value, "http://127.0.0.1:9001");
         let e =
-            resolve_env(&[("SONAR_SCANNER_SONARCLOUDURL", "http://127.0.0.1:9000")]).unwrap_err();
+            resolve_env(&[("SONAR_SCANNER_SONARCLOUD_URL", "http://127.0.0.1:9000")]).unwrap_err();
         assert!(e.problem.contains("without its API base URL"), "{e}");
-        let e = resolve_env(&[("SONAR_SCANNER_APIBASEURL", "http://127.0.0.1:9001")]).unwrap_err();
+        let e =
+            resolve_env(&[("SONAR_SCANNER_API_BASE_URL", "http://127.0.0.1:9001")]).unwrap_err();
         assert!(
             e.problem.contains("without sonar.scanner.sonarcloudUrl"),
             "{e}"

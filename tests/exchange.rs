@@ -241,8 +241,8 @@ fn base_env(bao: &Bao, emulator: &BlockingEmulator, project: &str) -> Vec<(Strin
         ("SCANTOKEN_VAULT_ROLE", "sonar"),
         ("SONAR_ORGANIZATION", "acme"),
         ("SCANTOKEN_PROJECT_KEY", project),
-        ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
-        ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+        ("SONAR_SCANNER_SONARCLOUD_URL", &emulator.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &emulator.api_url()),
     ])
 }
 

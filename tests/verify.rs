@@ -784,8 +784,8 @@ tokens:
     let closed = format!("http://127.0.0.1:{closed}");
     let at = |e: &BlockingEmulator| {
         vec![
-            ("SONAR_SCANNER_SONARCLOUDURL", e.web_url()),
-            ("SONAR_SCANNER_APIBASEURL", e.api_url()),
+            ("SONAR_SCANNER_SONARCLOUD_URL", e.web_url()),
+            ("SONAR_SCANNER_API_BASE_URL", e.api_url()),
         ]
     };
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
@@ -816,8 +816,8 @@ tokens:
         (
             "unreachable",
             vec![
-                ("SONAR_SCANNER_SONARCLOUDURL", closed.clone()),
-                ("SONAR_SCANNER_APIBASEURL", closed.clone()),
+                ("SONAR_SCANNER_SONARCLOUD_URL", closed.clone()),
+                ("SONAR_SCANNER_API_BASE_URL", closed.clone()),
             ],
         ),
         (
@@ -964,8 +964,8 @@ tokens: [{value: "0123456789abcdef0123456789abcdef01234567", kind: personal, sca
     )
     .unwrap();
     let env = pairs(&[
-        ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
-        ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+        ("SONAR_SCANNER_SONARCLOUD_URL", &emulator.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &emulator.api_url()),
         ("SONAR_TOKEN", "0123456789abcdef0123456789abcdef01234567"),
         ("SONAR_ORGANIZATION", "acme"),
         ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
@@ -1020,8 +1020,8 @@ fn the_emulator_runs_standalone() {
             .to_owned()
     };
     let env = pairs(&[
-        ("SONAR_SCANNER_SONARCLOUDURL", &url("web")),
-        ("SONAR_SCANNER_APIBASEURL", &url("api")),
+        ("SONAR_SCANNER_SONARCLOUD_URL", &url("web")),
+        ("SONAR_SCANNER_API_BASE_URL", &url("api")),
         (
             "SONAR_TOKEN",
             "sqco_DEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEMOdemoDEM",
@@ -1091,8 +1091,8 @@ tokens:
                 let dir = tempfile::tempdir().unwrap();
                 let d = dir.path();
                 let mut env = pairs(&[
-                    ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
-                    ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+                    ("SONAR_SCANNER_SONARCLOUD_URL", &emulator.web_url()),
+                    ("SONAR_SCANNER_API_BASE_URL", &emulator.api_url()),
                     ("SONAR_ORGANIZATION", "acme"),
                     ("SCANTOKEN_PROJECT_KEY", project),
                     ("SCANTOKEN_DEBUG", "true"),
@@ -1148,8 +1148,8 @@ fn token_map_expiry_warns_within_the_window() {
         "rules:\n  - projects: [acme_payments]\n    token-env: SONAR_TOKEN_PAYMENTS\n    expires: {soon}\n"
     );
     let env = pairs(&[
-        ("SONAR_SCANNER_SONARCLOUDURL", &emulator.web_url()),
-        ("SONAR_SCANNER_APIBASEURL", &emulator.api_url()),
+        ("SONAR_SCANNER_SONARCLOUD_URL", &emulator.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &emulator.api_url()),
         ("SONAR_ORGANIZATION", "acme"),
         ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
         ("SCANTOKEN_TOKEN_MAP", &map),

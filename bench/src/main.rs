@@ -271,8 +271,8 @@ fn export_command(binary: &Path, web: &str, api: &str, ca: Option<&Path>, dir: &
         .env("SONAR_TOKEN", TOKEN)
         .env("SONAR_ORGANIZATION", "acme")
         .env("INPUT_PROJECT_KEY", "acme_payments")
-        .env("SONAR_SCANNER_SONARCLOUDURL", web)
-        .env("SONAR_SCANNER_APIBASEURL", api)
+        .env("SONAR_SCANNER_SONARCLOUD_URL", web)
+        .env("SONAR_SCANNER_API_BASE_URL", api)
         .current_dir(dir);
     cmd
 }
@@ -464,8 +464,8 @@ fn wrapper_overhead(
             .env("INPUT_TOKEN", TOKEN)
             .env("INPUT_ORGANIZATION", "acme")
             .env("INPUT_PROJECTKEY", "acme_payments")
-            .env("SONAR_SCANNER_SONARCLOUDURL", emulator.web_url())
-            .env("SONAR_SCANNER_APIBASEURL", emulator.api_url())
+            .env("SONAR_SCANNER_SONARCLOUD_URL", emulator.web_url())
+            .env("SONAR_SCANNER_API_BASE_URL", emulator.api_url())
             .current_dir(&task);
     };
     let stderr = dir.join("stderr");

@@ -12,7 +12,7 @@ pub mod json;
 pub mod shell;
 
 use crate::ci::{CiKind, Context, EventKind};
-use crate::error::ConfigError;
+use crate::error::{quote, ConfigError};
 use crate::inputs::Sourced;
 use crate::scanner_config::{ScannerConfig, JSON_PARAMS_VARIABLES};
 use crate::secret::Token;
@@ -121,15 +121,14 @@ pub fn require_organization(target: &Target) -> Result<Option<&Sourced<String>>,
     }
 }
 
-pub fn build(
+/// The scanner properties scantoken puts in the JSON variables: the user's own keys from
+/// the JSON already there (tokens removed), the endpoint, the project, the branch or pull
+/// request and the revision. With the warnings about what was dropped or replaced.
+pub fn scanner_properties(
     ctx: &Context,
     target: &Target,
-    token: Option<&Token>,
     scanner: &ScannerConfig,
-    options: ExportOptions,
-) -> Result<ExportSet, ConfigError> {
-    let project_key = require_project_key(target)?;
-    let organization = require_organization(target)?;
+) -> (BTreeMap<String, String>, Vec<String>) {
     let mut warnings = Vec::new();
 
     // Keys a user already put in the JSON variables are kept, except tokens and the
@@ -172,10 +171,16 @@ pub fn build(
     if let Some(region) = &target.region {
         props.insert("sonar.region".into(), region.value.clone());
     }
-    if let Some(org) = organization {
+    if let Some(org) = target
+        .organization
+        .as_ref()
+        .filter(|_| target.flavor.is_cloud())
+    {
         props.insert("sonar.organization".into(), org.value.clone());
     }
-    props.insert("sonar.projectKey".into(), project_key.value.clone());
+    if let Some(key) = &target.project_key {
+        props.insert("sonar.projectKey".into(), key.value.clone());
+    }
 
     match (ctx.event, &ctx.pull_request, &ctx.branch) {
         (EventKind::PullRequest, Some(pr), _) => {
@@ -220,6 +225,85 @@ pub fn build(
         props.insert("sonar.scm.revision".into(), rev.clone());
     }
 
+    (props, warnings)
+}
+
+/// The variables scantoken exports besides the JSON: a scanner reading one of these gets
+/// scantoken's value, whatever the job's environment held.
+pub fn exported_variables(target: &Target) -> Vec<&'static str> {
+    let mut names = vec!["SONAR_TOKEN"];
+    if target.flavor != Flavor::CloudCustom {
+        names.push("SONAR_HOST_URL");
+    }
+    if target.region.is_some() {
+        names.push("SONAR_REGION");
+    }
+    if target.organization.is_some() && target.flavor.is_cloud() {
+        names.push("SONAR_ORGANIZATION");
+    }
+    names
+}
+
+/// Refuses, before anything is verified, a target that some scanner would not use: a value
+/// that beats the exports (the scanner's command line, a `SONAR_<PROPERTY>` variable that
+/// pysonar reads) and differs from what scantoken verifies and exports, or a branch value
+/// next to this build's pull request (or the reverse), which the scanner rejects.
+pub fn check_scanner_agreement(
+    ctx: &Context,
+    target: &Target,
+    scanner: &ScannerConfig,
+) -> Result<(), ConfigError> {
+    let (props, _) = scanner_properties(ctx, target, scanner);
+    let exported = exported_variables(target);
+    let is_pr = props.contains_key("sonar.pullrequest.key");
+    let is_branch = props.contains_key("sonar.branch.name");
+    let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
+    for k in BRANCH_PROPERTIES.iter().chain(&PULL_REQUEST_PROPERTIES) {
+        if !keys.contains(k) {
+            keys.push(k);
+        }
+    }
+    for key in keys {
+        for o in scanner.overrides(key, &exported) {
+            let shown = quote(&o.value.value);
+            let problem = match props.get(key) {
+                Some(ours) if *ours == o.value.value => continue,
+                Some(ours) => format!(
+                    "holds {shown}, which {} use(s) instead of the {key} scantoken verifies and exports ({})",
+                    o.scanners(),
+                    quote(ours)
+                ),
+                None if is_pr && BRANCH_PROPERTIES.contains(&key) => format!(
+                    "holds {shown}: {} would send {key} together with this build's pull-request properties, which the scanner rejects",
+                    o.scanners()
+                ),
+                None if is_branch && PULL_REQUEST_PROPERTIES.contains(&key) => format!(
+                    "holds {shown}: {} would send {key} together with this build's sonar.branch.name, which the scanner rejects",
+                    o.scanners()
+                ),
+                // Not part of what scantoken sets (a default-branch or tag build): the
+                // scanner's own business, and no part of what is verified.
+                None => continue,
+            };
+            return Err(ConfigError::new(o.value.source.to_string(), problem).hint(format!(
+                "remove it, or make it agree: scantoken sets {key} for the scan from its own inputs and the CI, and verifies only that"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn build(
+    ctx: &Context,
+    target: &Target,
+    token: Option<&Token>,
+    scanner: &ScannerConfig,
+    options: ExportOptions,
+) -> Result<ExportSet, ConfigError> {
+    let project_key = require_project_key(target)?;
+    let organization = require_organization(target)?;
+    let (props, warnings) = scanner_properties(ctx, target, scanner);
+    let mut warnings = warnings;
     let mut json_props = props.clone();
     if options.token_in_json {
         if let Some(token) = token {

@@ -1,0 +1,328 @@
+//! Starting the scan for `scantoken run`: the scanner's variables set for the child process
+//! alone, the secrets masked in everything it prints, signals passed on, its exit code kept.
+//!
+//! The token never enters the job's environment, a CI variable file or a shell trace: it
+//! exists only in this process and the child's environment. What the child prints is read
+//! from pipes and every secret is replaced by `***` before it reaches the log, as 1Password's
+//! `op run` does, because a scanner's debug output or a stack trace can echo its
+//! configuration. A cancelled job sends SIGINT or SIGTERM to scantoken; the child gets the
+//! same signal, and scantoken waits for it to stop, so the scan is not left running.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// How long the child's output pipes may stay open after it exits (a daemon it started may
+/// hold them): then scantoken stops reading and exits with the child's code.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// Replaces every occurrence of a secret in a byte stream by `***`, across chunk
+/// boundaries: bytes that could still be the start of a secret are held back until the next
+/// chunk (or the end) says what they are. Secrets are masked line by line (as GitHub does
+/// for multi-line secrets), so a line ending always flushes what came before it.
+pub struct Masker {
+    secrets: Vec<Vec<u8>>,
+    held: Vec<u8>,
+}
+
+impl Masker {
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Masker {
+        let mut lines: Vec<Vec<u8>> = secrets
+            .into_iter()
+            .flat_map(|s| s.lines())
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| !l.is_empty())
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        // The longest first, so a secret that contains another is masked whole.
+        lines.sort_by_key(|l| std::cmp::Reverse(l.len()));
+        lines.dedup();
+        Masker {
+            secrets: lines,
+            held: Vec::new(),
+        }
+    }
+
+    /// Takes the next chunk; returns what can be printed now.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        self.held.extend_from_slice(chunk);
+        let (out, keep) = self.scan(false);
+        self.held.drain(..keep);
+        out
+    }
+
+    /// The end of the stream: everything still held, masked.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let (out, _) = self.scan(true);
+        self.held.clear();
+        out
+    }
+
+    /// Masks `held`; returns the output and how many bytes of `held` it accounts for.
+    fn scan(&self, at_end: bool) -> (Vec<u8>, usize) {
+        let held = &self.held;
+        let mut out = Vec::with_capacity(held.len());
+        let mut i = 0;
+        'outer: while i < held.len() {
+            let rest = &held[i..];
+            // A secret longer than what is held could still start here: wait for more, so
+            // a secret that contains a shorter one is masked whole.
+            if !at_end
+                && self
+                    .secrets
+                    .iter()
+                    .any(|s| s.len() > rest.len() && s.starts_with(rest))
+            {
+                break;
+            }
+            for s in &self.secrets {
+                if rest.starts_with(s) {
+                    out.extend_from_slice(b"***");
+                    i += s.len();
+                    continue 'outer;
+                }
+            }
+            out.push(held[i]);
+            i += 1;
+        }
+        (out, i)
+    }
+}
+
+/// What to start.
+pub struct Launch<'a> {
+    pub argv: &'a [OsString],
+    /// The child's whole environment.
+    pub env: Vec<(String, String)>,
+    /// Values to mask in its output.
+    pub secrets: Vec<&'a str>,
+}
+
+/// Why the child could not be started.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub program: String,
+    pub error: std::io::Error,
+}
+
+/// Starts the child, relays its output masked, forwards signals, and returns the exit code
+/// a shell would give (128 + N for a child killed by signal N).
+pub fn run(
+    launch: Launch<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<i32, SpawnError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| SpawnError {
+            program: String::new(),
+            error,
+        })?;
+    runtime.block_on(supervise(launch, stdout, stderr))
+}
+
+async fn supervise(
+    launch: Launch<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<i32, SpawnError> {
+    let program = launch.argv[0].to_string_lossy().into_owned();
+    let mut command = tokio::process::Command::new(&launch.argv[0]);
+    command
+        .args(&launch.argv[1..])
+        .env_clear()
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(|error| SpawnError {
+        program: program.clone(),
+        error,
+    })?;
+    let mut child_out = child.stdout.take().expect("stdout is piped");
+    let mut child_err = child.stderr.take().expect("stderr is piped");
+    let mut mask_out = Masker::new(launch.secrets.iter().copied());
+    let mut mask_err = Masker::new(launch.secrets.iter().copied());
+    let mut signals = Signals::new();
+    let pid = child.id();
+
+    let mut out_buf = vec![0u8; 16 * 1024];
+    let mut err_buf = vec![0u8; 16 * 1024];
+    let (mut out_open, mut err_open) = (true, true);
+    let mut status = None;
+    let grace = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(grace);
+    while out_open || err_open || status.is_none() {
+        tokio::select! {
+            read = child_out.read(&mut out_buf), if out_open => match read {
+                Ok(n) if n > 0 => relay(stdout, &mask_out.push(&out_buf[..n])),
+                _ => {
+                    relay(stdout, &mask_out.finish());
+                    out_open = false;
+                }
+            },
+            read = child_err.read(&mut err_buf), if err_open => match read {
+                Ok(n) if n > 0 => relay(stderr, &mask_err.push(&err_buf[..n])),
+                _ => {
+                    relay(stderr, &mask_err.finish());
+                    err_open = false;
+                }
+            },
+            waited = child.wait(), if status.is_none() => {
+                status = Some(waited);
+                grace.as_mut().reset(tokio::time::Instant::now() + PIPE_GRACE);
+            },
+            () = &mut grace, if status.is_some() => {
+                relay(stdout, &mask_out.finish());
+                relay(stderr, &mask_err.finish());
+                break;
+            },
+            signal = signals.next() => forward(pid, signal),
+        }
+    }
+    let status = status
+        .expect("the loop ends only after the child was waited for")
+        .map_err(|error| SpawnError { program, error })?;
+    Ok(exit_code(&status))
+}
+
+fn relay(to: &mut dyn Write, bytes: &[u8]) {
+    if !bytes.is_empty() {
+        let _ = to.write_all(bytes);
+        let _ = to.flush();
+    }
+}
+
+fn exit_code(status: &std::process::ExitStatus) -> i32 {
+    if let Some(code) = status.code() {
+        return code;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return 128 + signal;
+        }
+    }
+    1
+}
+
+/// The signals a CI sends to cancel a step (GitHub's runner SIGINT then SIGTERM, Azure's
+/// agent and Jenkins SIGTERM, a closed terminal SIGHUP), passed on to the child.
+#[cfg(unix)]
+struct Signals {
+    interrupt: Option<tokio::signal::unix::Signal>,
+    terminate: Option<tokio::signal::unix::Signal>,
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+            hangup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// The next signal received (pending forever without any).
+    async fn next(&mut self) -> i32 {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    if s.recv().await.is_none() {
+                        std::future::pending::<()>().await
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = recv(&mut self.interrupt) => libc::SIGINT,
+            () = recv(&mut self.terminate) => libc::SIGTERM,
+            () = recv(&mut self.hangup) => libc::SIGHUP,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn forward(pid: Option<u32>, signal: i32) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a pid we spawned and still hold (not yet reaped), and a
+        // valid signal number; it touches no memory of ours.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+/// Elsewhere (Windows) the console delivers Ctrl-C to the whole process group itself.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> Signals {
+        Signals
+    }
+
+    async fn next(&mut self) -> i32 {
+        std::future::pending().await
+    }
+}
+
+#[cfg(not(unix))]
+fn forward(_pid: Option<u32>, _signal: i32) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask_in_chunks(secrets: &[&str], input: &[u8], size: usize) -> Vec<u8> {
+        let mut m = Masker::new(secrets.iter().copied());
+        let mut out = Vec::new();
+        for chunk in input.chunks(size) {
+            out.extend(m.push(chunk));
+        }
+        out.extend(m.finish());
+        out
+    }
+
+    #[test]
+    fn secrets_are_masked_across_every_chunk_boundary() {
+        let input =
+            b"token=sqp_SECRET1234, again sqp_SECRET1234\nsqp_SECRET123 is not it; ss".to_vec();
+        for size in 1..=input.len() {
+            let out = mask_in_chunks(&["sqp_SECRET1234"], &input, size);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                "token=***, again ***\nsqp_SECRET123 is not it; ss",
+                "chunk size {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn multi_line_secrets_are_masked_line_by_line_and_the_longest_first() {
+        let out = mask_in_chunks(
+            &["pass\nword", "abc", "abcdef"],
+            b"pass word\nabcdefg abc",
+            3,
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), "*** ***\n***g ***");
+    }
+
+    #[test]
+    fn a_line_ending_flushes_at_once() {
+        let mut m = Masker::new(["sqp_X"]);
+        assert_eq!(m.push(b"done\n"), b"done\n");
+        assert_eq!(m.push(b"sq"), b"");
+        assert_eq!(m.push(b"l\n"), b"sql\n");
+    }
+}

@@ -1,0 +1,371 @@
+//! `scantoken run -- <command>` and the scanners' configuration precedence, through the real
+//! binary against the Sonar emulator (SonarQube Cloud at custom URLs): the command's own
+//! arguments decide what is verified, the child alone gets the token, its output is masked,
+//! its exit code and signals pass through, and a value that some scanner would prefer over
+//! the exports is either verified or refused (exit 2), never silently scanned elsewhere.
+
+mod common;
+
+use common::{pairs, scantoken, set};
+use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
+use std::path::Path;
+
+const SOT_PAYMENTS: &str = "sqco_PAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpay";
+
+fn emulator() -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments, organization: acme}}
+  - {{key: acme_ledger, organization: acme}}
+tokens:
+  - {{value: "{SOT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments]}}
+"#
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+/// A local shell pointed at the emulator with the scoped token; the project key comes from
+/// the command or from `extra`.
+fn base_env(e: &BlockingEmulator, dir: &Path) -> Vec<(String, String)> {
+    let mut env = pairs(&[
+        ("SONAR_SCANNER_SONARCLOUD_URL", &e.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &e.api_url()),
+        ("SONAR_TOKEN", SOT_PAYMENTS),
+        ("SONAR_ORGANIZATION", "acme"),
+    ]);
+    // Scanner stand-ins by their real names, first on PATH: each prints the scanner's
+    // variables as it received them (and the token itself, to prove the masking).
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = r#"#!/bin/sh
+echo "args: $*"
+echo "token: $SONAR_TOKEN"
+echo "json: $SONAR_SCANNER_JSON_PARAMS"
+echo "legacy: $SONARQUBE_SCANNER_PARAMS"
+echo "stderr token: $SONAR_TOKEN" >&2
+exit "${FAKE_EXIT:-0}"
+"#;
+    for name in ["sonar-scanner", "pysonar", "mvn"] {
+        let path = bin.join(name);
+        std::fs::write(&path, script).unwrap();
+        make_executable(&path);
+    }
+    set(
+        &mut env,
+        "PATH",
+        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    env
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn json_line(stdout: &str) -> serde_json::Value {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("json: "))
+        .unwrap_or_else(|| panic!("the child did not run: {stdout}"));
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+fn the_child_gets_the_verified_environment_and_its_output_is_masked() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--",
+            "sonar-scanner",
+            "-Dsonar.projectKey=acme_payments",
+            "-X",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("Verdict: ok"), "{stderr}");
+    let json = json_line(&stdout);
+    assert_eq!(json["sonar.projectKey"], "acme_payments");
+    assert_eq!(json["sonar.organization"], "acme");
+    assert_eq!(json["sonar.scanner.sonarcloudUrl"], e.web_url());
+    assert_eq!(json["sonar.scanner.apiBaseUrl"], e.api_url());
+    assert!(
+        stdout.contains("args: -Dsonar.projectKey=acme_payments -X"),
+        "{stdout}"
+    );
+    // The child received the token, and it printed it: the log shows *** instead.
+    assert!(stdout.contains("token: ***"), "{stdout}");
+    assert!(stderr.contains("stderr token: ***"), "{stderr}");
+    assert!(!stdout.contains(SOT_PAYMENTS) && !stderr.contains(SOT_PAYMENTS));
+}
+
+#[test]
+fn the_command_line_decides_what_is_verified() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    // The token can scan acme_payments only; the command scans acme_ledger.
+    for command in [
+        &["sonar-scanner", "-Dsonar.projectKey=acme_ledger"][..],
+        &["pysonar", "--sonar-project-key", "acme_ledger"],
+        &["mvn", "sonar:sonar", "-D", "sonar.projectKey=acme_ledger"],
+    ] {
+        let mut args = vec!["run", "--"];
+        args.extend(command);
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &args);
+        assert_eq!(code, 1, "{command:?}: {stderr}");
+        assert!(stderr.contains("no-scan-permission"), "{stderr}");
+        assert!(stderr.contains("acme_ledger"), "{stderr}");
+        assert!(!stdout.contains("args:"), "the child ran: {stdout}");
+    }
+}
+
+#[test]
+fn a_command_line_against_an_explicit_input_is_a_configuration_error() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "sonar-scanner", "-Dsonar.projectKey=other"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("sonar.projectKey on the sonar-scanner command line")
+            && stderr.contains("\"other\"")
+            && stderr.contains("\"acme_payments\""),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("args:"));
+    // No request went out: the error comes before any verification.
+    assert!(e.log().is_empty(), "{:?}", e.log().len());
+}
+
+#[test]
+fn a_token_on_the_command_line_is_refused() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let canary = "sqco_CANARYcanaryCANARYcanary";
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--",
+            "pysonar",
+            "--token",
+            canary,
+            "--project-key",
+            "acme_payments",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("sonar.token"), "{stderr}");
+    assert!(!stderr.contains(canary) && !stdout.contains(canary));
+    assert!(!stdout.contains("args:"));
+}
+
+#[test]
+fn the_exit_code_of_the_child_is_passed_through_and_a_failed_verdict_starts_nothing() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    set(&mut env, "FAKE_EXIT", "7");
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sonar-scanner",
+        ],
+    );
+    assert_eq!(code, 7, "{stderr}");
+
+    set(
+        &mut env,
+        "SONAR_TOKEN",
+        "sqco_REVOKEDnotknownREVOKEDnotknownREVOKEDnotknownREVOKEDnotkn",
+    );
+    let marker = dir.path().join("ran");
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            &format!("touch {}", marker.display()),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("token-rejected"), "{stderr}");
+    assert!(!marker.exists(), "the command ran after a failed verdict");
+}
+
+#[test]
+fn an_unknown_command_gets_the_environment_and_a_note() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            "echo \"json: $SONAR_SCANNER_JSON_PARAMS\"; echo \"$SONAR_TOKEN\"",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("arguments were not read"), "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    assert!(
+        stdout.contains("***") && !stdout.contains(SOT_PAYMENTS),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_signal_reaches_the_child_and_its_exit_code_comes_back() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scantoken"))
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first, "ready");
+    // SIGTERM to scantoken alone, as a cancelled CI job sends it.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(42));
+}
+
+// The scanners' own variables that beat the exports (FACTS §4, docs/scanner-configuration.md).
+
+#[test]
+fn a_project_key_variable_pysonar_prefers_is_verified_or_refused() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    set(&mut env, "SONAR_PROJECT_KEY", "acme_ledger");
+
+    // No project key given to scantoken: it verifies what pysonar would scan.
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["verify", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["verdict"], "no-scan-permission");
+    assert_eq!(report["target"]["project_key"]["value"], "acme_ledger");
+    assert_eq!(
+        report["target"]["project_key"]["source"],
+        "variable SONAR_PROJECT_KEY"
+    );
+
+    // An explicit input that differs: a configuration error naming both and the scanner.
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--format", "shell"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("variable SONAR_PROJECT_KEY")
+            && stderr.contains("pysonar")
+            && stderr.contains("\"acme_ledger\"")
+            && stderr.contains("\"acme_payments\""),
+        "{stderr}"
+    );
+
+    // run with a scanner that does not read SONAR_PROJECT_KEY: nothing to refuse.
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    // ... and pysonar, which does, is refused.
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "pysonar"]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn a_branch_variable_on_a_pull_request_build_is_refused() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = common::fixture_env("github/pull_request");
+    env.extend(base_env(&e, dir.path()));
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    set(
+        &mut env,
+        "GITHUB_ENV",
+        dir.path().join("env").to_str().unwrap(),
+    );
+    set(&mut env, "SONAR_BRANCH_NAME", "main");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("variable SONAR_BRANCH_NAME") && stderr.contains("pull-request"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("env").exists(), "exports were written");
+}
+
+#[test]
+fn spellings_no_scanner_reads_are_refused_with_the_right_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for (wrong, right) in [
+        (
+            "SONAR_SCANNER_SONARCLOUDURL",
+            "SONAR_SCANNER_SONARCLOUD_URL",
+        ),
+        ("SONAR_SCANNER_APIBASEURL", "SONAR_SCANNER_API_BASE_URL"),
+    ] {
+        let env = pairs(&[
+            (wrong, "http://127.0.0.1:9"),
+            ("SCANTOKEN_PROJECT_KEY", "a_b"),
+        ]);
+        let (code, _, stderr) = scantoken(dir.path(), &env, &["context"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains(&format!("variable {wrong}")) && stderr.contains(right),
+            "{stderr}"
+        );
+    }
+}
