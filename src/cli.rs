@@ -8,6 +8,7 @@ use crate::env::Env;
 use crate::error::{ConfigError, Exit, Outcome};
 use crate::export::{self, Destinations, ExportOptions, ExportSet, Format, Summary};
 use crate::inputs::{Inputs, Origin, Sourced};
+use crate::output::Output;
 use crate::report::{self, safe};
 use crate::scanner_command::{self, ScannerCommand};
 use crate::scanner_config::{Scanner, ScannerConfig};
@@ -249,12 +250,7 @@ pub fn run(
         || env.is("RUNNER_DEBUG", "1")
         || env.is("SYSTEM_DEBUG", "true")
         || env.is("SCANTOKEN_DEBUG", "true");
-    let mut out = Output {
-        env,
-        stdout,
-        stderr,
-        verbose,
-    };
+    let mut out = Output::new(env, stdout, stderr, verbose);
     let result = match cli.command {
         Command::Context(args) => context(&args, env, cwd, &mut out).map(Outcome::from),
         Command::Verify(args) => verify(&args, env, cwd, &mut out).map(Outcome::from),
@@ -297,89 +293,6 @@ impl From<export::WriteError> for Failure {
             ConfigError::new(e.name.clone(), e.to_string())
                 .hint("nothing was written; choose another --format, or fix the value"),
         )
-    }
-}
-
-/// Human messages go to stderr, so stdout stays clean for `eval` and for CI commands.
-/// On GitHub and Azure, errors and notices also become the CI's own annotations.
-struct Output<'a> {
-    env: &'a Env,
-    stdout: &'a mut dyn Write,
-    stderr: &'a mut dyn Write,
-    verbose: bool,
-}
-
-impl Output<'_> {
-    fn ci(&self) -> Option<CiKind> {
-        if self.env.is("GITHUB_ACTIONS", "true") {
-            Some(CiKind::Github)
-        } else if self.env.is("TF_BUILD", "true") {
-            Some(CiKind::Azure)
-        } else {
-            None
-        }
-    }
-
-    fn say(&mut self, text: &str) {
-        let _ = self.stderr.write_all(text.as_bytes());
-        if !text.ends_with('\n') {
-            let _ = self.stderr.write_all(b"\n");
-        }
-    }
-
-    fn annotate(&mut self, level: &str, text: &str) {
-        let line = match self.ci() {
-            Some(CiKind::Github) => format!(
-                "::{level} title=scantoken::{}\n",
-                export::github::escape_data(text)
-            ),
-            Some(CiKind::Azure) => {
-                let kind = if level == "error" { "error" } else { "warning" };
-                format!(
-                    "##vso[task.logissue type={kind}]{}\n",
-                    export::azure::escape_data(text)
-                )
-            }
-            _ => return,
-        };
-        let _ = self.stdout.write_all(line.as_bytes());
-    }
-
-    /// Registers a secret with the CI's masking the moment it exists (GitHub, Azure).
-    fn mask(&mut self, secret: &str) {
-        let line = match self.ci() {
-            Some(CiKind::Github) => {
-                format!("::add-mask::{}\n", export::github::escape_data(secret))
-            }
-            Some(CiKind::Azure) => format!(
-                "##vso[task.setsecret]{}\n",
-                export::azure::escape_data(secret)
-            ),
-            _ => return,
-        };
-        let _ = self.stdout.write_all(line.as_bytes());
-    }
-
-    /// With --verbose, a value's `Debug` form: every type that holds a secret redacts it.
-    fn debug(&mut self, label: &str, value: &dyn std::fmt::Debug) {
-        if self.verbose {
-            let text = format!("{value:#?}");
-            let _ = writeln!(
-                self.stderr,
-                "debug: {label}: {}",
-                report::safe_multiline(&text)
-            );
-        }
-    }
-
-    fn error(&mut self, text: &str) {
-        self.say(&format!("error: {text}"));
-        self.annotate("error", text);
-    }
-
-    fn notice(&mut self, text: &str) {
-        self.say(&format!("notice: {text}"));
-        self.annotate("notice", text);
     }
 }
 
@@ -441,22 +354,19 @@ fn context_and_target(
 }
 
 fn context(args: &ContextArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
+    if args.json {
+        out.stdout_is_data();
+    }
     let inputs = inputs(env, &args.target);
     let (ctx, _, target) = context_and_target(&inputs, env, cwd, None)?;
     if args.json {
-        let json = serde_json::json!({ "context": ctx, "target": target });
-        writeln!(
-            out.stdout,
-            "{}",
-            serde_json::to_string_pretty(&json).expect("serializable")
-        )?;
+        out.json(&serde_json::json!({ "context": ctx, "target": target }))?;
     } else {
-        write!(
-            out.stdout,
+        out.report(&format!(
             "{}\n{}",
             report::context_text(&ctx),
             report::target_text(&target)
-        )?;
+        ))?;
     }
     Ok(Exit::Ok)
 }
@@ -547,6 +457,9 @@ fn check(
         Obtained::Token(c, revocation) => (c, revocation),
         Obtained::Ended(v) => return Ok(Checked::ended(r.target.clone(), None, v)),
     };
+    // Masked before anything else can print it: a server that echoes the token in an
+    // error would otherwise put it in the log ahead of the writers' own mask.
+    mask(credential.token.expose_secret());
     // A Vault token is revoked alongside what follows: the task runs whenever the runtime
     // is driven (the probes), and is waited for here on every path.
     let revoking = revocation.map(|rev| runtime.spawn(rev.run()));
@@ -902,7 +815,13 @@ fn check_logged(
     out.debug("inputs", r.inputs);
     out.debug("context", r.ctx);
     out.debug("target", r.target);
-    let checked = check(r, env, cwd, args, no_verify, &mut |secret| out.mask(secret))?;
+    let mut checked = check(r, env, cwd, args, no_verify, &mut |secret| out.mask(secret))?;
+    if let Some(v) = &mut checked.verdict {
+        out.redact_verdict(v);
+    }
+    for w in &mut checked.unverified_warnings {
+        *w = out.redact(w);
+    }
     out.debug("credential", &checked.credential);
     out.debug("verdict", &checked.verdict);
     Ok(checked)
@@ -961,6 +880,9 @@ fn verify(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Exit, Failure> {
+    if args.json {
+        out.stdout_is_data();
+    }
     let inputs = inputs(env, &args.target);
     let (ctx, scanner, target) = context_and_target(&inputs, env, cwd, None)?;
     let resolved = Resolved {
@@ -986,18 +908,14 @@ fn verify(
             "context": ctx,
             "target": target,
         });
-        writeln!(
-            out.stdout,
-            "{}",
-            serde_json::to_string_pretty(&json).expect("serializable")
-        )?;
+        out.json(&json)?;
     } else {
         out.say(&report::context_text(&ctx));
         out.say(&report::target_text(&target));
         if let Some(c) = &checked.credential {
             out.say(&format!("Token: {}", safe(&c.describe())));
         }
-        writeln!(out.stdout, "{}", report::verdict_text(&verdict))?;
+        out.report(&format!("{}\n", report::verdict_text(&verdict)))?;
     }
     // With --json, stdout is one JSON document (the verdict is in it): no annotation.
     if exit != Exit::Ok && !args.json {
@@ -1087,6 +1005,14 @@ fn prepare(
         .choice(plan.format, "format")?
         .unwrap_or(Format::Auto)
         .resolve(ctx.ci);
+    let data_on_stdout = plan.output.is_none()
+        && matches!(
+            format,
+            Format::Shell | Format::Dotenv | Format::Properties | Format::Json
+        );
+    if data_on_stdout && plan.command.is_none() {
+        out.stdout_is_data();
+    }
     let policies = Policies::read(&inputs, plan.verify)?;
     let options = ExportOptions {
         token_in_json: plan.token_in_json || inputs.boolean(false, "token-in-json")?,
@@ -1196,7 +1122,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     let rendered = export::render(format, &set, &summary, &dest)?;
     // A destination that cannot be written (a GITHUB_OUTPUT in a missing folder, a
     // read-only --output) is the environment's to fix, and nothing was written.
-    export::commit(&rendered, out.stdout).map_err(|e| {
+    export::commit(&rendered, out.raw_stdout()).map_err(|e| {
         ConfigError::new("exports", e.to_string())
             .hint("nothing was written: check that the files GITHUB_ENV, GITHUB_OUTPUT or --output name can be written")
     })?;
@@ -1268,7 +1194,8 @@ fn run_command(
         env: child_env,
         secrets,
     };
-    match child::run(launch, out.stdout, out.stderr) {
+    let (stdout, stderr) = out.raw_streams();
+    match child::run(launch, stdout, stderr) {
         Ok(code) => Ok(Outcome::Child(code)),
         Err(e) => {
             let hint = if e.error.kind() == std::io::ErrorKind::NotFound {

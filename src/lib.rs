@@ -13,6 +13,7 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod inputs;
+pub mod output;
 pub mod report;
 pub mod scanner_command;
 pub mod scanner_config;

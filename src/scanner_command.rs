@@ -475,12 +475,7 @@ mod tests {
     fn maven_takes_one_word_after_d() {
         // Only @sonar/scan's commander option is variadic (and `sonar-scanner`, which may be
         // either: the Java CLI refuses a stray `key=value` word, so reading it costs nothing).
-        let (_, p) = props(&[
-            "mvn",
-            "-D",
-            "sonar.projectKey=a",
-            "sonar.branch.name=b",
-        ]);
+        let (_, p) = props(&["mvn", "-D", "sonar.projectKey=a", "sonar.branch.name=b"]);
         assert_eq!(p, kv(&[("sonar.projectKey", "a")]));
     }
 

@@ -865,7 +865,7 @@ tokens:
         );
         for (what, text) in [
             ("verify stdout", &json),
-            ("verify stderr", &json_err),
+            ("verify stderr", &common::outside_masks(&json_err)),
             ("export stderr", &stderr),
         ] {
             assert!(

@@ -62,3 +62,12 @@ pub fn fixture_env(case: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// `text` without the CI's mask commands (`::add-mask::…`, `##vso[task.setsecret]…`): the
+/// only lines that may name a secret, since masking needs the value.
+pub fn outside_masks(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("::add-mask::") && !l.starts_with("##vso[task.setsecret]"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
