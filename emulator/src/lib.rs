@@ -16,6 +16,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod bootstrap;
 pub mod faults;
 pub mod scenario;
 pub mod server;
