@@ -1,0 +1,456 @@
+//! SonarSource's real scanner bootstrappers in tests: npm `@sonar/scan` and PyPI `pysonar`,
+//! pinned and installed by `scripts/test.sh`, run against the Sonar emulator, whose JRE
+//! archive holds a stand-in `java` that records what the scanner engine receives (see the
+//! emulator's README). Owns: finding and running a bootstrapper ([`run_scanner`], or
+//! [`scanner_command`] + [`scanner_env`] + [`read_engine_input`] to run it some other way,
+//! e.g. as the child of `scantoken run --`), reading the engine's input ([`EngineInput`]),
+//! and a Sonar for them to talk to ([`Sonar`]: Server, or Cloud global or US at its official
+//! URL through a CONNECT proxy with a private CA), which checks where the token went.
+#![allow(dead_code)]
+
+use super::connect_proxy::ConnectProxy;
+use sonar_emulator::{
+    fingerprint, start_blocking, tls::TestPki, BlockingEmulator, EmulatorConfig, ListenerKind,
+    Scenario, TlsFiles,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The file the stand-in `java` writes the engine's stdin to (and `<file>.argv`).
+pub const ENGINE_INPUT_VAR: &str = sonar_emulator::bootstrap::ENGINE_INPUT_VAR;
+
+/// A scan never takes this long against the emulator; past it the scanner is killed.
+const SCANNER_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scanner {
+    /// npm `@sonar/scan` 5.0.1, command `sonar-scanner-npm`.
+    Npm,
+    /// PyPI `pysonar` 1.10.0.5888, command `pysonar`.
+    Pysonar,
+}
+
+impl Scanner {
+    pub const ALL: [Scanner; 2] = [Scanner::Npm, Scanner::Pysonar];
+
+    /// The command the package installs.
+    pub fn command_name(self) -> &'static str {
+        match self {
+            Scanner::Npm => "sonar-scanner-npm",
+            Scanner::Pysonar => "pysonar",
+        }
+    }
+
+    /// Where `scripts/test.sh` installs it under the build folder, for runs without its PATH.
+    fn install_dir(self) -> PathBuf {
+        let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools");
+        match self {
+            Scanner::Npm => tools.join("npm/node_modules/.bin"),
+            Scanner::Pysonar => tools.join("venv/bin"),
+        }
+    }
+}
+
+/// The bootstrapper's executable: found on PATH (scripts/test.sh puts its tools there), else
+/// in the build folder where scripts/test.sh installs it. Missing is a failure, not a skip.
+pub fn scanner_command(which: Scanner) -> PathBuf {
+    let name = which.command_name();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([which.install_dir()])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("`{name}` is neither on PATH nor in target/tools: ./scripts/test.sh installs it")
+        })
+}
+
+/// The variables a scanner needs in a test, applied over the job's: HOME and the scanner's
+/// cache (`SONAR_USER_HOME`) inside `dir`, so it writes nowhere else and downloads the JRE and
+/// engine every time; and the file the stand-in `java` records the engine's input to.
+pub fn scanner_env(dir: &Path) -> Vec<(String, String)> {
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    vec![
+        ("HOME".into(), home.to_str().unwrap().into()),
+        (
+            "SONAR_USER_HOME".into(),
+            home.join(".sonar").to_str().unwrap().into(),
+        ),
+        (
+            ENGINE_INPUT_VAR.into(),
+            engine_input_path(dir).to_str().unwrap().into(),
+        ),
+    ]
+}
+
+pub fn engine_input_path(dir: &Path) -> PathBuf {
+    dir.join("engine-input.json")
+}
+
+/// What the scanner engine was started with: the properties on its stdin and its arguments.
+#[derive(Debug, Clone)]
+pub struct EngineInput {
+    /// Every property, its value as a string (pysonar sends some as JSON numbers and booleans).
+    pub properties: BTreeMap<String, String>,
+    /// The stand-in `java`'s arguments: JVM options, `-jar`, the engine jar.
+    pub argv: Vec<String>,
+}
+
+impl EngineInput {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).map(String::as_str)
+    }
+
+    /// The properties whose key starts with `prefix`, e.g. `sonar.pullrequest.`.
+    pub fn with_prefix(&self, prefix: &str) -> BTreeMap<&str, &str> {
+        self.properties
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The engine input the stand-in recorded in `dir`, if the engine was started.
+pub fn read_engine_input(dir: &Path) -> Option<EngineInput> {
+    let file = engine_input_path(dir);
+    let stdin = std::fs::read_to_string(&file).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&stdin)
+        .unwrap_or_else(|e| panic!("the engine's stdin is not JSON ({e}): {stdin}"));
+    let list = json["scannerProperties"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no scannerProperties list: {stdin}"));
+    let mut properties = BTreeMap::new();
+    for p in list {
+        let key = p["key"].as_str().expect("a string key").to_owned();
+        let value = match &p["value"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert!(
+            properties.insert(key.clone(), value).is_none(),
+            "{key} sent twice"
+        );
+    }
+    let argv_file = PathBuf::from(format!("{}.argv", file.display()));
+    let argv = std::fs::read(&argv_file)
+        .unwrap()
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Some(EngineInput { properties, argv })
+}
+
+/// One run of a program: exit code, output, and the engine input if the engine started.
+#[derive(Debug)]
+pub struct ScannerRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub engine: Option<EngineInput>,
+}
+
+impl ScannerRun {
+    /// The engine's input; fails the test with the run's output when the engine never started.
+    pub fn engine(&self) -> &EngineInput {
+        self.engine.as_ref().unwrap_or_else(|| {
+            panic!(
+                "the scanner engine was not started (exit {}):\n{}\n{}",
+                self.code, self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs a bootstrapper in `dir` with exactly `env` (plus PATH, then [`scanner_env`]) and
+/// `args`, and reads what its engine received.
+pub fn run_scanner(
+    which: Scanner,
+    dir: &Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> ScannerRun {
+    let mut command = Command::new(scanner_command(which));
+    command.args(args);
+    run_with_engine(command, dir, env)
+}
+
+/// Runs any command (a shell running scantoken then a scanner, or `scantoken run -- ...`)
+/// in `dir` with exactly `env` plus PATH and [`scanner_env`] (which win), with a time limit,
+/// and reads what the engine received. A previous run's engine input is removed first.
+pub fn run_with_engine(mut command: Command, dir: &Path, env: &[(String, String)]) -> ScannerRun {
+    let input = engine_input_path(dir);
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(format!("{}.argv", input.display()));
+    let (out, err) = (dir.join("run.stdout"), dir.join("run.stderr"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(scanner_env(dir))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > SCANNER_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{command:?} still running after {SCANNER_TIMEOUT:?}:\n{}\n{}",
+                std::fs::read_to_string(&out).unwrap_or_default(),
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    ScannerRun {
+        code: status.code().unwrap_or(-1),
+        stdout: std::fs::read_to_string(&out).unwrap(),
+        stderr: std::fs::read_to_string(&err).unwrap(),
+        engine: read_engine_input(dir),
+    }
+}
+
+/// Where the scan goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// SonarQube Server: the emulator on loopback, plain http.
+    Server,
+    /// SonarQube Cloud at https://sonarcloud.io / https://api.sonarcloud.io.
+    CloudGlobal,
+    /// SonarQube Cloud US at https://sonarqube.us / https://api.sonarqube.us.
+    CloudUs,
+}
+
+impl Flavor {
+    pub const ALL: [Flavor; 3] = [Flavor::Server, Flavor::CloudGlobal, Flavor::CloudUs];
+}
+
+pub const PROJECT: &str = "acme_payments";
+pub const ORGANIZATION: &str = "acme";
+/// Canary tokens: each may appear in no output of scantoken's.
+pub const CLOUD_TOKEN: &str = "sqco_CANARYscannersCANARYscannersCANARYscannersCANARYscannersCA";
+pub const SERVER_TOKEN: &str = "sqp_ca0a7e57ca0a7e57ca0a7e57ca0a7e57ca0a7e57";
+
+/// An emulated Sonar that bootstrappers can scan, and the job-level variables that reach it.
+pub struct Sonar {
+    pub flavor: Flavor,
+    pub emulator: BlockingEmulator,
+    pub proxy: Option<ConnectProxy>,
+    /// Holds the test CA (`ca.pem`).
+    ca_dir: tempfile::TempDir,
+}
+
+fn addr_of(url: &str) -> SocketAddr {
+    let u = url::Url::parse(url).unwrap();
+    format!("{}:{}", u.host_str().unwrap(), u.port().unwrap())
+        .parse()
+        .unwrap()
+}
+
+impl Sonar {
+    pub fn start(flavor: Flavor) -> Sonar {
+        let ca_dir = tempfile::tempdir().unwrap();
+        let server = Scenario::from_yaml_str(&format!(
+            r#"
+flavor: server
+server_version: "10.7.0.96327"
+projects:
+  - {{key: {PROJECT}, branches: [main, feature/login]}}
+  - {{key: other}}
+tokens:
+  - {{value: "{SERVER_TOKEN}", kind: global-analysis}}
+"#
+        ));
+        let cloud = |region: &str| {
+            Scenario::from_yaml_str(&format!(
+                r#"
+flavor: cloud
+region: {region}
+organizations: [{ORGANIZATION}]
+projects:
+  - {{key: {PROJECT}, organization: {ORGANIZATION}}}
+  - {{key: other, organization: {ORGANIZATION}}}
+tokens:
+  - {{value: "{CLOUD_TOKEN}", kind: sot, organization: {ORGANIZATION}, projects: all}}
+"#
+            ))
+        };
+        match flavor {
+            Flavor::Server => Sonar {
+                flavor,
+                emulator: start_blocking(EmulatorConfig::new(server.unwrap())).unwrap(),
+                proxy: None,
+                ca_dir,
+            },
+            Flavor::CloudGlobal | Flavor::CloudUs => {
+                let us = flavor == Flavor::CloudUs;
+                let (web, api) = Self::official_hosts(flavor);
+                let pki = TestPki::generate(&[web, api]).unwrap();
+                std::fs::write(ca_dir.path().join("ca.pem"), &pki.ca_pem).unwrap();
+                let emulator = start_blocking(
+                    EmulatorConfig::new(cloud(if us { "us" } else { "global" }).unwrap()).with_tls(
+                        TlsFiles {
+                            cert_pem: pki.server_cert_pem.clone(),
+                            key_pem: pki.server_key_pem.clone(),
+                        },
+                    ),
+                )
+                .unwrap();
+                let routes = HashMap::from([
+                    (format!("{web}:443"), addr_of(&emulator.web_url())),
+                    (format!("{api}:443"), addr_of(&emulator.api_url())),
+                ]);
+                Sonar {
+                    flavor,
+                    emulator,
+                    proxy: Some(ConnectProxy::start(routes, false)),
+                    ca_dir,
+                }
+            }
+        }
+    }
+
+    fn official_hosts(flavor: Flavor) -> (&'static str, &'static str) {
+        match flavor {
+            Flavor::CloudUs => ("sonarqube.us", "api.sonarqube.us"),
+            _ => ("sonarcloud.io", "api.sonarcloud.io"),
+        }
+    }
+
+    pub fn token(&self) -> &'static str {
+        match self.flavor {
+            Flavor::Server => SERVER_TOKEN,
+            _ => CLOUD_TOKEN,
+        }
+    }
+
+    /// The web URL the scan must use (what scantoken verifies).
+    pub fn web_url(&self) -> String {
+        match self.flavor {
+            Flavor::Server => self.emulator.web_url(),
+            f => format!("https://{}", Self::official_hosts(f).0),
+        }
+    }
+
+    /// The API URL the bootstrapper must use.
+    pub fn api_url(&self) -> String {
+        match self.flavor {
+            Flavor::Server => format!("{}/api/v2", self.emulator.web_url()),
+            f => format!("https://{}", Self::official_hosts(f).1),
+        }
+    }
+
+    pub fn organization(&self) -> Option<&'static str> {
+        (self.flavor != Flavor::Server).then_some(ORGANIZATION)
+    }
+
+    /// The arguments that name the target for scantoken, as a pipeline would give them.
+    pub fn target_args(&self) -> Vec<String> {
+        let mut args = vec!["--project-key".to_string(), PROJECT.into()];
+        match self.flavor {
+            Flavor::Server => args.extend(["--host-url".into(), self.web_url()]),
+            Flavor::CloudGlobal => args.extend(["--organization".into(), ORGANIZATION.into()]),
+            Flavor::CloudUs => args.extend([
+                "--organization".into(),
+                ORGANIZATION.into(),
+                "--region".into(),
+                "us".into(),
+            ]),
+        }
+        args
+    }
+
+    /// Job-level variables: the token, and for Cloud the corporate-style proxy and its CA,
+    /// trusted by each client the way it reads a CA: scantoken `SCANTOKEN_CA_FILE`, Node
+    /// `NODE_EXTRA_CA_CERTS`, Python requests (pysonar) `REQUESTS_CA_BUNDLE` (requests reads
+    /// neither `SSL_CERT_FILE` nor the system store; it uses certifi's bundle otherwise).
+    pub fn job_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![("SONAR_TOKEN".to_string(), self.token().to_string())];
+        if let Some(proxy) = &self.proxy {
+            let ca = self.ca_dir.path().join("ca.pem");
+            let ca = ca.to_str().unwrap().to_string();
+            env.extend([
+                ("HTTPS_PROXY".to_string(), proxy.url()),
+                ("SCANTOKEN_CA_FILE".to_string(), ca.clone()),
+                ("NODE_EXTRA_CA_CERTS".to_string(), ca.clone()),
+                ("REQUESTS_CA_BUNDLE".to_string(), ca),
+            ]);
+        }
+        env
+    }
+
+    /// The host names (with port when not the default) a client addresses for this Sonar.
+    fn verified_hosts(&self) -> Vec<(String, ListenerKind)> {
+        match self.flavor {
+            Flavor::Server => {
+                let web = self.web_url();
+                vec![(
+                    web.split_once("://").unwrap().1.to_string(),
+                    ListenerKind::Web,
+                )]
+            }
+            f => {
+                let (web, api) = Self::official_hosts(f);
+                vec![
+                    (web.to_string(), ListenerKind::Web),
+                    (api.to_string(), ListenerKind::Api),
+                ]
+            }
+        }
+    }
+
+    /// The token went to the verified host and nowhere else: every request that reached the
+    /// emulator with a token carried this one, addressed to the verified web or API host on
+    /// the listener that serves it; every tunnel through the proxy went to one of those hosts
+    /// (a tunnel elsewhere is refused, and would show here). `min_requests`: how many token
+    /// requests at least (a scan that sent none proved nothing). Returns the requests' paths.
+    pub fn assert_token_only_to_verified_host(&self, min_requests: usize) -> Vec<String> {
+        let hosts = self.verified_hosts();
+        let mine = fingerprint(self.token());
+        let mut paths = Vec::new();
+        for r in self.emulator.log() {
+            let Some(fp) = &r.token_fingerprint else {
+                continue;
+            };
+            assert_eq!(fp, &mine, "another token was sent: {r:?}");
+            assert_eq!(r.auth_scheme, "bearer", "{r:?}");
+            assert!(
+                hosts.iter().any(|(h, l)| *h == r.host && *l == r.listener),
+                "token sent to {} on {:?}, not the verified {hosts:?}: {r:?}",
+                r.host,
+                r.listener
+            );
+            paths.push(r.path.clone());
+        }
+        assert!(
+            paths.len() >= min_requests,
+            "only {} requests carried the token: {paths:?}",
+            paths.len()
+        );
+        if let Some(proxy) = &self.proxy {
+            for tunnel in proxy.requests() {
+                assert!(
+                    hosts
+                        .iter()
+                        .any(|(h, _)| tunnel == format!("CONNECT {h}:443")),
+                    "a tunnel to an unverified host: {tunnel}"
+                );
+            }
+        }
+        paths
+    }
+}
