@@ -1,5 +1,6 @@
 //! The answers: a pure function from (scenario, request) to (status, body, headers),
-//! following FACTS §2 for SonarQube Server and SonarQube Cloud.
+//! following Sonar's rules for SonarQube Server and SonarQube Cloud (emulator/README.md,
+//! "Sonar behaviour it follows", names the sources).
 //!
 //! Each endpoint is one function returning [`Answer`]: `Err` carries an error reply, so the
 //! checks read top to bottom in the order Sonar makes them, each ending in `?`.
