@@ -1,14 +1,30 @@
 //! SonarSource's real scanner bootstrappers in tests: npm `@sonar/scan` and PyPI `pysonar`,
 //! pinned and installed by `scripts/test.sh`, run against the Sonar emulator, whose JRE
 //! archive holds a stand-in `java` that records what the scanner engine receives (see the
-//! emulator's README). Owns: finding and running a bootstrapper ([`run_scanner`], or
-//! [`scanner_command`] + [`scanner_env`] + [`read_engine_input`] to run it some other way,
-//! e.g. as the child of `scantoken run --`), reading the engine's input ([`EngineInput`]),
-//! and a Sonar for them to talk to ([`Sonar`]: Server, or Cloud global or US at its official
-//! URL through a CONNECT proxy with a private CA), which checks where the token went.
+//! emulator's README). Owns:
+//! - finding and running a bootstrapper: [`run_scanner`]; or [`scanner_command`] and
+//!   [`run_with_engine`] to run it some other way, e.g. as the child of
+//!   `scantoken run -- <scanner command>` (`run_with_engine` sets [`scanner_env`] and reads the
+//!   engine's input afterwards);
+//! - reading what the engine received: [`EngineInput`], [`read_engine_input`];
+//! - a Sonar for them to talk to: [`Sonar`], SonarQube Server, or SonarQube Cloud global or US
+//!   at its official URL through a CONNECT proxy with a private CA, which checks where the
+//!   token went ([`Sonar::assert_token_only_to_verified_host`]);
+//! - whole jobs on the CI fixtures: [`github_job`] (an export step, GitHub file commands applied
+//!   as the runner applies them, then a scanner step), [`shell_job`] (the README's `eval`
+//!   snippet in bash), and the checks on what the engine got ([`assert_engine_got_verified`],
+//!   [`assert_refused_or_scans_the_verified`]).
+//!
+//! A case such as "a job-level `SONAR_PROJECT_KEY=other`" or "`-Dsonar.projectKey=other` on the
+//! scanner's command line" is one call: `github_job(which, &sonar, fixture, &[("SONAR_PROJECT_KEY",
+//! "other")], &[])`, `github_job(which, &sonar, fixture, &[], &["-Dsonar.projectKey=other"])`.
 #![allow(dead_code)]
 
 use super::connect_proxy::ConnectProxy;
+// The runner's reading of GITHUB_ENV, shared with the writers' tests (tests/support), which
+// not every test crate that uses these helpers includes.
+#[path = "../support/github_runner.rs"]
+mod github_runner;
 use sonar_emulator::{
     fingerprint, start_blocking, tls::TestPki, BlockingEmulator, EmulatorConfig, ListenerKind,
     Scenario, TlsFiles,
@@ -452,5 +468,257 @@ tokens:
             }
         }
         paths
+    }
+}
+
+// Jobs: scantoken, then a scanner, as a pipeline runs them.
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    Branch,
+    PullRequest,
+}
+
+pub const EVENTS: [Event; 2] = [Event::Branch, Event::PullRequest];
+
+/// The CI fixtures (tests/fixtures/ci) and what each says the scan is about.
+pub fn github_fixture(e: Event) -> &'static str {
+    match e {
+        Event::Branch => "github/push_branch",
+        Event::PullRequest => "github/pull_request",
+    }
+}
+
+pub fn gitlab_fixture(e: Event) -> &'static str {
+    match e {
+        Event::Branch => "gitlab/branch",
+        Event::PullRequest => "gitlab/merge_request",
+    }
+}
+
+/// The branch or pull-request properties and the revision the fixture's context gives
+/// (tests/fixtures/ci/EXPECTED.json), as the engine must receive them.
+pub fn scm_properties(fixture: &str) -> BTreeMap<String, String> {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(super::ci_fixtures().join("EXPECTED.json")).unwrap(),
+    )
+    .unwrap();
+    let case = &expected[fixture];
+    let mut props = BTreeMap::new();
+    let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    if let Some(pr) = case["pull_request"].as_object() {
+        props.insert("sonar.pullrequest.key".into(), s(&pr["key"]));
+        props.insert("sonar.pullrequest.branch".into(), s(&pr["source_branch"]));
+        props.insert("sonar.pullrequest.base".into(), s(&pr["target_branch"]));
+    } else {
+        props.insert("sonar.branch.name".into(), s(&case["branch"]));
+    }
+    props.insert("sonar.scm.revision".into(), s(&case["revision"]));
+    props
+}
+
+/// The engine got exactly what scantoken verified: host, API URL, organization (none on
+/// Server), project key, the fixture's branch or pull request and revision, and the token.
+pub fn assert_engine_got_verified(which: Scanner, sonar: &Sonar, fixture: &str, run: &ScannerRun) {
+    let engine = run.engine();
+    let what = format!("{which:?} on {:?}, {fixture}: {engine:#?}", sonar.flavor);
+    assert_eq!(
+        engine.get("sonar.host.url"),
+        Some(sonar.web_url().as_str()),
+        "{what}"
+    );
+    assert_eq!(
+        engine.get("sonar.scanner.apiBaseUrl"),
+        Some(sonar.api_url().as_str()),
+        "{what}"
+    );
+    assert_eq!(
+        engine.get("sonar.organization"),
+        sonar.organization(),
+        "{what}"
+    );
+    assert_eq!(engine.get("sonar.projectKey"), Some(PROJECT), "{what}");
+    assert_eq!(engine.get("sonar.token"), Some(sonar.token()), "{what}");
+    assert_eq!(engine.get("sonar.login"), None, "{what}");
+    let expected = scm_properties(fixture);
+    let got: BTreeMap<String, String> = engine
+        .properties
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("sonar.branch.")
+                || k.starts_with("sonar.pullrequest.")
+                || *k == "sonar.scm.revision"
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(got, expected, "{what}");
+    // The engine was started as `java [jvm options] -jar <the engine served>`.
+    let n = engine.argv.len();
+    assert!(n >= 2 && engine.argv[n - 2] == "-jar", "{what}");
+    assert!(
+        engine.argv[n - 1].ends_with(sonar_emulator::bootstrap::ENGINE_FILENAME),
+        "{what}"
+    );
+    if sonar.flavor == Flavor::CloudUs {
+        assert_eq!(engine.get("sonar.region"), Some("us"), "{what}");
+    }
+}
+
+/// The bootstrap calls each scanner makes with the token, in order (Cloud asks the API host for
+/// the JRE and engine; Server asks `api/v2/analysis/*`, and downloads with the token).
+pub fn bootstrap_calls(flavor: Flavor) -> Vec<&'static str> {
+    match flavor {
+        Flavor::Server => vec![
+            "/api/v2/analysis/version",
+            "/api/v2/analysis/jres",
+            "/api/v2/analysis/jres/emulated-jre-linux-x64",
+            "/api/v2/analysis/engine",
+            "/api/v2/analysis/engine",
+        ],
+        _ => vec!["/analysis/jres", "/analysis/engine"],
+    }
+}
+
+/// A workspace for one job: its own directory, the scanner's cache inside it.
+pub fn workspace() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// A job's environment: a CI fixture's (tests/fixtures/ci), the Sonar's job-level variables,
+/// then `extra` (e.g. `SONAR_PROJECT_KEY=other`, as a team might set at the job's level).
+pub fn job_env(sonar: &Sonar, fixture: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = super::fixture_env(fixture);
+    env.extend(sonar.job_env());
+    for (k, v) in extra {
+        super::set(&mut env, k, v);
+    }
+    env
+}
+
+/// A GitHub job: one step runs `scantoken export` (its format chosen by the GitHub context:
+/// file commands), the runner applies `GITHUB_ENV` to the following steps, and the next step
+/// runs the scanner with `scanner_args`. A failed step ends the job, as on the runner: the
+/// scanner is not started, and the job's exit code is scantoken's.
+pub struct GithubJob {
+    pub scan: ScannerRun,
+    /// What scantoken wrote to `GITHUB_OUTPUT` (`verdict`, `project-key`, `host-url`).
+    pub outputs: BTreeMap<String, String>,
+}
+
+pub fn github_job(
+    which: Scanner,
+    sonar: &Sonar,
+    fixture: &str,
+    extra_job_env: &[(&str, &str)],
+    scanner_args: &[&str],
+) -> GithubJob {
+    let dir = workspace();
+    let d = dir.path();
+    let mut env = job_env(sonar, fixture, extra_job_env);
+    let mut step = env.clone();
+    for (name, file) in [
+        ("GITHUB_ENV", "github_env"),
+        ("GITHUB_OUTPUT", "github_output"),
+    ] {
+        std::fs::write(d.join(file), "").unwrap();
+        super::set(&mut step, name, d.join(file).to_str().unwrap());
+    }
+    let mut args = vec!["export".to_string()];
+    args.extend(sonar.target_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = super::scantoken(d, &step, &args);
+    assert_no_token(sonar, &[&stdout, &stderr]);
+    let outputs =
+        github_runner::parse_env_file(&std::fs::read_to_string(d.join("github_output")).unwrap())
+            .unwrap()
+            .into_iter()
+            .collect();
+    if code != 0 {
+        let scan = ScannerRun {
+            code,
+            stdout,
+            stderr,
+            engine: None,
+        };
+        return GithubJob { scan, outputs };
+    }
+    let env_file = std::fs::read_to_string(d.join("github_env")).unwrap();
+    github_runner::apply_env_file(&mut env, &env_file).unwrap();
+    let scan = run_scanner(which, d, &env, scanner_args);
+    GithubJob { scan, outputs }
+}
+
+/// A shell job (GitLab here): one bash step running the README's snippet,
+/// `exports=$(scantoken export --format shell ...) || exit $?; eval "$exports"; <scanner>`.
+pub fn shell_job(
+    which: Scanner,
+    sonar: &Sonar,
+    fixture: &str,
+    extra_job_env: &[(&str, &str)],
+    scanner_args: &[&str],
+) -> ScannerRun {
+    let dir = workspace();
+    let mut env = job_env(sonar, fixture, extra_job_env);
+    let scantoken_dir = assert_cmd::cargo::cargo_bin("scantoken")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        scantoken_dir.display(),
+        std::env::var("PATH").unwrap()
+    );
+    super::set(&mut env, "PATH", &path);
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let target: Vec<String> = sonar.target_args().iter().map(|a| quote(a)).collect();
+    let scanner: Vec<String> =
+        std::iter::once(scanner_command(which).to_str().unwrap().to_string())
+            .chain(scanner_args.iter().map(|a| a.to_string()))
+            .map(|a| quote(&a))
+            .collect();
+    let script = format!(
+        "set -eu\nexports=$(scantoken export --format shell {}) || exit $?\neval \"$exports\"\n{}\n",
+        target.join(" "),
+        scanner.join(" ")
+    );
+    let mut bash = Command::new("bash");
+    bash.args(["-c", &script]);
+    run_with_engine(bash, dir.path(), &env)
+}
+
+/// The token is in no output of scantoken's (or of the scanner's), except the GitHub
+/// runner's `::add-mask::` command, which the runner consumes (and then masks the value).
+pub fn assert_no_token(sonar: &Sonar, outputs: &[&str]) {
+    let mask = format!("::add-mask::{}", sonar.token());
+    for o in outputs {
+        for line in o.lines().filter(|l| l.trim() != mask) {
+            assert!(!line.contains(sonar.token()), "the token was printed:\n{o}");
+        }
+    }
+}
+
+pub fn assert_scan_is_the_verified_one(
+    which: Scanner,
+    sonar: &Sonar,
+    fixture: &str,
+    run: &ScannerRun,
+) {
+    assert_eq!(run.code, 0, "{which:?}:\n{}\n{}", run.stdout, run.stderr);
+    assert_no_token(sonar, &[&run.stdout, &run.stderr]);
+    assert_engine_got_verified(which, sonar, fixture, run);
+}
+
+/// What a truthful `ok` needs for a value in the job's environment that the scanner prefers
+/// over the exports: scantoken refuses (exit 2, so the scan never starts), or the engine
+/// receives exactly what scantoken verified.
+pub fn assert_refused_or_scans_the_verified(
+    which: Scanner,
+    sonar: &Sonar,
+    fixture: &str,
+    run: &ScannerRun,
+) {
+    match &run.engine {
+        None => assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr),
+        Some(_) => assert_engine_got_verified(which, sonar, fixture, run),
     }
 }
