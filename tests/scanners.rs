@@ -152,11 +152,11 @@ fn engine_input_is_read_from_what_the_stand_in_recorded() {
         r#"{"scannerProperties":[{"key":"sonar.projectKey","value":"k"},{"key":"sonar.verbose","value":false},{"key":"sonar.scanner.bootstrapStartTime","value":17}]}"#,
     )
     .unwrap();
-    std::fs::write(d.join("engine-input.json.argv"), b"-Dx=y\0-jar\0/e.jar\0").unwrap();
+    std::fs::write(d.join("engine-input.json.argv"), b"-Dx=y\0\0-jar\0/e.jar\0").unwrap();
     let input: EngineInput = common::scanners::read_engine_input(d).unwrap();
     assert_eq!(input.get("sonar.projectKey"), Some("k"));
     assert_eq!(input.get("sonar.verbose"), Some("false"));
     assert_eq!(input.get("sonar.scanner.bootstrapStartTime"), Some("17"));
-    assert_eq!(input.argv, ["-Dx=y", "-jar", "/e.jar"]);
+    assert_eq!(input.argv, ["-Dx=y", "", "-jar", "/e.jar"]);
     assert_eq!(input.with_prefix("sonar.scanner.").len(), 1);
 }

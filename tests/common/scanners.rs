@@ -153,12 +153,16 @@ pub fn read_engine_input(dir: &Path) -> Option<EngineInput> {
         );
     }
     let argv_file = PathBuf::from(format!("{}.argv", file.display()));
-    let argv = std::fs::read(&argv_file)
-        .unwrap()
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+    // Each argument ends with NUL: an empty argument is kept, none means no arguments.
+    let raw = std::fs::read(&argv_file).unwrap();
+    let argv = match raw.strip_suffix(&[0]) {
+        Some(args) => args
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+        None if raw.is_empty() => Vec::new(),
+        None => panic!("{} does not end with NUL", argv_file.display()),
+    };
     Some(EngineInput { properties, argv })
 }
 
