@@ -136,10 +136,11 @@ pub fn read_engine_input(dir: &Path) -> Option<EngineInput> {
     let file = engine_input_path(dir);
     let stdin = std::fs::read_to_string(&file).ok()?;
     let json: serde_json::Value = serde_json::from_str(&stdin)
-        .unwrap_or_else(|e| panic!("the engine's stdin is not JSON ({e}): {stdin}"));
+        .unwrap_or_else(|e| panic!("the engine's stdin is not JSON: {e}"));
+    // Never shown whole in a failure: it holds the token.
     let list = json["scannerProperties"]
         .as_array()
-        .unwrap_or_else(|| panic!("no scannerProperties list: {stdin}"));
+        .unwrap_or_else(|| panic!("no scannerProperties list in the engine's stdin"));
     let mut properties = BTreeMap::new();
     for p in list {
         let key = p["key"].as_str().expect("a string key").to_owned();
@@ -374,6 +375,12 @@ tokens:
         }
     }
 
+    /// `text` with the token replaced by `<TOKEN>`, for failure messages: even a canary is
+    /// kept out of the test log.
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(self.token(), "<TOKEN>")
+    }
+
     pub fn organization(&self) -> Option<&'static str> {
         (self.flavor != Flavor::Server).then_some(ORGANIZATION)
     }
@@ -525,7 +532,10 @@ pub fn scm_properties(fixture: &str) -> BTreeMap<String, String> {
 /// Server), project key, the fixture's branch or pull request and revision, and the token.
 pub fn assert_engine_got_verified(which: Scanner, sonar: &Sonar, fixture: &str, run: &ScannerRun) {
     let engine = run.engine();
-    let what = format!("{which:?} on {:?}, {fixture}: {engine:#?}", sonar.flavor);
+    let what = sonar.redact(&format!(
+        "{which:?} on {:?}, {fixture}: {engine:#?}",
+        sonar.flavor
+    ));
     assert_eq!(
         engine.get("sonar.host.url"),
         Some(sonar.web_url().as_str()),
@@ -542,7 +552,10 @@ pub fn assert_engine_got_verified(which: Scanner, sonar: &Sonar, fixture: &str, 
         "{what}"
     );
     assert_eq!(engine.get("sonar.projectKey"), Some(PROJECT), "{what}");
-    assert_eq!(engine.get("sonar.token"), Some(sonar.token()), "{what}");
+    assert!(
+        engine.get("sonar.token") == Some(sonar.token()),
+        "not the verified token: {what}"
+    );
     assert_eq!(engine.get("sonar.login"), None, "{what}");
     let expected = scm_properties(fixture);
     let got: BTreeMap<String, String> = engine
@@ -563,9 +576,8 @@ pub fn assert_engine_got_verified(which: Scanner, sonar: &Sonar, fixture: &str, 
         engine.argv[n - 1].ends_with(sonar_emulator::bootstrap::ENGINE_FILENAME),
         "{what}"
     );
-    if sonar.flavor == Flavor::CloudUs {
-        assert_eq!(engine.get("sonar.region"), Some("us"), "{what}");
-    }
+    let region = (sonar.flavor == Flavor::CloudUs).then_some("us");
+    assert_eq!(engine.get("sonar.region"), region, "{what}");
 }
 
 /// The bootstrap calls each scanner makes with the token, in order (Cloud asks the API host for
@@ -652,7 +664,7 @@ pub fn github_job(
     GithubJob { scan, outputs }
 }
 
-/// A shell job (GitLab here): one bash step running the README's snippet,
+/// A shell job (Jenkins, GitLab, Bitbucket...): one bash step running the README's snippet,
 /// `exports=$(scantoken export --format shell ...) || exit $?; eval "$exports"; <scanner>`.
 pub fn shell_job(
     which: Scanner,
@@ -696,7 +708,11 @@ pub fn assert_no_token(sonar: &Sonar, outputs: &[&str]) {
     let mask = format!("::add-mask::{}", sonar.token());
     for o in outputs {
         for line in o.lines().filter(|l| l.trim() != mask) {
-            assert!(!line.contains(sonar.token()), "the token was printed:\n{o}");
+            assert!(
+                !line.contains(sonar.token()),
+                "the token was printed (shown here as <TOKEN>):\n{}",
+                sonar.redact(o)
+            );
         }
     }
 }
@@ -707,8 +723,8 @@ pub fn assert_scan_is_the_verified_one(
     fixture: &str,
     run: &ScannerRun,
 ) {
-    assert_eq!(run.code, 0, "{which:?}:\n{}\n{}", run.stdout, run.stderr);
     assert_no_token(sonar, &[&run.stdout, &run.stderr]);
+    assert_eq!(run.code, 0, "{which:?}:\n{}\n{}", run.stdout, run.stderr);
     assert_engine_got_verified(which, sonar, fixture, run);
 }
 
