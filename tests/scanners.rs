@@ -9,8 +9,11 @@
 //! `--format shell` in bash (the README's snippet, one step). Each run checks that the engine
 //! received exactly the host (and API URL), organization, project key, branch or pull-request
 //! properties, revision and token that scantoken verified, and that the token went to the
-//! verified host and nowhere else. Both bootstrappers honour the proxy for both Cloud hosts, so
-//! no combination needs a custom-URL Cloud instead.
+//! verified host and nowhere else. Both bootstrappers honour the proxy for both Cloud hosts
+//! (`@sonar/scan` takes it from `HTTPS_PROXY` for the host in `SONAR_HOST_URL`, pysonar through
+//! Python requests), so every combination runs at the official URLs; SonarQube Cloud at custom
+//! URLs (the scanners' `SONAR_SCANNER_SONARCLOUD_URL` / `SONAR_SCANNER_API_BASE_URL`) is
+//! covered as well.
 
 mod common;
 
@@ -86,6 +89,11 @@ fn cloud_us_after_github_file_commands() {
 }
 
 #[test]
+fn cloud_at_custom_urls_after_github_file_commands() {
+    github_file_commands_on(Flavor::CloudCustom);
+}
+
+#[test]
 fn server_after_shell_eval() {
     shell_eval_on(Flavor::Server);
 }
@@ -98,6 +106,11 @@ fn cloud_global_after_shell_eval() {
 #[test]
 fn cloud_us_after_shell_eval() {
     shell_eval_on(Flavor::CloudUs);
+}
+
+#[test]
+fn cloud_at_custom_urls_after_shell_eval() {
+    shell_eval_on(Flavor::CloudCustom);
 }
 
 /// A step before the scan cannot see the scanner's command line: `-Dsonar.projectKey=other`
@@ -159,4 +172,22 @@ fn engine_input_is_read_from_what_the_stand_in_recorded() {
     assert_eq!(input.get("sonar.scanner.bootstrapStartTime"), Some("17"));
     assert_eq!(input.argv, ["-Dx=y", "", "-jar", "/e.jar"]);
     assert_eq!(input.with_prefix("sonar.scanner.").len(), 1);
+}
+
+/// Custom Cloud URLs under the run-together spellings `SONAR_SCANNER_SONARCLOUDURL` /
+/// `SONAR_SCANNER_APIBASEURL`, which no scanner reads (they split variable names at `_`):
+/// alone, they let a scanner fall back to the real SonarQube Cloud (issue 9). After scantoken,
+/// the scan must go to the instance scantoken verified, or scantoken must refuse the spelling
+/// (exit 2). Today it verifies them and exports the URLs inside `SONAR_SCANNER_JSON_PARAMS`,
+/// which both bootstrappers read, so the scan reaches the verified instance.
+#[test]
+fn run_together_custom_url_spellings_are_refused_or_scanned_as_verified() {
+    for which in Scanner::ALL {
+        let sonar = Sonar::start(Flavor::CloudCustom)
+            .with_custom_url_vars("SONAR_SCANNER_SONARCLOUDURL", "SONAR_SCANNER_APIBASEURL");
+        let fixture = github_fixture(Event::Branch);
+        let job = github_job(which, &sonar, fixture, &[], &[]);
+        assert_refused_or_scans_the_verified(which, &sonar, fixture, &job.scan);
+        sonar.assert_token_only_to_verified_host(0);
+    }
 }

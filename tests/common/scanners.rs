@@ -254,10 +254,19 @@ pub enum Flavor {
     CloudGlobal,
     /// SonarQube Cloud US at https://sonarqube.us / https://api.sonarqube.us.
     CloudUs,
+    /// SonarQube Cloud at custom URLs (the emulator's web and API listeners, plain http on
+    /// loopback), named in the job by the scanners' own variables `SONAR_SCANNER_SONARCLOUD_URL`
+    /// and `SONAR_SCANNER_API_BASE_URL`.
+    CloudCustom,
 }
 
 impl Flavor {
-    pub const ALL: [Flavor; 3] = [Flavor::Server, Flavor::CloudGlobal, Flavor::CloudUs];
+    pub const ALL: [Flavor; 4] = [
+        Flavor::Server,
+        Flavor::CloudGlobal,
+        Flavor::CloudUs,
+        Flavor::CloudCustom,
+    ];
 }
 
 pub const PROJECT: &str = "acme_payments";
@@ -273,7 +282,14 @@ pub struct Sonar {
     pub proxy: Option<ConnectProxy>,
     /// Holds the test CA (`ca.pem`).
     ca_dir: tempfile::TempDir,
+    /// Cloud at custom URLs: the job's variables that name the web and API URLs.
+    custom_url_vars: [&'static str; 2],
 }
+
+/// The variables the scanners read for custom Cloud URLs (the names split at `_`, as the
+/// scanners map `SONAR_SCANNER_X_Y` to `sonar.scanner.xY`).
+pub const CUSTOM_URL_VARS: [&str; 2] =
+    ["SONAR_SCANNER_SONARCLOUD_URL", "SONAR_SCANNER_API_BASE_URL"];
 
 fn addr_of(url: &str) -> SocketAddr {
     let u = url::Url::parse(url).unwrap();
@@ -316,6 +332,14 @@ tokens:
                 emulator: start_blocking(EmulatorConfig::new(server.unwrap())).unwrap(),
                 proxy: None,
                 ca_dir,
+                custom_url_vars: CUSTOM_URL_VARS,
+            },
+            Flavor::CloudCustom => Sonar {
+                flavor,
+                emulator: start_blocking(EmulatorConfig::new(cloud("global").unwrap())).unwrap(),
+                proxy: None,
+                ca_dir,
+                custom_url_vars: CUSTOM_URL_VARS,
             },
             Flavor::CloudGlobal | Flavor::CloudUs => {
                 let us = flavor == Flavor::CloudUs;
@@ -340,9 +364,18 @@ tokens:
                     emulator,
                     proxy: Some(ConnectProxy::start(routes, false)),
                     ca_dir,
+                    custom_url_vars: CUSTOM_URL_VARS,
                 }
             }
         }
+    }
+
+    /// Cloud at custom URLs named by other variables, e.g. the run-together spellings
+    /// `SONAR_SCANNER_SONARCLOUDURL` / `SONAR_SCANNER_APIBASEURL`, which no scanner reads.
+    pub fn with_custom_url_vars(mut self, web: &'static str, api: &'static str) -> Sonar {
+        assert_eq!(self.flavor, Flavor::CloudCustom);
+        self.custom_url_vars = [web, api];
+        self
     }
 
     fn official_hosts(flavor: Flavor) -> (&'static str, &'static str) {
@@ -362,7 +395,7 @@ tokens:
     /// The web URL the scan must use (what scantoken verifies).
     pub fn web_url(&self) -> String {
         match self.flavor {
-            Flavor::Server => self.emulator.web_url(),
+            Flavor::Server | Flavor::CloudCustom => self.emulator.web_url(),
             f => format!("https://{}", Self::official_hosts(f).0),
         }
     }
@@ -371,6 +404,7 @@ tokens:
     pub fn api_url(&self) -> String {
         match self.flavor {
             Flavor::Server => format!("{}/api/v2", self.emulator.web_url()),
+            Flavor::CloudCustom => self.emulator.api_url(),
             f => format!("https://{}", Self::official_hosts(f).1),
         }
     }
@@ -390,7 +424,9 @@ tokens:
         let mut args = vec!["--project-key".to_string(), PROJECT.into()];
         match self.flavor {
             Flavor::Server => args.extend(["--host-url".into(), self.web_url()]),
-            Flavor::CloudGlobal => args.extend(["--organization".into(), ORGANIZATION.into()]),
+            Flavor::CloudGlobal | Flavor::CloudCustom => {
+                args.extend(["--organization".into(), ORGANIZATION.into()])
+            }
             Flavor::CloudUs => args.extend([
                 "--organization".into(),
                 ORGANIZATION.into(),
@@ -407,6 +443,12 @@ tokens:
     /// neither `SSL_CERT_FILE` nor the system store; it uses certifi's bundle otherwise).
     pub fn job_env(&self) -> Vec<(String, String)> {
         let mut env = vec![("SONAR_TOKEN".to_string(), self.token().to_string())];
+        if self.flavor == Flavor::CloudCustom {
+            env.extend([
+                (self.custom_url_vars[0].to_string(), self.web_url()),
+                (self.custom_url_vars[1].to_string(), self.api_url()),
+            ]);
+        }
         if let Some(proxy) = &self.proxy {
             let ca = self.ca_dir.path().join("ca.pem");
             let ca = ca.to_str().unwrap().to_string();
@@ -422,14 +464,13 @@ tokens:
 
     /// The host names (with port when not the default) a client addresses for this Sonar.
     fn verified_hosts(&self) -> Vec<(String, ListenerKind)> {
+        let authority = |url: String| url.split_once("://").unwrap().1.to_string();
         match self.flavor {
-            Flavor::Server => {
-                let web = self.web_url();
-                vec![(
-                    web.split_once("://").unwrap().1.to_string(),
-                    ListenerKind::Web,
-                )]
-            }
+            Flavor::Server => vec![(authority(self.web_url()), ListenerKind::Web)],
+            Flavor::CloudCustom => vec![
+                (authority(self.web_url()), ListenerKind::Web),
+                (authority(self.api_url()), ListenerKind::Api),
+            ],
             f => {
                 let (web, api) = Self::official_hosts(f);
                 vec![
