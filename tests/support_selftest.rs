@@ -40,6 +40,25 @@ fn github_cr_is_data_and_missing_delimiter_is_an_error() {
 }
 
 #[test]
+fn github_env_applies_to_later_steps_over_the_job_env() {
+    let mut env = vec![
+        ("SONAR_TOKEN".to_string(), "old".to_string()),
+        ("CI".to_string(), "true".to_string()),
+    ];
+    github_runner::apply_env_file(&mut env, "SONAR_TOKEN<<D\nnew\nD\nA=1\nA=2\n").unwrap();
+    env.sort();
+    assert_eq!(
+        env,
+        vec![
+            ("A".to_string(), "2".to_string()),
+            ("CI".to_string(), "true".to_string()),
+            ("SONAR_TOKEN".to_string(), "new".to_string()),
+        ]
+    );
+    assert!(github_runner::apply_env_file(&mut env, "NODE_OPTIONS=--require x\n").is_err());
+}
+
+#[test]
 fn github_workflow_commands_unescape() {
     let cmds = github_runner::parse_workflow_commands(
         "x\n  ::add-mask::a%25b%0Ac\n::warning title=t%3Ax%2Cy::w\n",

@@ -1,5 +1,5 @@
 //! sonar-emulator: a small HTTP server that answers like SonarQube Server and SonarQube
-//! Cloud (FACTS §2), with faults on demand and a log of what it received.
+//! Cloud (as emulator/README.md describes, with its sources), with faults on demand and a log of what it received.
 //!
 //! It runs in-process in tests ([`start`], [`start_blocking`]) and standalone
 //! (`sonar-emulator --scenario FILE`) for the README demo and the benchmarks. It is its own
@@ -16,6 +16,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod bootstrap;
 pub mod faults;
 pub mod scenario;
 pub mod server;

@@ -12,7 +12,7 @@ pub enum Flavor {
     Cloud,
 }
 
-/// SonarQube Cloud's instances (FACTS §3). Informational: shown at startup.
+/// SonarQube Cloud's instances (global and US; emulator/README.md). Informational: shown at startup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Region {

@@ -33,6 +33,10 @@ pub struct LoggedRequest {
     /// `HTTP/1.1` or `HTTP/2.0`.
     pub version: String,
     pub method: String,
+    /// The host the client addressed (`Host`, or the HTTP/2 authority), e.g. `sonarcloud.io`
+    /// through a proxy or `127.0.0.1:PORT`: where the client believed it sent the request.
+    #[serde(default)]
+    pub host: String,
     pub path: String,
     /// The raw query string, as sent.
     pub query: String,
@@ -252,6 +256,12 @@ async fn handle(
         .collect();
     let (auth_scheme, token) = token_of(&req);
     let base = base_url(&req, &this);
+    let host = base.split_once("://").map_or("", |(_, h)| h).to_owned();
+    let accept = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     let applied = shared.faults.lock().unwrap().apply(this.kind, &path);
     let latency = applied.latency_ms + shared.latency_ms;
@@ -263,6 +273,7 @@ async fn handle(
         connection: conn,
         version: format!("{:?}", req.version()),
         method: method.clone(),
+        host,
         path: path.clone(),
         query: raw_query,
         auth_scheme,
@@ -304,6 +315,7 @@ async fn handle(
                 query: &query,
                 token: token.as_deref(),
                 base_url: &base,
+                accept: accept.as_deref(),
             },
         ),
     };
@@ -391,6 +403,7 @@ fn render(reply: Reply, slow_body_ms: Option<u64>) -> Response<Out> {
         ),
         Body::Text(t) => ("text/plain", t.into_bytes()),
         Body::Binary(n) => ("application/octet-stream", cache_bytes(n)),
+        Body::Bytes(b) => ("application/octet-stream", b.to_vec()),
     };
     let Some(total_ms) = slow_body_ms else {
         return respond_full(reply.status, content_type, bytes, &reply.headers);

@@ -1,9 +1,14 @@
 //! The answers: a pure function from (scenario, request) to (status, body, headers),
-//! following FACTS §2 for SonarQube Server and SonarQube Cloud.
+//! following Sonar's rules for SonarQube Server and SonarQube Cloud (emulator/README.md,
+//! "Sonar behaviour it follows", names the sources).
 //!
 //! Each endpoint is one function returning [`Answer`]: `Err` carries an error reply, so the
 //! checks read top to bottom in the order Sonar makes them, each ending in `?`.
+//!
+//! The scanner bootstrap calls (`analysis/version`, `analysis/jres`, `analysis/engine` and
+//! the downloads) serve the stand-in JRE and engine of [`crate::bootstrap`].
 
+use crate::bootstrap;
 use crate::faults::ListenerKind;
 use crate::scenario::{Flavor, Project, Scenario, TokenSpec};
 use serde_json::{json, Value};
@@ -18,6 +23,9 @@ pub struct Request<'a> {
     pub token: Option<&'a str>,
     /// `scheme://host[:port]` the request reached, for URLs in answers.
     pub base_url: &'a str,
+    /// The `Accept` header: Server answers `analysis/jres/{id}` and `analysis/engine` with
+    /// the file itself when it asks for `application/octet-stream`, with JSON otherwise.
+    pub accept: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +35,8 @@ pub enum Body {
     Text(String),
     /// Opaque bytes of this length (an analysis cache).
     Binary(usize),
+    /// A file to download (`application/octet-stream`).
+    Bytes(&'static [u8]),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,11 +180,19 @@ fn web(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
         }
         ("GET", "/api/v2/analysis/jres") if !cloud => {
             c.authenticated()?;
-            jres(r)
+            jres(r, None)
+        }
+        ("GET", path) if !cloud && path.starts_with("/api/v2/analysis/jres/") => {
+            c.authenticated()?;
+            server_jre(r, &path["/api/v2/analysis/jres/".len()..])
         }
         ("GET", "/api/v2/analysis/engine") if !cloud => {
             c.authenticated()?;
-            engine()
+            if wants_file(r) {
+                Ok(download(bootstrap::engine()))
+            } else {
+                engine(None)
+            }
         }
         ("GET", "/api/analysis_cache/get") if !cloud => analysis_cache(s, r, c),
         ("GET", "/api/settings/values") => settings_values(s, r, c),
@@ -192,21 +210,61 @@ fn web(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
     }
 }
 
-fn jres(r: &Request) -> Answer {
-    let os = optional(r, "os").unwrap_or("linux");
-    let arch = optional(r, "arch").unwrap_or("x64");
-    ok(json!([{
-        "id": format!("jre-17-{os}-{arch}"),
-        "filename": format!("OpenJDK17U-jre_{arch}_{os}.tar.gz"),
-        "sha256": "0".repeat(64),
-        "javaPath": "jdk-17-jre/bin/java",
-        "os": os,
-        "arch": arch,
-    }]))
+/// The client asks for the file itself, not its description.
+fn wants_file(r: &Request) -> bool {
+    r.accept
+        .is_some_and(|a| a.to_ascii_lowercase().contains("application/octet-stream"))
 }
 
-fn engine() -> Answer {
-    ok(json!({ "filename": "sonar-scanner-engine.jar", "sha256": "0".repeat(64) }))
+fn download(a: &'static bootstrap::Artifact) -> Reply {
+    reply(200, Body::Bytes(&a.bytes))
+}
+
+/// One JRE's description. `download_base`: Cloud's API URL, where `downloadUrl` points (a
+/// download that needs no token, as Cloud's pre-signed URLs); Server has no `downloadUrl`, the
+/// bootstrapper downloads `analysis/jres/{id}` with its token.
+fn jre_json(os: &str, arch: &str, download_base: Option<&str>) -> Value {
+    let a = bootstrap::jre();
+    let mut v = json!({
+        "id": bootstrap::jre_id(os, arch),
+        "filename": a.filename,
+        "sha256": a.sha256,
+        "javaPath": bootstrap::JAVA_PATH,
+        "os": os,
+        "arch": arch,
+    });
+    if let Some(base) = download_base {
+        v["downloadUrl"] = json!(format!("{base}/downloads/{}", a.filename));
+    }
+    v
+}
+
+/// `analysis/jres?os=&arch=`: one JRE for whatever platform is asked for.
+fn jres(r: &Request, download_base: Option<&str>) -> Answer {
+    let os = optional(r, "os").unwrap_or("linux");
+    let arch = optional(r, "arch").unwrap_or("x64");
+    ok(json!([jre_json(os, arch, download_base)]))
+}
+
+/// Server `analysis/jres/{id}`: the archive, or its description.
+fn server_jre(r: &Request, id: &str) -> Answer {
+    let (os, arch) = bootstrap::parse_jre_id(id)
+        .ok_or_else(|| error(404, &format!("JRE not found for id: {id}")))?;
+    if wants_file(r) {
+        Ok(download(bootstrap::jre()))
+    } else {
+        ok(jre_json(os, arch, None))
+    }
+}
+
+/// `analysis/engine`: the engine jar's description.
+fn engine(download_base: Option<&str>) -> Answer {
+    let a = bootstrap::engine();
+    let mut v = json!({ "filename": a.filename, "sha256": a.sha256 });
+    if let Some(base) = download_base {
+        v["downloadUrl"] = json!(format!("{base}/downloads/{}", a.filename));
+    }
+    ok(v)
 }
 
 /// `api/analysis_cache/get` (Server): existence, then branch, then Scan.
@@ -383,10 +441,18 @@ fn cloud_api(s: &Scenario, r: &Request, c: Caller) -> Answer {
             _ => Err(error(404, "Not found")),
         };
     }
+    // What `downloadUrl` points at: no token needed either.
+    if let ("GET", Some(name)) = (r.method, r.path.strip_prefix("/downloads/")) {
+        return [bootstrap::jre(), bootstrap::engine()]
+            .into_iter()
+            .find(|a| a.filename == name)
+            .map(download)
+            .ok_or_else(|| error(404, "Not found"));
+    }
     let t = c.token().ok_or_else(|| error(403, "Forbidden"))?;
     match (r.method, r.path) {
-        ("GET", "/analysis/jres") => jres(r),
-        ("GET", "/analysis/engine") => engine(),
+        ("GET", "/analysis/jres") => jres(r, Some(r.base_url)),
+        ("GET", "/analysis/engine") => engine(Some(r.base_url)),
         ("GET", "/sensor-cache/prepare-read") => {
             let org = required(r, "organization")?;
             if !s.has_organization(org) {
@@ -465,6 +531,18 @@ tokens:
         query: &str,
         token: Option<&str>,
     ) -> Reply {
+        call_with(s, listener, method, path, query, token, None)
+    }
+
+    fn call_with(
+        s: &Scenario,
+        listener: ListenerKind,
+        method: &str,
+        path: &str,
+        query: &str,
+        token: Option<&str>,
+        accept: Option<&str>,
+    ) -> Reply {
         let query: BTreeMap<String, String> = query
             .split('&')
             .filter(|kv| !kv.is_empty())
@@ -482,6 +560,7 @@ tokens:
                 query: &query,
                 token,
                 base_url: "http://api.test",
+                accept,
             },
         )
     }
@@ -500,6 +579,7 @@ tokens:
             Body::Json(v) => v.to_string(),
             Body::Text(t) => t.clone(),
             Body::Binary(n) => format!("<{n} bytes>"),
+            Body::Bytes(b) => format!("<{} bytes>", b.len()),
         }
     }
 
@@ -801,6 +881,159 @@ tokens:
                 (Api, "GET", pr, "project=pay", Some("sot"), 400, "The 'organization' parameter is missing"),
                 (Api, "GET", "/sensor-cache/blob/cached", "", None, 200, "<307200 bytes>"),
                 (Api, "GET", "/sensor-cache/blob/pay", "", None, 404, "Not found"),
+            ],
+        );
+    }
+
+    const OCTET: Option<&str> = Some("application/octet-stream");
+    const JSON_ACCEPT: Option<&str> = Some("application/json, text/plain, */*");
+
+    fn json_of(r: &Reply) -> &Value {
+        match &r.body {
+            Body::Json(v) => v,
+            other => panic!("not JSON: {other:?}"),
+        }
+    }
+
+    /// Server: the descriptions carry the real SHA-256 of what the downloads serve, and the
+    /// downloads (with the token, `Accept: application/octet-stream`) serve those bytes.
+    #[test]
+    fn server_serves_the_jre_and_engine_it_describes() {
+        let s = server();
+        let (jre, engine) = (bootstrap::jre(), bootstrap::engine());
+        let r = call_with(
+            &s,
+            Web,
+            "GET",
+            "/api/v2/analysis/jres",
+            "os=linux&arch=x64",
+            Some("sqp"),
+            JSON_ACCEPT,
+        );
+        assert_eq!(r.status, 200);
+        let list = json_of(&r).as_array().unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0]["sha256"], jre.sha256.as_str());
+        assert_eq!(list[0]["filename"], jre.filename.as_str());
+        assert_eq!(list[0]["javaPath"], bootstrap::JAVA_PATH);
+        assert_eq!(list[0]["os"], "linux");
+        assert_eq!(list[0]["id"], "emulated-jre-linux-x64");
+        assert!(
+            list[0].get("downloadUrl").is_none(),
+            "Server: download by id"
+        );
+
+        let by_id = "/api/v2/analysis/jres/emulated-jre-linux-x64";
+        let r = call_with(&s, Web, "GET", by_id, "", Some("sqp"), OCTET);
+        assert_eq!((r.status, &r.body), (200, &Body::Bytes(&jre.bytes)));
+        let r = call_with(&s, Web, "GET", by_id, "", Some("sqp"), JSON_ACCEPT);
+        assert_eq!(json_of(&r)["sha256"], jre.sha256.as_str());
+
+        let r = call_with(
+            &s,
+            Web,
+            "GET",
+            "/api/v2/analysis/engine",
+            "",
+            Some("sqp"),
+            JSON_ACCEPT,
+        );
+        assert_eq!(json_of(&r)["sha256"], engine.sha256.as_str());
+        assert_eq!(json_of(&r)["filename"], bootstrap::ENGINE_FILENAME);
+        assert!(json_of(&r).get("downloadUrl").is_none());
+        let r = call_with(
+            &s,
+            Web,
+            "GET",
+            "/api/v2/analysis/engine",
+            "",
+            Some("sqp"),
+            Some("Application/Octet-Stream"),
+        );
+        assert_eq!((r.status, &r.body), (200, &Body::Bytes(&engine.bytes)));
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn server_downloads_need_a_valid_token_and_a_known_id() {
+        let by_id = "/api/v2/analysis/jres/emulated-jre-linux-x64";
+        check(
+            &server(),
+            &[
+                (Web, "GET", by_id, "", None, 401, ""),
+                (Web, "GET", by_id, "", Some("gone"), 401, ""),
+                (Web, "GET", by_id, "", Some("browse"), 200, "emulated-jre-linux-x64"),
+                (Web, "GET", "/api/v2/analysis/jres/nope", "", Some("sqp"), 404, "JRE not found for id: nope"),
+                (Web, "GET", "/api/v2/analysis/jres/emulated-jre-../../x", "", Some("sqp"), 404, "JRE not found for id: emulated-jre-../../x"),
+            ],
+        );
+    }
+
+    /// Cloud: the API host describes both with a `downloadUrl` on itself, and the download
+    /// needs no token (a pre-signed URL on the real Cloud); the web host serves neither.
+    #[test]
+    fn cloud_serves_the_jre_and_engine_at_their_download_urls() {
+        let c = cloud();
+        let (jre, engine) = (bootstrap::jre(), bootstrap::engine());
+        let r = call_with(
+            &c,
+            Api,
+            "GET",
+            "/analysis/jres",
+            "os=linux&arch=aarch64",
+            Some("sot"),
+            JSON_ACCEPT,
+        );
+        let list = json_of(&r).as_array().unwrap();
+        assert_eq!(list[0]["sha256"], jre.sha256.as_str());
+        assert_eq!(list[0]["arch"], "aarch64");
+        assert_eq!(
+            list[0]["downloadUrl"],
+            "http://api.test/downloads/sonar-emulator-jre.tar.gz"
+        );
+        let r = call_with(
+            &c,
+            Api,
+            "GET",
+            "/analysis/engine",
+            "",
+            Some("all"),
+            JSON_ACCEPT,
+        );
+        assert_eq!(json_of(&r)["sha256"], engine.sha256.as_str());
+        assert_eq!(
+            json_of(&r)["downloadUrl"],
+            format!("http://api.test/downloads/{}", bootstrap::ENGINE_FILENAME)
+        );
+        for a in [jre, engine] {
+            let r = call_with(
+                &c,
+                Api,
+                "GET",
+                &format!("/downloads/{}", a.filename),
+                "",
+                None,
+                OCTET,
+            );
+            assert_eq!(
+                (r.status, &r.body),
+                (200, &Body::Bytes(&a.bytes)),
+                "{}",
+                a.filename
+            );
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn cloud_downloads_are_only_what_was_described() {
+        check(
+            &cloud(),
+            &[
+                (Api, "GET", "/downloads/other.jar", "", None, 404, "Not found"),
+                (Api, "GET", "/downloads/", "", None, 404, "Not found"),
+                (Web, "GET", "/downloads/sonar-emulator-jre.tar.gz", "", None, 404, "Unknown url : /downloads/sonar-emulator-jre.tar.gz"),
+                (Api, "GET", "/analysis/jres/emulated-jre-linux-x64", "", Some("sot"), 404, "Unknown url : /analysis/jres/emulated-jre-linux-x64"),
             ],
         );
     }

@@ -598,3 +598,111 @@ fn the_blocking_emulator_for_tests_without_a_runtime() {
     drop(sonar);
     assert!(std::net::TcpStream::connect(&addr).is_err(), "stopped");
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn octet_stream() -> Options {
+    Options {
+        accept: Some("application/octet-stream".into()),
+        ..Options::default()
+    }
+}
+
+/// Server: what `analysis/jres` and `analysis/engine` describe is what the downloads serve
+/// (by id, with the token, `Accept: application/octet-stream`): the SHA-256 values are real.
+#[tokio::test]
+async fn server_bootstrap_downloads_match_their_sha256() {
+    let sonar = start(EmulatorConfig::new(server())).await.unwrap();
+    let api = sonar.api_url();
+    let jres = get(&api, "/analysis/jres?os=linux&arch=x64", Auth::Bearer(SQP)).await;
+    assert_eq!(jres.status, 200);
+    let jre = &jres.json()[0];
+    let id = jre["id"].as_str().unwrap();
+    let archive = request(
+        &api,
+        "GET",
+        &format!("/analysis/jres/{id}"),
+        Auth::Bearer(SQP),
+        &octet_stream(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(archive.status, 200);
+    assert_eq!(
+        archive.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(sha256_hex(&archive.body), jre["sha256"].as_str().unwrap());
+    assert!(jre["filename"].as_str().unwrap().ends_with(".tar.gz"));
+    assert_eq!(&archive.body[..2], [0x1f, 0x8b], "gzip");
+
+    let engine = get(&api, "/analysis/engine", Auth::Bearer(SQP))
+        .await
+        .json();
+    let jar = request(
+        &api,
+        "GET",
+        "/analysis/engine",
+        Auth::Bearer(SQP),
+        &octet_stream(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sha256_hex(&jar.body), engine["sha256"].as_str().unwrap());
+    assert_ne!(engine["sha256"], jre["sha256"]);
+    let denied = request(&api, "GET", "/analysis/engine", Auth::None, &octet_stream())
+        .await
+        .unwrap();
+    assert_eq!(denied.status, 401, "Server downloads need the token");
+
+    let host = sonar.web_url().trim_start_matches("http://").to_string();
+    assert!(
+        sonar.log().iter().all(|r| r.host == host),
+        "{:?}",
+        sonar.log()
+    );
+}
+
+/// Cloud: the API host describes both with a `downloadUrl`, which serves the same bytes
+/// without a token; the log records the host each request addressed.
+#[tokio::test]
+async fn cloud_bootstrap_download_urls_match_their_sha256() {
+    let sonar = start(EmulatorConfig::new(cloud())).await.unwrap();
+    let api = sonar.api_url();
+    let jre = get(&api, "/analysis/jres?os=linux&arch=x64", Auth::Bearer(SOT))
+        .await
+        .json()[0]
+        .clone();
+    let engine = get(&api, "/analysis/engine", Auth::Bearer(SOT))
+        .await
+        .json();
+    for described in [jre, engine] {
+        let url = described["downloadUrl"].as_str().unwrap();
+        let path = url
+            .strip_prefix(api.as_str())
+            .unwrap_or_else(|| panic!("{url} is on {api}"));
+        let file = request(&api, "GET", path, Auth::None, &octet_stream())
+            .await
+            .unwrap();
+        assert_eq!(file.status, 200, "{url}");
+        assert_eq!(
+            sha256_hex(&file.body),
+            described["sha256"].as_str().unwrap()
+        );
+    }
+    let r = get(&api, "/analysis/engine", Auth::Bearer(SOT_REVOKED)).await;
+    assert_eq!(r.status, 403);
+    let host = api.trim_start_matches("http://").to_string();
+    let log = sonar.log();
+    assert!(
+        log.iter()
+            .all(|r| r.host == host && r.listener == ListenerKind::Api),
+        "{log:?}"
+    );
+}

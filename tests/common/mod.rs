@@ -1,8 +1,10 @@
-//! Test helpers of our own: a CONNECT proxy, and running the real binary.
+//! Test helpers of our own: a CONNECT proxy, running the real binary, and running the real
+//! scanner bootstrappers after it.
 #![allow(dead_code)]
 
 pub mod connect_proxy;
 pub mod oidc;
+pub mod scanners;
 pub mod static_server;
 
 use std::path::Path;

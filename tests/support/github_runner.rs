@@ -55,6 +55,21 @@ pub fn parse_env_file(contents: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
+/// The environment of the job's next step: the runner reads `GITHUB_ENV` after a step and sets
+/// each variable for every later step, a later value replacing an earlier one. A step may not
+/// set `NODE_OPTIONS` this way (the runner refuses it); here that is an error, so a writer that
+/// tries shows up in the tests.
+pub fn apply_env_file(env: &mut Vec<(String, String)>, contents: &str) -> Result<(), String> {
+    for (name, value) in parse_env_file(contents)? {
+        if name.eq_ignore_ascii_case("NODE_OPTIONS") {
+            return Err("NODE_OPTIONS cannot be set through GITHUB_ENV".into());
+        }
+        env.retain(|(k, _)| *k != name);
+        env.push((name, value));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowCommand {
     pub name: String,

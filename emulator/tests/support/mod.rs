@@ -66,6 +66,8 @@ pub struct Options {
     pub server_name: Option<String>,
     /// HTTP/2: by ALPN over TLS, by prior knowledge (h2c) over plain TCP.
     pub h2: bool,
+    /// An `Accept` header on every request (downloads ask for `application/octet-stream`).
+    pub accept: Option<String>,
 }
 
 enum Sender {
@@ -76,6 +78,7 @@ enum Sender {
 pub struct Conn {
     sender: Sender,
     authority: String,
+    accept: Option<String>,
 }
 
 /// `http(s)://host:port[/prefix]` → (https, host, port, prefix).
@@ -131,7 +134,11 @@ pub async fn connect(url: &str, options: &Options) -> Result<Conn, Error> {
     } else {
         handshake(TokioIo::new(tcp), options.h2).await?
     };
-    Ok(Conn { sender, authority })
+    Ok(Conn {
+        sender,
+        authority,
+        accept: options.accept.clone(),
+    })
 }
 
 async fn handshake<T>(io: TokioIo<T>, h2: bool) -> Result<Sender, Error>
@@ -168,6 +175,9 @@ impl Conn {
         };
         if let Some(value) = authorization(auth) {
             builder = builder.header("Authorization", value);
+        }
+        if let Some(accept) = &self.accept {
+            builder = builder.header("Accept", accept);
         }
         let request = builder.body(Full::new(Bytes::new()))?;
         let start = Instant::now();
