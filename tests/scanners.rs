@@ -19,8 +19,8 @@ mod common;
 
 use common::scanners::{
     assert_refused_or_scans_the_verified, assert_scan_is_the_verified_one, bootstrap_calls,
-    github_fixture, github_job, gitlab_fixture, shell_job, EngineInput, Event, Flavor, Scanner,
-    Sonar, EVENTS, PROJECT,
+    github_fixture, github_job, gitlab_fixture, run_job, shell_job, EngineInput, Event, Flavor,
+    Scanner, Sonar, EVENTS, PROJECT,
 };
 
 /// Both scanners, a branch and a pull request, after a GitHub step, on one flavor.
@@ -135,11 +135,10 @@ fn a_project_key_on_the_scanner_command_line_beats_the_exports() {
 }
 
 /// pysonar reads `SONAR_<PROPERTY>` variables over `SONAR_SCANNER_JSON_PARAMS`: a job-level
-/// `SONAR_PROJECT_KEY=other` makes it scan `other` while scantoken verified acme_payments
-/// (issue 9, "values that beat the exports"). Ignored until scantoken reads the variable as
-/// pysonar does; then remove the `ignore`.
+/// `SONAR_PROJECT_KEY=other` would make it scan `other` while scantoken verified
+/// acme_payments (issue 9, "values that beat the exports"). scantoken reads the variable as
+/// pysonar does: given another key explicitly, it refuses (exit 2) before the scan.
 #[test]
-#[ignore = "issue 9: scantoken does not yet see a job-level SONAR_PROJECT_KEY, which pysonar prefers over the exports"]
 fn a_job_level_sonar_project_key_is_refused_or_verified() {
     let other = [("SONAR_PROJECT_KEY", "other")];
     for flavor in [Flavor::Server, Flavor::CloudGlobal] {
@@ -188,6 +187,88 @@ fn run_together_custom_url_spellings_are_refused_or_scanned_as_verified() {
         let fixture = github_fixture(Event::Branch);
         let job = github_job(which, &sonar, fixture, &[], &[]);
         assert_refused_or_scans_the_verified(which, &sonar, fixture, &job.scan);
+        // Refused, naming the spelling the scanners read.
+        assert_eq!(job.scan.code, 2, "{}", job.scan.stderr);
+        assert!(
+            job.scan.stderr.contains("SONAR_SCANNER_SONARCLOUD_URL"),
+            "{}",
+            job.scan.stderr
+        );
         sonar.assert_token_only_to_verified_host(0);
     }
+}
+
+/// `scantoken run -- <scanner>`: both scanners, a branch and a pull request, on every
+/// flavor: the engine receives exactly what was verified, the token reaches the scanner
+/// through its own environment only, and nothing the scanner prints shows it.
+fn run_on(flavor: Flavor) {
+    for event in EVENTS {
+        for which in Scanner::ALL {
+            let sonar = Sonar::start(flavor);
+            let fixture = github_fixture(event);
+            let run = run_job(which, &sonar, fixture, &[], &[]);
+            assert!(run.stderr.contains("Verdict: ok"), "{}", run.stderr);
+            assert_scan_is_the_verified_one(which, &sonar, fixture, &run);
+            // The verification's probes, then the scanner's own calls.
+            sonar.assert_token_only_to_verified_host(bootstrap_calls(flavor).len());
+        }
+    }
+}
+
+#[test]
+fn server_through_run() {
+    run_on(Flavor::Server);
+}
+
+#[test]
+fn cloud_global_through_run() {
+    run_on(Flavor::CloudGlobal);
+}
+
+#[test]
+fn cloud_us_through_run() {
+    run_on(Flavor::CloudUs);
+}
+
+#[test]
+fn cloud_at_custom_urls_through_run() {
+    run_on(Flavor::CloudCustom);
+}
+
+/// What `export` cannot see, `run` reads: a project key on the scanner's command line that
+/// differs from the one scantoken was given is refused before the scan starts (exit 2, both
+/// values named), for both bootstrappers and each of their spellings.
+#[test]
+fn run_refuses_a_command_line_project_key_that_differs() {
+    for (which, args) in [
+        (Scanner::Npm, &["-Dsonar.projectKey=other"][..]),
+        (Scanner::Npm, &["-D", "sonar.projectKey=other"]),
+        (Scanner::Pysonar, &["-Dsonar.projectKey=other"]),
+        (Scanner::Pysonar, &["--sonar-project-key", "other"]),
+    ] {
+        let sonar = Sonar::start(Flavor::CloudGlobal);
+        let fixture = github_fixture(Event::Branch);
+        let run = run_job(which, &sonar, fixture, &[], args);
+        assert_eq!(run.code, 2, "{which:?} {args:?}: {}", run.stderr);
+        assert!(run.engine.is_none(), "the scan started");
+        assert!(
+            run.stderr.contains("\"other\"") && run.stderr.contains(&format!("\"{PROJECT}\"")),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// pysonar under `run` with a job-level `SONAR_PROJECT_KEY` that differs: refused; the npm
+/// scanner, which does not read that variable, scans what was verified.
+#[test]
+fn run_knows_which_scanner_reads_a_project_key_variable() {
+    let other = [("SONAR_PROJECT_KEY", "other")];
+    let sonar = Sonar::start(Flavor::Server);
+    let fixture = github_fixture(Event::Branch);
+    let run = run_job(Scanner::Pysonar, &sonar, fixture, &other, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("SONAR_PROJECT_KEY"), "{}", run.stderr);
+    let run = run_job(Scanner::Npm, &sonar, fixture, &other, &[]);
+    assert_scan_is_the_verified_one(Scanner::Npm, &sonar, fixture, &run);
 }

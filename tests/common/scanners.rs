@@ -743,6 +743,27 @@ pub fn shell_job(
     run_with_engine(bash, dir.path(), &env)
 }
 
+/// One step running `scantoken run <target> -- <scanner> <scanner_args>`: scantoken reads the
+/// scanner's arguments, verifies, and starts the scanner with the exports in its environment
+/// alone (nothing is written for other steps).
+pub fn run_job(
+    which: Scanner,
+    sonar: &Sonar,
+    fixture: &str,
+    extra_job_env: &[(&str, &str)],
+    scanner_args: &[&str],
+) -> ScannerRun {
+    let dir = workspace();
+    let env = job_env(sonar, fixture, extra_job_env);
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("scantoken"));
+    command.arg("run");
+    command.args(sonar.target_args());
+    command.arg("--");
+    command.arg(scanner_command(which));
+    command.args(scanner_args);
+    run_with_engine(command, dir.path(), &env)
+}
+
 /// The token is in no output of scantoken's (or of the scanner's), except the GitHub
 /// runner's `::add-mask::` command, which the runner consumes (and then masks the value).
 pub fn assert_no_token(sonar: &Sonar, outputs: &[&str]) {
