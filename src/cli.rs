@@ -26,7 +26,7 @@ SONAR_SCANNER_JSON_PARAMS, sonar-project.properties. The token comes from INPUT_
 SCANTOKEN_TOKEN, SONAR_TOKEN or SONAR_AUTH_TOKEN; never from the command line.
 
 Exit codes:
-  0  verified, or skipped by policy (--on-missing-token skip)
+  0  verified, or skipped by policy (--on-missing-token skip, --on-project-not-found skip)
   1  verification failed: no token, token rejected, no scan permission, project or organization wrong
   2  usage or configuration error, or insecure-host (the message names what to fix)
   3  server unreachable or failing after retries
@@ -76,6 +76,10 @@ struct TargetArgs {
     /// Where sonar-project.properties is (default: the current directory) [input: project-base-dir]
     #[arg(long, value_name = "DIR")]
     project_base_dir: Option<String>,
+    /// The branch analysed as the Sonar project's main branch (no sonar.branch.name), where
+    /// the CI does not say which is the default (Azure, Jenkins, Bitbucket) [input: default-branch]
+    #[arg(long, value_name = "BRANCH")]
+    default_branch: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +132,10 @@ struct VerifyArgs {
     /// What to do when there is no token (fork and Dependabot PRs get none) [input: on-missing-token]
     #[arg(long, value_enum)]
     on_missing_token: Option<MissingTokenPolicy>,
+    /// What to do when the project does not exist (one shared pipeline over repositories of
+    /// which only some are on Sonar) [input: on-project-not-found]
+    #[arg(long, value_enum)]
+    on_project_not_found: Option<MissingTokenPolicy>,
     /// What to do when the server cannot be reached or keeps failing [input: on-unreachable]
     #[arg(long, value_enum)]
     on_unreachable: Option<UnreachablePolicy>,
@@ -356,6 +364,7 @@ fn inputs(env: &Env, t: &TargetArgs) -> Inputs {
         .with_flag("organization", t.organization.clone())
         .with_flag("project-key", t.project_key.clone())
         .with_flag("project-base-dir", t.project_base_dir.clone())
+        .with_flag("default-branch", t.default_branch.clone())
 }
 
 /// The stages up to the target, shared by every command.
@@ -364,7 +373,7 @@ fn context_and_target(
     env: &Env,
     cwd: &Path,
 ) -> Result<(Context, ScannerConfig, Target), ConfigError> {
-    let ctx = ci::detect(env, cwd)?;
+    let ctx = ci::detect(env, cwd, inputs.get("default-branch").as_ref())?;
     let base_dir = match inputs.get("project-base-dir") {
         Some(dir) => {
             let path = cwd.join(&dir.value);
@@ -963,6 +972,7 @@ fn token_json(c: &Credential) -> serde_json::Value {
 /// What to do when verification cannot say yes.
 struct Policies {
     missing: MissingTokenPolicy,
+    project_not_found: MissingTokenPolicy,
     unreachable: UnreachablePolicy,
 }
 
@@ -972,6 +982,9 @@ impl Policies {
             missing: inputs
                 .choice(args.on_missing_token, "on-missing-token")?
                 .unwrap_or(MissingTokenPolicy::Fail),
+            project_not_found: inputs
+                .choice(args.on_project_not_found, "on-project-not-found")?
+                .unwrap_or(MissingTokenPolicy::Fail),
             unreachable: inputs
                 .choice(args.on_unreachable, "on-unreachable")?
                 .unwrap_or(UnreachablePolicy::Fail),
@@ -979,7 +992,22 @@ impl Policies {
     }
 
     fn skip(&self, v: &Verdict) -> bool {
-        v.verdict == VerdictKind::TokenMissing && self.missing == MissingTokenPolicy::Skip
+        self.skipped_by(v).is_some()
+    }
+
+    /// The policy that skips this verdict, if one does.
+    fn skipped_by(&self, v: &Verdict) -> Option<&'static str> {
+        match v.verdict {
+            VerdictKind::TokenMissing if self.missing == MissingTokenPolicy::Skip => {
+                Some("--on-missing-token skip")
+            }
+            VerdictKind::ProjectNotFound
+                if self.project_not_found == MissingTokenPolicy::Skip =>
+            {
+                Some("--on-project-not-found skip")
+            }
+            _ => None,
+        }
     }
 
     fn warn_only(&self, v: &Verdict) -> bool {
@@ -1017,6 +1045,10 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
 
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
+    if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
+        out.notice(&format!("scan skipped: {why}. Nothing exported; the scan steps that follow must be skipped too"));
+        return Ok(Exit::Ok);
+    }
     let resolved = Resolved {
         inputs: &inputs,
         ctx: &ctx,
@@ -1044,10 +1076,12 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         Some(v) if v.verdict == VerdictKind::Ok => ("ok".to_owned(), v.cause.clone()),
         Some(v) if policies.skip(v) => {
             out.notice(&format!(
-                "token-missing: {}. Nothing exported (--on-missing-token skip): the scan steps that follow must be skipped too",
-                v.cause
+                "{}: {}. Nothing exported ({}): the scan steps that follow must be skipped too",
+                v.verdict.name(),
+                v.cause.trim_end_matches('.'),
+                policies.skipped_by(v).unwrap_or_default()
             ));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
+            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), false, out)?;
             return Ok(Exit::Ok);
         }
         // Exporting anyway needs a token: when Vault itself was unreachable there is none.
@@ -1057,7 +1091,7 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         ),
         Some(v) => {
             out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
+            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), v.verdict != VerdictKind::TokenMissing, out)?;
             return Ok(v.verdict.exit());
         }
     };
@@ -1118,6 +1152,7 @@ fn write_failure_summary(
     ctx: &Context,
     target: &Target,
     credential: Option<&Credential>,
+    failed: bool,
     out: &mut Output,
 ) -> Result<(), Failure> {
     if format != Format::Github {
@@ -1133,7 +1168,7 @@ fn write_failure_summary(
         target: target.clone(),
         token: credential.map(Credential::describe),
         probes: probe_rows(v),
-        failed: v.verdict != VerdictKind::TokenMissing,
+        failed,
     };
     let text = export::github::step_summary(&ExportSet::empty(), &summary);
     // The summary is for reading; the verdict and its exit code stand without it.
