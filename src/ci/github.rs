@@ -37,14 +37,16 @@ struct Vars {
 }
 
 /// The parts of a webhook payload we read. Unknown fields are ignored: payloads are large
-/// and GitHub adds fields freely.
+/// and GitHub adds fields freely. The event's own object is read only for its event (see
+/// [`part`]): another event may carry a field of the same name with another shape (a
+/// `deployment` has a `workflow_run`, often `null`).
 #[derive(Deserialize, Default)]
 struct Payload {
     number: Option<u64>,
-    pull_request: Option<PullRequestPayload>,
+    pull_request: Option<serde_json::Value>,
     repository: Option<Repo>,
-    merge_group: Option<MergeGroup>,
-    workflow_run: Option<WorkflowRun>,
+    merge_group: Option<serde_json::Value>,
+    workflow_run: Option<serde_json::Value>,
     issue: Option<serde_json::Value>,
 }
 
@@ -131,6 +133,28 @@ const DEPENDABOT_SECRETS_ONLY: [&str; 7] = [
     "deployment_status",
 ];
 
+/// Events whose `GITHUB_REF` is always the default branch ("Events that trigger workflows").
+const ON_DEFAULT_BRANCH: [&str; 18] = [
+    "branch_protection_rule",
+    "check_run",
+    "check_suite",
+    "discussion",
+    "discussion_comment",
+    "fork",
+    "gollum",
+    "issue_comment",
+    "issues",
+    "label",
+    "milestone",
+    "page_build",
+    "public",
+    "repository_dispatch",
+    "schedule",
+    "status",
+    "watch",
+    "workflow_run",
+];
+
 /// Events whose payload is a pull request.
 const PULL_REQUEST_EVENTS: [&str; 4] = [
     "pull_request",
@@ -163,14 +187,16 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         .repository
         .as_ref()
         .and_then(|r| r.default_branch.clone());
+    if ctx.default_branch.is_none() && ON_DEFAULT_BRANCH.contains(&event_name.as_str()) {
+        // The payload of a scheduled run names no repository, but GitHub documents that
+        // these events run on the default branch: GITHUB_REF names it.
+        if let Some(GitRef::Branch(b)) = vars.github_ref.as_deref().map(classify_ref) {
+            ctx.default_branch = Some(b.to_owned());
+        }
+    }
 
     if is_pr_event {
-        let Some(pr) = &payload.pull_request else {
-            return Err(payload_error(
-                vars.github_event_path.as_deref().unwrap_or_default(),
-                &format!("has no \"pull_request\" object, but the event is {event_name}"),
-            ));
-        };
+        let pr: PullRequestPayload = part(&payload.pull_request, "pull_request", &vars, &event_name)?;
         let number = pr.number.or(payload.number).ok_or_else(|| {
             payload_error(
                 vars.github_event_path.as_deref().unwrap_or_default(),
@@ -196,12 +222,7 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
             ctx.secrets_withheld = Some(format!("pull request from a fork: GitHub gives {event_name} workflows from forks no secrets"));
         }
     } else if event_name == "merge_group" {
-        let Some(group) = &payload.merge_group else {
-            return Err(payload_error(
-                vars.github_event_path.as_deref().unwrap_or_default(),
-                "has no \"merge_group\" object, but the event is merge_group",
-            ));
-        };
+        let group: MergeGroup = part(&payload.merge_group, "merge_group", &vars, &event_name)?;
         let branch = super::strip_heads(&group.head_ref);
         ctx.set_branch(branch);
         ctx.revision = Some(group.head_sha.clone());
@@ -209,13 +230,8 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
             "merge_group builds the merge queue's temporary branch {branch}: analysed, each entry would become a Sonar branch of its own, though its pull requests were analysed already and the target branch is analysed once they merge (set sonar.branch.name in SONAR_SCANNER_JSON_PARAMS to analyse it anyway)"
         ));
     } else if event_name == "workflow_run" {
-        let Some(run) = &payload.workflow_run else {
-            return Err(payload_error(
-                vars.github_event_path.as_deref().unwrap_or_default(),
-                "has no \"workflow_run\" object, but the event is workflow_run",
-            ));
-        };
-        read_workflow_run(&mut ctx, run);
+        let run: WorkflowRun = part(&payload.workflow_run, "workflow_run", &vars, &event_name)?;
+        read_workflow_run(&mut ctx, &run);
     } else {
         // push, workflow_dispatch, schedule, release, ...: the ref tells what was built.
         match vars.github_ref.as_deref().map(classify_ref) {
@@ -279,6 +295,28 @@ fn read_workflow_run(ctx: &mut Context, run: &WorkflowRun) {
 
 /// Why a Dependabot-triggered build has no token, and where to put one.
 const DEPENDABOT_SECRETS: &str = "GitHub gives such runs only Dependabot secrets (add the token under Settings → Secrets and variables → Dependabot)";
+
+/// The event's own object in the payload, in the shape GitHub documents for the event.
+fn part<T: serde::de::DeserializeOwned>(
+    value: &Option<serde_json::Value>,
+    name: &str,
+    vars: &Vars,
+    event_name: &str,
+) -> Result<T, ConfigError> {
+    let path = vars.github_event_path.as_deref().unwrap_or_default();
+    let value = value.as_ref().filter(|v| v.is_object()).ok_or_else(|| {
+        payload_error(
+            path,
+            &format!("has no \"{name}\" object, but the event is {event_name}"),
+        )
+    })?;
+    T::deserialize(value).map_err(|e| {
+        payload_error(
+            path,
+            &format!("has a \"{name}\" object not in the shape of a {event_name} event: {e}"),
+        )
+    })
+}
 
 fn payload_error(path: &str, problem: &str) -> ConfigError {
     ConfigError::new(format!("GITHUB_EVENT_PATH ({path})"), problem.to_owned())
