@@ -21,7 +21,7 @@ fn every_fixture_case_gives_the_expected_context() {
     )
     .unwrap();
     assert!(
-        expected.len() >= 25,
+        expected.len() >= 60,
         "all cases of the issue are covered: {}",
         expected.len()
     );
@@ -52,6 +52,21 @@ fn every_fixture_case_gives_the_expected_context() {
                 "{case}: pull_request: got {} want {}",
                 got["pull_request"], want["pull_request"]
             ));
+        }
+        let skip = !got["skip"].is_null();
+        if Value::Bool(skip) != want["skip"] {
+            failures.push(format!(
+                "{case}: skip: got {} want {}",
+                got["skip"], want["skip"]
+            ));
+        }
+        if let Some(markers) = want.get("detected_by") {
+            if &got["detected_by"] != markers {
+                failures.push(format!(
+                    "{case}: detected_by: got {} want {markers}",
+                    got["detected_by"]
+                ));
+            }
         }
         let withheld = !got["secrets_withheld"].is_null();
         if Value::Bool(withheld) != want["secrets_withheld"] {
