@@ -5,6 +5,7 @@
 mod common;
 
 use common::{ci_fixtures, fixture_env};
+use std::path::Path;
 use serde_json::Value;
 
 fn context_of(env: &[(String, String)]) -> Value {
@@ -130,4 +131,306 @@ fn pull_request_target_is_a_pull_request_with_a_note() {
         ctx["notes"].to_string().contains("pull_request_target"),
         "{ctx}"
     );
+}
+
+const CANARY: &str = "sqco_CANARY0canary0CANARY0canary0CANARY0canary0CANARY0canary0x";
+
+/// What the scanner would receive: the properties in `SONAR_SCANNER_JSON_PARAMS`, from
+/// `export --no-verify --format json` run in `dir` (exit code and stderr beside).
+fn exported(dir: &Path, env: &[(String, String)], extra: &[&str]) -> (i32, Value, String) {
+    let mut env = env.to_vec();
+    for (k, v) in [
+        ("SONAR_TOKEN", CANARY),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+    ] {
+        common::set(&mut env, k, v);
+    }
+    let mut args = vec!["export", "--no-verify", "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = common::scantoken(dir, &env, &args);
+    assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
+    // A skipped build prints nothing but, on GitHub, its `::notice` line.
+    if code != 0 || !stdout.trim_start().starts_with('{') {
+        assert!(!stdout.contains("SONAR_HOST_URL"), "nothing exported: {stdout}");
+        return (code, Value::Null, stderr);
+    }
+    let vars: Value = serde_json::from_str(&stdout).unwrap();
+    let props = serde_json::from_str(vars["SONAR_SCANNER_JSON_PARAMS"].as_str().unwrap()).unwrap();
+    (code, props, stderr)
+}
+
+fn fixture_props(case: &str, extra: &[&str]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    exported(dir.path(), &fixture_env(case), extra)
+}
+
+/// A git repository like the workspace of a Jenkins multibranch pull request built with the
+/// default "merge with the target" strategy: `refs/remotes/origin/PR-42` is the pull
+/// request's head, `refs/remotes/origin/main` the target, and the checkout is the merge of
+/// the two, made by Jenkins. Returns (head, merge).
+fn jenkins_merge_workspace(dir: &Path) -> (String, String) {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "base"]);
+    git(&["checkout", "-q", "-b", "feature/login"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "the change"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    git(&["checkout", "-q", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "main moved on"]);
+    git(&["update-ref", "refs/remotes/origin/PR-42", &head]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git(&["checkout", "-q", "--detach"]);
+    git(&["merge", "-q", "--no-ff", "-m", "Merge PR-42", &head]);
+    let merge = git(&["rev-parse", "HEAD"]);
+    git(&["branch", "-q", "-D", "feature/login"]);
+    (head, merge)
+}
+
+fn jenkins_pr_env(git_commit: &str) -> Vec<(String, String)> {
+    let mut env = fixture_env("jenkins/multibranch_pr");
+    common::set(&mut env, "GIT_COMMIT", git_commit);
+    env
+}
+
+/// Issue case 1: the scan gets the pull request's head, not the merge Jenkins built.
+#[test]
+fn jenkins_pull_request_exports_the_head_from_the_workspace_not_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, merge) = jenkins_merge_workspace(dir.path());
+    let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&merge), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.scm.revision"], head.as_str(), "{props}");
+    assert_eq!(props["sonar.pullrequest.key"], "42");
+    assert!(stderr.contains("refs/remotes/origin/PR-42"), "{stderr}");
+}
+
+#[test]
+fn jenkins_pull_request_without_the_head_ref_exports_no_revision_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, merge) = jenkins_merge_workspace(dir.path());
+    let status = std::process::Command::new("git")
+        .args(["update-ref", "-d", "refs/remotes/origin/PR-42"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&merge), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(props.get("sonar.scm.revision").is_none(), "not the merge: {props}");
+    assert_eq!(props["sonar.pullrequest.key"], "42");
+    assert!(
+        stderr.contains("head commit cannot be determined"),
+        "{stderr}"
+    );
+    // The "current pull request revision" strategy builds the head itself: a commit with one
+    // parent, which is what GIT_COMMIT then names.
+    let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&head), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.scm.revision"], head.as_str(), "{props}");
+}
+
+#[test]
+fn jenkins_hostile_branch_names_never_reach_a_shell_or_an_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, merge) = jenkins_merge_workspace(dir.path());
+    for hostile in [
+        "PR-42; touch pwned",
+        "$(touch pwned)",
+        "--output=pwned",
+        "../../../etc/passwd",
+        "PR-42\n--all",
+    ] {
+        let mut env = jenkins_pr_env(&merge);
+        common::set(&mut env, "GIT_BRANCH", hostile);
+        common::set(&mut env, "BRANCH_NAME", hostile);
+        let (code, props, stderr) = exported(dir.path(), &env, &[]);
+        assert_eq!(code, 0, "{hostile}: {stderr}");
+        assert!(props.get("sonar.scm.revision").is_none(), "{hostile}: {props}");
+        assert!(!dir.path().join("pwned").exists(), "{hostile}");
+    }
+}
+
+/// Issue case 2: a Bitbucket pull request with a JENKINS_URL variable stays a Bitbucket pull
+/// request, and the output says which markers decided and why Jenkins was not chosen.
+#[test]
+fn stray_jenkins_url_does_not_take_over_bitbucket() {
+    let (code, props, stderr) = fixture_props("bitbucket/pr_with_stray_jenkins_url", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "9", "{props}");
+    assert_eq!(props["sonar.pullrequest.branch"], "feature/login");
+    assert_eq!(
+        props["sonar.scm.revision"],
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"
+    );
+    assert!(
+        stderr.contains("detected by   BITBUCKET_BUILD_NUMBER, BITBUCKET_COMMIT, CI=true"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("EXECUTOR_NUMBER is not: not Jenkins"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn jenkins_url_alone_is_a_local_shell_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = common::pairs(&[("JENKINS_URL", "https://ci.acme.example/")]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["ci"], "local");
+    assert!(
+        ctx["notes"].to_string().contains("JENKINS_URL is set but"),
+        "{ctx}"
+    );
+}
+
+/// Issue case 3.
+#[test]
+fn ghprb_pull_requests_are_pull_requests_at_the_actual_commit() {
+    let (code, props, stderr) = fixture_props("jenkins/ghprb", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "42", "{props}");
+    assert_eq!(props["sonar.pullrequest.branch"], "feature/login");
+    assert_eq!(props["sonar.pullrequest.base"], "main");
+    assert_eq!(
+        props["sonar.scm.revision"],
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"
+    );
+    assert!(props.get("sonar.branch.name").is_none());
+}
+
+/// Issue case 4.
+#[test]
+fn gitlab_external_pull_requests_are_pull_requests() {
+    let (code, props, stderr) = fixture_props("gitlab/external_pull_request", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "42", "{props}");
+    assert_eq!(props["sonar.pullrequest.base"], "main");
+    assert!(props.get("sonar.branch.name").is_none(), "{props}");
+}
+
+/// Issue case 5: "withheld" decides whether an empty token-map variable is an expected
+/// absence (skipped with on-missing-token skip) or a mapping to fix (exit 2). Each pair: a
+/// build that gets secrets and one that does not.
+#[test]
+fn withheld_secrets_follow_each_ci_rules_both_ways() {
+    const MAP: &str = "rules:\n  - projects: [\"*\"]\n    token-env: SONAR_TOKEN_ALL\n";
+    for (case, withheld) in [
+        ("github/pull_request_dependabot", true),
+        ("github/pull_request_dependabot_pushed_by_maintainer", false),
+        ("github/pull_request_target_dependabot", true),
+        ("github/pull_request_target_dependabot_labeled_by_maintainer", false),
+        ("github/workflow_run_push_dependabot", false),
+        ("github/issue_comment_dependabot", false),
+        ("gitlab/merge_request_fork", true),
+        ("gitlab/merge_request_fork_in_parent", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = fixture_env(case);
+        for (k, v) in [
+            ("SCANTOKEN_TOKEN_MAP", MAP),
+            ("SONAR_TOKEN_ALL", ""),
+            ("SONAR_ORGANIZATION", "acme"),
+            ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+            ("SCANTOKEN_ON_MISSING_TOKEN", "skip"),
+        ] {
+            common::set(&mut env, k, v);
+        }
+        let (code, _, stderr) = common::scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "shell"],
+        );
+        if withheld {
+            assert_eq!(code, 0, "{case}: expected absence, skipped: {stderr}");
+            assert!(stderr.contains("token-missing"), "{case}: {stderr}");
+        } else {
+            assert_eq!(code, 2, "{case}: this build gets secrets, the map must be fixed: {stderr}");
+            assert!(stderr.contains("SONAR_TOKEN_ALL"), "{case}: {stderr}");
+        }
+    }
+}
+
+/// Issue case 6: the default branch gets no branch property where the CI or the user names
+/// it; elsewhere the branch is exported by name, with a note saying how to name it.
+#[test]
+fn default_branch_builds_carry_no_branch_property_once_named() {
+    for case in [
+        "azure/default_branch_named",
+        "azure/schedule",
+        "jenkins/multibranch_default_named",
+        "bitbucket/default_named",
+        "gitlab/default_branch",
+        "github/push_default",
+    ] {
+        let (code, props, stderr) = fixture_props(case, &[]);
+        assert_eq!(code, 0, "{case}: {stderr}");
+        assert!(props.get("sonar.branch.name").is_none(), "{case}: {props}");
+    }
+    let (code, props, stderr) = fixture_props("azure/default_branch_unnamed", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.branch.name"], "main", "{props}");
+    assert!(stderr.contains("name it with default-branch"), "{stderr}");
+    let (code, props, stderr) =
+        fixture_props("azure/default_branch_unnamed", &["--default-branch", "main"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(props.get("sonar.branch.name").is_none(), "{props}");
+    assert!(stderr.contains("from flag --default-branch"), "{stderr}");
+    // Another branch still gets its name.
+    let (_, props, _) = fixture_props("azure/branch", &["--default-branch", "main"]);
+    assert_eq!(props["sonar.branch.name"], "feature/login", "{props}");
+}
+
+/// Issue case 7: a merge queue entry is skipped, with a note; the user can still force an
+/// analysis by setting the branch by hand.
+#[test]
+fn merge_group_is_skipped_with_a_note() {
+    let (code, props, stderr) = fixture_props("github/merge_group", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(props.is_null(), "nothing exported: {props}");
+    assert!(stderr.contains("scan skipped: merge_group"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = fixture_env("github/merge_group");
+    common::set(
+        &mut env,
+        "SONAR_SCANNER_JSON_PARAMS",
+        r#"{"sonar.branch.name":"merge-queue"}"#,
+    );
+    let (code, props, stderr) = exported(dir.path(), &env, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.branch.name"], "merge-queue", "{props}");
+}
+
+#[test]
+fn workflow_run_analyses_the_pull_request_it_follows() {
+    let (code, props, stderr) = fixture_props("github/workflow_run_pull_request", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "2", "{props}");
+    assert_eq!(props["sonar.pullrequest.branch"], "changes");
+    assert_eq!(
+        props["sonar.scm.revision"],
+        "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+        "the pull request's head, not the default branch's GITHUB_SHA"
+    );
+    let (code, props, stderr) = fixture_props("github/workflow_run_fork", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(props.is_null(), "a fork's number is unknown: skipped, not the default branch: {props}");
+    assert!(stderr.contains("number is unknown"), "{stderr}");
 }

@@ -223,8 +223,9 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         }
     } else if event_name == "merge_group" {
         let group: MergeGroup = part(&payload.merge_group, "merge_group", &vars, &event_name)?;
+        // No branch is derived: a queue entry is no Sonar branch. A user who analyses it
+        // anyway names the branch in the scanner's JSON parameters, and keeps that name.
         let branch = super::strip_heads(&group.head_ref);
-        ctx.set_branch(branch);
         ctx.revision = Some(group.head_sha.clone());
         ctx.skip = Some(format!(
             "merge_group builds the merge queue's temporary branch {branch}: analysed, each entry would become a Sonar branch of its own, though its pull requests were analysed already and the target branch is analysed once they merge (set sonar.branch.name in SONAR_SCANNER_JSON_PARAMS to analyse it anyway)"
