@@ -434,3 +434,67 @@ fn workflow_run_analyses_the_pull_request_it_follows() {
     assert!(props.is_null(), "a fork's number is unknown: skipped, not the default branch: {props}");
     assert!(stderr.contains("number is unknown"), "{stderr}");
 }
+
+/// The policy for shared pipelines over many repositories: a project that is not on Sonar
+/// passes with nothing exported and says why; any other failure still fails.
+#[test]
+fn on_project_not_found_skip_exports_nothing_and_says_why() {
+    const SQP: &str = "sqp_1111111111111111111111111111111111111111";
+    let emulator = sonar_emulator::start_blocking(sonar_emulator::EmulatorConfig {
+        scenario: sonar_emulator::Scenario::from_yaml_str(&format!(
+            "flavor: server\nprojects:\n  - {{key: acme_payments, visibility: private}}\n  - {{key: acme_other, visibility: private}}\ntokens:\n  - {{value: \"{SQP}\", kind: project-analysis, projects: [acme_payments]}}\n"
+        ))
+        .unwrap(),
+        tls: None,
+        faults: vec![],
+        latency_ms: 0,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |project: &str, policy: Option<(&str, &str)>| {
+        let mut env = fixture_env("gitlab/branch");
+        for (k, v) in [
+            ("SONAR_HOST_URL", emulator.web_url().as_str()),
+            ("SONAR_TOKEN", SQP),
+            ("SCANTOKEN_PROJECT_KEY", project),
+            ("SCANTOKEN_RETRIES", "0"),
+        ] {
+            common::set(&mut env, k, v);
+        }
+        if let Some((k, v)) = policy {
+            common::set(&mut env, k, v);
+        }
+        common::scantoken(dir.path(), &env, &["export", "--format", "shell"])
+    };
+    let (code, stdout, stderr) = run("acme_missing", None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    for policy in [
+        ("SCANTOKEN_ON_PROJECT_NOT_FOUND", "skip"),
+        ("INPUT_ON_PROJECT_NOT_FOUND", "skip"),
+        ("INPUT_ONPROJECTNOTFOUND", "skip"),
+    ] {
+        let (code, stdout, stderr) = run("acme_missing", Some(policy));
+        assert_eq!(code, 0, "{policy:?}: {stderr}");
+        assert!(stdout.is_empty(), "nothing exported: {stdout}");
+        assert!(
+            stderr.contains("project-not-found")
+                && stderr.contains("Nothing exported (--on-project-not-found skip)"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(SQP));
+    }
+    // Only a missing project is skipped: a project the token may not scan still fails.
+    let (code, _, stderr) = run(
+        "acme_other",
+        Some(("SCANTOKEN_ON_PROJECT_NOT_FOUND", "skip")),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no-scan-permission"), "{stderr}");
+    let (code, _, stderr) = run(
+        "acme_missing",
+        Some(("SCANTOKEN_ON_PROJECT_NOT_FOUND", "maybe")),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("one of: fail, skip"), "{stderr}");
+}
