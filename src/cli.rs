@@ -1001,9 +1001,7 @@ impl Policies {
             VerdictKind::TokenMissing if self.missing == MissingTokenPolicy::Skip => {
                 Some("--on-missing-token skip")
             }
-            VerdictKind::ProjectNotFound
-                if self.project_not_found == MissingTokenPolicy::Skip =>
-            {
+            VerdictKind::ProjectNotFound if self.project_not_found == MissingTokenPolicy::Skip => {
                 Some("--on-project-not-found skip")
             }
             _ => None,
@@ -1046,7 +1044,9 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
     if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
-        out.notice(&format!("scan skipped: {why}. Nothing exported; the scan steps that follow must be skipped too"));
+        out.notice(&format!(
+            "scan skipped: {why}. Nothing exported; the scan steps that follow must be skipped too"
+        ));
         return Ok(Exit::Ok);
     }
     let resolved = Resolved {
@@ -1145,6 +1145,8 @@ fn probe_rows(v: &Verdict) -> Vec<(String, String)> {
 
 /// On GitHub, a failed verdict still gets its step summary (context, target, verdict,
 /// probes), so the reason is on the run's page.
+/// `failed` is false for a verdict a policy skipped: the step passed.
+#[allow(clippy::too_many_arguments)]
 fn write_failure_summary(
     dest: &Destinations,
     format: Format,

@@ -92,7 +92,13 @@ pub fn context_text(ctx: &Context) -> String {
     writeln!(out, "Context").unwrap();
     writeln!(out, "  {:<13} {}{trigger}", "CI", ctx.ci.describe()).unwrap();
     if !ctx.detected_by.is_empty() {
-        writeln!(out, "  {:<13} {}", "detected by", ctx.detected_by.join(", ")).unwrap();
+        writeln!(
+            out,
+            "  {:<13} {}",
+            "detected by",
+            ctx.detected_by.join(", ")
+        )
+        .unwrap();
     }
     writeln!(
         out,

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{ci_fixtures, fixture_env};
-use std::path::Path;
 use serde_json::Value;
+use std::path::Path;
 
 fn context_of(env: &[(String, String)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -152,7 +152,10 @@ fn exported(dir: &Path, env: &[(String, String)], extra: &[&str]) -> (i32, Value
     assert!(!stdout.contains(CANARY) && !stderr.contains(CANARY));
     // A skipped build prints nothing but, on GitHub, its `::notice` line.
     if code != 0 || !stdout.trim_start().starts_with('{') {
-        assert!(!stdout.contains("SONAR_HOST_URL"), "nothing exported: {stdout}");
+        assert!(
+            !stdout.contains("SONAR_HOST_URL"),
+            "nothing exported: {stdout}"
+        );
         return (code, Value::Null, stderr);
     }
     let vars: Value = serde_json::from_str(&stdout).unwrap();
@@ -182,7 +185,11 @@ fn jenkins_merge_workspace(dir: &Path) -> (String, String) {
             .env("HOME", dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
     git(&["init", "-q", "-b", "main"]);
@@ -231,7 +238,10 @@ fn jenkins_pull_request_without_the_head_ref_exports_no_revision_and_says_why() 
     assert!(status.success());
     let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&merge), &[]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(props.get("sonar.scm.revision").is_none(), "not the merge: {props}");
+    assert!(
+        props.get("sonar.scm.revision").is_none(),
+        "not the merge: {props}"
+    );
     assert_eq!(props["sonar.pullrequest.key"], "42");
     assert!(
         stderr.contains("head commit cannot be determined"),
@@ -260,7 +270,10 @@ fn jenkins_hostile_branch_names_never_reach_a_shell_or_an_option() {
         common::set(&mut env, "BRANCH_NAME", hostile);
         let (code, props, stderr) = exported(dir.path(), &env, &[]);
         assert_eq!(code, 0, "{hostile}: {stderr}");
-        assert!(props.get("sonar.scm.revision").is_none(), "{hostile}: {props}");
+        assert!(
+            props.get("sonar.scm.revision").is_none(),
+            "{hostile}: {props}"
+        );
         assert!(!dir.path().join("pwned").exists(), "{hostile}");
     }
 }
@@ -336,7 +349,10 @@ fn withheld_secrets_follow_each_ci_rules_both_ways() {
         ("github/pull_request_dependabot", true),
         ("github/pull_request_dependabot_pushed_by_maintainer", false),
         ("github/pull_request_target_dependabot", true),
-        ("github/pull_request_target_dependabot_labeled_by_maintainer", false),
+        (
+            "github/pull_request_target_dependabot_labeled_by_maintainer",
+            false,
+        ),
         ("github/workflow_run_push_dependabot", false),
         ("github/issue_comment_dependabot", false),
         ("gitlab/merge_request_fork", true),
@@ -362,7 +378,10 @@ fn withheld_secrets_follow_each_ci_rules_both_ways() {
             assert_eq!(code, 0, "{case}: expected absence, skipped: {stderr}");
             assert!(stderr.contains("token-missing"), "{case}: {stderr}");
         } else {
-            assert_eq!(code, 2, "{case}: this build gets secrets, the map must be fixed: {stderr}");
+            assert_eq!(
+                code, 2,
+                "{case}: this build gets secrets, the map must be fixed: {stderr}"
+            );
             assert!(stderr.contains("SONAR_TOKEN_ALL"), "{case}: {stderr}");
         }
     }
@@ -388,8 +407,10 @@ fn default_branch_builds_carry_no_branch_property_once_named() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(props["sonar.branch.name"], "main", "{props}");
     assert!(stderr.contains("name it with default-branch"), "{stderr}");
-    let (code, props, stderr) =
-        fixture_props("azure/default_branch_unnamed", &["--default-branch", "main"]);
+    let (code, props, stderr) = fixture_props(
+        "azure/default_branch_unnamed",
+        &["--default-branch", "main"],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(props.get("sonar.branch.name").is_none(), "{props}");
     assert!(stderr.contains("from flag --default-branch"), "{stderr}");
@@ -425,13 +446,15 @@ fn workflow_run_analyses_the_pull_request_it_follows() {
     assert_eq!(props["sonar.pullrequest.key"], "2", "{props}");
     assert_eq!(props["sonar.pullrequest.branch"], "changes");
     assert_eq!(
-        props["sonar.scm.revision"],
-        "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+        props["sonar.scm.revision"], "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
         "the pull request's head, not the default branch's GITHUB_SHA"
     );
     let (code, props, stderr) = fixture_props("github/workflow_run_fork", &[]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(props.is_null(), "a fork's number is unknown: skipped, not the default branch: {props}");
+    assert!(
+        props.is_null(),
+        "a fork's number is unknown: skipped, not the default branch: {props}"
+    );
     assert!(stderr.contains("number is unknown"), "{stderr}");
 }
 

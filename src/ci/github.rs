@@ -196,7 +196,8 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
     }
 
     if is_pr_event {
-        let pr: PullRequestPayload = part(&payload.pull_request, "pull_request", &vars, &event_name)?;
+        let pr: PullRequestPayload =
+            part(&payload.pull_request, "pull_request", &vars, &event_name)?;
         let number = pr.number.or(payload.number).ok_or_else(|| {
             payload_error(
                 vars.github_event_path.as_deref().unwrap_or_default(),
@@ -250,7 +251,8 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
     }
     if actor_is_dependabot {
         ctx.dependabot = true;
-        if ctx.secrets_withheld.is_none() && DEPENDABOT_SECRETS_ONLY.contains(&event_name.as_str()) {
+        if ctx.secrets_withheld.is_none() && DEPENDABOT_SECRETS_ONLY.contains(&event_name.as_str())
+        {
             ctx.secrets_withheld = Some(format!(
                 "{event_name} started by Dependabot: {DEPENDABOT_SECRETS}"
             ));
@@ -263,7 +265,10 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
 /// branch, at `workflow_run.head_sha`.
 fn read_workflow_run(ctx: &mut Context, run: &WorkflowRun) {
     ctx.revision = Some(run.head_sha.clone());
-    let head_repo = run.head_repository.as_ref().and_then(|r| r.full_name.as_deref());
+    let head_repo = run
+        .head_repository
+        .as_ref()
+        .and_then(|r| r.full_name.as_deref());
     let repo = run.repository.as_ref().and_then(|r| r.full_name.as_deref());
     ctx.fork = head_repo.is_some() && head_repo != repo;
     let after = run.event.as_deref().unwrap_or("an unknown event");

@@ -101,7 +101,10 @@ pub fn read(env: &Env, cwd: &Path) -> Result<Context, ConfigError> {
         });
         if let Some(repo) = &v.ghprbghrepository {
             ctx.repository = Some(repo.clone());
-            let author_repo = v.ghprbauthorrepogiturl.as_deref().and_then(repository_from_url);
+            let author_repo = v
+                .ghprbauthorrepogiturl
+                .as_deref()
+                .and_then(repository_from_url);
             ctx.fork = author_repo.is_some_and(|a| !a.eq_ignore_ascii_case(repo));
         }
         if v.ghprbpullauthorlogin.as_deref() == Some(super::DEPENDABOT) {

@@ -142,7 +142,12 @@ mod tests {
 
     #[test]
     fn ref_names_from_the_environment_are_checked_before_git_sees_them() {
-        for ok in ["PR-42", "feature/login", "release/2.0", "dependabot/npm/x-1.2"] {
+        for ok in [
+            "PR-42",
+            "feature/login",
+            "release/2.0",
+            "dependabot/npm/x-1.2",
+        ] {
             assert!(plausible_ref_name(ok), "{ok}");
         }
         for bad in [

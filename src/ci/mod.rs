@@ -339,7 +339,10 @@ pub fn detect(
 
 /// Why the build should not be analysed, unless the user already set the branch or pull
 /// request properties by hand in the scanner's JSON parameters (then they know better).
-pub fn skip_reason(ctx: &Context, json_params: Option<&BTreeMap<String, String>>) -> Option<String> {
+pub fn skip_reason(
+    ctx: &Context,
+    json_params: Option<&BTreeMap<String, String>>,
+) -> Option<String> {
     let by_hand = json_params.is_some_and(|p| {
         p.contains_key("sonar.pullrequest.key") || p.contains_key("sonar.branch.name")
     });
