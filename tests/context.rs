@@ -521,3 +521,20 @@ fn on_project_not_found_skip_exports_nothing_and_says_why() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("one of: fail, skip"), "{stderr}");
 }
+
+#[test]
+fn two_complete_sets_of_markers_pick_one_and_say_so() {
+    let mut env = fixture_env("gitlab/branch");
+    for (k, v) in fixture_env("azure/branch") {
+        common::set(&mut env, &k, &v);
+    }
+    let ctx = context_of(&env);
+    assert_eq!(ctx["ci"], "azure", "{ctx}");
+    assert_eq!(ctx["detected_by"], serde_json::json!(["TF_BUILD=true"]));
+    assert!(
+        ctx["notes"]
+            .to_string()
+            .contains("the markers of GitLab CI (GITLAB_CI=true) are set too"),
+        "{ctx}"
+    );
+}

@@ -132,7 +132,12 @@ fn pull_request_head(v: &Vars, cwd: &Path, notes: &mut Vec<String>) -> Option<St
         .into_iter()
         .flatten()
         .map(strip_remote)
-        .collect();
+        .fold(Vec::new(), |mut names, n| {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+            names
+        });
     for name in &names {
         if let Some(head) = local::remote_branch(cwd, name) {
             if v.git_commit.as_deref() != Some(head.as_str()) {

@@ -101,6 +101,8 @@ fn git(cwd: &Path, args: &[&str]) -> Option<String> {
     let mut child = Command::new("git")
         .arg("-C")
         .arg(cwd)
+        // A workspace's configuration may name a program to run on index reads.
+        .args(["-c", "core.fsmonitor=false"])
         .args(args)
         // No pager, no prompt, no lock taken on the user's index.
         .env("GIT_TERMINAL_PROMPT", "0")
