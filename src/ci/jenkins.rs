@@ -161,7 +161,7 @@ fn pull_request_head(v: &Vars, cwd: &Path, notes: &mut Vec<String>) -> Option<St
         format!("{refs} is not in the workspace's git")
     };
     notes.push(format!(
-        "the pull request's head commit cannot be determined ({refs}, and GIT_COMMIT may be the merge Jenkins built): no revision is exported, so the scanner reads its own; run scantoken in the checked-out workspace"
+        "the pull request's head commit cannot be determined ({refs}, and GIT_COMMIT may be the merge Jenkins built): no revision is exported rather than that merge; run scantoken in the workspace Jenkins checked out, where the branch source fetched the pull request's head"
     ));
     None
 }
