@@ -75,6 +75,13 @@ struct RunRef {
     #[serde(rename = "ref")]
     name: String,
     sha: Option<String>,
+    repo: Option<RunRepo>,
+}
+
+/// A repository as `workflow_run.pull_requests` names it: by API URL only.
+#[derive(Deserialize)]
+struct RunRepo {
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -274,13 +281,18 @@ fn read_workflow_run(ctx: &mut Context, run: &WorkflowRun) {
     let after = run.event.as_deref().unwrap_or("an unknown event");
     ctx.trigger = Some(format!("workflow_run after {after}"));
     if PULL_REQUEST_EVENTS.contains(&after) {
-        // The list holds the open pull requests whose head is this branch; the one whose
-        // head is the commit built, if several.
-        let pr = run
+        // The list holds the open pull requests whose head is this branch, including ones
+        // into other repositories (a fork's pull request upstream): only those into this
+        // repository count, and of those the one whose head is the commit built.
+        let ours: Vec<&RunPullRequest> = run
             .pull_requests
             .iter()
+            .filter(|p| into_repository(p, repo))
+            .collect();
+        let pr = ours
+            .iter()
             .find(|p| p.head.sha.as_deref() == Some(run.head_sha.as_str()))
-            .or(run.pull_requests.first());
+            .or(ours.first());
         match pr {
             Some(pr) => ctx.set_pull_request(pr.number.to_string(), &pr.head.name, &pr.base.name),
             None => {
@@ -296,6 +308,17 @@ fn read_workflow_run(ctx: &mut Context, run: &WorkflowRun) {
         } else {
             ctx.set_branch(branch);
         }
+    }
+}
+
+/// Whether a listed pull request goes into `repo` (`owner/name`), judged by its base's API
+/// URL (`.../repos/owner/name`); one that names no URL is taken at its word.
+fn into_repository(pr: &RunPullRequest, repo: Option<&str>) -> bool {
+    match (pr.base.repo.as_ref().and_then(|r| r.url.as_deref()), repo) {
+        (Some(url), Some(repo)) => url
+            .to_ascii_lowercase()
+            .ends_with(&format!("/repos/{}", repo.to_ascii_lowercase())),
+        _ => true,
     }
 }
 
