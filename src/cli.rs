@@ -1045,7 +1045,8 @@ fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     out.say(&report::target_text(&target));
     if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
         out.notice(&format!(
-            "scan skipped: {why}. Nothing exported; the scan steps that follow must be skipped too"
+            "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
+            report::safe_text(&why)
         ));
         return Ok(Exit::Ok);
     }

@@ -538,3 +538,29 @@ fn two_complete_sets_of_markers_pick_one_and_say_so() {
         "{ctx}"
     );
 }
+
+/// A skip notice quotes the payload (the queue branch): it cannot smuggle a workflow command
+/// onto a line of its own.
+#[test]
+fn a_hostile_payload_cannot_inject_commands_through_the_skip_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.json");
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(ci_fixtures().join("github/merge_group.event.json")).unwrap(),
+    )
+    .unwrap();
+    event["merge_group"]["head_ref"] =
+        "refs/heads/q\n::error::pwned\n##vso[task.complete result=Failed]".into();
+    std::fs::write(&path, event.to_string()).unwrap();
+    let mut env = fixture_env("github/merge_group");
+    common::set(&mut env, "GITHUB_EVENT_PATH", path.to_str().unwrap());
+    let (code, _, stderr) = exported(dir.path(), &env, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("scan skipped"), "{stderr}");
+    for line in stderr.lines() {
+        assert!(
+            !line.starts_with("::") && !line.contains("##vso["),
+            "{line}"
+        );
+    }
+}
