@@ -29,7 +29,7 @@ SONAR_SCANNER_JSON_PARAMS, sonar-project.properties. The token comes from INPUT_
 SCANTOKEN_TOKEN, SONAR_TOKEN or SONAR_AUTH_TOKEN; never from the command line.
 
 Exit codes:
-  0  verified, or skipped by policy (--on-missing-token skip)
+  0  verified, or skipped by policy (--on-missing-token skip, --on-project-not-found skip)
   1  verification failed: no token, token rejected, no scan permission, project or organization wrong
   2  usage or configuration error, or insecure-host (the message names what to fix)
   3  server unreachable or failing after retries
@@ -110,6 +110,10 @@ struct TargetArgs {
     /// Where sonar-project.properties is (default: the current directory) [input: project-base-dir]
     #[arg(long, value_name = "DIR")]
     project_base_dir: Option<String>,
+    /// The branch analysed as the Sonar project's main branch (no sonar.branch.name), where
+    /// the CI does not say which is the default (Azure, Jenkins, Bitbucket) [input: default-branch]
+    #[arg(long, value_name = "BRANCH")]
+    default_branch: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +166,10 @@ struct VerifyArgs {
     /// What to do when there is no token (fork and Dependabot PRs get none) [input: on-missing-token]
     #[arg(long, value_enum)]
     on_missing_token: Option<MissingTokenPolicy>,
+    /// What to do when the project does not exist (one shared pipeline over repositories of
+    /// which only some are on Sonar) [input: on-project-not-found]
+    #[arg(long, value_enum)]
+    on_project_not_found: Option<MissingTokenPolicy>,
     /// What to do when the server cannot be reached or keeps failing [input: on-unreachable]
     #[arg(long, value_enum)]
     on_unreachable: Option<UnreachablePolicy>,
@@ -303,6 +311,7 @@ fn inputs(env: &Env, t: &TargetArgs) -> Inputs {
         .with_flag("organization", t.organization.clone())
         .with_flag("project-key", t.project_key.clone())
         .with_flag("project-base-dir", t.project_base_dir.clone())
+        .with_flag("default-branch", t.default_branch.clone())
 }
 
 /// The stages up to the target, shared by every command.
@@ -312,7 +321,7 @@ fn context_and_target(
     cwd: &Path,
     command: Option<&ScannerCommand>,
 ) -> Result<(Context, ScannerConfig, Target), ConfigError> {
-    let ctx = ci::detect(env, cwd)?;
+    let ctx = ci::detect(env, cwd, inputs.get("default-branch").as_ref())?;
     // The scanner reads its properties file from the base directory its command line names.
     let command_base_dir = command.and_then(|c| {
         c.properties
@@ -938,6 +947,7 @@ fn token_json(c: &Credential) -> serde_json::Value {
 /// What to do when verification cannot say yes.
 struct Policies {
     missing: MissingTokenPolicy,
+    project_not_found: MissingTokenPolicy,
     unreachable: UnreachablePolicy,
 }
 
@@ -947,6 +957,9 @@ impl Policies {
             missing: inputs
                 .choice(args.on_missing_token, "on-missing-token")?
                 .unwrap_or(MissingTokenPolicy::Fail),
+            project_not_found: inputs
+                .choice(args.on_project_not_found, "on-project-not-found")?
+                .unwrap_or(MissingTokenPolicy::Fail),
             unreachable: inputs
                 .choice(args.on_unreachable, "on-unreachable")?
                 .unwrap_or(UnreachablePolicy::Fail),
@@ -954,7 +967,20 @@ impl Policies {
     }
 
     fn skip(&self, v: &Verdict) -> bool {
-        v.verdict == VerdictKind::TokenMissing && self.missing == MissingTokenPolicy::Skip
+        self.skipped_by(v).is_some()
+    }
+
+    /// The policy that skips this verdict, if one does.
+    fn skipped_by(&self, v: &Verdict) -> Option<&'static str> {
+        match v.verdict {
+            VerdictKind::TokenMissing if self.missing == MissingTokenPolicy::Skip => {
+                Some("--on-missing-token skip")
+            }
+            VerdictKind::ProjectNotFound if self.project_not_found == MissingTokenPolicy::Skip => {
+                Some("--on-project-not-found skip")
+            }
+            _ => None,
+        }
     }
 
     fn warn_only(&self, v: &Verdict) -> bool {
@@ -1028,6 +1054,13 @@ fn prepare(
 
     out.say(&report::context_text(&ctx));
     out.say(&report::target_text(&target));
+    if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
+        out.notice(&format!(
+            "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
+            report::safe_text(&why)
+        ));
+        return Ok(Err(Exit::Ok));
+    }
     let resolved = Resolved {
         inputs: &inputs,
         ctx: &ctx,
@@ -1055,10 +1088,12 @@ fn prepare(
         Some(v) if v.verdict == VerdictKind::Ok => ("ok".to_owned(), v.cause.clone()),
         Some(v) if policies.skip(v) => {
             out.notice(&format!(
-                "token-missing: {}. Nothing exported (--on-missing-token skip): the scan steps that follow must be skipped too",
-                v.cause
+                "{}: {}. Nothing exported ({}): the scan steps that follow must be skipped too",
+                v.verdict.name(),
+                v.cause.trim_end_matches('.'),
+                policies.skipped_by(v).unwrap_or_default()
             ));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
+            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), false, out)?;
             return Ok(Err(Exit::Ok));
         }
         // Exporting anyway needs a token: when Vault itself was unreachable there is none.
@@ -1068,7 +1103,7 @@ fn prepare(
         ),
         Some(v) => {
             out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), out)?;
+            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), v.verdict != VerdictKind::TokenMissing, out)?;
             return Ok(Err(v.verdict.exit()));
         }
     };
@@ -1223,6 +1258,8 @@ fn probe_rows(v: &Verdict) -> Vec<(String, String)> {
 
 /// On GitHub, a failed verdict still gets its step summary (context, target, verdict,
 /// probes), so the reason is on the run's page.
+/// `failed` is false for a verdict a policy skipped: the step passed.
+#[allow(clippy::too_many_arguments)]
 fn write_failure_summary(
     dest: &Destinations,
     format: Format,
@@ -1230,6 +1267,7 @@ fn write_failure_summary(
     ctx: &Context,
     target: &Target,
     credential: Option<&Credential>,
+    failed: bool,
     out: &mut Output,
 ) -> Result<(), Failure> {
     if format != Format::Github {
@@ -1245,7 +1283,7 @@ fn write_failure_summary(
         target: target.clone(),
         token: credential.map(Credential::describe),
         probes: probe_rows(v),
-        failed: v.verdict != VerdictKind::TokenMissing,
+        failed,
     };
     let text = export::github::step_summary(&ExportSet::empty(), &summary);
     // The summary is for reading; the verdict and its exit code stand without it.

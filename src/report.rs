@@ -91,6 +91,15 @@ pub fn context_text(ctx: &Context) -> String {
         .unwrap_or_default();
     writeln!(out, "Context").unwrap();
     writeln!(out, "  {:<13} {}{trigger}", "CI", ctx.ci.describe()).unwrap();
+    if !ctx.detected_by.is_empty() {
+        writeln!(
+            out,
+            "  {:<13} {}",
+            "detected by",
+            ctx.detected_by.join(", ")
+        )
+        .unwrap();
+    }
     writeln!(
         out,
         "  {:<13} {}",
@@ -138,9 +147,17 @@ pub fn context_text(ctx: &Context) -> String {
             if is { "" } else { "not " }
         ),
         (Some(d), None) => safe(d),
-        (None, _) => "(not told by this CI)".into(),
+        (None, _) => "(not told by this CI: pass default-branch)".into(),
     };
-    writeln!(out, "  {:<13} {default}", "default").unwrap();
+    let from = ctx
+        .default_branch_source
+        .as_deref()
+        .map(|f| format!(", from {}", safe(f)))
+        .unwrap_or_default();
+    writeln!(out, "  {:<13} {default}{from}", "default").unwrap();
+    if let Some(why) = &ctx.skip {
+        writeln!(out, "  {:<13} {}", "skip", safe_text(why)).unwrap();
+    }
     if let Some(why) = &ctx.secrets_withheld {
         writeln!(out, "  {:<13} withheld: {}", "secrets", safe_text(why)).unwrap();
     }

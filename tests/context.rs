@@ -6,6 +6,7 @@ mod common;
 
 use common::{ci_fixtures, fixture_env};
 use serde_json::Value;
+use std::path::Path;
 
 fn context_of(env: &[(String, String)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -21,7 +22,7 @@ fn every_fixture_case_gives_the_expected_context() {
     )
     .unwrap();
     assert!(
-        expected.len() >= 25,
+        expected.len() >= 60,
         "all cases of the issue are covered: {}",
         expected.len()
     );
@@ -52,6 +53,21 @@ fn every_fixture_case_gives_the_expected_context() {
                 "{case}: pull_request: got {} want {}",
                 got["pull_request"], want["pull_request"]
             ));
+        }
+        let skip = !got["skip"].is_null();
+        if Value::Bool(skip) != want["skip"] {
+            failures.push(format!(
+                "{case}: skip: got {} want {}",
+                got["skip"], want["skip"]
+            ));
+        }
+        if let Some(markers) = want.get("detected_by") {
+            if &got["detected_by"] != markers {
+                failures.push(format!(
+                    "{case}: detected_by: got {} want {markers}",
+                    got["detected_by"]
+                ));
+            }
         }
         let withheld = !got["secrets_withheld"].is_null();
         if Value::Bool(withheld) != want["secrets_withheld"] {
@@ -115,4 +131,441 @@ fn pull_request_target_is_a_pull_request_with_a_note() {
         ctx["notes"].to_string().contains("pull_request_target"),
         "{ctx}"
     );
+}
+
+const CANARY: &str = "sqco_CANARY0canary0CANARY0canary0CANARY0canary0CANARY0canary0x";
+
+/// What the scanner would receive: the properties in `SONAR_SCANNER_JSON_PARAMS`, from
+/// `export --no-verify --format json` run in `dir` (exit code and stderr beside).
+fn exported(dir: &Path, env: &[(String, String)], extra: &[&str]) -> (i32, Value, String) {
+    let mut env = env.to_vec();
+    for (k, v) in [
+        ("SONAR_TOKEN", CANARY),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+    ] {
+        common::set(&mut env, k, v);
+    }
+    let mut args = vec!["export", "--no-verify", "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = common::scantoken(dir, &env, &args);
+    assert!(!stdout.contains(CANARY) && !common::outside_masks(&stderr).contains(CANARY));
+    // A skipped build prints nothing but, on GitHub, its `::notice` line.
+    if code != 0 || !stdout.trim_start().starts_with('{') {
+        assert!(
+            !stdout.contains("SONAR_HOST_URL"),
+            "nothing exported: {stdout}"
+        );
+        return (code, Value::Null, stderr);
+    }
+    let vars: Value = serde_json::from_str(&stdout).unwrap();
+    let props = serde_json::from_str(vars["SONAR_SCANNER_JSON_PARAMS"].as_str().unwrap()).unwrap();
+    (code, props, stderr)
+}
+
+fn fixture_props(case: &str, extra: &[&str]) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    exported(dir.path(), &fixture_env(case), extra)
+}
+
+/// A git repository like the workspace of a Jenkins multibranch pull request built with the
+/// default "merge with the target" strategy: `refs/remotes/origin/PR-42` is the pull
+/// request's head, `refs/remotes/origin/main` the target, and the checkout is the merge of
+/// the two, made by Jenkins. Returns (head, merge).
+fn jenkins_merge_workspace(dir: &Path) -> (String, String) {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "base"]);
+    git(&["checkout", "-q", "-b", "feature/login"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "the change"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    git(&["checkout", "-q", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "main moved on"]);
+    git(&["update-ref", "refs/remotes/origin/PR-42", &head]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git(&["checkout", "-q", "--detach"]);
+    git(&["merge", "-q", "--no-ff", "-m", "Merge PR-42", &head]);
+    let merge = git(&["rev-parse", "HEAD"]);
+    git(&["branch", "-q", "-D", "feature/login"]);
+    (head, merge)
+}
+
+fn jenkins_pr_env(git_commit: &str) -> Vec<(String, String)> {
+    let mut env = fixture_env("jenkins/multibranch_pr");
+    common::set(&mut env, "GIT_COMMIT", git_commit);
+    env
+}
+
+/// Issue case 1: the scan gets the pull request's head, not the merge Jenkins built.
+#[test]
+fn jenkins_pull_request_exports_the_head_from_the_workspace_not_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, merge) = jenkins_merge_workspace(dir.path());
+    let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&merge), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.scm.revision"], head.as_str(), "{props}");
+    assert_eq!(props["sonar.pullrequest.key"], "42");
+    assert!(stderr.contains("refs/remotes/origin/PR-42"), "{stderr}");
+}
+
+#[test]
+fn jenkins_pull_request_without_the_head_ref_exports_no_revision_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, merge) = jenkins_merge_workspace(dir.path());
+    let status = std::process::Command::new("git")
+        .args(["update-ref", "-d", "refs/remotes/origin/PR-42"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&merge), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        props.get("sonar.scm.revision").is_none(),
+        "not the merge: {props}"
+    );
+    assert_eq!(props["sonar.pullrequest.key"], "42");
+    assert!(
+        stderr.contains("head commit cannot be determined"),
+        "{stderr}"
+    );
+    // The "current pull request revision" strategy builds the head itself: a commit with one
+    // parent, which is what GIT_COMMIT then names.
+    let (code, props, stderr) = exported(dir.path(), &jenkins_pr_env(&head), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.scm.revision"], head.as_str(), "{props}");
+}
+
+#[test]
+fn jenkins_hostile_branch_names_never_reach_a_shell_or_an_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, merge) = jenkins_merge_workspace(dir.path());
+    for hostile in [
+        "PR-42; touch pwned",
+        "$(touch pwned)",
+        "--output=pwned",
+        "../../../etc/passwd",
+        "PR-42\n--all",
+    ] {
+        let mut env = jenkins_pr_env(&merge);
+        common::set(&mut env, "GIT_BRANCH", hostile);
+        common::set(&mut env, "BRANCH_NAME", hostile);
+        let (code, props, stderr) = exported(dir.path(), &env, &[]);
+        assert_eq!(code, 0, "{hostile}: {stderr}");
+        assert!(
+            props.get("sonar.scm.revision").is_none(),
+            "{hostile}: {props}"
+        );
+        assert!(!dir.path().join("pwned").exists(), "{hostile}");
+    }
+}
+
+/// Issue case 2: a Bitbucket pull request with a JENKINS_URL variable stays a Bitbucket pull
+/// request, and the output says which markers decided and why Jenkins was not chosen.
+#[test]
+fn stray_jenkins_url_does_not_take_over_bitbucket() {
+    let (code, props, stderr) = fixture_props("bitbucket/pr_with_stray_jenkins_url", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "9", "{props}");
+    assert_eq!(props["sonar.pullrequest.branch"], "feature/login");
+    assert_eq!(
+        props["sonar.scm.revision"],
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"
+    );
+    assert!(
+        stderr.contains("detected by   BITBUCKET_BUILD_NUMBER, BITBUCKET_COMMIT, CI=true"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("EXECUTOR_NUMBER is not: not Jenkins"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn jenkins_url_alone_is_a_local_shell_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = common::pairs(&[("JENKINS_URL", "https://ci.acme.example/")]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["ci"], "local");
+    assert!(
+        ctx["notes"].to_string().contains("JENKINS_URL is set but"),
+        "{ctx}"
+    );
+}
+
+/// Issue case 3.
+#[test]
+fn ghprb_pull_requests_are_pull_requests_at_the_actual_commit() {
+    let (code, props, stderr) = fixture_props("jenkins/ghprb", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "42", "{props}");
+    assert_eq!(props["sonar.pullrequest.branch"], "feature/login");
+    assert_eq!(props["sonar.pullrequest.base"], "main");
+    assert_eq!(
+        props["sonar.scm.revision"],
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"
+    );
+    assert!(props.get("sonar.branch.name").is_none());
+}
+
+/// Issue case 4.
+#[test]
+fn gitlab_external_pull_requests_are_pull_requests() {
+    let (code, props, stderr) = fixture_props("gitlab/external_pull_request", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "42", "{props}");
+    assert_eq!(props["sonar.pullrequest.base"], "main");
+    assert!(props.get("sonar.branch.name").is_none(), "{props}");
+}
+
+/// Issue case 5: "withheld" decides whether an empty token-map variable is an expected
+/// absence (skipped with on-missing-token skip) or a mapping to fix (exit 2). Each pair: a
+/// build that gets secrets and one that does not.
+#[test]
+fn withheld_secrets_follow_each_ci_rules_both_ways() {
+    const MAP: &str = "rules:\n  - projects: [\"*\"]\n    token-env: SONAR_TOKEN_ALL\n";
+    for (case, withheld) in [
+        ("github/pull_request_dependabot", true),
+        ("github/pull_request_dependabot_pushed_by_maintainer", false),
+        ("github/pull_request_target_dependabot", true),
+        (
+            "github/pull_request_target_dependabot_labeled_by_maintainer",
+            false,
+        ),
+        ("github/workflow_run_push_dependabot", false),
+        ("github/issue_comment_dependabot", false),
+        ("gitlab/merge_request_fork", true),
+        ("gitlab/merge_request_fork_in_parent", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = fixture_env(case);
+        for (k, v) in [
+            ("SCANTOKEN_TOKEN_MAP", MAP),
+            ("SONAR_TOKEN_ALL", ""),
+            ("SONAR_ORGANIZATION", "acme"),
+            ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
+            ("SCANTOKEN_ON_MISSING_TOKEN", "skip"),
+        ] {
+            common::set(&mut env, k, v);
+        }
+        let (code, _, stderr) = common::scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "shell"],
+        );
+        if withheld {
+            assert_eq!(code, 0, "{case}: expected absence, skipped: {stderr}");
+            assert!(stderr.contains("token-missing"), "{case}: {stderr}");
+        } else {
+            assert_eq!(
+                code, 2,
+                "{case}: this build gets secrets, the map must be fixed: {stderr}"
+            );
+            assert!(stderr.contains("SONAR_TOKEN_ALL"), "{case}: {stderr}");
+        }
+    }
+}
+
+/// Issue case 6: the default branch gets no branch property where the CI or the user names
+/// it; elsewhere the branch is exported by name, with a note saying how to name it.
+#[test]
+fn default_branch_builds_carry_no_branch_property_once_named() {
+    for case in [
+        "azure/default_branch_named",
+        "azure/schedule",
+        "jenkins/multibranch_default_named",
+        "bitbucket/default_named",
+        "gitlab/default_branch",
+        "github/push_default",
+    ] {
+        let (code, props, stderr) = fixture_props(case, &[]);
+        assert_eq!(code, 0, "{case}: {stderr}");
+        assert!(props.get("sonar.branch.name").is_none(), "{case}: {props}");
+    }
+    let (code, props, stderr) = fixture_props("azure/default_branch_unnamed", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.branch.name"], "main", "{props}");
+    assert!(stderr.contains("name it with default-branch"), "{stderr}");
+    let (code, props, stderr) = fixture_props(
+        "azure/default_branch_unnamed",
+        &["--default-branch", "main"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(props.get("sonar.branch.name").is_none(), "{props}");
+    assert!(stderr.contains("from flag --default-branch"), "{stderr}");
+    // Another branch still gets its name.
+    let (_, props, _) = fixture_props("azure/branch", &["--default-branch", "main"]);
+    assert_eq!(props["sonar.branch.name"], "feature/login", "{props}");
+}
+
+/// Issue case 7: a merge queue entry is skipped, with a note; the user can still force an
+/// analysis by setting the branch by hand.
+#[test]
+fn merge_group_is_skipped_with_a_note() {
+    let (code, props, stderr) = fixture_props("github/merge_group", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(props.is_null(), "nothing exported: {props}");
+    assert!(stderr.contains("scan skipped: merge_group"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = fixture_env("github/merge_group");
+    common::set(
+        &mut env,
+        "SONAR_SCANNER_JSON_PARAMS",
+        r#"{"sonar.branch.name":"merge-queue"}"#,
+    );
+    let (code, props, stderr) = exported(dir.path(), &env, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.branch.name"], "merge-queue", "{props}");
+}
+
+#[test]
+fn workflow_run_analyses_the_pull_request_it_follows() {
+    let (code, props, stderr) = fixture_props("github/workflow_run_pull_request", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(props["sonar.pullrequest.key"], "2", "{props}");
+    assert_eq!(props["sonar.pullrequest.branch"], "changes");
+    assert_eq!(
+        props["sonar.scm.revision"], "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+        "the pull request's head, not the default branch's GITHUB_SHA"
+    );
+    let (code, props, stderr) = fixture_props("github/workflow_run_fork", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        props.is_null(),
+        "a fork's number is unknown: skipped, not the default branch: {props}"
+    );
+    assert!(stderr.contains("number is unknown"), "{stderr}");
+}
+
+/// The policy for shared pipelines over many repositories: a project that is not on Sonar
+/// passes with nothing exported and says why; any other failure still fails.
+#[test]
+fn on_project_not_found_skip_exports_nothing_and_says_why() {
+    const SQP: &str = "sqp_1111111111111111111111111111111111111111";
+    let emulator = sonar_emulator::start_blocking(sonar_emulator::EmulatorConfig {
+        scenario: sonar_emulator::Scenario::from_yaml_str(&format!(
+            "flavor: server\nprojects:\n  - {{key: acme_payments, visibility: private}}\n  - {{key: acme_other, visibility: private}}\ntokens:\n  - {{value: \"{SQP}\", kind: project-analysis, projects: [acme_payments]}}\n"
+        ))
+        .unwrap(),
+        tls: None,
+        faults: vec![],
+        latency_ms: 0,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |project: &str, policy: Option<(&str, &str)>| {
+        let mut env = fixture_env("gitlab/branch");
+        for (k, v) in [
+            ("SONAR_HOST_URL", emulator.web_url().as_str()),
+            ("SONAR_TOKEN", SQP),
+            ("SCANTOKEN_PROJECT_KEY", project),
+            ("SCANTOKEN_RETRIES", "0"),
+        ] {
+            common::set(&mut env, k, v);
+        }
+        if let Some((k, v)) = policy {
+            common::set(&mut env, k, v);
+        }
+        common::scantoken(dir.path(), &env, &["export", "--format", "shell"])
+    };
+    let (code, stdout, stderr) = run("acme_missing", None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    for policy in [
+        ("SCANTOKEN_ON_PROJECT_NOT_FOUND", "skip"),
+        ("INPUT_ON_PROJECT_NOT_FOUND", "skip"),
+        ("INPUT_ONPROJECTNOTFOUND", "skip"),
+    ] {
+        let (code, stdout, stderr) = run("acme_missing", Some(policy));
+        assert_eq!(code, 0, "{policy:?}: {stderr}");
+        assert!(stdout.is_empty(), "nothing exported: {stdout}");
+        assert!(
+            stderr.contains("project-not-found")
+                && stderr.contains("Nothing exported (--on-project-not-found skip)"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(SQP));
+    }
+    // Only a missing project is skipped: a project the token may not scan still fails.
+    let (code, _, stderr) = run(
+        "acme_other",
+        Some(("SCANTOKEN_ON_PROJECT_NOT_FOUND", "skip")),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no-scan-permission"), "{stderr}");
+    let (code, _, stderr) = run(
+        "acme_missing",
+        Some(("SCANTOKEN_ON_PROJECT_NOT_FOUND", "maybe")),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("one of: fail, skip"), "{stderr}");
+}
+
+#[test]
+fn two_complete_sets_of_markers_pick_one_and_say_so() {
+    let mut env = fixture_env("gitlab/branch");
+    for (k, v) in fixture_env("azure/branch") {
+        common::set(&mut env, &k, &v);
+    }
+    let ctx = context_of(&env);
+    assert_eq!(ctx["ci"], "azure", "{ctx}");
+    assert_eq!(ctx["detected_by"], serde_json::json!(["TF_BUILD=true"]));
+    assert!(
+        ctx["notes"]
+            .to_string()
+            .contains("the markers of GitLab CI (GITLAB_CI=true) are set too"),
+        "{ctx}"
+    );
+}
+
+/// A skip notice quotes the payload (the queue branch): it cannot smuggle a workflow command
+/// onto a line of its own.
+#[test]
+fn a_hostile_payload_cannot_inject_commands_through_the_skip_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.json");
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(ci_fixtures().join("github/merge_group.event.json")).unwrap(),
+    )
+    .unwrap();
+    event["merge_group"]["head_ref"] =
+        "refs/heads/q\n::error::pwned\n##vso[task.complete result=Failed]".into();
+    std::fs::write(&path, event.to_string()).unwrap();
+    let mut env = fixture_env("github/merge_group");
+    common::set(&mut env, "GITHUB_EVENT_PATH", path.to_str().unwrap());
+    let (code, _, stderr) = exported(dir.path(), &env, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("scan skipped"), "{stderr}");
+    // stdout carries the JSON, so the runner's commands come on stderr: the mask and the
+    // notice are ours, and nothing else is a command.
+    for line in stderr.lines() {
+        assert!(!line.contains("##vso["), "{line}");
+        if line.trim_start().starts_with("::") {
+            assert!(
+                line.starts_with("::add-mask::") || line.starts_with("::notice title=scantoken::"),
+                "{line}"
+            );
+        }
+    }
 }

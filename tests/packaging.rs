@@ -1059,9 +1059,10 @@ fn bitbucket_script() -> String {
     lines.join("\n")
 }
 
-const JENKINS_PR: [(&str, &str); 7] = [
+const JENKINS_PR: [(&str, &str); 8] = [
     ("JENKINS_URL", "https://ci.acme.example/"),
     ("EXECUTOR_NUMBER", "1"),
+    ("BUILD_NUMBER", "57"),
     ("BRANCH_NAME", "PR-42"),
     ("CHANGE_ID", "42"),
     ("CHANGE_BRANCH", "feature/login"),
@@ -1079,7 +1080,9 @@ const GITLAB_MR: [(&str, &str); 7] = [
     ("CI_PROJECT_PATH", "acme/payments"),
 ];
 
-const BITBUCKET_PR: [(&str, &str); 5] = [
+const BITBUCKET_PR: [(&str, &str); 7] = [
+    ("CI", "true"),
+    ("BITBUCKET_BUILD_NUMBER", "311"),
     (
         "BITBUCKET_COMMIT",
         "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0",

@@ -2,6 +2,10 @@
 //!
 //! A pull request's key is its number for GitHub repositories (`..._PULLREQUESTNUMBER`;
 //! the `..._PULLREQUESTID` there is an internal id) and its id for Azure Repos.
+//!
+//! No predefined variable names the repository's default branch: the `default-branch`
+//! option tells it (SonarSource's extension asks the Azure DevOps API for Azure Repos and
+//! assumes `master` for other providers; we neither call that API nor guess).
 
 use super::{classify_ref, CiKind, Context, GitRef};
 use crate::env::Env;

@@ -1,4 +1,9 @@
-//! Bitbucket Pipelines (FACTS §5). `BITBUCKET_COMMIT` marks it.
+//! Bitbucket Pipelines (FACTS §5). Detected by `CI=true`, `BITBUCKET_BUILD_NUMBER` and
+//! `BITBUCKET_COMMIT` together (see `ci::MARKERS`): a variable named like another CI's
+//! (`JENKINS_URL` in a repository variable) does not change that.
+//!
+//! Bitbucket names no default branch: the `default-branch` option (or the clone's
+//! `origin/HEAD`) tells it; without, every branch build gets `sonar.branch.name`.
 
 use super::{CiKind, Context};
 use crate::env::Env;
