@@ -259,6 +259,13 @@ pub fn run(
         || env.is("SYSTEM_DEBUG", "true")
         || env.is("SCANTOKEN_DEBUG", "true");
     let mut out = Output::new(env, stdout, stderr, verbose);
+    // Every value that may hold a secret is redacted from the start, before the stage that
+    // reads it: an error about another input must not quote it either.
+    for (name, value) in env.iter() {
+        if is_secret_variable(name) {
+            out.protect(value);
+        }
+    }
     let result = match cli.command {
         Command::Context(args) => context(&args, env, cwd, &mut out).map(Outcome::from),
         Command::Verify(args) => verify(&args, env, cwd, &mut out).map(Outcome::from),
@@ -276,6 +283,25 @@ pub fn run(
             Exit::Internal.into()
         }
     }
+}
+
+/// Variables that hold a credential: the token sources (inputs, the scanners' own, Jenkins'),
+/// an Azure service connection's token, and what the OIDC and Vault exchanges use.
+fn is_secret_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    Inputs::variable_names("token").contains(&upper)
+        || matches!(
+            upper.as_str(),
+            "SONAR_TOKEN"
+                | "SONAR_AUTH_TOKEN"
+                | "SONAR_LOGIN"
+                | "SONAR_PASSWORD"
+                | "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+                | "SYSTEM_ACCESSTOKEN"
+                | "VAULT_TOKEN"
+        )
+        || (upper.starts_with("ENDPOINT_AUTH_PARAMETER_") && upper.ends_with("_APITOKEN"))
+        || (upper.starts_with("SONAR_TOKEN_"))
 }
 
 enum Failure {

@@ -27,6 +27,8 @@ pub struct Output<'a> {
     verbose: bool,
     /// Every secret seen so far, each line of a multi-line one apart.
     secrets: Vec<String>,
+    /// The lines the CI was already told to mask.
+    masked: Vec<String>,
     /// stdout carries data (one JSON document, `export` lines to `eval`, a dotenv file):
     /// the CI's commands go to stderr, which the runner and the agent read as well.
     stdout_is_data: bool,
@@ -54,6 +56,7 @@ impl<'a> Output<'a> {
             stderr,
             verbose,
             secrets: Vec::new(),
+            masked: Vec::new(),
             stdout_is_data: false,
         }
     }
@@ -134,13 +137,12 @@ impl<'a> Output<'a> {
     /// step's output too. Each line of a multi-line secret is masked on its own, as the
     /// GitHub runner requires.
     pub fn mask(&mut self, secret: &str) {
-        for line in secret.lines().filter(|l| !l.trim().is_empty()) {
-            if self.secrets.iter().any(|s| s == line) {
+        self.protect(secret);
+        for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if self.masked.iter().any(|s| s == line) {
                 continue;
             }
-            self.secrets.push(line.to_owned());
-            // Longest first: a secret that contains another is redacted whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            self.masked.push(line.to_owned());
             let command = match self.ci {
                 Some(CiKind::Github) => {
                     format!("::add-mask::{}\n", export::github::escape_data(line))
@@ -152,6 +154,19 @@ impl<'a> Output<'a> {
                 _ => continue,
             };
             let _ = self.commands().write_all(command.as_bytes());
+        }
+    }
+
+    /// Registers a value to redact without telling the CI (yet): a token found in the
+    /// environment before it is chosen, so that even a configuration error that quotes it
+    /// (a token pasted into the wrong input) does not print it.
+    pub fn protect(&mut self, secret: &str) {
+        for line in secret.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if !self.secrets.iter().any(|s| s == line) {
+                self.secrets.push(line.to_owned());
+                // Longest first: a secret that contains another is redacted whole.
+                self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            }
         }
     }
 

@@ -24,6 +24,13 @@ pub fn render(set: &ExportSet, include_secrets: bool) -> Result<String, WriteErr
                 problem: "the value contains a line break, which dotenv files cannot hold (use --format properties or json)".into(),
             });
         }
+        if v.contains("##vso[") || v.contains("##[") {
+            return Err(WriteError {
+                name: name.into(),
+                format: "dotenv",
+                problem: "the value contains a CI command marker (##vso[ or ##[), which dotenv cannot escape and a CI log would act on (use --format properties or json)".into(),
+            });
+        }
         out.push_str(&format!("{name}={v}\n"));
     }
     Ok(out)
@@ -47,5 +54,10 @@ pub fn render_properties(set: &ExportSet, include_secrets: bool) -> Result<Strin
             problem: e.to_string(),
         })?;
     }
-    Ok(String::from_utf8(buf).expect("written as UTF-8"))
+    // `\u005B` is `[` to every properties reader, and breaks the CI command markers a log
+    // would act on.
+    Ok(String::from_utf8(buf)
+        .expect("written as UTF-8")
+        .replace("##vso[", "##vso\\u005B")
+        .replace("##[", "##\\u005B"))
 }

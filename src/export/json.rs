@@ -17,5 +17,8 @@ pub fn render(set: &ExportSet, include_secrets: bool) -> String {
         .collect();
     let mut text = serde_json::to_string_pretty(&map).expect("strings always serialize");
     text.push('\n');
-    text
+    // Printed where a CI reads the log, `##vso[` and `##[` would be the Azure agent's (and
+    // the old GitHub) command markers; inside a JSON string `\u005b` is the same `[`.
+    text.replace("##vso[", "##vso\\u005b")
+        .replace("##[", "##\\u005b")
 }
