@@ -5,6 +5,7 @@
 //! (tests/support, FACTS §6).
 
 mod common;
+#[allow(clippy::duplicate_mod)] // common also loads the runner's reader, for the scanner tests
 mod support;
 
 use common::{pairs, scantoken, set};
