@@ -47,14 +47,18 @@ function main() {
       }
     }
   }
-  const result = spawnSync(exe, ['export', '--format', 'azure'], { stdio: 'inherit', env: process.env });
+  // With a scan command, scantoken verifies that scan and runs it (the token in its
+  // environment alone); otherwise it exports the variables for the steps that follow.
+  const scan = (process.env.INPUT_SCANCOMMAND || '').trim() !== '';
+  const args = scan ? ['run'] : ['export', '--format', 'azure'];
+  const result = spawnSync(exe, args, { stdio: 'inherit', env: process.env });
   if (result.error) {
     fail(`scantoken could not start: ${result.error.message}`);
     return;
   }
   if (result.status !== 0) {
     // scantoken has already explained why (logissue lines); this marks the task failed.
-    process.stdout.write(`##vso[task.complete result=Failed]scantoken exited with code ${result.status}\n`);
+    process.stdout.write(`##vso[task.complete result=Failed]${scan ? 'the scan' : 'scantoken'} exited with code ${result.status}\n`);
     process.exitCode = result.status === null ? 1 : result.status;
   }
 }

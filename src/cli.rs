@@ -88,9 +88,30 @@ struct RunArgs {
     target: TargetArgs,
     #[command(flatten)]
     verify: VerifyArgs,
-    /// The scan command and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The scan command and its arguments, after `--` [input: scan-command, split into
+    /// words as a POSIX shell would, without expansions]
+    #[arg(last = true, value_name = "COMMAND")]
     command: Vec<OsString>,
+}
+
+/// The command `run` starts: the words after `--`, or the `scan-command` input (the GitHub
+/// Action's and the Azure task's way to give it), split as a shell splits words.
+fn scan_command(args: &RunArgs, env: &Env) -> Result<Vec<OsString>, ConfigError> {
+    if !args.command.is_empty() {
+        return Ok(args.command.clone());
+    }
+    let Some(line) = Inputs::new(env.clone()).get("scan-command") else {
+        return Err(ConfigError::new("run", "no command was given")
+            .hint("write the scan command after --, e.g. scantoken run -- sonar-scanner, or set the input scan-command"));
+    };
+    let words = shlex::split(&line.value).filter(|w| !w.is_empty()).ok_or_else(|| {
+        ConfigError::new(
+            line.source.to_string(),
+            format!("{} is not a command line scantoken can split (an unclosed quote?)", safe(&line.value)),
+        )
+        .hint("quote as in a POSIX shell: 'single', \"double\", or a backslash; variables are not expanded")
+    })?;
+    Ok(words.into_iter().map(OsString::from).collect())
 }
 
 #[derive(Args, Debug)]
@@ -1210,7 +1231,8 @@ fn run_command(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Outcome, Failure> {
-    let command = scanner_command::read(&args.command)?;
+    let argv = scan_command(args, env)?;
+    let command = scanner_command::read(&argv)?;
     let plan = Plan {
         target: &args.target,
         verify: &args.verify,
@@ -1227,8 +1249,25 @@ fn run_command(
         Ok(ready) => ready,
         Err(exit) => return Ok(exit.into()),
     };
-    for w in &ready.set.warnings {
-        out.say(&format!("warning: {}", report::safe_text(w)));
+    // On GitHub and Azure the step's outputs (verdict, project key, host) and summary are
+    // written as `export` writes them, without a single variable: those go to the child.
+    let ci_outputs = match ready.format {
+        Format::Github => ready.dest.github_env.is_some(),
+        Format::Azure => true,
+        _ => false,
+    };
+    if ci_outputs {
+        let mut outputs_only = ready.set.clone();
+        outputs_only.variables.clear();
+        let rendered = export::render(ready.format, &outputs_only, &ready.summary, &ready.dest)?;
+        export::commit(&rendered, out.raw_stdout()).map_err(|e| {
+            ConfigError::new("outputs", e.to_string())
+                .hint("nothing was started: check that the files GITHUB_OUTPUT and GITHUB_STEP_SUMMARY name can be written")
+        })?;
+    } else {
+        for w in &ready.set.warnings {
+            out.say(&format!("warning: {}", report::safe_text(w)));
+        }
     }
     for n in &command.notes {
         out.say(&format!("note: {}", report::safe_text(n)));
@@ -1251,7 +1290,7 @@ fn run_command(
         ready.set.names().join(", ")
     ));
     let launch = child::Launch {
-        argv: &args.command,
+        argv: &argv,
         env: child_env,
         secrets,
     };

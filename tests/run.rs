@@ -369,3 +369,69 @@ fn spellings_no_scanner_reads_are_refused_with_the_right_one() {
         );
     }
 }
+
+/// The GitHub Action's `scan-command` input: the command comes from the input, split as a
+/// shell splits words; the step's outputs are written, and no variable reaches GITHUB_ENV.
+#[test]
+fn the_scan_command_input_runs_on_github_with_outputs_and_no_exported_variable() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = common::fixture_env("github/push_branch");
+    env.extend(base_env(&e, dir.path()));
+    for file in ["env", "output", "summary"] {
+        std::fs::write(dir.path().join(file), "").unwrap();
+    }
+    set(
+        &mut env,
+        "GITHUB_ENV",
+        dir.path().join("env").to_str().unwrap(),
+    );
+    set(
+        &mut env,
+        "GITHUB_OUTPUT",
+        dir.path().join("output").to_str().unwrap(),
+    );
+    set(
+        &mut env,
+        "GITHUB_STEP_SUMMARY",
+        dir.path().join("summary").to_str().unwrap(),
+    );
+    set(
+        &mut env,
+        "INPUT_SCAN_COMMAND",
+        "sonar-scanner '-Dsonar.projectKey=acme_payments' -Dsonar.projectName=\"Acme payments\"",
+    );
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("args: -Dsonar.projectKey=acme_payments -Dsonar.projectName=Acme payments"),
+        "{stdout}"
+    );
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    let outputs = std::fs::read_to_string(dir.path().join("output")).unwrap();
+    assert!(
+        outputs.contains("verdict<<") && outputs.contains("\nok\n"),
+        "{outputs}"
+    );
+    let github_env = std::fs::read_to_string(dir.path().join("env")).unwrap();
+    assert!(
+        !github_env.contains("SONAR_TOKEN") && !github_env.contains(SOT_PAYMENTS),
+        "{github_env}"
+    );
+    assert!(
+        stdout.starts_with(&format!("::add-mask::{SOT_PAYMENTS}\n")),
+        "{stdout}"
+    );
+
+    set(
+        &mut env,
+        "INPUT_SCAN_COMMAND",
+        "sonar-scanner '-Dsonar.projectKey=acme",
+    );
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("INPUT_SCAN_COMMAND") && stderr.contains("unclosed quote"),
+        "{stderr}"
+    );
+}
