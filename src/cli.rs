@@ -562,7 +562,7 @@ fn obtain_credential(
             }
             let client = sonar::client::Client::new(s.env, options)?;
             let result = runtime.block_on(credential::exchange::exchange(
-                client.http(),
+                &client,
                 &config,
                 org,
                 s.project_key,
@@ -607,6 +607,14 @@ fn exchange_failure_verdict(e: &credential::exchange::ExchangeError) -> Verdict 
         ExchangeError::Unreachable { .. } => (
             VerdictKind::Unreachable,
             "check vault-url and the network path to Vault (HTTPS_PROXY, NO_PROXY)",
+        ),
+        ExchangeError::Proxy { .. } => (
+            VerdictKind::ProxyError,
+            "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY: the proxy must let this agent reach Vault and the CI's token endpoint (with credentials in the proxy URL if it asks for them), or those hosts must be listed in NO_PROXY",
+        ),
+        ExchangeError::Insecure { .. } => (
+            VerdictKind::InsecureHost,
+            "use the https:// URL of Vault (and of the CI's token endpoint); if this network is trusted, pass --allow-insecure-http (input allow-insecure-http: true)",
         ),
         ExchangeError::Untrusted { .. } => (
             VerdictKind::TlsUntrusted,
@@ -701,7 +709,8 @@ fn check_credential(
         .inputs
         .boolean(s.args.allow_insecure_http, "allow-insecure-http")?
     {
-        if let Some(mut v) = sonar::insecure_host(&target) {
+        let proxies = crate::network::Proxies::from_env(s.env)?;
+        if let Some(mut v) = sonar::insecure_host(&target, &proxies) {
             v.warnings.extend(warnings);
             return Ok(Checked::ended(target, Some(credential), v));
         }
@@ -895,6 +904,8 @@ fn client_options(
         }
         options.max_attempts = retries as u32 + 1;
     }
+    options.allow_insecure_http =
+        inputs.boolean(args.allow_insecure_http, "allow-insecure-http")?;
     Ok(options)
 }
 

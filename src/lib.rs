@@ -12,6 +12,8 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod inputs;
+pub mod network;
+pub mod read;
 pub mod report;
 pub mod scanner_config;
 pub mod secret;
