@@ -3,6 +3,7 @@
 
 pub mod connect_proxy;
 pub mod oidc;
+pub mod scripted;
 pub mod static_server;
 
 use std::path::Path;
