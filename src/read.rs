@@ -184,8 +184,8 @@ pub fn optional_file(
     }
 }
 
-/// A file read as a stream (a large JSON document parsed as it is read), which fails with
-/// [`std::io::ErrorKind::FileTooLarge`]-like `InvalidData` once more than `cap` bytes came.
+/// A file read as a stream (a large JSON document parsed as it is read): a read fails with
+/// `InvalidData` once more than `cap` bytes came, so the parser stops there.
 pub struct Bounded {
     inner: std::io::Take<std::fs::File>,
     cap: usize,
