@@ -291,6 +291,23 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_stops_past_its_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let mut out = Vec::new();
+        stream(&path, "t", "the file", 10)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"0123456789");
+        assert!(
+            stream(&path, "t", "the file", 9).is_err(),
+            "its size says so at once"
+        );
+    }
+
+    #[test]
     fn sizes_read_as_people_write_them() {
         assert_eq!(size(64 * 1024), "64 KiB");
         assert_eq!(size(1 << 20), "1 MiB");

@@ -86,6 +86,8 @@ impl Run {
 
 /// Runs the real binary with exactly `env` (plus PATH) in `dir`, killing it (and failing)
 /// past [`TIME_LIMIT`], and measures its peak RSS.
+// The child is reaped by `wait4`, which also gives its rusage; clippy sees no `wait()`.
+#[allow(clippy::zombie_processes)]
 fn run(dir: &Path, env: &[(String, String)], args: &[&str]) -> Run {
     let out = tempfile::tempdir().unwrap();
     let (stdout_path, stderr_path) = (out.path().join("out"), out.path().join("err"));
@@ -546,7 +548,7 @@ fn no_proxy_star_exempts_ip_literals_and_an_entry_with_a_port_is_honoured() {
     for no_proxy in [
         "*".to_owned(),
         format!("127.0.0.1:{port}"),
-        format!("example.com, 127.0.0.0/8"),
+        "example.com, 127.0.0.0/8".to_owned(),
     ] {
         set(&mut env, "NO_PROXY", &no_proxy);
         verify(&env, &[]).expect_verdict("ok", 0, &["acme_payments"]);
@@ -594,7 +596,8 @@ fn peak_memory_stays_under_20_mb_whatever_a_server_vault_or_a_file_offers() {
         env
     };
     let local = sonar_env("http://127.0.0.1:9");
-    let cases: Vec<(&str, Vec<(String, String)>, i32)> = vec![
+    type Case<'a> = (&'a str, Vec<(String, String)>, i32);
+    let cases: Vec<Case> = vec![
         ("endless Sonar probes", sonar_env(&endless.url), 3),
         ("endless Vault login", vault_env(&login_endless.url), 3),
         ("endless KV read", vault_env(&read_endless.url), 3),

@@ -546,6 +546,37 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_body_is_not_a_sonar_answer_unless_the_status_says_enough() {
+        let (base, seen) = server(|_| response("200 OK", "", &[b'x'; 100 * 1024]));
+        let e = get(&base, false);
+        let err = e.result.unwrap_err();
+        assert!(
+            matches!(&err, TransportError::Unreachable(m) if m.contains("larger than the 64 KiB")),
+            "{err:?}"
+        );
+        assert_eq!(e.attempts, 1, "an oversized answer is not asked for again");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+
+        let (base, _) = server(|_| response("503 Busy", "", &[b'x'; 100 * 1024]));
+        let e = get(&base, false);
+        assert_eq!(
+            e.result.unwrap().status,
+            503,
+            "a failing server stays a server error"
+        );
+    }
+
+    #[test]
+    fn a_407_is_the_proxy_asking_for_credentials() {
+        let (base, _) = server(|_| response("407 Proxy Authentication Required", "", b""));
+        let err = get(&base, false).result.unwrap_err();
+        assert!(
+            matches!(&err, TransportError::Proxy(m) if m.contains("407")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn a_compressed_error_body_is_asked_for_again_uncompressed() {
         let (base, seen) = server(|head| {
             if head.contains("accept-encoding: gzip") {
