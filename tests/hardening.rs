@@ -504,6 +504,32 @@ fn a_proxy_password_in_the_scanner_json_is_a_secret_in_every_format() {
         .unwrap()
         .contains(PROXY_PASSWORD));
     assert!(!r.stderr.contains(PROXY_PASSWORD), "{}", r.stderr);
+
+    // On Azure: set as secret variables (registered for masking), with the mapping to do.
+    let mut env = fixture_env("azure/branch");
+    env.extend(json_params_env());
+    let r = run(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for name in ["SONAR_SCANNER_JSON_PARAMS", "SONARQUBE_SCANNER_PARAMS"] {
+        let secret = format!("##vso[task.setvariable variable={name};issecret=true]");
+        let public = format!("##vso[task.setvariable variable={name}]");
+        assert!(
+            r.stdout.lines().any(|l| l.starts_with(&secret)),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            !r.stdout.lines().any(|l| l.starts_with(&public)),
+            "{}",
+            r.stdout
+        );
+    }
+    assert!(
+        r.stdout
+            .contains("env: SONAR_SCANNER_JSON_PARAMS: $(SONAR_SCANNER_JSON_PARAMS)"),
+        "{}",
+        r.stdout
+    );
 }
 
 // Finding 8: proxy corners.

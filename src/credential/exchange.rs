@@ -308,8 +308,9 @@ pub async fn exchange(
         return Err(ExchangeError::Refused {
             stage: Stage::VaultLogin,
             detail: format!(
-                "{} answered {status}: {}",
+                "{} answered {status}{}: {}",
                 cfg.vault_url,
+                via(client, &login_url),
                 vault_errors(&json)
             ),
             claims: shown_claims,
@@ -412,6 +413,15 @@ async fn answer(
     Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
+/// ` (via proxy HTTPS_PROXY=http://proxy:3128/)` when a proxy carried the request: an answer
+/// may be the proxy's, not the server's.
+fn via(client: &Client, url: &Url) -> String {
+    client
+        .proxy_for(url)
+        .map(|p| format!(" (via proxy {p})"))
+        .unwrap_or_default()
+}
+
 /// A URL without its query (which may carry values such as an audience), for messages.
 fn origin_and_path(url: &Url) -> String {
     format!("{}{}", url.origin().ascii_serialization(), url.path())
@@ -442,8 +452,9 @@ async fn read_secret(
             ""
         };
         return Err(ReadFailure::Refused(format!(
-            "{} answered {status}{why}: {}",
+            "{} answered {status}{why}{}: {}",
             url.path(),
+            via(client, url),
             vault_errors(&json)
         )));
     }
@@ -542,7 +553,8 @@ async fn oidc_token(client: &Client, source: &OidcSource) -> Result<SecretString
         _ => Err(ExchangeError::Refused {
             stage,
             detail: format!(
-                "the CI's token endpoint answered {status} without a token (GitHub needs `permissions: id-token: write`; Azure needs a service connection with workload identity)"
+                "the CI's token endpoint answered {status}{} without a token (GitHub needs `permissions: id-token: write`; Azure needs a service connection with workload identity)",
+                via(client, &url)
             ),
             claims: BTreeMap::new(),
         }),

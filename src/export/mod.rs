@@ -260,8 +260,13 @@ pub fn build(
     // the scanner needs them, and make the JSON variables secrets.
     let secret_keys: Vec<&String> = props.keys().filter(|k| is_secret_property(k)).collect();
     if !secret_keys.is_empty() {
+        // Azure hands a secret variable to a later script only when the step maps it.
+        let azure = match ctx.ci {
+            CiKind::Azure => " On Azure Pipelines, map them into the scan step (env: SONAR_SCANNER_JSON_PARAMS: $(SONAR_SCANNER_JSON_PARAMS)), as SONAR_TOKEN.",
+            _ => "",
+        };
         warnings.push(format!(
-            "{} in {} hold secrets: SONAR_SCANNER_JSON_PARAMS and SONARQUBE_SCANNER_PARAMS are exported as secrets (masked; left out of dotenv, properties and json output unless --include-secrets)",
+            "{} in {} hold secrets: SONAR_SCANNER_JSON_PARAMS and SONARQUBE_SCANNER_PARAMS are exported as secrets (masked; left out of dotenv, properties and json output unless --include-secrets).{azure}",
             secret_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
             JSON_PARAMS_VARIABLES[0]
         ));
