@@ -11,10 +11,10 @@
 //! - `no_proxy` / `NO_PROXY`: entries separated by commas or white space, compared without
 //!   case; `*` exempts every host, IP literals included; a name exempts itself and its
 //!   subdomains (`example.com` and `.example.com` both exempt `example.com` and
-//!   `www.example.com`, not `notexample.com`); an IP address exempts that address, and with
-//!   `/bits` (CIDR) its network; IPv6 with or without brackets. One addition to curl, from
-//!   Go's `net/http` (which curl lacks): an entry with a port (`host:8443`, `[::1]:9000`)
-//!   exempts that port only.
+//!   `www.example.com`, not `notexample.com`); an IP address exempts that address, and
+//!   with `/bits` (CIDR) its network; IPv6 with or without brackets. Two additions to curl,
+//!   as Go's `net/http` reads them: an entry with a port (`host:8443`, `[::1]:9000`)
+//!   exempts that port only, and `*.example.com` is read as `.example.com`.
 //!
 //! The secret rule ([`may_carry_secret`]): a token (the scan token, an OIDC token, a Vault
 //! token, a CI's request token) is sent only over `https://`, or over plain `http://` to this
@@ -205,6 +205,9 @@ fn parse_exempt(entry: &str) -> Option<Exempt> {
     if entry == "*" {
         return None;
     }
+    // `*.example.com`, common in corporate settings (Go and Python read it so), means what
+    // curl's `.example.com` means.
+    let entry = entry.strip_prefix("*.").map(str::to_owned).unwrap_or(entry);
     // An address, bare (`::1`, `10.0.0.1`), bracketed, or a network (`10.0.0.0/8`).
     let (addr_part, bits) = match entry.split_once('/') {
         Some((a, b)) => (a.to_owned(), b.parse::<u8>().ok()),
@@ -352,6 +355,7 @@ mod tests {
             ("example.com", "https://sonar.example.com", true),
             (".example.com", "https://example.com", true),
             (".example.com", "https://sonar.example.com", true),
+            ("*.example.com", "https://sonar.example.com", true),
             ("example.com", "https://notexample.com", false),
             ("example.com", "https://example.com.evil", false),
             ("EXAMPLE.com", "https://Sonar.Example.COM.", true),
