@@ -106,7 +106,18 @@ pub enum ExchangeError {
 impl ExchangeError {
     /// A request that got no answer: told apart as the Sonar probes are.
     fn unanswered(client: &Client, stage: Stage, url: &Url, e: &reqwest::Error) -> ExchangeError {
-        ExchangeError::from_transport(stage, client.classify(url, e))
+        ExchangeError::through(client, stage, url, client.classify(url, e))
+    }
+
+    /// A transport failure of a request to `url`, naming the proxy when one failed.
+    fn through(client: &Client, stage: Stage, url: &Url, t: TransportError) -> ExchangeError {
+        match (t, client.proxy_for(url)) {
+            (TransportError::Proxy(detail), Some(p)) => ExchangeError::Proxy {
+                stage,
+                detail: format!("through the proxy {p}: {detail}"),
+            },
+            (t, _) => ExchangeError::from_transport(stage, t),
+        }
     }
 
     fn from_transport(stage: Stage, t: TransportError) -> ExchangeError {
@@ -389,8 +400,10 @@ async fn answer(
         .map_err(|e| ExchangeError::unanswered(client, stage, url, &e))?;
     let status = response.status().as_u16();
     if status == 407 {
-        return Err(ExchangeError::from_transport(
+        return Err(ExchangeError::through(
+            client,
             stage,
+            url,
             client.proxy_auth_required(url),
         ));
     }

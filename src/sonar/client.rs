@@ -386,11 +386,11 @@ impl Client {
     }
 
     /// A 407 answer: the proxy in the path (or one the network puts there unannounced)
-    /// wants credentials.
+    /// wants credentials. The proxy's name is left to the evidence, which shows it.
     pub fn proxy_auth_required(&self, url: &Url) -> TransportError {
         let who = match self.proxy_for(url) {
-            Some(p) => format!("the proxy {p}"),
-            None => "a proxy between this agent and the server (none is configured here)".into(),
+            Some(_) => "the proxy",
+            None => "a proxy between this agent and the server (none is configured here)",
         };
         TransportError::Proxy(format!(
             "{who} answered 407 Proxy Authentication Required: put its credentials in the proxy URL (http://user:password@proxy:3128)"
@@ -405,9 +405,13 @@ impl Client {
             return TransportError::Tls(text);
         }
         let lower = text.to_ascii_lowercase();
-        if let Some(proxy) = self.proxy_for(url) {
+        if self.proxy_for(url).is_some() {
+            // The tunnel's 407 (an https URL through an http proxy) reads as the plain one.
+            if lower.contains("proxy authorization required") {
+                return self.proxy_auth_required(url);
+            }
             if e.is_connect() || lower.contains("tunnel") || lower.contains("proxy") {
-                return TransportError::Proxy(format!("through {proxy}: {text}"));
+                return TransportError::Proxy(text);
             }
         }
         if e.is_timeout() {

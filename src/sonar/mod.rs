@@ -94,14 +94,20 @@ pub struct ProbeReport {
 impl ProbeReport {
     /// `403 Insufficient privileges`, `200 {"valid":true}`, or the transport error.
     pub fn answer(&self) -> String {
+        // The proxy first: a long error may be cut when printed.
+        let via = self
+            .proxy
+            .as_ref()
+            .map(|p| format!(" via proxy {p}"))
+            .unwrap_or_default();
         let mut text = match (self.status, &self.message, &self.error) {
             (Some(s), Some(m), _) => format!("{s} {m}"),
             (Some(s), None, _) => s.to_string(),
-            (None, _, Some(e)) => format!("no answer: {e}"),
+            (None, _, Some(e)) => format!("no answer{via}: {e}"),
             (None, _, None) => "not sent".into(),
         };
-        if let Some(proxy) = &self.proxy {
-            text.push_str(&format!(" (via proxy {proxy})"));
+        if self.status.is_some() && !via.is_empty() {
+            text.push_str(&format!(" ({})", via.trim_start()));
         }
         if self.attempts > 1 {
             text.push_str(&format!(
