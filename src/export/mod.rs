@@ -121,6 +121,7 @@ pub fn is_secret_property(key: &str) -> bool {
 
 /// What the report and `--verbose` show for a secret property's value.
 const HIDDEN: &str = "(secret, not shown)";
+
 const BRANCH_PROPERTIES: [&str; 1] = ["sonar.branch.name"];
 const PULL_REQUEST_PROPERTIES: [&str; 3] = [
     "sonar.pullrequest.key",
