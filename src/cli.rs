@@ -588,7 +588,7 @@ fn obtain_credential(
             }
             let client = sonar::client::Client::new(s.env, options)?;
             let result = runtime.block_on(credential::exchange::exchange(
-                client.http(),
+                &client,
                 &config,
                 org,
                 s.project_key,
@@ -633,6 +633,14 @@ fn exchange_failure_verdict(e: &credential::exchange::ExchangeError) -> Verdict 
         ExchangeError::Unreachable { .. } => (
             VerdictKind::Unreachable,
             "check vault-url and the network path to Vault (HTTPS_PROXY, NO_PROXY)",
+        ),
+        ExchangeError::Proxy { .. } => (
+            VerdictKind::ProxyError,
+            "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY: the proxy must let this agent reach Vault and the CI's token endpoint (with credentials in the proxy URL if it asks for them), or those hosts must be listed in NO_PROXY",
+        ),
+        ExchangeError::Insecure { .. } => (
+            VerdictKind::InsecureHost,
+            "use the https:// URL of Vault (and of the CI's token endpoint); if this network is trusted, pass --allow-insecure-http (input allow-insecure-http: true)",
         ),
         ExchangeError::Untrusted { .. } => (
             VerdictKind::TlsUntrusted,
@@ -727,7 +735,8 @@ fn check_credential(
         .inputs
         .boolean(s.args.allow_insecure_http, "allow-insecure-http")?
     {
-        if let Some(mut v) = sonar::insecure_host(&target) {
+        let proxies = crate::network::Proxies::from_env(s.env)?;
+        if let Some(mut v) = sonar::insecure_host(&target, &proxies) {
             v.warnings.extend(warnings);
             return Ok(Checked::ended(target, Some(credential), v));
         }
@@ -927,6 +936,8 @@ fn client_options(
         }
         options.max_attempts = retries as u32 + 1;
     }
+    options.allow_insecure_http =
+        inputs.boolean(args.allow_insecure_http, "allow-insecure-http")?;
     Ok(options)
 }
 
@@ -1158,6 +1169,13 @@ fn prepare(
         out.error("internal error: a verdict that exports has no token");
         return Ok(Err(Exit::Internal));
     };
+    // Secrets among the user's scanner parameters (a proxy or keystore password) are masked
+    // each on its own, before anything could print them.
+    for (key, value) in scanner.existing_json_params().into_iter().flatten() {
+        if export::is_secret_property(key) {
+            out.mask(value);
+        }
+    }
     let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
     set.warnings.extend(checked.warnings().iter().cloned());
     if verdict_name != "ok" {

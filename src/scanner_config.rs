@@ -176,16 +176,13 @@ impl ScannerConfig {
         let mut files = Vec::new();
         for name in PROPERTIES_FILES {
             let path = base_dir.join(name);
-            match std::fs::read(&path) {
-                Ok(bytes) => files.push((path.clone(), parse_properties(&path, &bytes)?)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(ConfigError::new(
-                        path.display().to_string(),
-                        format!("cannot be read: {e}"),
-                    )
-                    .hint("check the file's permissions, or remove it"))
-                }
+            // A committed file may be a symlink to a device or a FIFO: read::optional_file
+            // refuses those and reads at most the cap.
+            let source = path.display().to_string();
+            if let Some(bytes) =
+                crate::read::optional_file(&path, &source, "the properties file", MAX_CONFIG_BYTES)?
+            {
+                files.push((path.clone(), parse_properties(&path, &bytes)?));
             }
         }
         Ok(ScannerConfig {

@@ -126,8 +126,10 @@ struct MergeGroup {
     head_ref: String,
 }
 
-/// Event payloads can be large (a push with many commits), but not this large.
-const MAX_PAYLOAD_BYTES: u64 = 64 << 20;
+/// Event payloads can be large (a push with many commits), but GitHub caps webhook payloads
+/// at 25 MB (docs.github.com, "Webhook events and payloads"). Streamed, so the cap bounds
+/// the time spent, not memory.
+const MAX_PAYLOAD_BYTES: usize = 25 << 20;
 
 /// Events that, when Dependabot starts them, get only Dependabot secrets.
 const DEPENDABOT_SECRETS_ONLY: [&str; 7] = [
@@ -353,32 +355,51 @@ fn payload_error(path: &str, problem: &str) -> ConfigError {
 }
 
 fn load_payload(path: &str, event_name: &str) -> Result<Payload, ConfigError> {
+    use std::io::BufRead;
     let source = format!("GITHUB_EVENT_PATH ({path})");
-    let file = std::fs::File::open(path).map_err(|e| {
-        ConfigError::new(&source, format!("cannot be opened: {e}"))
-            .hint("GITHUB_EVENT_PATH must name the event's JSON file, which the runner writes for every job")
+    // Streamed through the bounded reader into the few fields we keep, so a large payload
+    // costs no memory, and a FIFO or a device is refused without blocking.
+    let file = crate::read::stream(
+        std::path::Path::new(path),
+        &source,
+        "the event payload",
+        MAX_PAYLOAD_BYTES,
+    )
+    .map_err(|e| {
+        ConfigError::from(e).hint("GITHUB_EVENT_PATH must name the event's JSON file, which the runner writes for every job")
     })?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size > MAX_PAYLOAD_BYTES {
-        return Err(ConfigError::new(
-            &source,
-            format!("is {size} bytes, more than the 64 MiB an event payload can be"),
-        ));
+    let mut reader = std::io::BufReader::new(file);
+    let first = loop {
+        let buf = reader
+            .fill_buf()
+            .map_err(|e| ConfigError::new(&source, format!("cannot be read: {e}")))?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break Some(buf[i]),
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    if first.is_some_and(|b| b != b'{') {
+        return Err(ConfigError::new(&source, "is JSON but not an object"));
     }
-    let value: serde_json::Value =
-        serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let payload = serde::Deserialize::deserialize(&mut de).and_then(|p| de.end().map(|()| p));
+    payload.map_err(|e| {
+        if e.is_io() {
+            ConfigError::new(&source, format!("cannot be read: {e}"))
+        } else if e.is_data() {
+            ConfigError::new(
+                &source,
+                format!("does not have the shape of a {event_name} event: {e}"),
+            )
+            .hint("compare it with GitHub's documented webhook payload for this event")
+        } else {
             ConfigError::new(&source, format!("is not valid JSON ({e})")).hint(
                 "the runner writes this file as JSON; if you made it by hand, check its syntax",
             )
-        })?;
-    if !value.is_object() {
-        return Err(ConfigError::new(&source, "is JSON but not an object"));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        ConfigError::new(
-            &source,
-            format!("does not have the shape of a {event_name} event: {e}"),
-        )
-        .hint("compare it with GitHub's documented webhook payload for this event")
+        }
     })
 }

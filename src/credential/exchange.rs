@@ -8,12 +8,17 @@
 //! 4. Revoke the Vault token (`auth/token/revoke-self`).
 //!
 //! The OIDC token and the Vault token are secrets like the scan token: they are handed to
-//! the caller's mask function as soon as they exist and never printed. When Vault refuses the
+//! the caller's mask function as soon as they exist and never printed, and, like every
+//! secret, sent only where [`crate::network::may_carry_secret`] allows (the Vault URL and
+//! the CI's token endpoint are checked before the first request). Every answer is read
+//! through [`crate::read::body`], so an endless one ends the exchange with a clear error. When Vault refuses the
 //! login, the OIDC token's non-secret claims are shown, since a claim that does not match the
 //! role's bindings is by far the most common cause.
 
 use crate::error::{quote, ConfigError};
+use crate::read::{self, BodyError};
 use crate::secret::Token;
+use crate::sonar::client::{Client, TransportError};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -91,16 +96,35 @@ pub enum ExchangeError {
     Unreachable { stage: Stage, detail: String },
     /// Its TLS certificate is not trusted (a private CA: `vault-ca-file`).
     Untrusted { stage: Stage, detail: String },
+    /// The proxy in the path refused (a 407, a failed tunnel).
+    Proxy { stage: Stage, detail: String },
+    /// A secret would travel in clear (plain http to another host, or through a proxy):
+    /// nothing was sent.
+    Insecure { stage: Stage, detail: String },
 }
 
 impl ExchangeError {
-    /// A request that got no answer: told apart by whether TLS failed.
-    fn unanswered(stage: Stage, e: &reqwest::Error) -> ExchangeError {
-        let detail = error_chain(e);
-        if crate::sonar::client::is_tls_failure(e) {
-            ExchangeError::Untrusted { stage, detail }
-        } else {
-            ExchangeError::Unreachable { stage, detail }
+    /// A request that got no answer: told apart as the Sonar probes are.
+    fn unanswered(client: &Client, stage: Stage, url: &Url, e: &reqwest::Error) -> ExchangeError {
+        ExchangeError::through(client, stage, url, client.classify(url, e))
+    }
+
+    /// A transport failure of a request to `url`, naming the proxy when one failed.
+    fn through(client: &Client, stage: Stage, url: &Url, t: TransportError) -> ExchangeError {
+        match (t, client.proxy_for(url)) {
+            (TransportError::Proxy(detail), Some(p)) => ExchangeError::Proxy {
+                stage,
+                detail: format!("through the proxy {p}: {detail}"),
+            },
+            (t, _) => ExchangeError::from_transport(stage, t),
+        }
+    }
+
+    fn from_transport(stage: Stage, t: TransportError) -> ExchangeError {
+        match t {
+            TransportError::Tls(detail) => ExchangeError::Untrusted { stage, detail },
+            TransportError::Proxy(detail) => ExchangeError::Proxy { stage, detail },
+            TransportError::Unreachable(detail) => ExchangeError::Unreachable { stage, detail },
         }
     }
 }
@@ -122,7 +146,9 @@ impl ExchangeError {
                 text
             }
             ExchangeError::Unreachable { stage, detail }
-            | ExchangeError::Untrusted { stage, detail } => format!("{stage}: {detail}"),
+            | ExchangeError::Untrusted { stage, detail }
+            | ExchangeError::Proxy { stage, detail }
+            | ExchangeError::Insecure { stage, detail } => format!("{stage}: {detail}"),
         }
     }
 }
@@ -250,7 +276,7 @@ fn join(base: &Url, path: &str) -> Result<Url, ConfigError> {
 
 /// Runs the exchange. `mask` receives every secret the moment it exists.
 pub async fn exchange(
-    http: &reqwest::Client,
+    client: &Client,
     cfg: &ExchangeConfig,
     organization: &str,
     project: &str,
@@ -261,11 +287,6 @@ pub async fn exchange(
         detail: e.problem,
         claims: BTreeMap::new(),
     })?;
-    let jwt = oidc_token(http, &cfg.oidc).await?;
-    mask(jwt.expose_secret());
-    let shown_claims = claims(jwt.expose_secret());
-
-    // Log in.
     let login_url = join(
         &cfg.vault_url,
         &format!("v1/auth/{}/login", cfg.auth_mount.trim_matches('/')),
@@ -275,19 +296,32 @@ pub async fn exchange(
         detail: e.problem,
         claims: BTreeMap::new(),
     })?;
+    // The OIDC token, the Vault token and the scan token all travel to or from Vault: refuse
+    // a Vault that would see them in clear before asking the CI for anything.
+    if let Err(why) = client.secret_may_go_to(&login_url) {
+        return Err(ExchangeError::Insecure {
+            stage: Stage::VaultLogin,
+            detail: format!(
+                "the OIDC token, the Vault token and the scan token would travel unencrypted {why}: {}",
+                host(&cfg.vault_url)
+            ),
+        });
+    }
+    let jwt = oidc_token(client, &cfg.oidc).await?;
+    mask(jwt.expose_secret());
+    let shown_claims = claims(jwt.expose_secret());
+
+    // Log in.
     let body = serde_json::json!({ "role": cfg.role, "jwt": jwt.expose_secret() });
-    let response = with_namespace(http.post(login_url).json(&body), cfg)
-        .send()
-        .await
-        .map_err(|e| ExchangeError::unanswered(Stage::VaultLogin, &e))?;
-    let status = response.status().as_u16();
-    let json: Value = response.json().await.unwrap_or(Value::Null);
+    let request = with_namespace(client.http().post(login_url.clone()).json(&body), cfg);
+    let (status, json) = answer(client, Stage::VaultLogin, &login_url, request).await?;
     if status != 200 {
         return Err(ExchangeError::Refused {
             stage: Stage::VaultLogin,
             detail: format!(
-                "{} answered {status}: {}",
+                "{} answered {status}{}: {}",
                 cfg.vault_url,
+                via(client, &login_url),
                 vault_errors(&json)
             ),
             claims: shown_claims,
@@ -306,17 +340,21 @@ pub async fn exchange(
 
     // Read. From here on the Vault token is revoked on every path: right away when the read
     // fails, alongside the Sonar probes when it succeeds.
-    let revocation = Revocation::new(http, cfg, &vault_token);
-    let read = read_secret(http, cfg, &read_url, &vault_token).await;
+    let revocation = Revocation::new(client.http(), cfg, &vault_token);
+    let read = read_secret(client, cfg, &read_url, &vault_token).await;
     let value = match read {
         Ok(value) => value,
-        Err(detail) => {
+        Err(ReadFailure::Refused(detail)) => {
             revocation.run().await;
             return Err(ExchangeError::Refused {
                 stage: Stage::VaultRead,
                 detail,
                 claims: shown_claims,
             });
+        }
+        Err(ReadFailure::Transport(e)) => {
+            revocation.run().await;
+            return Err(e);
         }
     };
     mask(&value);
@@ -347,41 +385,102 @@ pub async fn exchange(
     })
 }
 
+/// Sends one request of the exchange and reads its answer (bounded) as JSON: a body that
+/// is not JSON reads as `null`. No answer, a 407, or an oversized body is an error of the
+/// stage.
+async fn answer(
+    client: &Client,
+    stage: Stage,
+    url: &Url,
+    request: reqwest::RequestBuilder,
+) -> Result<(u16, Value), ExchangeError> {
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| ExchangeError::unanswered(client, stage, url, &e))?;
+    let status = response.status().as_u16();
+    if status == 407 {
+        return Err(ExchangeError::through(
+            client,
+            stage,
+            url,
+            client.proxy_auth_required(url),
+        ));
+    }
+    let body = match read::body(&mut response, read::BODY_CAP).await {
+        Ok(body) => body,
+        Err(BodyError::Transport(e)) => {
+            return Err(ExchangeError::unanswered(client, stage, url, &e))
+        }
+        Err(BodyError::TooLarge { cap }) => {
+            return Err(ExchangeError::Unreachable {
+                stage,
+                detail: format!(
+                    "{} answered {status}, and {}: this is not an answer scantoken expects there",
+                    origin_and_path(url),
+                    BodyError::too_large_text(cap)
+                ),
+            })
+        }
+    };
+    Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+}
+
+/// ` (via proxy HTTPS_PROXY=http://proxy:3128/)` when a proxy carried the request: an answer
+/// may be the proxy's, not the server's.
+fn via(client: &Client, url: &Url) -> String {
+    client
+        .proxy_for(url)
+        .map(|p| format!(" (via proxy {p})"))
+        .unwrap_or_default()
+}
+
+/// A URL without its query (which may carry values such as an audience), for messages.
+fn origin_and_path(url: &Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
+}
+
+enum ReadFailure {
+    /// Vault answered, without the token.
+    Refused(String),
+    /// No usable answer.
+    Transport(ExchangeError),
+}
+
 async fn read_secret(
-    http: &reqwest::Client,
+    client: &Client,
     cfg: &ExchangeConfig,
     url: &Url,
     vault_token: &SecretString,
-) -> Result<String, String> {
-    let response = with_namespace(http.get(url.clone()), cfg)
-        .header("X-Vault-Token", vault_token.expose_secret())
-        .send()
+) -> Result<String, ReadFailure> {
+    let request = with_namespace(client.http().get(url.clone()), cfg)
+        .header("X-Vault-Token", vault_token.expose_secret());
+    let (status, json) = answer(client, Stage::VaultRead, url, request)
         .await
-        .map_err(|e| format!("{url} could not be read: {}", error_chain(&e)))?;
-    let status = response.status().as_u16();
-    let json: Value = response.json().await.unwrap_or(Value::Null);
+        .map_err(ReadFailure::Transport)?;
     if status != 200 {
         let why = if status == 403 {
             " (the role's policy does not allow this path)"
         } else {
             ""
         };
-        return Err(format!(
-            "{} answered {status}{why}: {}",
+        return Err(ReadFailure::Refused(format!(
+            "{} answered {status}{why}{}: {}",
             url.path(),
+            via(client, url),
             vault_errors(&json)
-        ));
+        )));
     }
     json.pointer("/data/data")
         .and_then(|d| d.get(&cfg.field))
         .and_then(Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| {
-            format!(
+            ReadFailure::Refused(format!(
                 "the secret at {} has no string field {}",
                 url.path(),
                 quote(&cfg.field)
-            )
+            ))
         })
 }
 
@@ -395,12 +494,10 @@ fn with_namespace(
     }
 }
 
-async fn oidc_token(
-    http: &reqwest::Client,
-    source: &OidcSource,
-) -> Result<SecretString, ExchangeError> {
+async fn oidc_token(client: &Client, source: &OidcSource) -> Result<SecretString, ExchangeError> {
     let stage = Stage::OidcToken;
-    let (request, field) = match source {
+    let http = client.http();
+    let (url, request, field) = match source {
         OidcSource::Variable { name, jwt } => {
             if jwt.expose_secret().split('.').count() != 3 {
                 return Err(ExchangeError::Refused {
@@ -425,6 +522,7 @@ async fn oidc_token(
             })?;
             url.query_pairs_mut().append_pair("audience", audience);
             (
+                url.clone(),
                 http.get(url).bearer_auth(request_token.expose_secret()),
                 "/value",
             )
@@ -443,6 +541,7 @@ async fn oidc_token(
                 .append_pair("api-version", "7.1")
                 .append_pair("serviceConnectionId", service_connection);
             (
+                url.clone(),
                 http.post(url)
                     .bearer_auth(access_token.expose_secret())
                     .header("Content-Type", "application/json")
@@ -451,18 +550,24 @@ async fn oidc_token(
             )
         }
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| ExchangeError::unanswered(stage, &e))?;
-    let status = response.status().as_u16();
-    let json: Value = response.json().await.unwrap_or(Value::Null);
+    // The request carries the CI's request token, and the answer the OIDC token.
+    if let Err(why) = client.secret_may_go_to(&url) {
+        return Err(ExchangeError::Insecure {
+            stage,
+            detail: format!(
+                "the CI's request token and the OIDC token would travel unencrypted {why}: {}",
+                origin_and_path(&url)
+            ),
+        });
+    }
+    let (status, json) = answer(client, stage, &url, request).await?;
     match json.pointer(field).and_then(Value::as_str) {
         Some(jwt) if status == 200 => Ok(SecretString::from(jwt.to_owned())),
         _ => Err(ExchangeError::Refused {
             stage,
             detail: format!(
-                "the CI's token endpoint answered {status} without a token (GitHub needs `permissions: id-token: write`; Azure needs a service connection with workload identity)"
+                "the CI's token endpoint answered {status}{} without a token (GitHub needs `permissions: id-token: write`; Azure needs a service connection with workload identity)",
+                via(client, &url)
             ),
             claims: BTreeMap::new(),
         }),

@@ -74,22 +74,26 @@ fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, Confi
         return TokenMap::parse(&format!("token map in {}", input.source), value);
     }
     let path = cwd.join(value);
-    let unreadable = |e: std::io::Error| {
+    let bytes = crate::read::file(
+        &path,
+        &input.source.to_string(),
+        "the token map",
+        token_map::MAX_BYTES,
+    )
+    .map_err(|e| {
+        let hint = "give the path of a YAML file, or the YAML itself starting with `rules:`";
+        ConfigError::from(e).hint(hint)
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
         ConfigError::new(
-            input.source.to_string(),
-            format!("cannot read the token map {}: {e}", path.display()),
-        )
-        .hint("give the path of a YAML file, or the YAML itself starting with `rules:`")
-    };
-    // Refuse a huge file before reading it: the parser would refuse it anyway.
-    let size = std::fs::metadata(&path).map_err(unreadable)?.len();
-    if size > token_map::MAX_BYTES as u64 {
-        return Err(ConfigError::new(
             path.display().to_string(),
-            format!("is {size} bytes; a token map may be 256 KiB at most"),
-        ));
-    }
-    let text = std::fs::read_to_string(&path).map_err(unreadable)?;
+            format!(
+                "is not valid UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .hint("save the token map as UTF-8")
+    })?;
     TokenMap::parse(&path.display().to_string(), &text)
 }
 

@@ -96,6 +96,32 @@ pub struct ExportOptions {
 
 /// Properties that carry a token. They never travel in the JSON unless asked for.
 const TOKEN_PROPERTIES: [&str; 3] = ["sonar.token", "sonar.login", "sonar.password"];
+
+/// Endings of a property's last segment that mark its value as a secret (compared without
+/// case): `sonar.scanner.proxyPassword`, `sonar.scanner.keystorePassword`,
+/// `sonar.scanner.truststorePassword`, `sonar.password`, any `...token`, `...secret`,
+/// `...passphrase`, `...apiKey`, `...credentials`.
+const SECRET_ENDINGS: [&str; 7] = [
+    "password",
+    "passwd",
+    "passphrase",
+    "token",
+    "secret",
+    "apikey",
+    "credentials",
+];
+
+/// Whether a scanner property holds a secret: `sonar.login` (a token in disguise), or a key
+/// whose last dot-separated segment ends in one of [`SECRET_ENDINGS`]. A JSON variable that
+/// holds one is exported as a secret, as the token is.
+pub fn is_secret_property(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    key.eq_ignore_ascii_case("sonar.login") || SECRET_ENDINGS.iter().any(|e| last.ends_with(e))
+}
+
+/// What the report and `--verbose` show for a secret property's value.
+const HIDDEN: &str = "(secret, not shown)";
+
 const BRANCH_PROPERTIES: [&str; 1] = ["sonar.branch.name"];
 const PULL_REQUEST_PROPERTIES: [&str; 3] = [
     "sonar.pullrequest.key",
@@ -302,8 +328,7 @@ pub fn build(
 ) -> Result<ExportSet, ConfigError> {
     let project_key = require_project_key(target)?;
     let organization = require_organization(target)?;
-    let (props, warnings) = scanner_properties(ctx, target, scanner);
-    let mut warnings = warnings;
+    let (mut props, mut warnings) = scanner_properties(ctx, target, scanner);
     let mut json_props = props.clone();
     if options.token_in_json {
         if let Some(token) = token {
@@ -315,6 +340,28 @@ pub fn build(
         }
     }
     let json = serde_json::to_string(&json_props).expect("a map of strings always serializes");
+    // Other secrets a user put in the JSON (a proxy or keystore password) stay there, since
+    // the scanner needs them, and make the JSON variables secrets.
+    let secret_keys: Vec<&String> = props.keys().filter(|k| is_secret_property(k)).collect();
+    if !secret_keys.is_empty() {
+        // Azure hands a secret variable to a later script only when the step maps it.
+        let azure = match ctx.ci {
+            CiKind::Azure => " On Azure Pipelines, map them into the scan step (env: SONAR_SCANNER_JSON_PARAMS: $(SONAR_SCANNER_JSON_PARAMS)), as SONAR_TOKEN.",
+            _ => "",
+        };
+        warnings.push(format!(
+            "{} in {} hold secrets: SONAR_SCANNER_JSON_PARAMS and SONARQUBE_SCANNER_PARAMS are exported as secrets (masked; left out of dotenv, properties and json output unless --include-secrets).{azure}",
+            secret_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+            JSON_PARAMS_VARIABLES[0]
+        ));
+    }
+    let holds_other_secrets = !secret_keys.is_empty();
+    // The set keeps the properties for the report and --verbose: never a secret's value.
+    for (key, value) in props.iter_mut() {
+        if is_secret_property(key) {
+            *value = HIDDEN.to_owned();
+        }
+    }
 
     let mut variables = Vec::new();
     if let Some(token) = token {
@@ -325,7 +372,7 @@ pub fn build(
     }
     // The JSON variables carry the token only when asked for; then they are secrets too and
     // go right after SONAR_TOKEN, so they are masked before anything else is written.
-    let json_is_secret = options.token_in_json && token.is_some();
+    let json_is_secret = (options.token_in_json && token.is_some()) || holds_other_secrets;
     let json_value = || match json_is_secret {
         true => Value::Secret(SecretString::from(json.clone())),
         false => Value::Plain(json.clone()),
@@ -794,6 +841,33 @@ mod tests {
     use super::*;
     use crate::env::Env;
     use crate::inputs::Inputs;
+
+    #[test]
+    fn password_like_properties_are_secrets() {
+        for key in [
+            "sonar.scanner.proxyPassword",
+            "sonar.scanner.keystorePassword",
+            "sonar.scanner.truststorePassword",
+            "sonar.password",
+            "sonar.login",
+            "sonar.token",
+            "sonar.auth.github.clientSecret",
+            "sonar.custom.apiKey",
+            "sonar.x.passphrase",
+        ] {
+            assert!(is_secret_property(key), "{key}");
+        }
+        for key in [
+            "sonar.projectKey",
+            "sonar.pullrequest.key",
+            "sonar.host.url",
+            "sonar.scanner.proxyUser",
+            "sonar.scanner.keystorePath",
+            "sonar.branch.name",
+        ] {
+            assert!(!is_secret_property(key), "{key}");
+        }
+    }
 
     fn build_with(ctx: &Context, json: &str) -> ExportSet {
         let env = Env::from_pairs([

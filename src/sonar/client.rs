@@ -1,5 +1,6 @@
 //! The HTTP client: rustls with the platform's roots plus extra CAs, proxies from the
-//! environment, timeouts, and bounded retries with backoff.
+//! environment (chosen per URL by [`crate::network`]), timeouts, bodies read through
+//! [`crate::read::body`], and bounded retries with backoff.
 //!
 //! Retries happen only where a second try can change the answer: 429 and 5xx (honouring
 //! `Retry-After` up to a bound), connection resets, refused connections and timeouts. A 401,
@@ -8,13 +9,16 @@
 use crate::env::Env;
 use crate::error::ConfigError;
 use crate::inputs::Origin;
+use crate::network::{self, Proxies};
+use crate::read::{self, BodyError};
 use crate::secret::Token;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
 
-/// The largest error body we read: Sonar's are a few hundred bytes.
-const MAX_BODY: usize = 64 * 1024;
+/// The largest CA file read: a system bundle is a few hundred kilobytes.
+pub const MAX_CA_FILE: usize = 2 << 20;
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -29,6 +33,9 @@ pub struct ClientOptions {
     pub max_retry_after: Duration,
     /// First backoff delay; doubled on each retry.
     pub backoff: Duration,
+    /// `--allow-insecure-http`: a secret may travel over plain http (see
+    /// [`network::may_carry_secret`]).
+    pub allow_insecure_http: bool,
 }
 
 impl Default for ClientOptions {
@@ -40,6 +47,7 @@ impl Default for ClientOptions {
             max_attempts: 3,
             max_retry_after: Duration::from_secs(10),
             backoff: Duration::from_millis(250),
+            allow_insecure_http: false,
         }
     }
 }
@@ -92,12 +100,15 @@ pub struct Exchange {
     pub retries: Vec<String>,
     /// Set when the server asked to wait longer than we will.
     pub gave_up: Option<String>,
+    /// The proxy the request went through (`HTTPS_PROXY=http://proxy:3128/`), for the evidence.
+    pub proxy: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     options: ClientOptions,
+    proxies: Arc<Proxies>,
     proxied: Option<String>,
 }
 
@@ -114,64 +125,10 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
-
-/// Proxy settings from the usual variables (upper or lower case), explicitly, so that the
-/// environment snapshot decides and not the process's.
-fn proxy_from_env(env: &Env) -> Result<(Vec<reqwest::Proxy>, Option<String>), ConfigError> {
-    let pick = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| env.non_empty(n).map(|v| (n.to_string(), v.to_owned())))
-    };
-    let no_proxy = pick(&["NO_PROXY", "no_proxy"]).map(|(_, v)| v);
-    let mut proxies = Vec::new();
-    let mut shown = None;
-    let schemes: [(&[&str], MakeProxy); 3] = [
-        (&["HTTPS_PROXY", "https_proxy"], |u| {
-            reqwest::Proxy::https(u)
-        }),
-        (&["HTTP_PROXY", "http_proxy"], |u| reqwest::Proxy::http(u)),
-        (&["ALL_PROXY", "all_proxy"], |u| reqwest::Proxy::all(u)),
-    ];
-    for (names, make) in schemes {
-        if let Some((var, url)) = pick(names) {
-            let parsed = Url::parse(&url).map_err(|e| {
-                ConfigError::new(
-                    format!("variable {var}"),
-                    format!("is not a valid proxy URL ({e})"),
-                )
-                .hint("write it as http://proxy.example.com:3128")
-            })?;
-            let proxy = make(parsed.as_str()).map_err(|e| {
-                ConfigError::new(
-                    format!("variable {var}"),
-                    format!("is not a usable proxy ({e})"),
-                )
-            })?;
-            let proxy = proxy.no_proxy(no_proxy.as_deref().and_then(reqwest::NoProxy::from_string));
-            shown.get_or_insert_with(|| {
-                let mut redacted = parsed.clone();
-                let _ = redacted.set_password(None);
-                let _ = redacted.set_username("");
-                format!("{var}={redacted}")
-            });
-            proxies.push(proxy);
-        }
-    }
-    Ok((proxies, shown))
-}
-
 fn load_root(origin: &Origin, source: &CaSource) -> Result<Vec<reqwest::Certificate>, ConfigError> {
     let (pem, what) = match source {
         CaSource::File(path) => (
-            std::fs::read(path).map_err(|e| {
-                ConfigError::new(
-                    origin.to_string(),
-                    format!("cannot read the CA file {}: {e}", path.display()),
-                )
-                .hint("give the path of a PEM file holding your company's root CA")
-            })?,
+            read::file(path, &origin.to_string(), "the CA file", MAX_CA_FILE)?,
             format!("the CA file {}", path.display()),
         ),
         CaSource::Pem(text) => (text.as_bytes().to_vec(), "the PEM text".to_owned()),
@@ -199,17 +156,20 @@ impl Client {
         for (origin, source) in &options.extra_roots {
             roots.extend(load_root(origin, source)?);
         }
-        let (proxies, proxied) = proxy_from_env(env)?;
-        let mut builder = reqwest::Client::builder()
+        let proxies = Arc::new(Proxies::from_env(env)?);
+        let proxied = proxies.first().map(|p| p.shown());
+        let route = proxies.clone();
+        let builder = reqwest::Client::builder()
             .user_agent(concat!("scantoken/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .tls_certs_merge(roots)
-            .no_proxy();
-        for p in proxies {
-            builder = builder.proxy(p);
-        }
+            .no_proxy()
+            // One decision for routing, evidence and the secret rule: network::Proxies.
+            .proxy(reqwest::Proxy::custom(move |url| {
+                route.for_url(url).map(|p| p.url.clone())
+            }));
         let http = builder.build().map_err(|e| {
             ConfigError::new("TLS setup", format!("the HTTP client cannot start: {}", chain(&e)))
                 .hint("check the extra CA certificates given with --ca-file, SONAR_ROOT_CERT or SSL_CERT_FILE")
@@ -217,8 +177,20 @@ impl Client {
         Ok(Client {
             http,
             options,
+            proxies,
             proxied,
         })
+    }
+
+    /// Whether a request carrying a secret may go to `url` (the one rule,
+    /// [`network::may_carry_secret`], with this client's proxies and options).
+    pub fn secret_may_go_to(&self, url: &Url) -> Result<(), String> {
+        network::may_carry_secret(url, &self.proxies, self.options.allow_insecure_http)
+    }
+
+    /// The proxy a request to `url` goes through, shown without credentials.
+    pub fn proxy_for(&self, url: &Url) -> Option<String> {
+        self.proxies.for_url(url).map(|p| p.shown())
     }
 
     /// The underlying HTTP client, for other calls that share its TLS and proxy settings.
@@ -248,7 +220,7 @@ impl Client {
                 Ok(a) if a.answer.status == 429 || a.answer.status >= 500 => {
                     Some((format!("{}", a.answer.status), a.retry_after))
                 }
-                Err((TransportError::Unreachable(m), _)) => Some((m.clone(), None)),
+                Err((TransportError::Unreachable(m), Retry::Yes)) => Some((m.clone(), None)),
                 _ => None,
             };
             let result = result.map(|a| a.answer).map_err(|(e, _)| e);
@@ -258,6 +230,7 @@ impl Client {
                 elapsed: start.elapsed(),
                 retries,
                 gave_up,
+                proxy: self.proxy_for(url),
             };
             let Some((why, retry_after)) = retry_after else {
                 return done(result, retries, None);
@@ -303,7 +276,7 @@ impl Client {
         url: &Url,
         token: Option<&Token>,
         status_only_on_success: bool,
-    ) -> Result<Attempt, (TransportError, ())> {
+    ) -> Result<Attempt, (TransportError, Retry)> {
         // A body that is never read on success (the Server analysis cache) is asked for
         // gzipped: the server then sends the cache as stored instead of inflating it
         // (FACTS §2).
@@ -317,6 +290,9 @@ impl Client {
         }
         let encoded = content_encoded(&response);
         let status = response.status().as_u16();
+        if status == 407 {
+            return Err((self.proxy_auth_required(url), Retry::No));
+        }
         let header = |name: &str| {
             response
                 .headers()
@@ -329,21 +305,28 @@ impl Client {
         let retry_after = header("Retry-After")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let mut body = Vec::new();
         let skip_body = status_only_on_success && (200..300).contains(&status);
-        if !(encoded || skip_body) {
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| (self.classify(&e), ()))?
-            {
-                body.extend_from_slice(&chunk);
-                if body.len() >= MAX_BODY {
-                    body.truncate(MAX_BODY);
-                    break;
+        let body = if encoded || skip_body {
+            Vec::new()
+        } else {
+            match read::body(&mut response, read::BODY_CAP).await {
+                Ok(body) => body,
+                Err(BodyError::Transport(e)) => return Err((self.classify(url, &e), Retry::Yes)),
+                // A failing server's oversized error page: its status says enough.
+                Err(BodyError::TooLarge { .. }) if status == 429 || status >= 500 => Vec::new(),
+                // No Sonar answer is this large: say so, and do not ask again.
+                Err(BodyError::TooLarge { cap }) => {
+                    return Err((
+                        TransportError::Unreachable(format!(
+                            "{} answered {status}, and {}: this is not a Sonar answer",
+                            url.path(),
+                            BodyError::too_large_text(cap)
+                        )),
+                        Retry::No,
+                    ))
                 }
             }
-        }
+        };
         let json: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
         let message = json
             .as_ref()
@@ -373,7 +356,19 @@ impl Client {
         url: &Url,
         token: Option<&Token>,
         gzip: bool,
-    ) -> Result<reqwest::Response, (TransportError, ())> {
+    ) -> Result<reqwest::Response, (TransportError, Retry)> {
+        if token.is_some() {
+            // insecure_host refuses such a target before any probe; this keeps the rule
+            // where the token is sent, whatever the caller checked.
+            if let Err(why) = self.secret_may_go_to(url) {
+                return Err((
+                    TransportError::Unreachable(format!(
+                        "scantoken refused to send the token {why}"
+                    )),
+                    Retry::No,
+                ));
+            }
+        }
         let mut request = self
             .http
             .get(url.clone())
@@ -384,17 +379,40 @@ impl Client {
         if let Some(token) = token {
             request = request.bearer_auth(token.expose_secret());
         }
-        request.send().await.map_err(|e| (self.classify(&e), ()))
+        request
+            .send()
+            .await
+            .map_err(|e| (self.classify(url, &e), Retry::Yes))
     }
 
-    fn classify(&self, e: &reqwest::Error) -> TransportError {
+    /// A 407 answer: the proxy in the path (or one the network puts there unannounced)
+    /// wants credentials. The proxy's name is left to the evidence, which shows it.
+    pub fn proxy_auth_required(&self, url: &Url) -> TransportError {
+        let who = match self.proxy_for(url) {
+            Some(_) => "the proxy",
+            None => "a proxy between this agent and the server (none is configured here)",
+        };
+        TransportError::Proxy(format!(
+            "{who} answered 407 Proxy Authentication Required: put its credentials in the proxy URL (http://user:password@proxy:3128)"
+        ))
+    }
+
+    /// Why a request to `url` got no answer. With a proxy in the path, a failed connection
+    /// or tunnel is the proxy's.
+    pub fn classify(&self, url: &Url, e: &reqwest::Error) -> TransportError {
         let text = chain(e);
         if is_tls_failure(e) {
             return TransportError::Tls(text);
         }
         let lower = text.to_ascii_lowercase();
-        if self.proxied.is_some() && (lower.contains("tunnel") || lower.contains("proxy")) {
-            return TransportError::Proxy(text);
+        if self.proxy_for(url).is_some() {
+            // The tunnel's 407 (an https URL through an http proxy) reads as the plain one.
+            if lower.contains("proxy authorization required") {
+                return self.proxy_auth_required(url);
+            }
+            if e.is_connect() || lower.contains("tunnel") || lower.contains("proxy") {
+                return TransportError::Proxy(text);
+            }
         }
         if e.is_timeout() {
             return TransportError::Unreachable(format!("timed out ({text})"));
@@ -441,6 +459,13 @@ fn content_encoded(response: &reqwest::Response) -> bool {
 struct Attempt {
     answer: Answer,
     retry_after: Option<Duration>,
+}
+
+/// Whether a failed attempt may be tried again (a reset may pass; a refusal will not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Yes,
+    No,
 }
 
 /// An error and its causes on one line: reqwest's top-level message alone says little.
@@ -522,6 +547,37 @@ mod tests {
             seen[0]
         );
         assert!(!seen[1].contains("accept-encoding"), "{}", seen[1]);
+    }
+
+    #[test]
+    fn an_oversized_body_is_not_a_sonar_answer_unless_the_status_says_enough() {
+        let (base, seen) = server(|_| response("200 OK", "", &[b'x'; 100 * 1024]));
+        let e = get(&base, false);
+        let err = e.result.unwrap_err();
+        assert!(
+            matches!(&err, TransportError::Unreachable(m) if m.contains("larger than the 64 KiB")),
+            "{err:?}"
+        );
+        assert_eq!(e.attempts, 1, "an oversized answer is not asked for again");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+
+        let (base, _) = server(|_| response("503 Busy", "", &[b'x'; 100 * 1024]));
+        let e = get(&base, false);
+        assert_eq!(
+            e.result.unwrap().status,
+            503,
+            "a failing server stays a server error"
+        );
+    }
+
+    #[test]
+    fn a_407_is_the_proxy_asking_for_credentials() {
+        let (base, _) = server(|_| response("407 Proxy Authentication Required", "", b""));
+        let err = get(&base, false).result.unwrap_err();
+        assert!(
+            matches!(&err, TransportError::Proxy(m) if m.contains("407")),
+            "{err:?}"
+        );
     }
 
     #[test]

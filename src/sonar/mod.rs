@@ -86,17 +86,29 @@ pub struct ProbeReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
     pub elapsed_ms: u64,
+    /// The proxy the probe went through, when one was in the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 impl ProbeReport {
     /// `403 Insufficient privileges`, `200 {"valid":true}`, or the transport error.
     pub fn answer(&self) -> String {
+        // The proxy first: a long error may be cut when printed.
+        let via = self
+            .proxy
+            .as_ref()
+            .map(|p| format!(" via proxy {p}"))
+            .unwrap_or_default();
         let mut text = match (self.status, &self.message, &self.error) {
             (Some(s), Some(m), _) => format!("{s} {m}"),
             (Some(s), None, _) => s.to_string(),
-            (None, _, Some(e)) => format!("no answer: {e}"),
+            (None, _, Some(e)) => format!("no answer{via}: {e}"),
             (None, _, None) => "not sent".into(),
         };
+        if self.status.is_some() && !via.is_empty() {
+            text.push_str(&format!(" ({})", via.trim_start()));
+        }
         if self.attempts > 1 {
             text.push_str(&format!(
                 " (after {} attempts: {})",
@@ -145,32 +157,25 @@ pub struct Scan<'a> {
     pub expiry_warning_days: i64,
 }
 
-/// Refuses to send a token in clear text over a network: plain http is allowed only to a
-/// loopback address (local servers, tests) unless the user says otherwise.
-pub fn insecure_host(target: &Target) -> Option<Verdict> {
+/// Refuses to send a token in clear text: the Sonar URLs must pass
+/// [`crate::network::may_carry_secret`] (https, or plain http to this machine with no proxy
+/// in the path), unless the user allows plain http (the caller skips this check then).
+pub fn insecure_host(target: &Target, proxies: &crate::network::Proxies) -> Option<Verdict> {
     let urls = [&target.web_url, &target.api_url];
-    let insecure = urls.into_iter().find(|u| {
-        Url::parse(&u.value).is_ok_and(|url| url.scheme() == "http" && !is_loopback(&url))
+    let (insecure, why) = urls.into_iter().find_map(|u| {
+        let url = Url::parse(&u.value).ok()?;
+        crate::network::may_carry_secret(&url, proxies, false)
+            .err()
+            .map(|why| (u, why))
     })?;
     Some(Verdict::new(
         VerdictKind::InsecureHost,
         format!(
-            "the token would travel unencrypted over plain http to {} ({})",
+            "the token would travel unencrypted {why}: {} ({})",
             insecure.value, insecure.source
         ),
         "use the https:// URL of the server; if this network is trusted and the server has no TLS, pass --allow-insecure-http (input allow-insecure-http: true)",
     ))
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// Sends the flavor's probes concurrently and decides.
@@ -239,6 +244,7 @@ fn report(probe: &Probe, url: &Url, e: &Exchange) -> ProbeReport {
         attempts: e.attempts,
         retries,
         elapsed_ms: e.elapsed.as_millis() as u64,
+        proxy: e.proxy.clone(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod connect_proxy;
 pub mod oidc;
 pub mod scanners;
+pub mod scripted;
 pub mod static_server;
 
 use std::path::Path;
