@@ -80,6 +80,48 @@ pub struct Answer {
     /// `SonarQube-Authentication-Token-Expiration`, when the server sent it.
     pub token_expiration: Option<String>,
     pub content_type: Option<String>,
+    /// The body as read: `None` when it was not read (a success whose body is not needed, or
+    /// one compressed on the way). Kept so the identity rules can see what came back.
+    pub body: Option<BodyText>,
+}
+
+/// What an answer's body looked like, for telling Sonar from a proxy's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyText {
+    /// Its length in bytes (up to the read limit).
+    pub len: usize,
+    /// Its first words, control characters dropped and whitespace folded: evidence for a
+    /// person, never parsed.
+    pub excerpt: String,
+}
+
+/// The longest excerpt of a body kept for the evidence.
+const EXCERPT_CHARS: usize = 80;
+
+impl BodyText {
+    fn of(body: &[u8]) -> BodyText {
+        let text = String::from_utf8_lossy(body);
+        let mut excerpt = String::new();
+        for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+            if word.is_empty() {
+                continue;
+            }
+            if !excerpt.is_empty() {
+                excerpt.push(' ');
+            }
+            excerpt.push_str(word);
+            if excerpt.chars().count() >= EXCERPT_CHARS {
+                break;
+            }
+        }
+        if excerpt.chars().count() > EXCERPT_CHARS {
+            excerpt = excerpt.chars().take(EXCERPT_CHARS).collect::<String>() + "…";
+        }
+        BodyText {
+            len: body.len(),
+            excerpt,
+        }
+    }
 }
 
 /// One probe's exchange, with the story of its attempts for the evidence.
@@ -331,7 +373,8 @@ impl Client {
             .map(Duration::from_secs);
         let mut body = Vec::new();
         let skip_body = status_only_on_success && (200..300).contains(&status);
-        if !(encoded || skip_body) {
+        let read_body = !(encoded || skip_body);
+        if read_body {
             while let Some(chunk) = response
                 .chunk()
                 .await
@@ -363,6 +406,7 @@ impl Client {
                 json,
                 token_expiration,
                 content_type,
+                body: read_body.then(|| BodyText::of(&body)),
             },
             retry_after,
         })
