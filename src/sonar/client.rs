@@ -117,6 +117,11 @@ impl BodyText {
         if excerpt.chars().count() > EXCERPT_CHARS {
             excerpt = excerpt.chars().take(EXCERPT_CHARS).collect::<String>() + "…";
         }
+        // Made inert here, as it is a stranger's text: the JSON report prints it as is, and
+        // a CI acts on `##vso[` anywhere in a line and on `::` commands.
+        let excerpt = excerpt
+            .replace("##", "#\u{200b}#")
+            .replace("::", ":\u{200b}:");
         BodyText {
             len: body.len(),
             excerpt,
