@@ -18,6 +18,7 @@ use sonar_emulator::{start_blocking, tls::TestPki, EmulatorConfig, FaultRule, Sc
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Canary tokens: they must never appear in what scantoken prints.
@@ -429,6 +430,16 @@ fn catch_all_servers_are_never_ok_on_server() {
         (
             "Text/HTML page",
             everything(reply(200, Some("Text/HTML"), BLOCK_PAGE)),
+        ),
+        // A web server without Sonar at this path (a wrong context path), even one that
+        // answers with Sonar's error JSON: the version call is public and always 200.
+        (
+            "version not found",
+            with(
+                real_server(),
+                "/api/server/version",
+                sonar_error(404, "Unknown url : /api/server/version"),
+            ),
         ),
         // Only the content type tells this one: the check ignores case.
         (
@@ -1053,4 +1064,26 @@ fn the_evidence_shows_each_answer_and_host() {
         "{}",
         cause(&run)
     );
+}
+
+/// The verdict is documented where a user looks: `--help` and the README's verdict table.
+#[test]
+fn not_sonar_is_documented_with_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["verify", "export"] {
+        let (code, stdout, _) = scantoken(dir.path(), &[], &[command, "--help"]);
+        assert_eq!(code, 0);
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("3 "))
+            .unwrap_or_default();
+        assert!(line.contains("not Sonar (not-sonar"), "{command}: {stdout}");
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `not-sonar` |"))
+        .expect("a not-sonar row in the README's verdict table");
+    assert!(row.trim_end().ends_with("| 3; `--on-unreachable warn` does not export it (only `--no-verify` exports without proof) |"), "{row}");
 }
