@@ -100,7 +100,24 @@ const EXCERPT_CHARS: usize = 80;
 
 impl BodyText {
     fn of(body: &[u8]) -> BodyText {
-        let text = String::from_utf8_lossy(body);
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        // A page says more by its words than by its markup: keep the text between tags.
+        if text.trim_start().starts_with('<') {
+            let mut words = String::new();
+            let mut in_tag = false;
+            for c in text.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => {
+                        in_tag = false;
+                        words.push(' ');
+                    }
+                    _ if !in_tag => words.push(c),
+                    _ => {}
+                }
+            }
+            text = words;
+        }
         let mut excerpt = String::new();
         for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
             if word.is_empty() {

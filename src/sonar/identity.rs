@@ -4,8 +4,13 @@
 //! An `ok` is only as true as the answers behind it: a TLS-inspecting proxy or a captive
 //! portal that answers every request with a 200 page, or a catch-all that answers `{}`, must
 //! never pass for a Sonar that let the token scan. So every answer the decision table reads
-//! has first to show the shape Sonar gives to that call (FACTS §2, which the emulator in
-//! `emulator/src/sonar.rs` follows):
+//! has first to show the shape Sonar gives to that call. Sources: SonarSource/sonarqube,
+//! `server/sonar-webserver-ws` `WebServiceEngine.java` (every web-service error is JSON
+//! `{"errors":[{"msg":...}]}`, an unknown call `404 Unknown url : <path>`) and
+//! `server/sonar-webserver-webapi` (`ServerWs` version as text, `ValidateAction`
+//! `{"valid":...}`, `scannercache/ws/GetAction.java`: binary content, since 9.4); the Web API
+//! documentation for `api/qualityprofiles/search`; the emulator (`emulator/src/sonar.rs`)
+//! answers the same way:
 //!
 //! | probe | status | what Sonar sends |
 //! |---|---|---|
@@ -36,7 +41,7 @@ pub enum Shape {
     Profiles,
     /// Any JSON object.
     JsonObject,
-    /// `{"errors": [{"msg": "..."}]}`.
+    /// `{"errors": [{"msg": "..."}]}` (an error without a message has no `msg`).
     SonarError,
     /// No body at all.
     Empty,
@@ -138,9 +143,7 @@ fn fits(shape: Shape, a: &Answer) -> bool {
         Shape::SonarError => object().is_some_and(|o| {
             o.get("errors")
                 .and_then(|e| e.as_array())
-                .and_then(|e| e.first())
-                .and_then(|e| e.get("msg"))
-                .is_some_and(|m| m.is_string())
+                .is_some_and(|e| e.iter().all(|x| x.is_object()))
         }),
         Shape::Empty => a.body.as_ref().is_some_and(|b| b.len == 0),
         Shape::Binary => a.body.is_none() && !is_json(a) && !is_page_or_text(a),
