@@ -271,7 +271,7 @@ fn summarize(probe: &Probe, a: &Answer) -> Option<String> {
     a.message.clone()
 }
 
-/// What came back, for a person: `text/html, "<html> <h1>Access blocked</h1> …"`.
+/// What came back, for a person: `text/html, "Access blocked by company policy"`.
 fn evidence(a: &Answer) -> String {
     let content_type = a.content_type.as_deref().unwrap_or("no content type");
     let body = match &a.body {
