@@ -69,6 +69,9 @@ fn html_page() -> Reply {
     reply(200, Some("text/html; charset=utf-8"), BLOCK_PAGE)
 }
 
+/// Variables a case adds to the environment.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
 /// Routes: a path prefix (`*` for any) and its answer; the first match wins.
 type Routes = Vec<(&'static str, Reply)>;
 
@@ -460,6 +463,18 @@ fn catch_all_servers_are_never_ok_on_server() {
             "/api/server/version",
         );
     }
+    // A Sonar everywhere but the scan probe, where a page answers 200: the analysis cache
+    // is binary, so a page is not it, though its body is never read.
+    let fake = Fake::start(
+        with(real_server(), "/api/analysis_cache/get", html_page()),
+        Mode::Plain,
+    );
+    assert_not_sonar(
+        "a page for the cache",
+        &server_env(&fake.url("http")),
+        &fake.host(),
+        "/api/analysis_cache/get",
+    );
 }
 
 #[test]
@@ -499,6 +514,51 @@ fn a_token_answer_without_a_boolean_valid_is_not_sonar() {
             "/api/authentication/validate",
         );
     }
+}
+
+/// Errors too: a 4xx is Sonar's only with Sonar's error JSON (or the empty 401).
+#[test]
+fn an_error_without_sonars_shape_is_not_sonar() {
+    let fake = Fake::start(
+        with(
+            real_server(),
+            "/api/analysis_cache/get",
+            json(404, r#"{"message":"Not Found"}"#),
+        ),
+        Mode::Plain,
+    );
+    assert_not_sonar(
+        "a gateway's JSON 404",
+        &server_env(&fake.url("http")),
+        &fake.host(),
+        "/api/analysis_cache/get",
+    );
+    let web = Fake::start(
+        with(
+            real_cloud(),
+            "/api/qualityprofiles/search",
+            reply(404, Some("text/html"), "<h1>Not Found</h1>"),
+        ),
+        Mode::Plain,
+    );
+    let api = Fake::start(real_cloud(), Mode::Plain);
+    assert_not_sonar(
+        "an HTML 404",
+        &custom_cloud_env(&web.url("http"), &api.url("http")),
+        &web.host(),
+        "/api/qualityprofiles/search",
+    );
+    // Sonar's own shapes for the same calls are read as Sonar's.
+    let fake = Fake::start(
+        with(
+            real_server(),
+            "/api/analysis_cache/get",
+            reply(401, None, ""),
+        ),
+        Mode::Plain,
+    );
+    let run = verify(&server_env(&fake.url("http")));
+    assert_eq!(run.report["verdict"], "token-rejected", "{:#}", run.report);
 }
 
 #[test]
@@ -598,7 +658,7 @@ fn through_a_tls_inspecting_proxy_nothing_is_ok() {
         ("SCANTOKEN_CA_FILE", pki.ca_file.path().to_str().unwrap()),
         ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
     ]);
-    let flavors: [(&str, &[(&str, &str)], &str, &str); 3] = [
+    let flavors: [(&str, Vars, &str, &str); 3] = [
         (
             "Cloud global",
             &[("SONAR_TOKEN", SOT), ("SONAR_ORGANIZATION", "acme")],
@@ -865,10 +925,10 @@ fn valid_false_rejects_only_from_the_token_probe() {
 fn on_unreachable_warn_exports_only_for_reach_failures() {
     let emulator = server_emulator();
     let env = server_env(&emulator.web_url());
-    let cases: [(&str, Vec<(&str, &str)>, i32); 2] = [
+    let cases: [(&str, Vars, i32); 2] = [
         (
             "token-rejected",
-            vec![(
+            &[(
                 "SONAR_TOKEN",
                 "squ_3333333333333333333333333333333333333333",
             )],
@@ -876,7 +936,7 @@ fn on_unreachable_warn_exports_only_for_reach_failures() {
         ),
         (
             "no-scan-permission",
-            vec![("SCANTOKEN_PROJECT_KEY", "acme_docs")],
+            &[("SCANTOKEN_PROJECT_KEY", "acme_docs")],
             1,
         ),
     ];
