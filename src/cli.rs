@@ -32,7 +32,8 @@ Exit codes:
   0  verified, or skipped by policy (--on-missing-token skip, --on-project-not-found skip)
   1  verification failed: no token, token rejected, no scan permission, project or organization wrong
   2  usage or configuration error, or insecure-host (the message names what to fix)
-  3  server unreachable or failing after retries
+  3  server unreachable or failing after retries, or not Sonar (not-sonar: a proxy's or portal's
+     page, or a SonarQube Cloud URL given as a Server host, answered in its place)
   4  internal error";
 
 #[derive(Parser, Debug)]

@@ -46,6 +46,20 @@ fn inert(value: &str, cap: usize) -> String {
         .replace("::", ":\u{200b}:")
 }
 
+/// Text cut to at most `cap` characters at a word's end, with an ellipsis, so a long error
+/// chain is never cut mid-word.
+fn cut_at_word(text: &str, cap: usize) -> String {
+    if text.chars().count() <= cap {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(cap).collect();
+    let end = head
+        .rfind(' ')
+        .filter(|&i| i > cap / 2)
+        .unwrap_or(head.len());
+    format!("{}…", head[..end].trim_end())
+}
+
 /// Like [`safe`] for a multi-line text (a `Debug` dump): each line made inert, no length cap.
 pub fn safe_multiline(text: &str) -> String {
     text.lines()
@@ -190,14 +204,45 @@ pub fn verdict_text(v: &crate::sonar::Verdict) -> String {
     let mut out = String::new();
     writeln!(out, "Verdict: {}", v.verdict.name()).unwrap();
     writeln!(out, "  {}", safe_text(&v.cause)).unwrap();
-    for p in &v.probes {
+    // Probes that got no answer for the reason the cause already gives (an unreachable host
+    // fails every probe alike) share one line instead of repeating the error chain.
+    let (shared, own): (Vec<_>, Vec<_>) = v.probes.iter().partition(|p| {
+        p.status.is_none()
+            && p.error
+                .as_deref()
+                .and_then(|e| e.rsplit(": ").next())
+                .is_some_and(|last| !last.is_empty() && v.cause.contains(last))
+    });
+    for p in own {
         writeln!(
             out,
             "  probe {} {} -> {} ({} ms)",
             p.method,
             safe(&p.url),
-            safe(&p.answer()),
+            safe(&cut_at_word(&p.answer(), VALUE_CAP)),
             p.elapsed_ms
+        )
+        .unwrap();
+    }
+    if !shared.is_empty() {
+        let urls: Vec<String> = shared
+            .iter()
+            .map(|p| format!("{} {}", p.method, safe(&p.url)))
+            .collect();
+        let attempts = shared.iter().map(|p| p.attempts).max().unwrap_or(1);
+        let after = if attempts > 1 {
+            format!(" after {attempts} attempts")
+        } else {
+            String::new()
+        };
+        let (label, them) = match shared.len() {
+            1 => ("probe", "it"),
+            _ => ("probes", "each"),
+        };
+        writeln!(
+            out,
+            "  {label} {} -> no answer{after} ({them}: the cause above)",
+            urls.join(", ")
         )
         .unwrap();
     }

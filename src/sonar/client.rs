@@ -88,6 +88,70 @@ pub struct Answer {
     /// `SonarQube-Authentication-Token-Expiration`, when the server sent it.
     pub token_expiration: Option<String>,
     pub content_type: Option<String>,
+    /// The body as read: `None` when it was not read (a success whose body is not needed, or
+    /// one compressed on the way). Kept so the identity rules can see what came back.
+    pub body: Option<BodyText>,
+}
+
+/// What an answer's body looked like, for telling Sonar from a proxy's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyText {
+    /// Its length in bytes (up to the read limit).
+    pub len: usize,
+    /// Its first words, control characters dropped and whitespace folded: evidence for a
+    /// person, never parsed.
+    pub excerpt: String,
+}
+
+/// The longest excerpt of a body kept for the evidence.
+const EXCERPT_CHARS: usize = 80;
+
+impl BodyText {
+    fn of(body: &[u8]) -> BodyText {
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        // A page says more by its words than by its markup: keep the text between tags.
+        if text.trim_start().starts_with('<') {
+            let mut words = String::new();
+            let mut in_tag = false;
+            for c in text.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => {
+                        in_tag = false;
+                        words.push(' ');
+                    }
+                    _ if !in_tag => words.push(c),
+                    _ => {}
+                }
+            }
+            text = words;
+        }
+        let mut excerpt = String::new();
+        for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
+            if word.is_empty() {
+                continue;
+            }
+            if !excerpt.is_empty() {
+                excerpt.push(' ');
+            }
+            excerpt.push_str(word);
+            if excerpt.chars().count() >= EXCERPT_CHARS {
+                break;
+            }
+        }
+        if excerpt.chars().count() > EXCERPT_CHARS {
+            excerpt = excerpt.chars().take(EXCERPT_CHARS).collect::<String>() + "…";
+        }
+        // Made inert here, as it is a stranger's text: the JSON report prints it as is, and
+        // a CI acts on `##vso[` anywhere in a line and on `::` commands.
+        let excerpt = excerpt
+            .replace("##", "#\u{200b}#")
+            .replace("::", ":\u{200b}:");
+        BodyText {
+            len: body.len(),
+            excerpt,
+        }
+    }
 }
 
 /// One probe's exchange, with the story of its attempts for the evidence.
@@ -306,7 +370,8 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let skip_body = status_only_on_success && (200..300).contains(&status);
-        let body = if encoded || skip_body {
+        let read_body = !(encoded || skip_body);
+        let body = if !read_body {
             Vec::new()
         } else {
             match read::body(&mut response, read::BODY_CAP).await {
@@ -346,6 +411,7 @@ impl Client {
                 json,
                 token_expiration,
                 content_type,
+                body: read_body.then(|| BodyText::of(&body)),
             },
             retry_after,
         })

@@ -1,10 +1,12 @@
 //! Proving that a token can scan a project, without browse rights.
 //!
 //! [`plan`] says what to ask each kind of Sonar; [`client`] asks, all probes at once over
-//! reused connections; [`decide`] turns the answers into one [`Verdict`] with its evidence and
-//! the next step a user can take.
+//! reused connections; [`identity`] says whether each answer has the shape Sonar gives;
+//! [`decide`] turns the answers into one [`Verdict`] with its evidence and the next step a
+//! user can take.
 
 pub mod client;
+pub mod identity;
 pub mod plan;
 
 use crate::credential::Credential;
@@ -29,6 +31,7 @@ pub enum VerdictKind {
     TlsUntrusted,
     ProxyError,
     ServerError,
+    NotSonar,
     InsecureHost,
 }
 
@@ -45,6 +48,7 @@ impl VerdictKind {
             VerdictKind::TlsUntrusted => "tls-untrusted",
             VerdictKind::ProxyError => "proxy-error",
             VerdictKind::ServerError => "server-error",
+            VerdictKind::NotSonar => "not-sonar",
             VerdictKind::InsecureHost => "insecure-host",
         }
     }
@@ -62,12 +66,15 @@ impl VerdictKind {
             VerdictKind::Unreachable
             | VerdictKind::TlsUntrusted
             | VerdictKind::ProxyError
-            | VerdictKind::ServerError => Exit::Unreachable,
+            | VerdictKind::ServerError
+            | VerdictKind::NotSonar => Exit::Unreachable,
         }
     }
 
     /// Verdicts that `--on-unreachable warn` turns into a warning: the server could not be
-    /// asked, which says nothing against the token.
+    /// asked, which says nothing against the token. `not-sonar` is not one: something
+    /// answered in Sonar's place (a proxy's page, a portal, another server), so exporting
+    /// would aim the scan, and its token, at that; only `--no-verify` exports without proof.
     pub fn is_reach_failure(self) -> bool {
         matches!(self, VerdictKind::Unreachable | VerdictKind::ServerError)
     }
@@ -248,8 +255,12 @@ fn report(probe: &Probe, url: &Url, e: &Exchange) -> ProbeReport {
     }
 }
 
-/// The part of an answer worth showing: Sonar's message, `valid: true`, or the version.
+/// The part of an answer worth showing: Sonar's message, `valid: true`, or the version; for
+/// an answer that is not Sonar's, its content type and first words.
 fn summarize(probe: &Probe, a: &Answer) -> Option<String> {
+    if identity::check(probe, a).is_err() {
+        return Some(format!("not Sonar's answer: {}", evidence(a)));
+    }
     if probe.role == Role::Token {
         if let Some(valid) = a
             .json
@@ -264,6 +275,26 @@ fn summarize(probe: &Probe, a: &Answer) -> Option<String> {
         return Some("scan permission confirmed".into());
     }
     a.message.clone()
+}
+
+/// What came back, for a person: `text/html, "Access blocked by company policy"`.
+fn evidence(a: &Answer) -> String {
+    let content_type = a.content_type.as_deref().unwrap_or("no content type");
+    let body = match &a.body {
+        None => "body not read".to_owned(),
+        Some(b) if b.len == 0 => "empty body".to_owned(),
+        Some(b) => format!("\"{}\"", b.excerpt),
+    };
+    format!("{content_type}, {body}")
+}
+
+/// A transport error without reqwest's leading "error sending request for url (...)": the
+/// URL is in the probe lines already, and the cause reads better with the reason alone.
+fn reason(t: &TransportError) -> &str {
+    let text = t.describe();
+    text.strip_prefix("error sending request for url (")
+        .and_then(|rest| rest.split_once("): "))
+        .map_or(text, |(_, reason)| reason)
 }
 
 fn status_of(answered: &[(Probe, Url, Exchange)], role: Role) -> Option<(&Answer, &Url)> {
@@ -300,24 +331,41 @@ pub fn decide(
             _ => None,
         })
     };
+    // rustls reads a plain-http answer as a TLS record of an unknown type: https:// to a
+    // port that speaks plain http. Told apart first, whichever kind the client made of it.
+    if let Some((t, u, _)) = transport(|t| {
+        reason(t)
+            .to_ascii_lowercase()
+            .contains("invalidcontenttype")
+    }) {
+        let mut plain = u.clone();
+        let _ = plain.set_scheme("http");
+        plain.set_path("");
+        plain.set_query(None);
+        return Verdict::new(
+            VerdictKind::TlsUntrusted,
+            format!("{} does not speak TLS on this port: the URL says https://, but the server answered in plain text ({})", host_of(u), reason(t)),
+            format!("use the port where the server serves https, or, if it has no TLS, its http:// URL ({}); plain http is allowed only to a loopback host unless --allow-insecure-http", plain.as_str().trim_end_matches('/')),
+        );
+    }
     if let Some((t, u, _)) = transport(|t| matches!(t, TransportError::Tls(_))) {
         return Verdict::new(
             VerdictKind::TlsUntrusted,
-            format!("the TLS connection to {} failed: {}", host_of(u), t.describe()),
+            format!("the TLS connection to {} failed: {}", host_of(u), reason(t)),
             "if the server uses a private or company CA, pass its certificate with --ca-file (input ca-file), SONAR_ROOT_CERT (PEM text) or SSL_CERT_FILE",
         );
     }
     if let Some((t, u, _)) = transport(|t| matches!(t, TransportError::Proxy(_))) {
         return Verdict::new(
             VerdictKind::ProxyError,
-            format!("the proxy ({}) did not connect us to {}: {}", proxy.unwrap_or("from the environment"), host_of(u), t.describe()),
+            format!("the proxy ({}) did not connect us to {}: {}", proxy.unwrap_or("from the environment"), host_of(u), reason(t)),
             "check HTTPS_PROXY and NO_PROXY: the proxy must allow CONNECT to the Sonar host, or the host must be listed in NO_PROXY",
         );
     }
     if let Some((t, u, e)) = transport(|t| matches!(t, TransportError::Unreachable(_))) {
         return Verdict::new(
             VerdictKind::Unreachable,
-            format!("{} could not be reached after {} attempt(s): {}", host_of(u), e.attempts, t.describe()),
+            format!("{} could not be reached after {} attempt(s): {}", host_of(u), e.attempts, reason(t)),
             "check the host URL, DNS and firewall from this agent; set HTTPS_PROXY if the network needs a proxy; --on-unreachable warn exports anyway and lets the scan try",
         );
     }
@@ -347,18 +395,13 @@ pub fn decide(
         );
     }
 
-    // 3. Is this Sonar at all (Server only: Cloud's hosts are known)?
-    if let Some((a, u)) = status_of(answered, Role::Server) {
-        if a.status != 200
-            || a.content_type
-                .as_deref()
-                .is_some_and(|c| c.contains("html"))
-        {
-            return Verdict::new(
-                VerdictKind::Unreachable,
-                format!("{} answered {} to GET /api/server/version: this URL is not a SonarQube Server", host_of(u), a.status),
-                "check the host URL: it must be the server's base URL, including any context path (e.g. https://host/sonarqube)",
-            );
+    // 3. Is it Sonar that answered, on every host (identity.rs)? A TLS-inspecting proxy or
+    // a portal answers in Sonar's place even at Cloud's official URLs.
+    for (p, u, e) in answered {
+        if let Ok(a) = &e.result {
+            if let Err(why) = identity::check(p, a) {
+                return not_sonar(scan, u, a, &why, proxy);
+            }
         }
     }
 
@@ -425,10 +468,61 @@ pub fn decide(
     if let Some(v) = organization_or_project(a, key, org, where_, scan.credential.token.kind()) {
         return v;
     }
+    if a.status == 404 && msg.starts_with("Unknown url") {
+        return other_flavor(scan, u, a);
+    }
     Verdict::new(
         VerdictKind::ServerError,
         format!("unexpected answer to the scan probe: {} {msg}", a.status),
         "check the host URL; if it is right, report this output to the scantoken maintainers",
+    )
+}
+
+/// Something that is not Sonar answered a probe: the host, the call and what came back.
+fn not_sonar(
+    scan: &Scan<'_>,
+    u: &Url,
+    a: &Answer,
+    why: &identity::NotSonar,
+    proxy: Option<&str>,
+) -> Verdict {
+    let host = host_of(u);
+    let next = match proxy {
+        Some(p) => format!("the proxy ({p}) may be answering for {host} itself (a TLS-inspecting proxy's block page): have it pass the Sonar hosts through unchanged, or list them in NO_PROXY; check the URL too; --no-verify exports without proof"),
+        None => format!("check the URL: it must be the Sonar's base URL, including any context path (e.g. https://host/sonarqube); if a company proxy or portal intercepts the traffic to {host}, have it let Sonar through; --no-verify exports without proof"),
+    };
+    Verdict::new(
+        VerdictKind::NotSonar,
+        format!(
+            "{host} answered GET {} with {} ({}), which is not {}: {}. A proxy or portal page is the usual cause",
+            u.path(),
+            a.status,
+            evidence(a),
+            scan.target.flavor.describe(),
+            why.expected
+        ),
+        next,
+    )
+}
+
+/// A Sonar answered, but not the kind the target names: the scan probe's call is unknown
+/// there (`404 Unknown url`). SonarQube Server has had `api/analysis_cache/get` since 9.4,
+/// and SonarQube Cloud has it on no host; Cloud's API host is the one with
+/// `sensor-cache/prepare-read`.
+fn other_flavor(scan: &Scan<'_>, u: &Url, a: &Answer) -> Verdict {
+    let host = host_of(u);
+    let msg = a.message.as_deref().unwrap_or_default();
+    if scan.target.flavor == Flavor::Server {
+        return Verdict::new(
+            VerdictKind::NotSonar,
+            format!("{host} answers like SonarQube Cloud, not SonarQube Server: it does not know GET {} ({} {msg}), which every SonarQube Server since 9.4 answers", u.path(), a.status),
+            "for SonarQube Cloud, do not set the host URL: for sonarcloud.io leave it unset, for the US instance set the region us, and for another Cloud instance (a staging instance, the bundled emulator) set its URL pair, SONAR_SCANNER_SONARCLOUD_URL=<web URL> and SONAR_SCANNER_API_BASE_URL=<API URL> (sonar.scanner.sonarcloudUrl and sonar.scanner.apiBaseUrl); a SonarQube Server older than 9.4 needs an upgrade",
+        );
+    }
+    Verdict::new(
+        VerdictKind::NotSonar,
+        format!("{host} is not the API host of {}: it does not know GET {} ({} {msg})", scan.target.flavor.describe(), u.path(), a.status),
+        "check the API URL (SONAR_SCANNER_API_BASE_URL, sonar.scanner.apiBaseUrl): it must be the Cloud instance's API host, such as https://api.sonarcloud.io; for a SonarQube Server, set the host URL (SONAR_HOST_URL) instead of the Cloud URL pair",
     )
 }
 

@@ -3,7 +3,8 @@
 //! Every probe is a call a scan-only token is allowed to make (FACTS §2). None needs Browse:
 //! `api/organizations/search`, `api/components/*` and `api/navigation/*` are never used, so
 //! a Scoped Organization Token without browse rights verifies as well as a personal token.
-//! All probes of a plan are sent at once; the decision table in `verdict` reads the answers.
+//! All probes of a plan are sent at once; `identity` says what shape Sonar gives each of
+//! their answers, and the decision table in `decide` reads the answers.
 
 use crate::target::Flavor;
 
