@@ -1,25 +1,18 @@
-//! Arguments, the flow of each command, and exit codes. Nothing else lives here: every
-//! stage is a function of its own module, called in order.
+//! Arguments and exit codes, and nothing else: the arguments are made from the option table
+//! (`options`), resolved once into [`Settings`], handed to the command's flow (`flow`), and
+//! the outcome mapped to an exit code. Presentation switches (`--json`, `--verbose`) are
+//! not options: they change what is printed, never what is checked.
 
-use crate::child;
-use crate::ci::{self, CiKind, Context};
-use crate::credential::{self, Credential};
 use crate::env::Env;
-use crate::error::{ConfigError, Exit, Outcome};
-use crate::export::{self, Destinations, ExportOptions, ExportSet, Format, Summary};
-use crate::inputs::{Inputs, Origin, Sourced};
+use crate::error::{Exit, Outcome};
+use crate::flow::{self, Failure};
+use crate::options::{self, Command as OptionsCommand};
 use crate::output::Output;
-use crate::report::{self, safe};
-use crate::scanner_command::{self, ScannerCommand};
-use crate::scanner_config::{Scanner, ScannerConfig};
-use crate::sonar::client::{CaSource, ClientOptions};
-use crate::sonar::{self, Scan, Verdict, VerdictKind};
-use crate::target::{self, Target};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::settings::Settings;
+use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const AFTER_HELP: &str = "\
 Every option can also be given as an INPUT_<NAME> variable (the GitHub Action and the Azure
@@ -35,37 +28,6 @@ Exit codes:
   3  server unreachable or failing after retries, or not Sonar (not-sonar: a proxy's or portal's
      page, or a SonarQube Cloud URL given as a Server host, answered in its place)
   4  internal error";
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "scantoken",
-    version,
-    about = "Hand a Sonar scan its token in CI: detect the pipeline, resolve the target, check the token, export the scanner's environment.",
-    after_help = AFTER_HELP
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    /// Print internal state for debugging (also on with RUNNER_DEBUG=1 on GitHub, SYSTEM_DEBUG=true on Azure, SCANTOKEN_DEBUG=true). Secrets stay redacted.
-    #[arg(short, long, global = true)]
-    verbose: bool,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Show the detected CI context and the resolved target (no network).
-    Context(ContextArgs),
-    /// Prove the token can scan the project, without browse rights; export nothing.
-    #[command(after_help = AFTER_HELP)]
-    Verify(VerifyCommandArgs),
-    /// Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.
-    #[command(after_help = AFTER_HELP)]
-    Export(ExportArgs),
-    /// Verify the scan a command will run (its own -D arguments included), then run it with
-    /// the scanner's environment set for it alone, its output masked; exits with its code.
-    #[command(after_help = RUN_AFTER_HELP)]
-    Run(RunArgs),
-}
 
 const RUN_AFTER_HELP: &str = "\
 Examples:
@@ -83,163 +45,60 @@ verdict does not start the command and exits as `export` does (1, 2 or 3); other
 exit code is the command's (128 + N when a signal N ended it). SIGINT, SIGTERM and SIGHUP
 are passed on to the command.";
 
-#[derive(Args, Debug)]
-struct RunArgs {
-    #[command(flatten)]
-    target: TargetArgs,
-    #[command(flatten)]
-    verify: VerifyArgs,
-    /// The scan command and its arguments, after `--` [input: scan-command, split into
-    /// words as a POSIX shell would, without expansions]
-    #[arg(last = true, value_name = "COMMAND")]
-    command: Vec<OsString>,
-}
-
-/// The command `run` starts: the words after `--`, or the `scan-command` input (the GitHub
-/// Action's and the Azure task's way to give it), split as a shell splits words.
-fn scan_command(args: &RunArgs, env: &Env) -> Result<Vec<OsString>, ConfigError> {
-    if !args.command.is_empty() {
-        return Ok(args.command.clone());
-    }
-    let Some(line) = Inputs::new(env.clone()).get("scan-command") else {
-        return Err(ConfigError::new("run", "no command was given")
-            .hint("write the scan command after --, e.g. scantoken run -- sonar-scanner, or set the input scan-command"));
+fn command() -> Command {
+    let json = |help: &'static str| {
+        Arg::new("json")
+            .long("json")
+            .action(ArgAction::SetTrue)
+            .help(help)
     };
-    let words = shlex::split(&line.value).filter(|w| !w.is_empty()).ok_or_else(|| {
-        ConfigError::new(
-            line.source.to_string(),
-            format!("{} is not a command line scantoken can split (an unclosed quote?)", safe(&line.value)),
+    Command::new("scantoken")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Hand a Sonar scan its token in CI: detect the pipeline, resolve the target, check the token, export the scanner's environment.")
+        .after_help(AFTER_HELP)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .arg(
+            Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .global(true)
+                .action(ArgAction::SetTrue)
+                .help("Print internal state for debugging (also on with RUNNER_DEBUG=1 on GitHub, SYSTEM_DEBUG=true on Azure, SCANTOKEN_DEBUG=true). Secrets stay redacted."),
         )
-        .hint("quote as in a POSIX shell: 'single', \"double\", or a backslash; variables are not expanded")
-    })?;
-    Ok(words.into_iter().map(OsString::from).collect())
-}
-
-#[derive(Args, Debug)]
-struct TargetArgs {
-    /// Sonar server URL; leave unset for SonarQube Cloud [input: host-url]
-    #[arg(long, value_name = "URL")]
-    host_url: Option<String>,
-    /// SonarQube Cloud region: `us`, or unset for the global instance [input: region]
-    #[arg(long)]
-    region: Option<String>,
-    /// SonarQube Cloud organization key [input: organization]
-    #[arg(long, value_name = "KEY")]
-    organization: Option<String>,
-    /// Sonar project key [input: project-key]
-    #[arg(long, value_name = "KEY")]
-    project_key: Option<String>,
-    /// Where sonar-project.properties is (default: the current directory) [input: project-base-dir]
-    #[arg(long, value_name = "DIR")]
-    project_base_dir: Option<String>,
-    /// The branch analysed as the Sonar project's main branch (no sonar.branch.name), where
-    /// the CI does not say which is the default (Azure, Jenkins, Bitbucket) [input: default-branch]
-    #[arg(long, value_name = "BRANCH")]
-    default_branch: Option<String>,
-}
-
-#[derive(Args, Debug)]
-struct ContextArgs {
-    #[command(flatten)]
-    target: TargetArgs,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Debug)]
-struct ExportArgs {
-    #[command(flatten)]
-    target: TargetArgs,
-    /// Output format [input: format; default: auto]
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Write the shell, dotenv, properties or json output to this file instead of stdout
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Put the token in dotenv, properties and json output too (those are not masked)
-    #[arg(long)]
-    include_secrets: bool,
-    /// Also put sonar.token inside the scanner JSON variables (the .NET scanner reads only
-    /// those); both are then exported as secrets [input: token-in-json]
-    #[arg(long)]
-    token_in_json: bool,
-    /// Write the exports without checking the token against the server (air-gapped use)
-    /// [input: no-verify]
-    #[arg(long)]
-    no_verify: bool,
-    #[command(flatten)]
-    verify: VerifyArgs,
-}
-
-#[derive(Args, Debug)]
-struct VerifyCommandArgs {
-    #[command(flatten)]
-    target: TargetArgs,
-    #[command(flatten)]
-    verify: VerifyArgs,
-    /// Print the report as JSON (verdict, probes, token source and fingerprint; never the token)
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Debug)]
-struct VerifyArgs {
-    /// What to do when there is no token (fork and Dependabot PRs get none) [input: on-missing-token]
-    #[arg(long, value_enum)]
-    on_missing_token: Option<MissingTokenPolicy>,
-    /// What to do when the project does not exist (one shared pipeline over repositories of
-    /// which only some are on Sonar) [input: on-project-not-found]
-    #[arg(long, value_enum)]
-    on_project_not_found: Option<MissingTokenPolicy>,
-    /// What to do when the server cannot be reached or keeps failing [input: on-unreachable]
-    #[arg(long, value_enum)]
-    on_unreachable: Option<UnreachablePolicy>,
-    /// Extra CA certificate(s) to trust, PEM [input: ca-file; also SONAR_ROOT_CERT, SSL_CERT_FILE]
-    #[arg(long, value_name = "FILE")]
-    ca_file: Option<String>,
-    /// Seconds each request may take [input: timeout; default: 30]
-    #[arg(long, value_name = "SECS")]
-    timeout: Option<u64>,
-    /// Retries after a 429, 5xx, reset or timeout [input: retries; default: 2]
-    #[arg(long, value_name = "N")]
-    retries: Option<u64>,
-    /// Allow sending the token over plain http to a non-loopback host [input: allow-insecure-http]
-    #[arg(long)]
-    allow_insecure_http: bool,
-    /// Token map: a YAML file (or the YAML itself) choosing the token variable by project-key
-    /// pattern [input: token-map]
-    #[arg(long, value_name = "FILE")]
-    token_map: Option<String>,
-    /// Vault/OpenBao to exchange the CI's OIDC token at for the scan token [input: vault-url]
-    #[arg(long, value_name = "URL")]
-    vault_url: Option<String>,
-    /// The JWT auth role to log in with [input: vault-role]
-    #[arg(long, value_name = "ROLE")]
-    vault_role: Option<String>,
-    /// KV v2 path of the token, templated by {organization} and {project}
-    /// [input: vault-path; default: secret/sonar/{organization}/{project}]
-    #[arg(long, value_name = "PATH")]
-    vault_path: Option<String>,
-    /// Warn when the token expires within this many days [input: expiry-warning-days; default: 14]
-    #[arg(long, value_name = "DAYS")]
-    expiry_warning_days: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum UnreachablePolicy {
-    /// Fail with exit code 3.
-    Fail,
-    /// Export without verification, warn, exit 0.
-    Warn,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum MissingTokenPolicy {
-    /// Fail with exit code 1.
-    Fail,
-    /// Export nothing, say why, exit 0.
-    Skip,
+        .subcommand(
+            Command::new("context")
+                .about("Show the detected CI context and the resolved target (no network).")
+                .args(options::args(OptionsCommand::Context))
+                .arg(json("Print JSON instead of text")),
+        )
+        .subcommand(
+            Command::new("verify")
+                .about("Prove the token can scan the project, without browse rights; export nothing.")
+                .after_help(AFTER_HELP)
+                .args(options::args(OptionsCommand::Verify))
+                .arg(json("Print the report as JSON (verdict, probes, token source and fingerprint; never the token)")),
+        )
+        .subcommand(
+            Command::new("export")
+                .about("Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.")
+                .after_help(AFTER_HELP)
+                .args(options::args(OptionsCommand::Export)),
+        )
+        .subcommand(
+            Command::new("run")
+                .about("Verify the scan a command will run (its own -D arguments included), then run it with the scanner's environment set for it alone, its output masked; exits with its code.")
+                .after_help(RUN_AFTER_HELP)
+                .args(options::args(OptionsCommand::Run))
+                .arg(
+                    Arg::new("command")
+                        .last(true)
+                        .num_args(1..)
+                        .value_name("COMMAND")
+                        .value_parser(clap::value_parser!(OsString))
+                        .help("The scan command and its arguments, after `--` [input: scan-command, split into words as a POSIX shell would, without expansions]"),
+                ),
+        )
 }
 
 /// Runs the program with the process's arguments and environment; returns the exit code.
@@ -259,24 +118,20 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Outcome {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let matches = match command().try_get_matches_from(args) {
+        Ok(m) => m,
         Err(e) => {
-            let code = if e.use_stderr() {
-                Exit::Usage.into()
-            } else {
-                Exit::Ok.into()
-            };
+            let to_stderr = e.use_stderr();
             let text = e.render().to_string();
-            let _ = if e.use_stderr() {
+            let _ = if to_stderr {
                 stderr.write_all(text.as_bytes())
             } else {
                 stdout.write_all(text.as_bytes())
             };
-            return code;
+            return if to_stderr { Exit::Usage } else { Exit::Ok }.into();
         }
     };
-    let verbose = cli.verbose
+    let verbose = matches.get_flag("verbose")
         || env.is("RUNNER_DEBUG", "1")
         || env.is("SYSTEM_DEBUG", "true")
         || env.is("SCANTOKEN_DEBUG", "true");
@@ -284,16 +139,20 @@ pub fn run(
     // Every value that may hold a secret is redacted from the start, before the stage that
     // reads it: an error about another input must not quote it either.
     for (name, value) in env.iter() {
-        if is_secret_variable(name) {
+        if flow::is_secret_variable(name) {
             out.protect(value);
         }
     }
-    let result = match cli.command {
-        Command::Context(args) => context(&args, env, cwd, &mut out).map(Outcome::from),
-        Command::Verify(args) => verify(&args, env, cwd, &mut out).map(Outcome::from),
-        Command::Export(args) => export(&args, env, cwd, &mut out).map(Outcome::from),
-        Command::Run(args) => run_command(&args, env, cwd, &mut out),
+    let (name, sub) = matches.subcommand().expect("a subcommand is required");
+    let which = match name {
+        "context" => OptionsCommand::Context,
+        "verify" => OptionsCommand::Verify,
+        "export" => OptionsCommand::Export,
+        _ => OptionsCommand::Run,
     };
+    let result = Settings::resolve(&options::said(which, sub, env))
+        .map_err(Failure::Config)
+        .and_then(|settings| dispatch(which, sub, &settings, env, cwd, &mut out));
     match result {
         Ok(outcome) => outcome,
         Err(Failure::Config(e)) => {
@@ -307,1086 +166,27 @@ pub fn run(
     }
 }
 
-/// Variables that hold a credential: the token sources (inputs, the scanners' own, Jenkins'),
-/// an Azure service connection's token, and what the OIDC and Vault exchanges use.
-fn is_secret_variable(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    Inputs::variable_names("token").contains(&upper)
-        || matches!(
-            upper.as_str(),
-            "SONAR_TOKEN"
-                | "SONAR_AUTH_TOKEN"
-                | "SONAR_LOGIN"
-                | "SONAR_PASSWORD"
-                | "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
-                | "SYSTEM_ACCESSTOKEN"
-                | "VAULT_TOKEN"
-        )
-        || (upper.starts_with("ENDPOINT_AUTH_PARAMETER_") && upper.ends_with("_APITOKEN"))
-        || (upper.starts_with("SONAR_TOKEN_"))
-}
-
-enum Failure {
-    Config(ConfigError),
-    Io(std::io::Error),
-}
-
-impl From<ConfigError> for Failure {
-    fn from(e: ConfigError) -> Self {
-        Failure::Config(e)
-    }
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Self {
-        Failure::Io(e)
-    }
-}
-
-impl From<export::WriteError> for Failure {
-    fn from(e: export::WriteError) -> Self {
-        Failure::Config(
-            ConfigError::new(e.name.clone(), e.to_string())
-                .hint("nothing was written; choose another --format, or fix the value"),
-        )
-    }
-}
-
-fn inputs(env: &Env, t: &TargetArgs) -> Inputs {
-    Inputs::new(env.clone())
-        .with_flag("host-url", t.host_url.clone())
-        .with_flag("region", t.region.clone())
-        .with_flag("organization", t.organization.clone())
-        .with_flag("project-key", t.project_key.clone())
-        .with_flag("project-base-dir", t.project_base_dir.clone())
-        .with_flag("default-branch", t.default_branch.clone())
-}
-
-/// The stages up to the target, shared by every command.
-fn context_and_target(
-    inputs: &Inputs,
-    env: &Env,
-    cwd: &Path,
-    command: Option<&ScannerCommand>,
-) -> Result<(Context, ScannerConfig, Target), ConfigError> {
-    let ctx = ci::detect(env, cwd, inputs.get("default-branch").as_ref())?;
-    // The scanner reads its properties file from the base directory its command line names.
-    let command_base_dir = command.and_then(|c| {
-        c.properties
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "sonar.projectBaseDir")
-            .map(|(_, v)| {
-                Sourced::new(
-                    v.clone(),
-                    Origin::CommandLine {
-                        command: c.name.clone(),
-                        key: "sonar.projectBaseDir".into(),
-                    },
-                )
-            })
-    });
-    let base_dir = match inputs.get("project-base-dir").or(command_base_dir) {
-        Some(dir) => {
-            let path = cwd.join(&dir.value);
-            if !path.is_dir() {
-                return Err(ConfigError::new(
-                    dir.source.to_string(),
-                    format!("{} is not a directory", safe(&dir.value)),
-                ));
-            }
-            path
-        }
-        None => cwd.to_path_buf(),
-    };
-    let mut scanner = ScannerConfig::load(env, &base_dir)?;
-    if let Some(c) = command {
-        if let Some(family) = c.scanner {
-            scanner = scanner.for_command(family, &c.name, &c.properties);
-        }
-    }
-    let target = target::resolve(inputs, &scanner)?;
-    export::check_scanner_agreement(&ctx, &target, &scanner)?;
-    Ok((ctx, scanner, target))
-}
-
-fn context(args: &ContextArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
-    if args.json {
-        out.stdout_is_data();
-    }
-    let inputs = inputs(env, &args.target);
-    let (ctx, _, target) = context_and_target(&inputs, env, cwd, None)?;
-    if args.json {
-        out.json(&serde_json::json!({ "context": ctx, "target": target }))?;
-    } else {
-        out.report(&format!(
-            "{}\n{}",
-            report::context_text(&ctx),
-            report::target_text(&target)
-        ))?;
-    }
-    Ok(Exit::Ok)
-}
-
-/// The verification stages shared by `verify` and `export`: credential, local checks, then
-/// the probes. `None` as verdict means `--no-verify`.
-struct Checked {
-    /// The target, with the organization a token map rule gave when none was set.
-    target: Target,
-    credential: Option<Credential>,
-    verdict: Option<Verdict>,
-    /// Warnings found without a verdict to hold them (`--no-verify`): configuration, token
-    /// expiry, revocation. With a verdict they are among the verdict's warnings instead.
-    unverified_warnings: Vec<String>,
-}
-
-impl Checked {
-    /// A check that reached a verdict.
-    fn ended(target: Target, credential: Option<Credential>, verdict: Verdict) -> Checked {
-        Checked {
-            target,
-            credential,
-            verdict: Some(verdict),
-            unverified_warnings: Vec::new(),
-        }
-    }
-
-    fn warn(&mut self, warning: String) {
-        match &mut self.verdict {
-            Some(v) => v.warnings.push(warning),
-            None => self.unverified_warnings.push(warning),
-        }
-    }
-
-    /// Every warning: the verdict's, or the ones found without a verdict.
-    fn warnings(&self) -> &[String] {
-        match &self.verdict {
-            Some(v) => &v.warnings,
-            None => &self.unverified_warnings,
-        }
-    }
-}
-
-/// What the stages before the credential produced.
-struct Resolved<'a> {
-    inputs: &'a Inputs,
-    ctx: &'a Context,
-    scanner: &'a ScannerConfig,
-    target: &'a Target,
-}
-
-/// The credential stage's outcome: a token (from Vault, with its Vault token still to
-/// revoke), or a verdict that ends the check (no token, a refused exchange).
-enum Obtained {
-    Token(Credential, Option<credential::exchange::Revocation>),
-    Ended(Verdict),
-}
-
-fn check(
-    r: &Resolved,
-    env: &Env,
-    cwd: &Path,
-    args: &VerifyArgs,
-    no_verify: bool,
-    mask: &mut dyn FnMut(&str),
-) -> Result<Checked, ConfigError> {
-    let project_key = export::require_project_key(r.target)?.value.clone();
-    let inputs = &r
-        .inputs
-        .clone()
-        .with_flag("token-map", args.token_map.clone())
-        .with_flag("vault-url", args.vault_url.clone())
-        .with_flag("vault-role", args.vault_role.clone())
-        .with_flag("vault-path", args.vault_path.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
-    let sources = Sources {
-        inputs,
-        env,
-        ctx: r.ctx,
-        cwd,
-        args,
-        project_key: &project_key,
-    };
-    let (credential, revocation) = match obtain_credential(&sources, r.target, &runtime, mask)? {
-        Obtained::Token(c, revocation) => (c, revocation),
-        Obtained::Ended(v) => return Ok(Checked::ended(r.target.clone(), None, v)),
-    };
-    // Masked before anything else can print it: a server that echoes the token in an
-    // error would otherwise put it in the log ahead of the writers' own mask.
-    mask(credential.token.expose_secret());
-    // A Vault token is revoked alongside what follows: the task runs whenever the runtime
-    // is driven (the probes), and is waited for here on every path.
-    let revoking = revocation.map(|rev| runtime.spawn(rev.run()));
-    let checked = check_credential(&sources, r, &runtime, credential, no_verify);
-    let revoke_warning = revoking.and_then(|task| runtime.block_on(task).ok().flatten());
-    let mut checked = checked?;
-    if let Some(w) = revoke_warning {
-        checked.warn(w);
-    }
-    Ok(checked)
-}
-
-/// What the credential stages read.
-struct Sources<'a> {
-    inputs: &'a Inputs,
-    env: &'a Env,
-    ctx: &'a Context,
-    cwd: &'a Path,
-    args: &'a VerifyArgs,
-    project_key: &'a str,
-}
-
-/// The token, from the first source that is configured. A Vault exchange comes after the
-/// token input, a service connection and a token map, so its settings are only read when
-/// none of those is set.
-fn obtain_credential(
-    s: &Sources,
-    target: &Target,
-    runtime: &tokio::runtime::Runtime,
-    mask: &mut dyn FnMut(&str),
-) -> Result<Obtained, ConfigError> {
-    let before_vault = ["token", "sonarcloud-connection", "token-map"]
-        .iter()
-        .any(|name| s.inputs.get(name).is_some());
-    let vault = match before_vault {
-        true => VaultPlan::Off,
-        false => exchange_config(s.inputs, s.env, s.ctx)?,
-    };
-    match vault {
-        VaultPlan::Off => {}
-        VaultPlan::Withheld(reason) => {
-            return Ok(Obtained::Ended(missing_token_verdict(
-                credential::MissingToken {
-                    reason,
-                    withheld: true,
-                },
-            )))
-        }
-        VaultPlan::Exchange(config) => {
-            let org = target
-                .organization
-                .as_ref()
-                .map(|o| o.value.as_str())
-                .unwrap_or_default();
-            if org.is_empty() && config.path_template.contains("{organization}") {
-                return Err(ConfigError::new(
-                    "vault-path",
-                    format!(
-                        "{} uses {{organization}}, but no organization is set",
-                        crate::error::quote(&config.path_template)
-                    ),
-                )
-                .hint("SonarQube Server has no organizations: set vault-path without it (e.g. secret/sonar/{project}); on SonarQube Cloud, set the organization"));
-            }
-            let mut options = client_options(s.inputs, s.env, s.args)?;
-            if let Some(ca) = s.inputs.get("vault-ca-file") {
-                options
-                    .extra_roots
-                    .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
-            }
-            let client = sonar::client::Client::new(s.env, options)?;
-            let result = runtime.block_on(credential::exchange::exchange(
-                &client,
-                &config,
-                org,
-                s.project_key,
-                mask,
-            ));
-            return Ok(match result {
-                Ok(x) => Obtained::Token(
-                    Credential {
-                        token: x.token,
-                        source: Origin::Exchange(x.source),
-                        organization: None,
-                        expires: None,
-                    },
-                    Some(x.revocation),
-                ),
-                Err(e) => Obtained::Ended(exchange_failure_verdict(&e)),
-            });
-        }
-    }
-    Ok(
-        match credential::resolve(s.inputs, s.ctx, s.project_key, s.cwd)? {
-            Ok(c) => Obtained::Token(c, None),
-            Err(missing) => Obtained::Ended(missing_token_verdict(missing)),
-        },
-    )
-}
-
-fn missing_token_verdict(missing: credential::MissingToken) -> Verdict {
-    let next = if missing.withheld {
-        "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
-    } else {
-        "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN)); check that the secret exists for this repository"
-    };
-    Verdict::new(VerdictKind::TokenMissing, missing.reason, next)
-}
-
-/// A failed exchange. A refusal is `token-rejected`, never `token-missing`: the pipeline's
-/// identity or the role is wrong, which `--on-missing-token skip` must not hide.
-fn exchange_failure_verdict(e: &credential::exchange::ExchangeError) -> Verdict {
-    use credential::exchange::{ExchangeError, Stage};
-    let (kind, next) = match e {
-        ExchangeError::Unreachable { .. } => (
-            VerdictKind::Unreachable,
-            "check vault-url and the network path to Vault (HTTPS_PROXY, NO_PROXY)",
-        ),
-        ExchangeError::Proxy { .. } => (
-            VerdictKind::ProxyError,
-            "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY: the proxy must let this agent reach Vault and the CI's token endpoint (with credentials in the proxy URL if it asks for them), or those hosts must be listed in NO_PROXY",
-        ),
-        ExchangeError::Insecure { .. } => (
-            VerdictKind::InsecureHost,
-            "use the https:// URL of Vault (and of the CI's token endpoint); if this network is trusted, pass --allow-insecure-http (input allow-insecure-http: true)",
-        ),
-        ExchangeError::Untrusted { .. } => (
-            VerdictKind::TlsUntrusted,
-            "if Vault uses a private or company CA, pass its certificate with vault-ca-file (--ca-file, SSL_CERT_FILE and SONAR_ROOT_CERT are trusted too)",
-        ),
-        ExchangeError::Refused {
-            stage: Stage::OidcToken,
-            ..
-        } => (
-            VerdictKind::TokenRejected,
-            "let the job request an OIDC token (GitHub: permissions: id-token: write; Azure: a service connection with workload identity federation; GitLab: id_tokens)",
-        ),
-        ExchangeError::Refused {
-            stage: Stage::VaultRead,
-            ..
-        } => (
-            VerdictKind::TokenRejected,
-            "check that the secret exists at that path with the field vault-field, and that the role's policy allows reading it",
-        ),
-        ExchangeError::Refused { .. } => (
-            VerdictKind::TokenRejected,
-            "compare the claims above with the role's bound_claims and bound_audiences (and bound_subject), and check the role name",
-        ),
-    };
-    Verdict::new(
-        kind,
-        format!("the Vault exchange gave no token: {}", e.describe()),
-        next,
-    )
-}
-
-/// The checks that follow once there is a token: the organization, its expiry, the host,
-/// then the probes.
-fn check_credential(
-    s: &Sources,
-    r: &Resolved,
-    runtime: &tokio::runtime::Runtime,
-    credential: Credential,
-    no_verify: bool,
-) -> Result<Checked, ConfigError> {
-    let mut target = r.target.clone();
-    if let Some(org) = &credential.organization {
-        match &target.organization {
-            Some(set) if &set.value != org => {
-                return Err(ConfigError::new(
-                    credential.source.to_string(),
-                    format!("the token map rule says the token belongs to organization {org}, but organization {} is set ({})", set.value, set.source),
-                )
-                .hint("fix the rule's organization, or the organization setting"))
-            }
-            Some(_) => {}
-            None if target.flavor.is_cloud() => {
-                target.organization = Some(Sourced::new(org.clone(), credential.source.clone()));
-            }
-            None => {}
-        }
-    }
-    if target.flavor.is_cloud() && target.organization.is_none() {
-        let v = Verdict::new(
-            VerdictKind::OrganizationMismatch,
-            format!("no organization is set, and {} needs one", target.flavor.describe()),
-            "pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties",
-        );
-        return Ok(Checked::ended(target, Some(credential), v));
-    }
-    let expiry_days = s
-        .inputs
-        .number(s.args.expiry_warning_days, "expiry-warning-days")?
-        .unwrap_or(14) as i64;
-    let mut warnings = sonar::configuration_warnings(r.scanner, s.env);
-    if let Some((date, day)) = &credential.expires {
-        let left = day - sonar::today();
-        if left < 0 {
-            let v = Verdict::new(
-                VerdictKind::TokenRejected,
-                format!(
-                    "the token from {} expired on {date}, as its token map rule says",
-                    credential.source
-                ),
-                "create a new token, store it in the secret, and update the rule's expires date",
-            );
-            return Ok(Checked::ended(target, Some(credential), v));
-        }
-        if left <= expiry_days {
-            warnings.push(format!(
-                "the token from {} expires on {date} (in {left} day(s)): create its successor now",
-                credential.source
-            ));
-        }
-    }
-    if !s
-        .inputs
-        .boolean(s.args.allow_insecure_http, "allow-insecure-http")?
-    {
-        let proxies = crate::network::Proxies::from_env(s.env)?;
-        if let Some(mut v) = sonar::insecure_host(&target, &proxies) {
-            v.warnings.extend(warnings);
-            return Ok(Checked::ended(target, Some(credential), v));
-        }
-    }
-    if no_verify {
-        return Ok(Checked {
-            target,
-            credential: Some(credential),
-            verdict: None,
-            unverified_warnings: warnings,
-        });
-    }
-    let options = client_options(s.inputs, s.env, s.args)?;
-    let client = sonar::client::Client::new(s.env, options)?;
-    let scan = Scan {
-        target: &target,
-        project_key: s.project_key,
-        organization: target.organization.as_ref().map(|o| o.value.as_str()),
-        credential: &credential,
-        expiry_warning_days: expiry_days,
-    };
-    let mut verdict = runtime.block_on(sonar::verify(&client, &scan));
-    verdict.warnings.extend(warnings);
-    Ok(Checked::ended(target, Some(credential), verdict))
-}
-
-/// Whether and how to exchange at Vault.
-enum VaultPlan {
-    /// `vault-url` is not set.
-    Off,
-    /// Set, but this build gets no OIDC token because the CI withholds secrets from it (a
-    /// fork or Dependabot pull request): a missing token, not a configuration mistake.
-    Withheld(String),
-    Exchange(Box<credential::exchange::ExchangeConfig>),
-}
-
-/// The Vault exchange's settings, when `vault-url` is set.
-fn exchange_config(inputs: &Inputs, env: &Env, ctx: &Context) -> Result<VaultPlan, ConfigError> {
-    use credential::exchange::{ExchangeConfig, OidcSource};
-    use secrecy::SecretString;
-    let Some(url) = inputs.get("vault-url") else {
-        return Ok(VaultPlan::Off);
-    };
-    let vault_url = target::parse_url(&url)?;
-    let role = inputs.get("vault-role").ok_or_else(|| {
-        ConfigError::new("vault-role", "is not set, but vault-url is")
-            .hint("name the JWT auth role that binds this pipeline's claims (input vault-role)")
-    })?;
-    let text = |name: &'static str, default: &str| {
-        inputs
-            .get(name)
-            .map(|v| v.value)
-            .unwrap_or_else(|| default.to_owned())
-    };
-    let secret = |name: &str| {
-        env.non_empty(name)
-            .map(|v| SecretString::from(v.to_owned()))
-    };
-    let withheld = ctx.secrets_withheld.clone();
-    let oidc = if let Some(var) = inputs.get("oidc-token-env") {
-        let Some(jwt) = secret(&var.value) else {
-            if let Some(why) = withheld {
-                return Ok(VaultPlan::Withheld(why));
-            }
-            return Err(ConfigError::new(
-                var.source.to_string(),
-                format!(
-                    "names variable {}, which is empty or not set",
-                    safe(&var.value)
-                ),
-            )
-            .hint("GitLab: declare it under id_tokens with the audience the Vault role expects"));
-        };
-        OidcSource::Variable {
-            name: var.value,
-            jwt,
-        }
-    } else if let (Some(request_url), Some(request_token)) = (
-        env.non_empty("ACTIONS_ID_TOKEN_REQUEST_URL"),
-        secret("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-    ) {
-        OidcSource::Github {
-            request_url: request_url.to_owned(),
-            request_token,
-            audience: text("oidc-audience", "sonar"),
-        }
-    } else if let (Some(uri), Some(connection)) = (
-        env.non_empty("SYSTEM_OIDCREQUESTURI"),
-        inputs.get("azure-service-connection"),
-    ) {
-        let access_token = secret("SYSTEM_ACCESSTOKEN").ok_or_else(|| {
-            ConfigError::new(
-                "SYSTEM_ACCESSTOKEN",
-                "is not set, but the Azure OIDC request needs it",
-            )
-            .hint("map it into the step: env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)")
-        })?;
-        OidcSource::Azure {
-            request_uri: uri.to_owned(),
-            access_token,
-            service_connection: connection.value,
-        }
-    } else if let Some(why) = withheld {
-        return Ok(VaultPlan::Withheld(why));
-    } else {
-        let hint = match ctx.ci {
-            CiKind::Github => "give the job `permissions: id-token: write` so the runner sets ACTIONS_ID_TOKEN_REQUEST_URL",
-            CiKind::Azure => "set azure-service-connection to a service connection with workload identity federation",
-            _ => "set oidc-token-env to the variable that holds the CI's OIDC token (GitLab: id_tokens)",
-        };
-        return Err(ConfigError::new(
-            "vault-url",
-            "is set, but no OIDC token is available to log in with",
-        )
-        .hint(hint));
-    };
-    Ok(VaultPlan::Exchange(Box::new(ExchangeConfig {
-        vault_url,
-        role: role.value,
-        auth_mount: text("vault-auth-mount", "jwt"),
-        path_template: text("vault-path", "secret/sonar/{organization}/{project}"),
-        field: text("vault-field", "token"),
-        namespace: inputs
-            .get("vault-namespace")
-            .map(|v| v.value)
-            .or_else(|| env.non_empty("VAULT_NAMESPACE").map(str::to_owned)),
-        oidc,
-    })))
-}
-
-/// [`check`], with its inputs and results shown under --verbose and secrets masked as they
-/// appear.
-fn check_logged(
-    r: &Resolved,
-    env: &Env,
-    cwd: &Path,
-    args: &VerifyArgs,
-    no_verify: bool,
-    out: &mut Output,
-) -> Result<Checked, ConfigError> {
-    out.debug("inputs", r.inputs);
-    out.debug("context", r.ctx);
-    out.debug("target", r.target);
-    let mut checked = check(r, env, cwd, args, no_verify, &mut |secret| out.mask(secret))?;
-    if let Some(v) = &mut checked.verdict {
-        out.redact_verdict(v);
-    }
-    for w in &mut checked.unverified_warnings {
-        *w = out.redact(w);
-    }
-    out.debug("credential", &checked.credential);
-    out.debug("verdict", &checked.verdict);
-    Ok(checked)
-}
-
-fn client_options(
-    inputs: &Inputs,
-    env: &Env,
-    args: &VerifyArgs,
-) -> Result<ClientOptions, ConfigError> {
-    let mut options = ClientOptions::default();
-    let ca_input = inputs.clone().with_flag("ca-file", args.ca_file.clone());
-    if let Some(ca) = ca_input.get("ca-file") {
-        options
-            .extra_roots
-            .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
-    }
-    if let Some(pem) = env.non_empty("SONAR_ROOT_CERT") {
-        let source = if pem.trim_start().starts_with("-----BEGIN") {
-            CaSource::Pem(pem.to_owned())
-        } else {
-            CaSource::File(PathBuf::from(pem.trim()))
-        };
-        options
-            .extra_roots
-            .push((Origin::Variable("SONAR_ROOT_CERT".into()), source));
-    }
-    if let Some(file) = env.non_empty("SSL_CERT_FILE") {
-        options.extra_roots.push((
-            Origin::Variable("SSL_CERT_FILE".into()),
-            CaSource::File(PathBuf::from(file.trim())),
-        ));
-    }
-    if let Some(secs) = inputs.number(args.timeout, "timeout")? {
-        if secs == 0 {
-            return Err(ConfigError::new("timeout", "must be at least 1 second"));
-        }
-        options.timeout = Duration::from_secs(secs);
-        options.connect_timeout = options.connect_timeout.min(options.timeout);
-    }
-    if let Some(retries) = inputs.number(args.retries, "retries")? {
-        if retries > 10 {
-            return Err(ConfigError::new(
-                "retries",
-                format!("{retries} is more than the 10 retries allowed"),
-            ));
-        }
-        options.max_attempts = retries as u32 + 1;
-    }
-    options.allow_insecure_http =
-        inputs.boolean(args.allow_insecure_http, "allow-insecure-http")?;
-    Ok(options)
-}
-
-fn verify(
-    args: &VerifyCommandArgs,
-    env: &Env,
-    cwd: &Path,
-    out: &mut Output,
-) -> Result<Exit, Failure> {
-    if args.json {
-        out.stdout_is_data();
-    }
-    let inputs = inputs(env, &args.target);
-    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd, None)?;
-    let resolved = Resolved {
-        inputs: &inputs,
-        ctx: &ctx,
-        scanner: &scanner,
-        target: &target,
-    };
-    let checked = check_logged(&resolved, env, cwd, &args.verify, false, out)?;
-    let target = checked.target.clone();
-    let verdict = checked.verdict.expect("verify always verifies");
-    let policies = Policies::read(&inputs, &args.verify)?;
-    let exit = policies.exit(&verdict);
-    if args.json {
-        let json = serde_json::json!({
-            "verdict": verdict.verdict.name(),
-            "exit_code": exit.code(),
-            "cause": verdict.cause,
-            "next_step": verdict.next_step,
-            "warnings": verdict.warnings,
-            "probes": verdict.probes,
-            "token": checked.credential.as_ref().map(token_json),
-            "context": ctx,
-            "target": target,
-        });
-        out.json(&json)?;
-    } else {
-        out.say(&report::context_text(&ctx));
-        out.say(&report::target_text(&target));
-        if let Some(c) = &checked.credential {
-            out.say(&format!("Token: {}", safe(&c.describe())));
-        }
-        out.report(&format!("{}\n", report::verdict_text(&verdict)))?;
-    }
-    // With --json, stdout is one JSON document (the verdict is in it): no annotation.
-    if exit != Exit::Ok && !args.json {
-        out.annotate(
-            "error",
-            &format!("{}: {}", verdict.verdict.name(), verdict.cause),
-        );
-    }
-    Ok(exit)
-}
-
-fn token_json(c: &Credential) -> serde_json::Value {
-    serde_json::json!({
-        "source": c.source.to_string(),
-        "kind": c.token.kind(),
-        "fingerprint": c.token.fingerprint(),
-    })
-}
-
-/// What to do when verification cannot say yes.
-struct Policies {
-    missing: MissingTokenPolicy,
-    project_not_found: MissingTokenPolicy,
-    unreachable: UnreachablePolicy,
-}
-
-impl Policies {
-    fn read(inputs: &Inputs, args: &VerifyArgs) -> Result<Policies, ConfigError> {
-        Ok(Policies {
-            missing: inputs
-                .choice(args.on_missing_token, "on-missing-token")?
-                .unwrap_or(MissingTokenPolicy::Fail),
-            project_not_found: inputs
-                .choice(args.on_project_not_found, "on-project-not-found")?
-                .unwrap_or(MissingTokenPolicy::Fail),
-            unreachable: inputs
-                .choice(args.on_unreachable, "on-unreachable")?
-                .unwrap_or(UnreachablePolicy::Fail),
-        })
-    }
-
-    fn skip(&self, v: &Verdict) -> bool {
-        self.skipped_by(v).is_some()
-    }
-
-    /// The policy that skips this verdict, if one does.
-    fn skipped_by(&self, v: &Verdict) -> Option<&'static str> {
-        match v.verdict {
-            VerdictKind::TokenMissing if self.missing == MissingTokenPolicy::Skip => {
-                Some("--on-missing-token skip")
-            }
-            VerdictKind::ProjectNotFound if self.project_not_found == MissingTokenPolicy::Skip => {
-                Some("--on-project-not-found skip")
-            }
-            _ => None,
-        }
-    }
-
-    fn warn_only(&self, v: &Verdict) -> bool {
-        v.verdict.is_reach_failure() && self.unreachable == UnreachablePolicy::Warn
-    }
-
-    fn exit(&self, v: &Verdict) -> Exit {
-        if self.skip(v) || self.warn_only(v) {
-            Exit::Ok
-        } else {
-            v.verdict.exit()
-        }
-    }
-}
-
-/// What `export` and `run` ask of the shared stages.
-struct Plan<'a> {
-    target: &'a TargetArgs,
-    verify: &'a VerifyArgs,
-    format: Option<Format>,
-    token_in_json: bool,
-    no_verify: bool,
-    include_secrets: bool,
-    output: Option<&'a Path>,
-    /// `run`: the scanner command, whose arguments count as the scanner's configuration.
-    command: Option<&'a ScannerCommand>,
-}
-
-/// An export set that may be handed over, with what the writers need beside it.
-struct Ready {
-    set: ExportSet,
-    summary: Summary,
-    format: Format,
-    dest: Destinations,
-}
-
-/// The stages up to the export set, and the decision to export at all: `Err(exit)` when
-/// nothing is to be exported (a failed verdict, a skip by policy).
-fn prepare(
-    plan: &Plan,
-    env: &Env,
-    cwd: &Path,
-    out: &mut Output,
-) -> Result<Result<Ready, Exit>, Failure> {
-    let inputs = inputs(env, plan.target);
-    let (ctx, scanner, target) = context_and_target(&inputs, env, cwd, plan.command)?;
-    let format = inputs
-        .choice(plan.format, "format")?
-        .unwrap_or(Format::Auto)
-        .resolve(ctx.ci);
-    let data_on_stdout = plan.output.is_none()
-        && matches!(
-            format,
-            Format::Shell | Format::Dotenv | Format::Properties | Format::Json
-        );
-    if data_on_stdout && plan.command.is_none() {
-        out.stdout_is_data();
-    }
-    let policies = Policies::read(&inputs, plan.verify)?;
-    let options = ExportOptions {
-        token_in_json: plan.token_in_json || inputs.boolean(false, "token-in-json")?,
-    };
-    let no_verify = inputs.boolean(plan.no_verify, "no-verify")?;
-    let dest = Destinations {
-        github_env: env.non_empty("GITHUB_ENV").map(PathBuf::from),
-        github_output: env.non_empty("GITHUB_OUTPUT").map(PathBuf::from),
-        github_step_summary: env.non_empty("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-        output: plan.output.map(|p| cwd.join(p)),
-        include_secrets: inputs.boolean(plan.include_secrets, "include-secrets")?,
-    };
-
-    out.say(&report::context_text(&ctx));
-    out.say(&report::target_text(&target));
-    if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
-        out.notice(&format!(
-            "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
-            report::safe_text(&why)
-        ));
-        return Ok(Err(Exit::Ok));
-    }
-    let resolved = Resolved {
-        inputs: &inputs,
-        ctx: &ctx,
-        scanner: &scanner,
-        target: &target,
-    };
-    let checked = check_logged(&resolved, env, cwd, plan.verify, no_verify, out)?;
-    let target = checked.target.clone();
-    if let Some(c) = &checked.credential {
-        out.say(&format!("Token: {}", safe(&c.describe())));
-    }
-    if let Some(v) = &checked.verdict {
-        out.say(&report::verdict_text(v));
-    }
-
-    // Decide whether to export at all.
-    let (verdict_name, message) = match &checked.verdict {
-        None => (
-            "not-verified".to_owned(),
-            format!(
-                "Exports written without verification (--no-verify): nothing proves the token can scan {}.",
-                target.project_key.as_ref().map(|k| k.value.as_str()).unwrap_or_default()
-            ),
-        ),
-        Some(v) if v.verdict == VerdictKind::Ok => ("ok".to_owned(), v.cause.clone()),
-        Some(v) if policies.skip(v) => {
-            out.notice(&format!(
-                "{}: {}. Nothing exported ({}): the scan steps that follow must be skipped too",
-                v.verdict.name(),
-                v.cause.trim_end_matches('.'),
-                policies.skipped_by(v).unwrap_or_default()
-            ));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), false, out)?;
-            return Ok(Err(Exit::Ok));
-        }
-        // Exporting anyway needs a token: when Vault itself was unreachable there is none.
-        Some(v) if policies.warn_only(v) && checked.credential.is_some() => (
-            v.verdict.name().to_owned(),
-            format!("{}: {}. Exported anyway (--on-unreachable warn): the scan will find out.", v.verdict.name(), v.cause),
-        ),
-        Some(v) => {
-            out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), v.verdict != VerdictKind::TokenMissing, out)?;
-            return Ok(Err(v.verdict.exit()));
-        }
-    };
-    let Some(credential) = &checked.credential else {
-        out.error("internal error: a verdict that exports has no token");
-        return Ok(Err(Exit::Internal));
-    };
-    // Secrets among the user's scanner parameters (a proxy or keystore password) are masked
-    // each on its own, before anything could print them.
-    for (key, value) in scanner.existing_json_params().into_iter().flatten() {
-        if export::is_secret_property(key) {
-            out.mask(value);
-        }
-    }
-    let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
-    set.warnings.extend(checked.warnings().iter().cloned());
-    if verdict_name != "ok" {
-        set.warnings.push(message.clone());
-    }
-    let summary = Summary {
-        verdict: verdict_name,
-        message,
-        context: ctx.clone(),
-        target: target.clone(),
-        token: Some(credential.describe()),
-        probes: checked.verdict.as_ref().map(probe_rows).unwrap_or_default(),
-        failed: false,
-    };
-    out.debug("export set", &set);
-    Ok(Ok(Ready {
-        set,
-        summary,
-        format,
-        dest,
-    }))
-}
-
-fn export(args: &ExportArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, Failure> {
-    let plan = Plan {
-        target: &args.target,
-        verify: &args.verify,
-        format: args.format,
-        token_in_json: args.token_in_json,
-        no_verify: args.no_verify,
-        include_secrets: args.include_secrets,
-        output: args.output.as_deref(),
-        command: None,
-    };
-    let Ready {
-        set,
-        summary,
-        format,
-        dest,
-    } = match prepare(&plan, env, cwd, out)? {
-        Ok(ready) => ready,
-        Err(exit) => return Ok(exit),
-    };
-    let rendered = export::render(format, &set, &summary, &dest)?;
-    // A destination that cannot be written (a GITHUB_OUTPUT in a missing folder, a
-    // read-only --output) is the environment's to fix, and nothing was written.
-    export::commit(&rendered, out.raw_stdout()).map_err(|e| {
-        ConfigError::new("exports", e.to_string())
-            .hint("nothing was written: check that the files GITHUB_ENV, GITHUB_OUTPUT or --output name can be written")
-    })?;
-    for w in &set.warnings {
-        out.say(&format!("warning: {}", report::safe_text(w)));
-    }
-    for n in &rendered.notes {
-        out.say(&format!("note: {}", report::safe_text(n)));
-    }
-    let names = set.names();
-    out.say(&format!(
-        "Exported ({}): {}",
-        format_name(format),
-        names.join(", ")
-    ));
-    Ok(Exit::Ok)
-}
-
-/// `scantoken run -- <command>`: read the command, verify the scan it will run, then run it
-/// with the exports in its environment alone.
-fn run_command(
-    args: &RunArgs,
+fn dispatch(
+    which: OptionsCommand,
+    sub: &ArgMatches,
+    settings: &Settings,
     env: &Env,
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Outcome, Failure> {
-    let argv = scan_command(args, env)?;
-    let command = scanner_command::read(&argv)?;
-    let plan = Plan {
-        target: &args.target,
-        verify: &args.verify,
-        format: None,
-        // The .NET scanner reads the token from SONARQUBE_SCANNER_PARAMS only; in the
-        // child's own environment it goes nowhere else.
-        token_in_json: command.scanner == Some(Scanner::Dotnet),
-        no_verify: false,
-        include_secrets: false,
-        output: None,
-        command: Some(&command),
-    };
-    let ready = match prepare(&plan, env, cwd, out)? {
-        Ok(ready) => ready,
-        Err(exit) => return Ok(exit.into()),
-    };
-    // On GitHub and Azure the step's outputs (verdict, project key, host) and summary are
-    // written as `export` writes them, without a single variable: those go to the child.
-    let ci_outputs = match ready.format {
-        Format::Github => ready.dest.github_env.is_some(),
-        Format::Azure => true,
-        _ => false,
-    };
-    if ci_outputs {
-        let mut outputs_only = ready.set.clone();
-        outputs_only.variables.clear();
-        let rendered = export::render(ready.format, &outputs_only, &ready.summary, &ready.dest)?;
-        export::commit(&rendered, out.raw_stdout()).map_err(|e| {
-            ConfigError::new("outputs", e.to_string())
-                .hint("nothing was started: check that the files GITHUB_OUTPUT and GITHUB_STEP_SUMMARY name can be written")
-        })?;
-    } else {
-        for w in &ready.set.warnings {
-            out.say(&format!("warning: {}", report::safe_text(w)));
+    let json = || sub.get_flag("json");
+    match which {
+        OptionsCommand::Context => {
+            flow::context(settings, json(), env, cwd, out).map(Outcome::from)
+        }
+        OptionsCommand::Verify => flow::verify(settings, json(), env, cwd, out).map(Outcome::from),
+        OptionsCommand::Export => flow::export(settings, env, cwd, out).map(Outcome::from),
+        OptionsCommand::Run => {
+            let words: Vec<OsString> = sub
+                .get_many::<OsString>("command")
+                .map(|w| w.cloned().collect())
+                .unwrap_or_default();
+            flow::run(settings, &words, env, cwd, out)
         }
     }
-    for n in &command.notes {
-        out.say(&format!("note: {}", report::safe_text(n)));
-    }
-    let mut child_env: Vec<(String, String)> = env
-        .iter()
-        .filter(|(k, _)| !ready.set.variables.iter().any(|v| v.name == k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut secrets = Vec::new();
-    for v in &ready.set.variables {
-        child_env.push((v.name.to_owned(), v.value.expose().to_owned()));
-        if v.value.is_secret() {
-            secrets.push(v.value.expose());
-        }
-    }
-    out.say(&format!(
-        "Running {} with {} (for this process alone; secrets masked in its output)",
-        safe(&command.name),
-        ready.set.names().join(", ")
-    ));
-    let launch = child::Launch {
-        argv: &argv,
-        env: child_env,
-        secrets,
-    };
-    let (stdout, stderr) = out.raw_streams();
-    match child::run(launch, stdout, stderr) {
-        Ok(code) => Ok(Outcome::Child(code)),
-        Err(e) => {
-            let hint = if e.error.kind() == std::io::ErrorKind::NotFound {
-                "check the command's name and that it is on PATH (install the scanner first)"
-            } else {
-                "check that the command exists and can be executed"
-            };
-            Err(Failure::Config(
-                ConfigError::new(
-                    "run",
-                    format!("cannot start {}: {}", safe(&e.program), e.error),
-                )
-                .hint(hint),
-            ))
-        }
-    }
-}
-
-fn probe_rows(v: &Verdict) -> Vec<(String, String)> {
-    v.probes
-        .iter()
-        .map(|p| (format!("{} {}", p.method, p.url), p.answer()))
-        .collect()
-}
-
-/// On GitHub, a failed verdict still gets its step summary (context, target, verdict,
-/// probes), so the reason is on the run's page.
-/// `failed` is false for a verdict a policy skipped: the step passed.
-#[allow(clippy::too_many_arguments)]
-fn write_failure_summary(
-    dest: &Destinations,
-    format: Format,
-    v: &Verdict,
-    ctx: &Context,
-    target: &Target,
-    credential: Option<&Credential>,
-    failed: bool,
-    out: &mut Output,
-) -> Result<(), Failure> {
-    if format != Format::Github {
-        return Ok(());
-    }
-    let Some(path) = &dest.github_step_summary else {
-        return Ok(());
-    };
-    let summary = Summary {
-        verdict: v.verdict.name().to_owned(),
-        message: format!("{}. Next: {}", v.cause.trim_end_matches('.'), v.next_step),
-        context: ctx.clone(),
-        target: target.clone(),
-        token: credential.map(Credential::describe),
-        probes: probe_rows(v),
-        failed,
-    };
-    let text = export::github::step_summary(&ExportSet::empty(), &summary);
-    // The summary is for reading; the verdict and its exit code stand without it.
-    let written = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    if let Err(e) = written {
-        out.say(&format!(
-            "warning: the step summary {} (GITHUB_STEP_SUMMARY) cannot be written: {e}",
-            safe(&path.display().to_string())
-        ));
-    }
-    Ok(())
-}
-
-fn format_name(f: Format) -> String {
-    f.to_possible_value()
-        .map(|p| p.get_name().to_owned())
-        .unwrap_or_default()
 }

@@ -5,8 +5,9 @@
 //! Cloud URL selects that instance; any other host is SonarQube Server. Contradictions are
 //! errors here, before anything is exported, with the scanner's meaning spelled out.
 
+use crate::env::Env;
 use crate::error::{quote, ConfigError};
-use crate::inputs::{Inputs, Origin, Sourced};
+use crate::inputs::{Origin, Sourced};
 use crate::scanner_config::ScannerConfig;
 use serde::Serialize;
 use url::Url;
@@ -80,42 +81,58 @@ pub struct Target {
     pub warnings: Vec<String>,
 }
 
-/// Looks a value up in the inputs first, then where the scanner would find it.
+/// What the options say about the target, before the scanner's own sources are consulted.
+#[derive(Debug, Clone, Default)]
+pub struct Requested {
+    pub host_url: Option<Sourced<String>>,
+    pub region: Option<Sourced<String>>,
+    pub organization: Option<Sourced<String>>,
+    pub project_key: Option<Sourced<String>>,
+    pub sonarcloud_url: Option<Sourced<String>>,
+    pub api_base_url: Option<Sourced<String>>,
+    /// An Azure SonarCloud service connection: its URL is the host's.
+    pub sonarcloud_connection: Option<Sourced<String>>,
+}
+
+/// Looks a value up in the options first, then where the scanner would find it.
 fn lookup(
-    inputs: &Inputs,
+    setting: &Option<Sourced<String>>,
     scanner: &ScannerConfig,
-    input: &'static str,
     property: &str,
 ) -> Option<Sourced<String>> {
-    inputs.get(input).or_else(|| scanner.get(property))
+    setting.clone().or_else(|| scanner.get(property))
 }
 
 /// The URL of the Azure DevOps service connection named by `sonarcloud-connection`: the
 /// agent gives it as `ENDPOINT_URL_<id>` (FACTS §6), next to the token the credential stage
 /// reads.
-fn service_connection_url(inputs: &Inputs) -> Option<Sourced<String>> {
-    let connection = inputs.get("sonarcloud-connection")?;
-    let (name, url) = crate::ci::azure::endpoint_variable(inputs.env(), &connection.value, |id| {
+fn service_connection_url(settings: &Requested, env: &Env) -> Option<Sourced<String>> {
+    let connection = settings.sonarcloud_connection.as_ref()?;
+    let (name, url) = crate::ci::azure::endpoint_variable(env, &connection.value, |id| {
         format!("ENDPOINT_URL_{id}")
     })?;
     Some(Sourced::new(url, Origin::Variable(name)))
 }
 
-pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, ConfigError> {
+pub fn resolve(
+    settings: &Requested,
+    env: &Env,
+    scanner: &ScannerConfig,
+) -> Result<Target, ConfigError> {
     // The host: the host-url input, then the service connection's own URL (a connection to
     // another host must not be verified against the default), then the scanner's sources.
-    let host = inputs
-        .get("host-url")
-        .or_else(|| service_connection_url(inputs))
+    let host = settings
+        .host_url
+        .clone()
+        .or_else(|| service_connection_url(settings, env))
         .or_else(|| scanner.get("sonar.host.url"));
-    let region = lookup(inputs, scanner, "region", "sonar.region");
+    let region = lookup(&settings.region, scanner, "sonar.region");
     let cloud_url = lookup(
-        inputs,
+        &settings.sonarcloud_url,
         scanner,
-        "sonarcloud-url",
         "sonar.scanner.sonarcloudUrl",
     );
-    let api_base = lookup(inputs, scanner, "api-base-url", "sonar.scanner.apiBaseUrl");
+    let api_base = lookup(&settings.api_base_url, scanner, "sonar.scanner.apiBaseUrl");
     let mut warnings = Vec::new();
 
     let endpoint = if let Some(host) = host {
@@ -206,7 +223,7 @@ pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, Confi
         }
     };
 
-    let organization = lookup(inputs, scanner, "organization", "sonar.organization")
+    let organization = lookup(&settings.organization, scanner, "sonar.organization")
         .map(validate_organization)
         .transpose()?;
     if endpoint.flavor == Flavor::Server {
@@ -217,7 +234,7 @@ pub fn resolve(inputs: &Inputs, scanner: &ScannerConfig) -> Result<Target, Confi
             ));
         }
     }
-    let project_key = lookup(inputs, scanner, "project-key", "sonar.projectKey")
+    let project_key = lookup(&settings.project_key, scanner, "sonar.projectKey")
         .map(validate_project_key)
         .transpose()?;
 
@@ -394,12 +411,12 @@ fn validate_organization(org: Sourced<String>) -> Result<Sourced<String>, Config
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::Env;
 
     fn resolve_env(pairs: &[(&str, &str)]) -> Result<Target, ConfigError> {
         let env = Env::from_pairs(pairs.iter().copied());
         let scanner = ScannerConfig::load(&env, std::path::Path::new("/nonexistent")).unwrap();
-        resolve(&Inputs::new(env), &scanner)
+        let settings = crate::settings::Settings::from_env(&env).unwrap();
+        resolve(&settings.target, &env, &scanner)
     }
 
     #[test]

@@ -293,7 +293,7 @@ fn every_action_and_task_input_is_one_scantoken_reads() {
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout).into_owned();
-    assert!(help.contains("[input: project-key]"), "{help}");
+    assert!(help.contains("[input: project-key;"), "{help}");
     let mut sources = String::new();
     rust_sources(&root().join("src"), &mut sources);
 

@@ -7,6 +7,7 @@ use scantoken::export::{self, ExportOptions};
 use scantoken::inputs::Inputs;
 use scantoken::scanner_config::ScannerConfig;
 use scantoken::secret::Token;
+use scantoken::settings::Settings;
 use scantoken::sonar::client::{Client, ClientOptions};
 
 const CANARY: &str = "sqco_CANARYcanaryCANARYcanaryCANARYcanaryCANARYcanaryCANARYcana";
@@ -28,18 +29,28 @@ fn every_holder_of_the_token_redacts_it() {
     assert_redacted("Env", format!("{env:?}"));
     let inputs = Inputs::new(env.clone());
     assert_redacted("Inputs", format!("{inputs:#?}"));
+    // The token given as the token input: the settings hold it, and never show it.
+    let with_input = Env::from_pairs([("SCANTOKEN_TOKEN", CANARY)]);
+    let settings = Settings::from_env(&with_input).unwrap();
+    assert_redacted("Settings", format!("{settings:?} {settings:#?}"));
+    let settings = Settings::from_env(&env).unwrap();
     let ctx = Context::new(CiKind::Local);
-    let cred: Credential =
-        credential::resolve(&inputs, &ctx, "acme_payments", std::path::Path::new("."))
-            .unwrap()
-            .unwrap();
+    let cred: Credential = credential::resolve(
+        &settings,
+        &env,
+        &ctx,
+        "acme_payments",
+        std::path::Path::new("."),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(cred.token.expose_secret(), CANARY);
     assert_redacted("Credential", format!("{cred:?} {cred:#?}"));
     assert_redacted("Credential::describe", cred.describe());
     assert_redacted("Token", format!("{:?}", Token::new(CANARY).unwrap()));
 
     let scanner = ScannerConfig::load(&env, std::path::Path::new("/nonexistent")).unwrap();
-    let target = scantoken::target::resolve(&inputs, &scanner).unwrap();
+    let target = scantoken::target::resolve(&settings.target, &env, &scanner).unwrap();
     for token_in_json in [false, true] {
         let set = export::build(
             &ctx,

@@ -9,7 +9,6 @@ use proptest::strategy::ValueTree;
 use scantoken::ci::{CiKind, Context};
 use scantoken::env::Env;
 use scantoken::export::{self, Destinations, ExportSet, Format, Summary, Value, Variable};
-use scantoken::inputs::Inputs;
 use scantoken::scanner_config::ScannerConfig;
 use secrecy::SecretString;
 use std::collections::BTreeSet;
@@ -134,7 +133,9 @@ fn set_of(token: &str, values: &[String], warning: &str) -> ExportSet {
 
 fn summary(verdict: &str) -> Summary {
     let env = Env::default();
-    let target = scantoken::target::resolve(&Inputs::new(env), &ScannerConfig::default()).unwrap();
+    let settings = scantoken::settings::Settings::from_env(&env).unwrap();
+    let target =
+        scantoken::target::resolve(&settings.target, &env, &ScannerConfig::default()).unwrap();
     Summary {
         verdict: verdict.into(),
         message: "message".into(),

@@ -13,9 +13,12 @@ pub mod exchange;
 pub mod token_map;
 
 use crate::ci::Context;
+use crate::env::Env;
 use crate::error::ConfigError;
-use crate::inputs::{Inputs, Origin, Sourced};
+use crate::inputs::{Origin, Sourced};
 use crate::secret::{Token, TokenFormatError};
+use crate::settings::Settings;
+use secrecy::ExposeSecret;
 use std::path::Path;
 use token_map::TokenMap;
 
@@ -121,20 +124,21 @@ pub struct MissingToken {
 const TOKEN_VARIABLES: [&str; 2] = ["SONAR_TOKEN", "SONAR_AUTH_TOKEN"];
 
 pub fn resolve(
-    inputs: &Inputs,
+    settings: &Settings,
+    env: &Env,
     ctx: &Context,
     project_key: &str,
     cwd: &Path,
 ) -> Result<Result<Credential, MissingToken>, ConfigError> {
-    let env = inputs.env();
-    if let Some(raw) = inputs.get("token") {
+    if let Some(raw) = &settings.token {
+        let raw = Sourced::new(raw.value.expose_secret().to_owned(), raw.source.clone());
         return Ok(Ok(direct(raw)?));
     }
-    if let Some(connection) = inputs.get("sonarcloud-connection") {
-        return Ok(Ok(from_service_connection(&connection, env)?));
+    if let Some(connection) = &settings.target.sonarcloud_connection {
+        return Ok(Ok(from_service_connection(connection, env)?));
     }
-    if let Some(map_input) = inputs.get("token-map") {
-        let map = load_token_map(&map_input, cwd)?;
+    if let Some(map_input) = &settings.token_map {
+        let map = load_token_map(map_input, cwd)?;
         let rule = map.select(project_key)?;
         let source = Origin::TokenMap {
             map: map.source.clone(),
@@ -188,7 +192,7 @@ pub fn resolve(
             withheld: true,
         }));
     }
-    let mut empty = inputs.empty_variables("token");
+    let mut empty = settings.empty_token_inputs.clone();
     empty.extend(
         TOKEN_VARIABLES
             .iter()
@@ -225,12 +229,25 @@ mod tests {
     fn input_beats_sonar_token_and_errors_never_show_it() {
         let ctx = Context::new(CiKind::Local);
         let env = Env::from_pairs([("INPUT_TOKEN", "sqco_A"), ("SONAR_TOKEN", "sqco_B")]);
-        let c = resolve(&Inputs::new(env), &ctx, "k", Path::new("."))
-            .unwrap()
-            .unwrap();
+        let c = resolve(
+            &Settings::from_env(&env).unwrap(),
+            &env,
+            &ctx,
+            "k",
+            Path::new("."),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(c.token.expose_secret(), "sqco_A");
         let env = Env::from_pairs([("SONAR_TOKEN", "sqco_CANARY with space")]);
-        let e = resolve(&Inputs::new(env), &ctx, "k", Path::new(".")).unwrap_err();
+        let e = resolve(
+            &Settings::from_env(&env).unwrap(),
+            &env,
+            &ctx,
+            "k",
+            Path::new("."),
+        )
+        .unwrap_err();
         assert!(!e.to_string().contains("CANARY"), "{e}");
         assert_eq!(e.source, "variable SONAR_TOKEN");
     }
@@ -239,17 +256,29 @@ mod tests {
     fn empty_secret_says_not_mapped_and_withheld_says_why() {
         let mut ctx = Context::new(CiKind::Github);
         let env = Env::from_pairs([("SONAR_TOKEN", "")]);
-        let m = resolve(&Inputs::new(env.clone()), &ctx, "k", Path::new("."))
-            .unwrap()
-            .unwrap_err();
+        let m = resolve(
+            &Settings::from_env(&env).unwrap(),
+            &env,
+            &ctx,
+            "k",
+            Path::new("."),
+        )
+        .unwrap()
+        .unwrap_err();
         assert!(
             m.reason.contains("SONAR_TOKEN is set but empty") && !m.withheld,
             "{m:?}"
         );
         ctx.secrets_withheld = Some("pull request from a fork".into());
-        let m = resolve(&Inputs::new(env), &ctx, "k", Path::new("."))
-            .unwrap()
-            .unwrap_err();
+        let m = resolve(
+            &Settings::from_env(&env).unwrap(),
+            &env,
+            &ctx,
+            "k",
+            Path::new("."),
+        )
+        .unwrap()
+        .unwrap_err();
         assert!(m.withheld && m.reason.contains("fork"));
     }
 }

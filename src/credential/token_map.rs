@@ -7,8 +7,8 @@
 //! Parsed with serde-saphyr under a tight budget, so an alias bomb or a deeply nested file is
 //! refused quickly, and every error names the line and the field to fix.
 
+use crate::date::parse_day;
 use crate::error::{quote, ConfigError};
-use crate::sonar::parse_day;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 

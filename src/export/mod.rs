@@ -840,7 +840,6 @@ impl Drop for TempFile {
 mod tests {
     use super::*;
     use crate::env::Env;
-    use crate::inputs::Inputs;
 
     #[test]
     fn password_like_properties_are_secrets() {
@@ -876,7 +875,8 @@ mod tests {
             ("SCANTOKEN_PROJECT_KEY", "acme_payments"),
         ]);
         let scanner = ScannerConfig::load(&env, std::path::Path::new("/nonexistent")).unwrap();
-        let target = crate::target::resolve(&Inputs::new(env), &scanner).unwrap();
+        let settings = crate::settings::Settings::from_env(&env).unwrap();
+        let target = crate::target::resolve(&settings.target, &env, &scanner).unwrap();
         build(ctx, &target, None, &scanner, ExportOptions::default()).unwrap()
     }
 

@@ -9,8 +9,9 @@ pub mod client;
 pub mod identity;
 pub mod plan;
 
-use crate::credential::Credential;
 use crate::error::Exit;
+use crate::inputs::Origin;
+use crate::secret::Token;
 use crate::secret::TokenKind;
 use crate::target::{Flavor, Target};
 use client::{Answer, Client, Exchange, TransportError};
@@ -159,7 +160,9 @@ pub struct Scan<'a> {
     pub target: &'a Target,
     pub project_key: &'a str,
     pub organization: Option<&'a str>,
-    pub credential: &'a Credential,
+    /// The token to prove, and where it came from (for the messages).
+    pub token: &'a Token,
+    pub token_source: &'a Origin,
     /// Days before a token's expiry date to start warning.
     pub expiry_warning_days: i64,
 }
@@ -194,7 +197,7 @@ pub async fn verify(client: &Client, scan: &Scan<'_>) -> Verdict {
         let url = probe_url(scan, probe);
         urls.push(url.clone());
         let client = client.clone();
-        let token = probe.authenticated.then(|| scan.credential.token.clone());
+        let token = probe.authenticated.then(|| scan.token.clone());
         let status_only = probe.status_only_on_success;
         tasks.spawn(async move { (i, client.get(&url, token.as_ref(), status_only).await) });
     }
@@ -420,15 +423,14 @@ pub fn decide(
     if rejected {
         return Verdict::new(
             VerdictKind::TokenRejected,
-            format!("{where_} rejected the token from {}: it is invalid, revoked, expired, or was deleted after 60 days unused", scan.credential.source),
+            format!("{where_} rejected the token from {}: it is invalid, revoked, expired, or was deleted after 60 days unused", scan.token_source),
             "create a new token (Scoped Organization Tokens on SonarQube Cloud, a project analysis token on SonarQube Server) and store it in the secret",
         );
     }
 
     // 5. The project and its organization (Cloud).
     if let Some((a, _)) = status_of(answered, Role::Project) {
-        if let Some(v) = organization_or_project(a, key, org, where_, scan.credential.token.kind())
-        {
+        if let Some(v) = organization_or_project(a, key, org, where_, scan.token.kind()) {
             return v;
         }
     }
@@ -448,13 +450,13 @@ pub fn decide(
             VerdictKind::Ok,
             format!(
                 "the token from {} can scan {key} on {where_}",
-                scan.credential.source
+                scan.token_source
             ),
             "run the scan: the exported variables point it at this project",
         );
     }
     if a.status == 403 {
-        let sot = if scan.credential.token.kind() == TokenKind::ScopedOrganization {
+        let sot = if scan.token.kind() == TokenKind::ScopedOrganization {
             " A scoped organization token covers only the projects chosen when it was created."
         } else {
             ""
@@ -465,7 +467,7 @@ pub fn decide(
             format!("add {key} to the token's projects (Administration → Scoped Organization Tokens), use a token scoped to all projects, or grant Execute Analysis on {key}"),
         );
     }
-    if let Some(v) = organization_or_project(a, key, org, where_, scan.credential.token.kind()) {
+    if let Some(v) = organization_or_project(a, key, org, where_, scan.token.kind()) {
         return v;
     }
     if a.status == 404 && msg.starts_with("Unknown url") {
@@ -581,7 +583,7 @@ fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<S
         .iter()
         .find_map(|(_, _, e)| e.result.as_ref().ok()?.token_expiration.clone());
     if let Some(date) = expiry {
-        if let Some(days) = days_until(&date) {
+        if let Some(days) = crate::date::days_until(&date) {
             if days <= scan.expiry_warning_days {
                 out.push(format!(
                     "the token expires on {} ({}): create its successor now",
@@ -595,7 +597,7 @@ fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<S
             }
         }
     }
-    match (scan.target.flavor, scan.credential.token.kind()) {
+    match (scan.target.flavor, scan.token.kind()) {
         (Flavor::CloudGlobal | Flavor::CloudUs | Flavor::CloudCustom, TokenKind::Unknown) => out.push(
             "this looks like a personal token: it stops working when its owner leaves; a scoped organization token (sqco_) with Execute Analysis would do".into(),
         ),
@@ -605,48 +607,6 @@ fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<S
         _ => {}
     }
     out
-}
-
-/// Today's day number (UTC), days since 1970-01-01.
-pub fn today() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64 / 86_400)
-        .unwrap_or(0)
-}
-
-/// Days from today (UTC) until a `YYYY-MM-DD...` date.
-pub fn days_until(date: &str) -> Option<i64> {
-    Some(parse_day(date)? - today())
-}
-
-/// Days since 1970-01-01 of a `YYYY-MM-DD` prefix (proleptic Gregorian calendar).
-pub fn parse_day(date: &str) -> Option<i64> {
-    let d = date.get(..10)?;
-    let mut parts = d.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
 /// Warnings about the scanner configuration around the token.
@@ -669,22 +629,4 @@ pub fn configuration_warnings(
         "sonar.login found in {}: SonarQube Cloud stops accepting it as a token carrier on 2026-06-11; use SONAR_TOKEN (sonar.token) instead",
         places.join(", ")
     )]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_numbers() {
-        assert_eq!(parse_day("1970-01-01"), Some(0));
-        assert_eq!(parse_day("2000-03-01"), Some(11_017));
-        assert_eq!(parse_day("2026-11-22T10:00:00+0000"), Some(20_779));
-        assert_eq!(parse_day("2026-13-01"), None);
-        assert_eq!(parse_day("2027-02-31"), None);
-        assert_eq!(parse_day("2027-04-31"), None);
-        assert_eq!(parse_day("2028-02-29"), Some(21_243));
-        assert_eq!(parse_day("2100-02-29"), None);
-        assert_eq!(parse_day("soon"), None);
-    }
 }

@@ -66,11 +66,17 @@ pub fn fixture_env(case: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `text` without the CI's mask commands (`::add-mask::…`, `##vso[task.setsecret]…`): the
-/// only lines that may name a secret, since masking needs the value.
+/// `text` without the CI's mask commands (`::add-mask::…`, `##vso[task.setsecret]…`, and an
+/// Azure secret variable, which the agent masks as it sets it): the only lines that may name
+/// a secret, since masking needs the value.
 pub fn outside_masks(text: &str) -> String {
     text.lines()
-        .filter(|l| !l.starts_with("::add-mask::") && !l.starts_with("##vso[task.setsecret]"))
+        .filter(|l| {
+            let mask = l.starts_with("::add-mask::") || l.starts_with("##vso[task.setsecret]");
+            let secret_variable =
+                l.starts_with("##vso[task.setvariable ") && l.contains(";issecret=true]");
+            !(mask || secret_variable)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
