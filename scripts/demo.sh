@@ -44,6 +44,10 @@ if [ -s "$GITHUB_ENV" ]; then
   echo "== GITHUB_ENV as the next steps get it (the token's value replaced by ***):"
   sed -e "s/$SONAR_TOKEN/***/g" "$GITHUB_ENV" | grep -v '^ghadelimiter_'
 fi
+if [ -s "$GITHUB_OUTPUT" ]; then
+  echo "== GITHUB_OUTPUT: the step's outputs (steps.<id>.outputs.verdict gates the scan step):"
+  grep -v '^ghadelimiter_' "$GITHUB_OUTPUT" | paste -d' ' - - | sed -e 's/<<.* / = /'
+fi
 if [ -s "$GITHUB_STEP_SUMMARY" ]; then
   echo "== Step summary:"
   cat "$GITHUB_STEP_SUMMARY"

@@ -68,12 +68,18 @@ fn command() -> Command {
         )
         .subcommand(
             Command::new("context")
+                // Without it, clap's error for a mistyped flag shows the usage as if the
+                // suggested flag were required.
+                .override_usage("scantoken context [OPTIONS]")
                 .about("Show the detected CI context and the resolved target (no network).")
                 .args(options::args(OptionsCommand::Context))
                 .arg(json("Print JSON instead of text")),
         )
         .subcommand(
             Command::new("verify")
+                // Without it, clap's error for a mistyped flag shows the usage as if the
+                // suggested flag were required.
+                .override_usage("scantoken verify [OPTIONS]")
                 .about("Prove the token can scan the project, without browse rights; export nothing.")
                 .after_help(AFTER_HELP)
                 .args(options::args(OptionsCommand::Verify))
@@ -81,12 +87,18 @@ fn command() -> Command {
         )
         .subcommand(
             Command::new("export")
+                // Without it, clap's error for a mistyped flag shows the usage as if the
+                // suggested flag were required.
+                .override_usage("scantoken export [OPTIONS]")
                 .about("Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.")
                 .after_help(AFTER_HELP)
                 .args(options::args(OptionsCommand::Export)),
         )
         .subcommand(
             Command::new("run")
+                // Without it, clap's error for a mistyped flag shows the usage as if the
+                // suggested flag were required.
+                .override_usage("scantoken run [OPTIONS] [-- <COMMAND>...]")
                 .about("Verify the scan a command will run (its own -D arguments included), then run it with the scanner's environment set for it alone, its output masked; exits with its code.")
                 .after_help(RUN_AFTER_HELP)
                 .args(options::args(OptionsCommand::Run))
@@ -144,6 +156,17 @@ pub fn run(
         }
     }
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
+    // With --json, stdout is one JSON document even when an option is refused: the CI's
+    // commands (an error annotation) go to stderr from the start.
+    let json = sub
+        .try_get_one::<bool>("json")
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false);
+    if json {
+        out.stdout_is_data();
+    }
     let which = match name {
         "context" => OptionsCommand::Context,
         "verify" => OptionsCommand::Verify,

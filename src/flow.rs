@@ -266,6 +266,8 @@ fn obtain_credential(
                     reason,
                     withheld: true,
                 },
+                s.ctx.ci,
+                s.settings,
             )))
         }
         VaultPlan::Exchange(config) => {
@@ -315,16 +317,31 @@ fn obtain_credential(
     Ok(
         match credential::resolve(s.settings, s.env, s.ctx, s.project_key, s.cwd)? {
             Ok(c) => Obtained::Token(c, None),
-            Err(missing) => Obtained::Ended(missing_token_verdict(missing)),
+            Err(missing) => Obtained::Ended(missing_token_verdict(missing, s.ctx.ci, s.settings)),
         },
     )
 }
 
-fn missing_token_verdict(missing: credential::MissingToken) -> Verdict {
-    let next = if missing.withheld {
-        "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly"
-    } else {
-        "map the secret into this step (GitHub: env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}; Azure: env: SONAR_TOKEN: $(SONAR_TOKEN)); check that the secret exists for this repository"
+/// The verdict for a missing token, with advice for this CI and the options in use.
+fn missing_token_verdict(
+    missing: credential::MissingToken,
+    ci: CiKind,
+    settings: &Settings,
+) -> Verdict {
+    let next = match (missing.withheld, settings.on_missing_token) {
+        (true, SkipPolicy::Skip) => "nothing to do: this build gets no secrets, and --on-missing-token skip skips the scan".to_owned(),
+        (true, SkipPolicy::Fail) => "this is expected for such builds: pass --on-missing-token skip (input on-missing-token: skip) to skip the scan cleanly".to_owned(),
+        (false, _) => {
+            let map = match ci {
+                CiKind::Github => "map the secret into this step (env: SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}, or the action's token input) and check that the secret exists for this repository",
+                CiKind::Azure => "map the secret variable into this step (env: SONAR_TOKEN: $(SONAR_TOKEN): secret variables reach a script only when mapped), or use the task's sonarcloudConnection input",
+                CiKind::Jenkins => "wrap the step in withCredentials([string(credentialsId: '<id>', variable: 'SONAR_TOKEN')]), or in withSonarQubeEnv (which sets SONAR_AUTH_TOKEN)",
+                CiKind::Gitlab => "add a masked CI/CD variable SONAR_TOKEN (Settings → CI/CD → Variables); a protected one reaches only protected branches and tags",
+                CiKind::Bitbucket => "add a secured repository variable SONAR_TOKEN (Repository settings → Repository variables), or a deployment variable for this step's environment",
+                CiKind::Local => "export SONAR_TOKEN in this shell",
+            };
+            format!("{map}; scantoken also reads SCANTOKEN_TOKEN, a token map (token-map) or a Vault exchange (vault-url)")
+        }
     };
     Verdict::new(VerdictKind::TokenMissing, missing.reason, next)
 }
@@ -636,7 +653,11 @@ pub fn verify(
     };
     let checked = check_logged(&resolved, env, cwd, false, out)?;
     let target = checked.target.clone();
-    let verdict = checked.verdict.expect("verify always verifies");
+    let mut verdict = checked.verdict.expect("verify always verifies");
+    if verdict.verdict == VerdictKind::Ok {
+        // verify exports nothing: say how the scan gets the token.
+        verdict.next_step = "hand the scan its token: scantoken run -- <scan command> verifies and runs it, or scantoken export writes the variables for the steps that follow".into();
+    }
     let policies = Policies::of(settings);
     let exit = policies.exit(&verdict);
     if json {
@@ -742,6 +763,9 @@ struct Ready {
     summary: Summary,
     format: Format,
     dest: Destinations,
+    /// Warnings already printed in the verdict's block: not printed again as text (the CI's
+    /// annotation for each still comes from the writer).
+    shown: Vec<String>,
 }
 
 /// The stages up to the export set, and the decision to export at all: `Err(exit)` when
@@ -755,6 +779,18 @@ fn prepare(
 ) -> Result<Result<Ready, Exit>, Failure> {
     let (ctx, scanner, target) = context_and_target(settings, env, cwd, plan.command)?;
     let format = plan.format.resolve(ctx.ci);
+    // Azure's logging commands carry the token in clear on stdout: only the agent masks
+    // them. Elsewhere they would print it on a terminal or a log (as --format github refuses
+    // without GITHUB_ENV).
+    if format == Format::Azure && ctx.ci != CiKind::Azure && plan.command.is_none() {
+        return Err(Failure::Config(
+            ConfigError::new(
+                "format azure",
+                "writes the token in Azure logging commands on stdout, which only the Azure Pipelines agent masks, and this is not an Azure Pipelines job (TF_BUILD is not True)",
+            )
+            .hint("outside Azure Pipelines use --format shell, dotenv, properties or json (with --output for a file)"),
+        ));
+    }
     let data_on_stdout = plan.output.is_none()
         && matches!(
             format,
@@ -791,7 +827,15 @@ fn prepare(
         scanner: &scanner,
         target: &target,
     };
-    let checked = check_logged(&resolved, env, cwd, no_verify, out)?;
+    let mut checked = check_logged(&resolved, env, cwd, no_verify, out)?;
+    if let (Some(v), Some(c)) = (&mut checked.verdict, plan.command) {
+        if v.verdict == VerdictKind::Ok {
+            v.next_step = format!(
+                "{} starts now, with the token in its environment alone",
+                safe(&c.name)
+            );
+        }
+    }
     let target = checked.target.clone();
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));
@@ -844,6 +888,10 @@ fn prepare(
     }
     let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
     set.warnings.extend(checked.warnings().iter().cloned());
+    let shown = match &checked.verdict {
+        Some(v) => v.warnings.clone(),
+        None => Vec::new(),
+    };
     if verdict_name != "ok" {
         set.warnings.push(message.clone());
     }
@@ -862,6 +910,7 @@ fn prepare(
         summary,
         format,
         dest,
+        shown,
     }))
 }
 
@@ -884,6 +933,7 @@ pub fn export(
         summary,
         format,
         dest,
+        shown,
     } = match prepare(&plan, settings, env, cwd, out)? {
         Ok(ready) => ready,
         Err(exit) => return Ok(exit),
@@ -895,13 +945,23 @@ pub fn export(
         ConfigError::new("exports", e.to_string())
             .hint("nothing was written: check that the files GITHUB_ENV, GITHUB_OUTPUT or --output name can be written")
     })?;
-    for w in &set.warnings {
+    for w in set.warnings.iter().filter(|w| !shown.contains(w)) {
         out.say(&format!("warning: {}", report::safe_text(w)));
     }
     for n in &rendered.notes {
         out.say(&format!("note: {}", report::safe_text(n)));
     }
-    let names = set.names();
+    // Only what was written: the unmasked formats leave secrets out unless asked.
+    let unmasked = matches!(format, Format::Dotenv | Format::Properties | Format::Json);
+    let names: Vec<String> = set
+        .variables
+        .iter()
+        .filter(|v| !(unmasked && v.value.is_secret() && !dest.include_secrets))
+        .map(|v| match v.value.is_secret() {
+            true => format!("{} (secret)", v.name),
+            false => v.name.to_string(),
+        })
+        .collect();
     out.say(&format!(
         "Exported ({}): {}",
         format_name(format),
@@ -971,9 +1031,28 @@ pub fn run(
                 .hint("nothing was started: check that the files GITHUB_OUTPUT and GITHUB_STEP_SUMMARY name can be written")
         })?;
     } else {
-        for w in &ready.set.warnings {
+        for w in ready
+            .set
+            .warnings
+            .iter()
+            .filter(|w| !ready.shown.contains(w))
+        {
             out.say(&format!("warning: {}", report::safe_text(w)));
         }
+    }
+    // For later jobs (a GitLab dotenv report, Jenkins' readProperties): the exports without
+    // a secret, written once the scan is verified and before it starts.
+    if let Some(path) = &settings.output {
+        let dest = Destinations {
+            output: Some(cwd.join(path)),
+            include_secrets: false,
+            ..Destinations::default()
+        };
+        let rendered = export::render(Format::Dotenv, &ready.set, &ready.summary, &dest)?;
+        export::commit(&rendered, out.raw_stdout()).map_err(|e| {
+            ConfigError::new("output", e.to_string())
+                .hint("nothing was started: check that the --output file can be written")
+        })?;
     }
     for n in &command.notes {
         out.say(&format!("note: {}", report::safe_text(n)));

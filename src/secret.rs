@@ -20,7 +20,10 @@ pub enum TokenKind {
     ServerGlobalAnalysis,
     /// `sqp_`: SonarQube Server project analysis token.
     ServerProjectAnalysis,
-    /// No known prefix: a SonarQube Cloud personal token, or a legacy one.
+    /// 40 lowercase hex digits and no prefix: a SonarQube Cloud personal token (or a legacy
+    /// SonarQube token from before prefixes).
+    Personal,
+    /// A format Sonar does not issue: most often the secret holds something else.
     Unknown,
 }
 
@@ -31,7 +34,8 @@ impl TokenKind {
             TokenKind::ServerUser => "SonarQube Server user token (squ_)",
             TokenKind::ServerGlobalAnalysis => "SonarQube Server global analysis token (sqa_)",
             TokenKind::ServerProjectAnalysis => "SonarQube Server project analysis token (sqp_)",
-            TokenKind::Unknown => "token without a known prefix (personal or legacy token)",
+            TokenKind::Personal => "personal token (40 hex digits, no prefix)",
+            TokenKind::Unknown => "value in no format Sonar issues tokens in",
         }
     }
 }
@@ -91,6 +95,11 @@ impl Token {
             TokenKind::ServerGlobalAnalysis
         } else if v.starts_with("sqp_") {
             TokenKind::ServerProjectAnalysis
+        } else if v.len() == 40
+            && v.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            TokenKind::Personal
         } else {
             TokenKind::Unknown
         }
@@ -140,5 +149,12 @@ mod tests {
             TokenKind::ServerProjectAnalysis
         );
         assert_eq!(Token::new("abcdef").unwrap().kind(), TokenKind::Unknown);
+        assert_eq!(Token::new("garbage").unwrap().kind(), TokenKind::Unknown);
+        assert_eq!(
+            Token::new("0123456789abcdef0123456789abcdef01234567")
+                .unwrap()
+                .kind(),
+            TokenKind::Personal
+        );
     }
 }

@@ -315,6 +315,19 @@ pub fn detect(
     };
     if let Some(m) = chosen {
         ctx.detected_by = m.present.clone();
+        let missing: Vec<&str> = standard_variables(m.ci)
+            .iter()
+            .copied()
+            .filter(|v| env.non_empty(v).is_none())
+            .collect();
+        if !missing.is_empty() {
+            ctx.notes.push(format!(
+                "{} sets {} in every job, but here they are not set: the branch, pull request or revision may be unknown (is this a real {} job, or a copied environment?)",
+                m.ci.describe(),
+                missing.join(", "),
+                m.ci.describe()
+            ));
+        }
     }
     if !others.is_empty() {
         ctx.notes.push(format!(
@@ -335,6 +348,28 @@ pub fn detect(
         ));
     }
     Ok(ctx.finish(default_branch, cwd))
+}
+
+/// The variables each CI documents for every job (FACTS §5): with a CI's markers but without
+/// these, the context is mostly guesswork, and the user is told.
+fn standard_variables(ci: CiKind) -> &'static [&'static str] {
+    match ci {
+        CiKind::Github => &[
+            "GITHUB_EVENT_NAME",
+            "GITHUB_EVENT_PATH",
+            "GITHUB_REF",
+            "GITHUB_SHA",
+            "GITHUB_REPOSITORY",
+        ],
+        CiKind::Azure => &[
+            "BUILD_SOURCEBRANCH",
+            "BUILD_SOURCEVERSION",
+            "BUILD_REPOSITORY_PROVIDER",
+        ],
+        CiKind::Gitlab => &["CI_PIPELINE_SOURCE", "CI_COMMIT_SHA", "CI_PROJECT_PATH"],
+        CiKind::Bitbucket => &["BITBUCKET_REPO_FULL_NAME"],
+        CiKind::Jenkins | CiKind::Local => &[],
+    }
 }
 
 /// Why the build should not be analysed, unless the user already set the branch or pull

@@ -113,8 +113,18 @@ pub fn escape_data(value: &str) -> String {
 
 /// Text safe inside a Markdown table cell: no line breaks, no `|`, no HTML.
 fn cell(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars().take(300) {
+    const CAP: usize = 300;
+    let mut out = String::with_capacity(value.len().min(CAP * 2));
+    // A long value is cut at the last word end before the cap, and says so.
+    let cut = value.char_indices().nth(CAP).map(|(i, _)| {
+        let head = &value[..i];
+        match head.rfind(char::is_whitespace) {
+            Some(space) if space > i.saturating_sub(80) => space,
+            _ => i,
+        }
+    });
+    let shown = cut.map_or(value, |end| &value[..end]);
+    for c in shown.chars() {
         match c {
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
@@ -125,6 +135,9 @@ fn cell(value: &str) -> String {
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
+    }
+    if cut.is_some() {
+        out.push('…');
     }
     out
 }
@@ -202,4 +215,22 @@ pub fn step_summary(set: &ExportSet, s: &Summary) -> String {
     }
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_cell_is_cut_at_a_word_end_and_says_so() {
+        let text = format!("{} tokens), use a scoped token", "word ".repeat(60));
+        let shown = cell(&text);
+        assert!(shown.ends_with('…'), "{shown}");
+        let body = shown.trim_end_matches('…');
+        assert!(text.starts_with(body), "{shown}");
+        // Cut where a word ends: the next character of the original is white space.
+        assert!(text[body.len()..].starts_with(char::is_whitespace), "{shown}");
+        assert!(body.chars().count() <= 300);
+        assert_eq!(cell("short | value"), "short \\| value");
+    }
 }

@@ -122,8 +122,8 @@ pub const OPTIONS: &[OptionDef] = &[
     // What is written.
     no_github(with_default(opt("format", None, Kind::Choice(FORMATS), Scope::Export, "FORMAT",
         "Output format: the detected CI's own (auto), or one named"), "auto")),
-    no_github(opt("output", None, Kind::Text, Scope::Export, "FILE",
-        "Write the shell, dotenv, properties or json output to this file instead of stdout")),
+    no_github(opt("output", None, Kind::Text, Scope::Written, "FILE",
+        "export: write the output to this file instead of stdout; run: write the exports without secrets there as dotenv, for later jobs")),
     no_github(with_default(opt("include-secrets", None, Kind::Bool, Scope::Export, "",
         "Put the token in dotenv, properties and json output too (those are not masked)"), "false")),
     with_default(opt("token-in-json", Some("tokenInJson"), Kind::Bool, Scope::Export, "",

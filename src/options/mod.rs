@@ -28,6 +28,8 @@ pub enum Scope {
     Target,
     Verify,
     Export,
+    /// `export` and `run` (what is written besides the scan's own environment).
+    Written,
     Run,
 }
 
@@ -64,6 +66,7 @@ impl OptionDef {
             (Scope::Verify, Command::Context) => false,
             (Scope::Verify, _) => true,
             (Scope::Export, c) => c == Command::Export,
+            (Scope::Written, c) => c == Command::Export || c == Command::Run,
             (Scope::Run, c) => c == Command::Run,
         }
     }

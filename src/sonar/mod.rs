@@ -598,8 +598,11 @@ fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<S
         }
     }
     match (scan.target.flavor, scan.token.kind()) {
-        (Flavor::CloudGlobal | Flavor::CloudUs | Flavor::CloudCustom, TokenKind::Unknown) => out.push(
+        (Flavor::CloudGlobal | Flavor::CloudUs | Flavor::CloudCustom, TokenKind::Personal) => out.push(
             "this looks like a personal token: it stops working when its owner leaves; a scoped organization token (sqco_) with Execute Analysis would do".into(),
+        ),
+        (_, TokenKind::Unknown) => out.push(
+            "the token is in no format Sonar issues (sqco_ + 59 characters, squ_/sqa_/sqp_ + 40 hex digits, or 40 hex digits for a personal token): check that the secret holds the token itself, and nothing else".into(),
         ),
         (Flavor::Server, TokenKind::ServerUser) => out.push(
             "this is a user token (squ_): it carries all its owner's rights; a project analysis token (sqp_) would do".into(),
