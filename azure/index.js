@@ -2,7 +2,7 @@
 // agent's platform with the environment unchanged, and passes its exit code on.
 //
 // Deliberately dependency-free: importing azure-pipelines-task-lib would delete the
-// INPUT_*, ENDPOINT_AUTH_* and SECRET_* variables from process.env (FACTS §6), and scantoken
+// INPUT_*, ENDPOINT_AUTH_* and SECRET_* variables from process.env (docs/sonar-facts.md §6), and scantoken
 // reads its inputs, the service connection and the token from exactly those.
 'use strict';
 

@@ -1,6 +1,6 @@
 //! What a Sonar scanner would read on its own: its command line, its variables, the JSON
 //! parameter variables and the project's properties files, with each scanner's precedence
-//! (FACTS §4, docs/scanner-configuration.md).
+//! (docs/sonar-facts.md §4, docs/scanner-configuration.md).
 //!
 //! Reading the same places, in the same order, means a project already set up for a scanner
 //! needs no new configuration for scantoken, and that what scantoken verifies is what the
@@ -15,7 +15,7 @@ use java_properties::{LineContent, PropertiesIter};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The scanners' JSON parameter variables, newest first (FACTS §4: explicit variables win
+/// The scanners' JSON parameter variables, newest first (docs/sonar-facts.md §4: explicit variables win
 /// over JSON keys; `SONAR_SCANNER_JSON_PARAMS` wins over the legacy one).
 pub const JSON_PARAMS_VARIABLES: [&str; 2] =
     ["SONAR_SCANNER_JSON_PARAMS", "SONARQUBE_SCANNER_PARAMS"];
@@ -67,7 +67,7 @@ const NPM_PY: Readers = &[Scanner::Npm, Scanner::Python];
 const JAVA_PY: Readers = &[Scanner::JavaLibrary, Scanner::Python];
 const PY: Readers = &[Scanner::Python];
 
-/// Variables the scanners map to a property, and who reads each (FACTS §4, measured with
+/// Variables the scanners map to a property, and who reads each (docs/sonar-facts.md §4, measured with
 /// @sonar/scan 5.0.1 and pysonar 1.10; the Java library's `EnvironmentConfig`). Every one of
 /// them beats the JSON parameters for the scanners that read it. `SONAR_SCANNER_X_Y` maps to
 /// `sonar.scanner.xY` (split at `_`, camel-cased); pysonar maps `SONAR_<PROPERTY>` for the
@@ -268,7 +268,7 @@ impl ScannerConfig {
 
     /// The value for a property from the highest-precedence source: the command line, the
     /// variables, then the JSON parameters, then the properties files (the same order for
-    /// every scanner, FACTS §4). Every source counts here, even one the scanner at hand does
+    /// every scanner, docs/sonar-facts.md §4). Every source counts here, even one the scanner at hand does
     /// not read: scantoken exports what it resolves in the variables and the JSON that every
     /// scanner reads, so the scanner gets this value either way; only [`Self::overrides`]
     /// asks which scanner reads what.

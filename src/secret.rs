@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// What the token's prefix says it is (FACTS §1). Prefixes are public; this is safe to print.
+/// What the token's prefix says it is (docs/sonar-facts.md §1). Prefixes are public; this is safe to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenKind {

@@ -1,6 +1,6 @@
 //! Which Sonar instance, organization and project a scan goes to.
 //!
-//! Follows the scanner's own endpoint rules (FACTS §3, `ScannerEndpointResolver`): no host
+//! Follows the scanner's own endpoint rules (docs/sonar-facts.md §3, `ScannerEndpointResolver`): no host
 //! means SonarQube Cloud with the region picking the instance; a host equal to an official
 //! Cloud URL selects that instance; any other host is SonarQube Server. Contradictions are
 //! errors here, before anything is exported, with the scanner's meaning spelled out.
@@ -104,7 +104,7 @@ fn lookup(
 }
 
 /// The URL of the Azure DevOps service connection named by `sonarcloud-connection`: the
-/// agent gives it as `ENDPOINT_URL_<id>` (FACTS §6), next to the token the credential stage
+/// agent gives it as `ENDPOINT_URL_<id>` (docs/sonar-facts.md §6), next to the token the credential stage
 /// reads.
 fn service_connection_url(settings: &Requested, env: &Env) -> Option<Sourced<String>> {
     let connection = settings.sonarcloud_connection.as_ref()?;
@@ -310,7 +310,7 @@ fn region_with_non_cloud_host(region: &Sourced<String>, host: &Sourced<String>) 
     .hint("regions exist only on SonarQube Cloud: remove the region for SonarQube Server, or remove the host URL to use SonarQube Cloud in that region")
 }
 
-/// An official Cloud instance when the URL is one, ignoring scheme and `www.` (FACTS §3).
+/// An official Cloud instance when the URL is one, ignoring scheme and `www.` (docs/sonar-facts.md §3).
 fn official_instance(url: &Url) -> Option<&'static CloudInstance> {
     let host = url.host_str()?.to_ascii_lowercase();
     let host = host.strip_prefix("www.").unwrap_or(&host);

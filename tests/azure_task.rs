@@ -243,7 +243,7 @@ fn a_failing_verdict_fails_the_task() {
 }
 
 /// Why the wrapper imports nothing: with azure-pipelines-task-lib loaded first, the inputs
-/// never reach the binary (FACTS §6).
+/// never reach the binary (docs/sonar-facts.md §6).
 #[test]
 fn importing_the_task_library_would_lose_the_inputs() {
     let _ = node_modules();

@@ -75,7 +75,7 @@ type Vars<'a> = &'a [(&'a str, &'a str)];
 /// Routes: a path prefix (`*` for any) and its answer; the first match wins.
 type Routes = Vec<(&'static str, Reply)>;
 
-/// What Sonar answers on each host for a token that may scan (the shapes FACTS §2 gives).
+/// What Sonar answers on each host for a token that may scan (the shapes docs/sonar-facts.md §2 gives).
 fn real_server() -> Routes {
     vec![
         (

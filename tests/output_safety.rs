@@ -2,7 +2,7 @@
 //! and no secret appears anywhere (issue 10, findings 1–3): regression tests through the
 //! binary, and property tests that feed hostile strings into every value a message can
 //! quote, read back with parsers that follow the runner's and the agent's documented rules
-//! (tests/support, FACTS §6).
+//! (tests/support, docs/sonar-facts.md §6).
 
 mod common;
 #[allow(clippy::duplicate_mod)] // common also loads the runner's reader, for the scanner tests

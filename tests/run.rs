@@ -284,7 +284,7 @@ fn a_signal_reaches_the_child_and_its_exit_code_comes_back() {
     assert_eq!(status.code(), Some(42));
 }
 
-// The scanners' own variables that beat the exports (FACTS §4, docs/scanner-configuration.md).
+// The scanners' own variables that beat the exports (docs/sonar-facts.md §4, docs/scanner-configuration.md).
 
 #[test]
 fn a_project_key_variable_pysonar_prefers_is_verified_or_refused() {

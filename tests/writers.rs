@@ -1,4 +1,4 @@
-//! Every writer against a reader that follows the CI's documented rules (FACTS §6): the
+//! Every writer against a reader that follows the CI's documented rules (docs/sonar-facts.md §6): the
 //! GitHub runner's file commands, the Azure agent's logging commands, and real `bash` and
 //! `dash` for the shell format. Hostile values must arrive intact and create nothing else.
 

@@ -1,4 +1,4 @@
-//! Azure Pipelines (FACTS §5). `TF_BUILD=True` marks it.
+//! Azure Pipelines (docs/sonar-facts.md §5). `TF_BUILD=True` marks it.
 //!
 //! A pull request's key is its number for GitHub repositories (`..._PULLREQUESTNUMBER`;
 //! the `..._PULLREQUESTID` there is an internal id) and its id for Azure Repos.
@@ -101,7 +101,7 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
 
 /// A variable the agent sets for a service connection (a `connectedService:` input, whose
 /// value is the endpoint id): `ENDPOINT_URL_<id>`, `ENDPOINT_AUTH_PARAMETER_<id>_APITOKEN`,
-/// ... (FACTS §6). `name` builds the variable's name from an id; the id is tried as given,
+/// ... (docs/sonar-facts.md §6). `name` builds the variable's name from an id; the id is tried as given,
 /// upper-cased, and upper-cased with `-` → `_`, the spellings agents are seen to use. The
 /// first non-blank one found, with its name.
 pub fn endpoint_variable(

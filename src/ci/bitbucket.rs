@@ -1,4 +1,4 @@
-//! Bitbucket Pipelines (FACTS §5). Detected by `CI=true`, `BITBUCKET_BUILD_NUMBER` and
+//! Bitbucket Pipelines (docs/sonar-facts.md §5). Detected by `CI=true`, `BITBUCKET_BUILD_NUMBER` and
 //! `BITBUCKET_COMMIT` together (see `ci::MARKERS`): a variable named like another CI's
 //! (`JENKINS_URL` in a repository variable) does not change that.
 //!

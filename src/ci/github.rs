@@ -1,4 +1,4 @@
-//! GitHub Actions: variables plus the event payload at `GITHUB_EVENT_PATH` (FACTS §5).
+//! GitHub Actions: variables plus the event payload at `GITHUB_EVENT_PATH` (docs/sonar-facts.md §5).
 //!
 //! On pull requests `GITHUB_SHA` is the runner's test merge commit; the commit the user
 //! pushed, which Sonar must be told about, is `pull_request.head.sha` in the payload.

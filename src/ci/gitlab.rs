@@ -1,4 +1,4 @@
-//! GitLab CI (FACTS §5). `GITLAB_CI=true` marks it.
+//! GitLab CI (docs/sonar-facts.md §5). `GITLAB_CI=true` marks it.
 //!
 //! Merge request pipelines carry `CI_MERGE_REQUEST_*` and no `CI_COMMIT_BRANCH`. In merged
 //! results pipelines `CI_COMMIT_SHA` is the merge commit and the source branch's commit is

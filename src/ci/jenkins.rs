@@ -1,4 +1,4 @@
-//! Jenkins (FACTS §5): detected by `JENKINS_URL` (or `JENKINS_HOME`), `EXECUTOR_NUMBER` and
+//! Jenkins (docs/sonar-facts.md §5): detected by `JENKINS_URL` (or `JENKINS_HOME`), `EXECUTOR_NUMBER` and
 //! `BUILD_NUMBER` together (see `ci::MARKERS`).
 //!
 //! Multibranch pipelines set `CHANGE_*` for pull requests (then `BRANCH_NAME` is `PR-N`),

@@ -350,7 +350,7 @@ pub fn detect(
     Ok(ctx.finish(default_branch, cwd))
 }
 
-/// The variables each CI documents for every job (FACTS §5): with a CI's markers but without
+/// The variables each CI documents for every job (docs/sonar-facts.md §5): with a CI's markers but without
 /// these, the context is mostly guesswork, and the user is told.
 fn standard_variables(ci: CiKind) -> &'static [&'static str] {
     match ci {

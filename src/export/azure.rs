@@ -1,4 +1,4 @@
-//! Azure Pipelines logging commands (FACTS §6, `azure-pipelines-agent`).
+//! Azure Pipelines logging commands (docs/sonar-facts.md §6, `azure-pipelines-agent`).
 //!
 //! The secret is set first with `issecret=true`, which registers it for masking before any
 //! other line. Property values and data are escaped exactly as the agent unescapes them,

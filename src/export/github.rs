@@ -1,4 +1,4 @@
-//! GitHub Actions file commands and workflow commands (FACTS §6, `actions/runner`).
+//! GitHub Actions file commands and workflow commands (docs/sonar-facts.md §6, `actions/runner`).
 //!
 //! - `::add-mask::` for every secret, before any other line, so the runner masks it
 //!   everywhere from then on;
@@ -229,7 +229,10 @@ mod tests {
         let body = shown.trim_end_matches('…');
         assert!(text.starts_with(body), "{shown}");
         // Cut where a word ends: the next character of the original is white space.
-        assert!(text[body.len()..].starts_with(char::is_whitespace), "{shown}");
+        assert!(
+            text[body.len()..].starts_with(char::is_whitespace),
+            "{shown}"
+        );
         assert!(body.chars().count() <= 300);
         assert_eq!(cell("short | value"), "short \\| value");
     }

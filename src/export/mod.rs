@@ -233,7 +233,7 @@ pub fn scanner_properties(
         )),
         _ => {}
     }
-    // Never both sets (FACTS §5): a branch or pull request build replaced the other set
+    // Never both sets (docs/sonar-facts.md §5): a branch or pull request build replaced the other set
     // above; any other build (tag, unknown) may still carry both from the JSON.
     if by_hand(&BRANCH_PROPERTIES, &props) && by_hand(&PULL_REQUEST_PROPERTIES, &props) {
         for k in PULL_REQUEST_PROPERTIES {

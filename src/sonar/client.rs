@@ -343,7 +343,7 @@ impl Client {
     ) -> Result<Attempt, (TransportError, Retry)> {
         // A body that is never read on success (the Server analysis cache) is asked for
         // gzipped: the server then sends the cache as stored instead of inflating it
-        // (FACTS §2).
+        // (docs/sonar-facts.md §2).
         let gzip = status_only_on_success;
         let mut response = self.send(url, token, gzip).await?;
         if gzip && !response.status().is_success() && content_encoded(&response) {

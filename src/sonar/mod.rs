@@ -528,7 +528,7 @@ fn other_flavor(scan: &Scan<'_>, u: &Url, a: &Answer) -> Verdict {
     )
 }
 
-/// Reads Sonar's organization and project messages (FACTS §2).
+/// Reads Sonar's organization and project messages (docs/sonar-facts.md §2).
 fn organization_or_project(
     a: &Answer,
     key: &str,

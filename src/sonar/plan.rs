@@ -1,6 +1,6 @@
 //! What to ask each kind of Sonar, kept as data so it is easy to read and to change.
 //!
-//! Every probe is a call a scan-only token is allowed to make (FACTS §2). None needs Browse:
+//! Every probe is a call a scan-only token is allowed to make (docs/sonar-facts.md §2). None needs Browse:
 //! `api/organizations/search`, `api/components/*` and `api/navigation/*` are never used, so
 //! a Scoped Organization Token without browse rights verifies as well as a personal token.
 //! All probes of a plan are sent at once; `identity` says what shape Sonar gives each of

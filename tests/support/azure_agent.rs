@@ -104,7 +104,7 @@ pub fn secrets_registered_before(cmds: &[LoggingCommand], line: usize) -> Vec<St
     out
 }
 
-/// A task result, as `task.complete` sets it (FACTS §6: `result=Succeeded|SucceededWithIssues|Failed`;
+/// A task result, as `task.complete` sets it (docs/sonar-facts.md §6: `result=Succeeded|SucceededWithIssues|Failed`;
 /// the agent reads the name case-insensitively and refuses any other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskResult {
@@ -114,7 +114,7 @@ pub enum TaskResult {
 }
 
 /// The result, message and line of each `task.complete`, in order; `Err` for a missing
-/// result or one outside FACTS §6's three.
+/// result or one outside docs/sonar-facts.md §6's three.
 pub fn task_completions(
     cmds: &[LoggingCommand],
 ) -> Vec<Result<(TaskResult, String, usize), String>> {
