@@ -316,3 +316,49 @@ fn tfx_builds_the_vsix() {
         );
     }
 }
+
+/// With `scanCommand`, the task verifies the scan and runs it: the scan gets the token in its
+/// environment alone (no secret variable is set for later steps), its output is masked, and
+/// the task fails with the scan's exit code.
+#[test]
+fn the_task_runs_the_scan_command_with_the_token_for_it_alone() {
+    let _ = node_modules();
+    let dir = tempfile::tempdir().unwrap();
+    let task = assemble_task(dir.path());
+    let sonar = emulator();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let scanner = bin.join("sonar-scanner");
+    std::fs::write(
+        &scanner,
+        "#!/bin/sh\necho \"scanner sees $SONAR_TOKEN and $SONAR_HOST_URL\"\nexit \"${FAKE_EXIT:-0}\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&scanner, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for (exit, succeeds) in [("0", true), ("5", false)] {
+        let inputs = serde_json::json!({
+            "hostUrl": sonar.web_url(),
+            "scanCommand": "sonar-scanner -Dsonar.projectKey=acme_payments",
+        });
+        let env = [
+            ("INPUT_TOKEN", SQP.to_string()),
+            ("PATH", path.clone()),
+            ("FAKE_EXIT", exit.to_string()),
+        ];
+        let (succeeded, output) = run_task(&task, inputs, &env);
+        assert_eq!(succeeded, succeeds, "{output}");
+        assert!(
+            output.contains(&format!("scanner sees *** and {}", sonar.web_url())),
+            "{output}"
+        );
+        assert!(
+            !output.contains("##vso[task.setvariable variable=SONAR_TOKEN"),
+            "no secret variable for later steps: {output}"
+        );
+        if !succeeds {
+            assert!(output.contains("the scan exited with code 5"), "{output}");
+        }
+    }
+}
