@@ -125,9 +125,7 @@ pub fn context(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Exit, Failure> {
-    if json {
-        out.stdout_is_data();
-    }
+    // With --json, cli has made stdout data-only before the settings were resolved.
     let (ctx, _, target) = context_and_target(settings, env, cwd, None)?;
     if json {
         out.json(&serde_json::json!({ "context": ctx, "target": target }))?;
@@ -641,9 +639,6 @@ pub fn verify(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Exit, Failure> {
-    if json {
-        out.stdout_is_data();
-    }
     let (ctx, scanner, target) = context_and_target(settings, env, cwd, None)?;
     let resolved = Resolved {
         settings,

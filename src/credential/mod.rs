@@ -256,29 +256,24 @@ mod tests {
     fn empty_secret_says_not_mapped_and_withheld_says_why() {
         let mut ctx = Context::new(CiKind::Github);
         let env = Env::from_pairs([("SONAR_TOKEN", "")]);
-        let m = resolve(
-            &Settings::from_env(&env).unwrap(),
-            &env,
-            &ctx,
-            "k",
-            Path::new("."),
-        )
-        .unwrap()
-        .unwrap_err();
+        let missing = |ctx: &Context| {
+            resolve(
+                &Settings::from_env(&env).unwrap(),
+                &env,
+                ctx,
+                "k",
+                Path::new("."),
+            )
+            .unwrap()
+            .unwrap_err()
+        };
+        let m = missing(&ctx);
         assert!(
             m.reason.contains("SONAR_TOKEN is set but empty") && !m.withheld,
             "{m:?}"
         );
         ctx.secrets_withheld = Some("pull request from a fork".into());
-        let m = resolve(
-            &Settings::from_env(&env).unwrap(),
-            &env,
-            &ctx,
-            "k",
-            Path::new("."),
-        )
-        .unwrap()
-        .unwrap_err();
+        let m = missing(&ctx);
         assert!(m.withheld && m.reason.contains("fork"));
     }
 }
