@@ -3,6 +3,7 @@
 //! `sh` under each CI's variables against the Sonar emulator. The linters are installed,
 //! pinned, by the README's test command.
 
+mod action_runner;
 mod common;
 
 use common::static_server::StaticServer;
@@ -731,7 +732,9 @@ fn install_builds_from_source_when_no_binary_is_pinned_or_downloadable() {
         "{args}"
     );
     assert!(
-        output.contains("path=") && output.trim_end().ends_with("bin/scantoken"),
+        output
+            .lines()
+            .any(|l| l.starts_with("path=") && l.ends_with("bin/scantoken")),
         "{output}"
     );
     assert!(
@@ -760,7 +763,12 @@ fn install_builds_from_source_when_no_binary_is_pinned_or_downloadable() {
         log.contains("no release binary for this runner (RUNNER_OS=Linux, RUNNER_ARCH=ARM)"),
         "{log}"
     );
-    assert!(output.trim_end().ends_with("bin/scantoken"), "{output}");
+    assert!(
+        output
+            .lines()
+            .any(|l| l.starts_with("path=") && l.ends_with("bin/scantoken")),
+        "{output}"
+    );
 }
 
 /// GNU tar (Git Bash's, on Windows runners) reads an archive name with a colon before the
@@ -1156,4 +1164,272 @@ fn bitbucket_step_in_a_pull_request_pipeline() {
 #[test]
 fn bitbucket_step_stops_before_the_scanner_on_a_failed_verdict() {
     assert_a_failed_verdict_stops_the_snippet(&[&[], &["-e"]], &bitbucket_script(), &BITBUCKET_PR);
+}
+
+// --- The action's binary cache, on the simulated runner ------------------------------------
+
+/// An action checkout as the runner lays it out: the real action.yml and install script, a
+/// Cargo.toml of this version, a lockfile and sources (their bytes are part of the cache key).
+fn composite_checkout(dir: &Path, checksums: &str) -> PathBuf {
+    let action = dir.join("action-checkout");
+    std::fs::create_dir_all(action.join("action")).unwrap();
+    std::fs::create_dir_all(action.join("src")).unwrap();
+    for file in [
+        "action.yml",
+        "action/install.sh",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        std::fs::copy(root().join(file), action.join(file)).unwrap();
+    }
+    std::fs::write(action.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(action.join("action/checksums.txt"), checksums).unwrap();
+    action
+}
+
+/// A `cargo` that counts its calls and "builds" the real scantoken where `cargo install --root`
+/// would put it, and a `rustc` that names a fixed toolchain.
+fn fake_toolchain(dir: &Path) -> PathBuf {
+    let bin = dir.join("toolchain");
+    std::fs::create_dir_all(&bin).unwrap();
+    write_script(
+        &bin.join("cargo"),
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{exe}' \"$root/bin/scantoken\"\n",
+            calls = dir.join("cargo-calls").display(),
+            exe = env!("CARGO_BIN_EXE_scantoken"),
+        ),
+    );
+    write_script(
+        &bin.join("rustc"),
+        "#!/bin/sh\nprintf 'rustc 1.95.0 (59807616e 2026-04-14)\\nrelease: %s\\ncommit-hash: 59807616e1234567\\n' \"${FAKE_RUST_RELEASE:-1.95.0}\"\n",
+    );
+    bin
+}
+
+fn cargo_calls(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("cargo-calls"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// A new job on the same repository: a fresh RUNNER_TEMP, the same Actions cache.
+fn job(dir: &Path, action: &Path, name: &str, env: &[(&str, &str)]) -> action_runner::Runner {
+    action_runner::Runner {
+        action: action.to_owned(),
+        temp: dir.join(name),
+        cache: dir.join("actions-cache"),
+        runner_os: "Linux".into(),
+        runner_arch: "X64".into(),
+        image_os: Some("ubuntu24".into()),
+        path: format!(
+            "{}:{}",
+            fake_toolchain(dir).display(),
+            std::env::var("PATH").unwrap()
+        ),
+        env: [
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_SHA", "3333333333333333333333333333333333333333"),
+            ("GITHUB_REPOSITORY", "acme/payments"),
+        ]
+        .iter()
+        .chain(env)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect(),
+    }
+}
+
+const CANARY_SOT: &str = "sqco_canarycanarycanarycanarycanarycanarycanarycanarycanaryca";
+
+fn action_inputs_no_verify() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("token", CANARY_SOT),
+        ("organization", "acme"),
+        ("project-key", "acme_payments"),
+        ("no-verify", "true"),
+    ]
+}
+
+fn assert_exported(run: &action_runner::ActionRun) {
+    let log = run.log();
+    assert!(run.success, "{log}");
+    assert_eq!(run.outputs["verdict"], "not-verified", "{log}");
+    assert_eq!(run.outputs["project-key"], "acme_payments", "{log}");
+    // The runner masks what ::add-mask:: names from then on; nothing else may carry the token.
+    let unmasked: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert!(
+        !unmasked.join("\n").contains(CANARY_SOT),
+        "the token is not printed:\n{log}"
+    );
+}
+
+#[test]
+fn the_action_builds_once_on_a_cold_key_and_restores_the_binary_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = composite_checkout(dir.path(), "# nothing pinned\n");
+
+    // Cold: nothing cached on this key; one build, saved right after.
+    let cold = job(dir.path(), &action, "job-1", &[]).run(&action_inputs_no_verify());
+    assert_exported(&cold);
+    assert_eq!(cargo_calls(dir.path()), 1, "{}", cold.log());
+    let key = cold.step("plan").outputs["cache-key"].clone();
+    assert!(
+        key.starts_with(&format!(
+            "scantoken-v{}-Linux-X64-ubuntu24-rustc-1.95.0-59807616e-",
+            cargo_version()
+        )),
+        "{key}"
+    );
+    assert_eq!(cold.step("restore").outputs.get("cache-hit"), None);
+    assert_eq!(cold.step("install").outputs["built"], "true");
+    assert!(
+        cold.steps
+            .iter()
+            .any(|s| s.ran && s.log.contains("Cache saved with key: ")),
+        "{}",
+        cold.log()
+    );
+
+    // Warm: a later job on the same key restores it and builds nothing.
+    let warm = job(dir.path(), &action, "job-2", &[]).run(&action_inputs_no_verify());
+    assert_exported(&warm);
+    assert_eq!(
+        cargo_calls(dir.path()),
+        1,
+        "no second build:\n{}",
+        warm.log()
+    );
+    assert_eq!(warm.step("plan").outputs["cache-key"], key);
+    assert_eq!(warm.step("restore").outputs["cache-hit"], "true");
+    assert_eq!(warm.step("install").outputs["built"], "false");
+    assert!(
+        warm.step("install")
+            .log
+            .contains("restored from the Actions cache"),
+        "{}",
+        warm.log()
+    );
+    assert!(
+        warm.steps.iter().all(|s| !s.log.contains("Cache saved")),
+        "nothing saved on a hit:\n{}",
+        warm.log()
+    );
+
+    // What decides the binary decides the key: another source, toolchain or runner image builds.
+    std::fs::write(action.join("src/main.rs"), "fn main() { }\n").unwrap();
+    let changed = job(dir.path(), &action, "job-3", &[]).run(&action_inputs_no_verify());
+    assert_exported(&changed);
+    assert_ne!(changed.step("plan").outputs["cache-key"], key);
+    assert_eq!(cargo_calls(dir.path()), 2, "{}", changed.log());
+    let mut other_rust = job(dir.path(), &action, "job-4", &[]);
+    other_rust.path = format!(
+        "{}:{}",
+        dir.path().join("toolchain").display(),
+        std::env::var("PATH").unwrap()
+    );
+    other_rust
+        .env
+        .push(("FAKE_RUST_RELEASE".into(), "1.96.0".into()));
+    let run = other_rust.run(&action_inputs_no_verify());
+    assert_exported(&run);
+    assert_eq!(cargo_calls(dir.path()), 3, "{}", run.log());
+    let mut other_image = job(dir.path(), &action, "job-5", &[]);
+    other_image.image_os = Some("ubuntu22".into());
+    let run = other_image.run(&action_inputs_no_verify());
+    assert_exported(&run);
+    assert_eq!(cargo_calls(dir.path()), 4, "{}", run.log());
+    // And the first key still restores.
+    std::fs::write(action.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let again = job(dir.path(), &action, "job-6", &[]).run(&action_inputs_no_verify());
+    assert_eq!(again.step("restore").outputs["cache-hit"], "true");
+    assert_eq!(cargo_calls(dir.path()), 4, "{}", again.log());
+}
+
+/// A pinned release binary wins: no cache step runs, nothing is built.
+#[test]
+fn a_pinned_release_binary_wins_over_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = cargo_version();
+    let asset = release_asset(dir.path());
+    let name = format!("scantoken-v{version}-linux-x64.tar.gz");
+    let server = StaticServer::start(HashMap::from([(
+        format!("/v{version}/{name}"),
+        asset.clone(),
+    )]));
+    let action = composite_checkout(dir.path(), &format!("{}  {name}\n", sha256_hex(&asset)));
+    let mut inputs = action_inputs_no_verify();
+    inputs.push(("download-base-url", &server.url));
+    let run = job(dir.path(), &action, "job-1", &[]).run(&inputs);
+    assert_exported(&run);
+    assert_eq!(run.step("plan").outputs["source"], "release");
+    assert!(!run.step("restore").ran, "{}", run.log());
+    assert!(
+        run.steps.iter().all(|s| !s.log.contains("Cache")),
+        "{}",
+        run.log()
+    );
+    assert_eq!(cargo_calls(dir.path()), 0);
+    assert!(run.step("install").log.contains("SHA-256"), "{}", run.log());
+    assert_eq!(
+        *server.requests.lock().unwrap(),
+        vec![format!("/v{version}/{name}")]
+    );
+}
+
+/// What the cache hands back runs only if it answers as this version; otherwise it is built
+/// again, and the save that finds the key taken warns without failing the step.
+#[test]
+fn a_cached_binary_of_another_version_is_built_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = composite_checkout(dir.path(), "# nothing pinned\n");
+    let cold = job(dir.path(), &action, "job-1", &[]).run(&action_inputs_no_verify());
+    assert_exported(&cold);
+    let key = cold.step("plan").outputs["cache-key"].clone();
+    // Replace the cached binary by one that answers as another version.
+    let stage = dir.path().join("poison/scantoken-build/bin");
+    std::fs::create_dir_all(&stage).unwrap();
+    write_script(
+        &stage.join("scantoken"),
+        "#!/bin/sh\necho scantoken 0.0.1\necho ran >> \"$RUNNER_TEMP/poison-ran\"\n",
+    );
+    let stored = std::fs::read_dir(dir.path().join("actions-cache"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let ok = Command::new("tar")
+        .arg("-czf")
+        .arg(&stored)
+        .arg("-C")
+        .arg(dir.path().join("poison"))
+        .arg("scantoken-build")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+
+    let run = job(dir.path(), &action, "job-2", &[]).run(&action_inputs_no_verify());
+    assert_exported(&run);
+    assert_eq!(run.step("plan").outputs["cache-key"], key);
+    assert_eq!(run.step("restore").outputs["cache-hit"], "true");
+    assert!(
+        run.step("install")
+            .log
+            .contains("::warning title=scantoken::the cached binary does not answer as scantoken"),
+        "{}",
+        run.log()
+    );
+    assert_eq!(run.step("install").outputs["built"], "true");
+    assert_eq!(cargo_calls(dir.path()), 2, "{}", run.log());
+    assert!(
+        run.steps
+            .iter()
+            .any(|s| s.log.contains("Unable to reserve cache")),
+        "{}",
+        run.log()
+    );
 }
