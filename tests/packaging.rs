@@ -1433,3 +1433,286 @@ fn a_cached_binary_of_another_version_is_built_again() {
         run.log()
     );
 }
+
+// --- Install routes: the crate, cargo binstall, the container image -------------------------
+
+/// `cargo publish` packs the sources, the manifest, the lockfile and the README, nothing of the
+/// repository's tests, emulator, benchmarks, action or examples.
+#[test]
+fn the_crate_packs_only_what_it_builds_from() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "package",
+            "--list",
+            "--allow-dirty",
+            "--offline",
+            "-p",
+            "scantoken",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let files: Vec<&str> = listed.lines().collect();
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "src/main.rs",
+        "src/lib.rs",
+    ] {
+        assert!(files.contains(&needed), "{needed} is packed: {files:?}");
+    }
+    for file in &files {
+        let allowed = file.starts_with("src/") && file.ends_with(".rs")
+            || [
+                "Cargo.toml",
+                "Cargo.toml.orig",
+                "Cargo.lock",
+                "README.md",
+                ".cargo_vcs_info.json",
+            ]
+            .contains(file);
+        assert!(allowed, "{file} is not part of the crate");
+    }
+    // Every source file under src/ is in it.
+    let mut sources = Vec::new();
+    collect_files(&root().join("src"), &mut sources);
+    for source in sources {
+        let rel = source
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(files.contains(&rel.as_str()), "{rel} is packed");
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The release matrix: (Rust target, asset platform).
+fn release_matrix() -> Vec<(String, String)> {
+    let workflow = yaml(".github/workflows/release.yml");
+    workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap().to_owned(),
+                e["asset"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// binstall's templates, `{ name }` style, rendered.
+fn render_binstall(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{ {k} }}"), v);
+    }
+    assert!(!out.contains('{'), "unrendered: {out}");
+    out
+}
+
+/// `cargo binstall scantoken` finds, for every target the release builds (and its glibc or musl
+/// twin), the asset the release workflow uploads, and the binary where the archive holds it.
+#[test]
+fn binstall_metadata_points_at_each_release_asset() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let metadata: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "scantoken")
+        .unwrap();
+    let repo = package["repository"].as_str().unwrap();
+    assert!(repo.starts_with("https://github.com/"), "{repo}");
+    let binstall = &package["metadata"]["binstall"];
+    assert_eq!(binstall["pkg-fmt"], "tgz");
+    let version = cargo_version();
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    // The archive holds the executable at its root: tar -czf ... -C dist/$ASSET "$exe".
+    assert!(release.contains(r#"-C "dist/$ASSET" "$exe""#), "{release}");
+    let matrix = release_matrix();
+    assert_eq!(matrix.len(), 6, "{matrix:?}");
+    for (target, asset) in matrix {
+        let twins = [
+            target.clone(),
+            target.replace("-musl", "-gnu"),
+            target.replace("-gnu", "-musl"),
+        ];
+        for triple in twins {
+            let url = binstall["overrides"][&triple]["pkg-url"]
+                .as_str()
+                .or(binstall["pkg-url"].as_str())
+                .unwrap();
+            let vars = [
+                ("repo", repo),
+                ("name", "scantoken"),
+                ("version", version.as_str()),
+                ("target", triple.as_str()),
+            ];
+            assert_eq!(
+                render_binstall(url, &vars),
+                format!("{repo}/releases/download/v{version}/scantoken-v{version}-{asset}.tar.gz"),
+                "{triple}"
+            );
+            let ext = if triple.contains("windows") {
+                ".exe"
+            } else {
+                ""
+            };
+            let bin = render_binstall(
+                binstall["bin-dir"].as_str().unwrap(),
+                &[("bin", "scantoken"), ("binary-ext", ext)],
+            );
+            assert_eq!(bin, format!("scantoken{ext}"), "{triple}");
+        }
+    }
+}
+
+/// The step of the release workflow's container job that lays out the image context.
+fn container_layout_script() -> String {
+    let workflow = yaml(".github/workflows/release.yml");
+    workflow["jobs"]["container"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Lay out the image context")
+        .and_then(|s| s["run"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+/// The container image: linted with hadolint, and checked against the context the release
+/// workflow lays out (each COPY source exists for each architecture it builds, the base is
+/// empty, the entry point is the binary copied); built and run where a container builder is
+/// available.
+#[test]
+fn the_container_image_is_the_static_binary_on_an_empty_base() {
+    lint("hadolint", &["Dockerfile"]);
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let instructions: Vec<&str> = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let froms: Vec<&&str> = instructions
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert_eq!(froms, [&"FROM scratch"], "one stage, on the empty base");
+    assert!(instructions.contains(&r#"ENTRYPOINT ["/usr/local/bin/scantoken"]"#));
+    assert!(instructions.iter().any(|l| l.starts_with("USER 65532")));
+
+    // The workflow's layout step, run on the release build's artifacts.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("Dockerfile"), dir.path().join("Dockerfile")).unwrap();
+    for asset in ["linux-x64", "linux-arm64"] {
+        let bin = dir.path().join(format!("artifacts/dist/{asset}"));
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_scantoken"), bin.join("scantoken")).unwrap();
+    }
+    let out = Command::new("bash")
+        .args(["-e", "-c", &container_layout_script()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let context = dir.path().join("image");
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert!(release.contains("for arch in amd64 arm64; do"), "{release}");
+    for arch in ["amd64", "arm64"] {
+        for line in instructions.iter().filter(|l| l.starts_with("COPY ")) {
+            let words: Vec<&str> = line
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
+            let source = words[1]
+                .replace("${TARGETOS}", "linux")
+                .replace("${TARGETARCH}", arch);
+            assert!(
+                context.join(&source).is_file(),
+                "{line}: {source} is in the context for {arch}"
+            );
+        }
+    }
+    let certs = std::fs::read_to_string(context.join("ca-certificates.crt")).unwrap();
+    assert!(certs.contains("-----BEGIN CERTIFICATE-----"));
+
+    // Build and run it where a container builder answers.
+    let docker_up = Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !docker_up {
+        eprintln!("no container builder here (docker info fails): the Dockerfile was linted and checked, not built");
+        return;
+    }
+    let tag = format!("scantoken-test:{}", std::process::id());
+    let built = Command::new("docker")
+        .args(["build", "--tag", &tag])
+        .arg(&context)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{json .Config}}", &tag])
+        .output()
+        .unwrap();
+    // The test binary is this machine's build, linked against its C library: it runs in the
+    // empty image only when it is static, as the release's musl builds are.
+    let linked = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_scantoken"))
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        })
+        .unwrap_or_default();
+    let ran = (linked.contains("not a dynamic executable") || linked.contains("statically linked"))
+        .then(|| {
+            Command::new("docker")
+                .args(["run", "--rm", &tag, "--version"])
+                .output()
+                .unwrap()
+        });
+    let _ = Command::new("docker").args(["rmi", &tag]).status();
+    let config: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(config["Entrypoint"][0], "/usr/local/bin/scantoken");
+    assert_eq!(config["User"], "65532:65532");
+    if let Some(ran) = ran {
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim(),
+            format!("scantoken {}", cargo_version())
+        );
+    }
+}
