@@ -1716,3 +1716,105 @@ fn the_container_image_is_the_static_binary_on_an_empty_base() {
         );
     }
 }
+
+/// The figures in BENCHMARKS.md ("The GitHub Action's install"): the action as the simulated
+/// runner runs it from this checkout, with the real cargo and rustc, once on a cold key (a clean
+/// `cargo install --locked`) and then warm, each warm run a new job (a new RUNNER_TEMP) that
+/// restores the binary from the cache. Minutes of CPU, so not part of the test command:
+///   cargo test -p scantoken --test packaging -- --ignored --nocapture action_install_timings
+/// SCANTOKEN_BENCH_WARM_RUNS sets the warm runs (default 10).
+#[test]
+#[ignore = "a benchmark: a clean release build of scantoken"]
+fn action_install_timings() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = std::env::var("HOME").unwrap();
+    let cargo_home = std::env::var("CARGO_HOME").unwrap_or(format!("{home}/.cargo"));
+    let rustup_home = std::env::var("RUSTUP_HOME").unwrap_or(format!("{home}/.rustup"));
+    let runner = |name: &str| action_runner::Runner {
+        action: root(),
+        temp: dir.path().join(name),
+        cache: dir.path().join("actions-cache"),
+        runner_os: "Linux".into(),
+        runner_arch: "X64".into(),
+        image_os: Some("ubuntu24".into()),
+        path: std::env::var("PATH").unwrap(),
+        env: vec![
+            ("CARGO_HOME".into(), cargo_home.clone()),
+            ("RUSTUP_HOME".into(), rustup_home.clone()),
+            ("GITHUB_EVENT_NAME".into(), "push".into()),
+            ("GITHUB_REF".into(), "refs/heads/main".into()),
+            (
+                "GITHUB_SHA".into(),
+                "3333333333333333333333333333333333333333".into(),
+            ),
+            ("GITHUB_REPOSITORY".into(), "acme/payments".into()),
+        ],
+    };
+    let runs: usize = std::env::var("SCANTOKEN_BENCH_WARM_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let cold = runner("cold").run(&action_inputs_no_verify());
+    assert_exported(&cold);
+    assert_eq!(cold.step("install").outputs["built"], "true");
+    let mut warm = Vec::new();
+    for n in 0..runs {
+        let run = runner(&format!("warm-{n}")).run(&action_inputs_no_verify());
+        assert_exported(&run);
+        assert_eq!(
+            run.step("restore").outputs["cache-hit"],
+            "true",
+            "{}",
+            run.log()
+        );
+        warm.push(run);
+    }
+    let archive = std::fs::read_dir(dir.path().join("actions-cache"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum::<u64>();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let stat = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        format!(
+            "{:.0} ms ({:.0}–{:.0})",
+            v[v.len() / 2],
+            v[0],
+            v[v.len() - 1]
+        )
+    };
+    println!("| step | cold key (1 run) | warm key (median (min–max), {runs} runs) |");
+    println!("|---|---|---|");
+    for (i, step) in cold.steps.iter().enumerate() {
+        let cold_time = if step.ran {
+            format!("{:.1} s", step.time.as_secs_f64())
+        } else {
+            "skipped".into()
+        };
+        let warm_times: Vec<f64> = warm
+            .iter()
+            .filter(|r| r.steps[i].ran)
+            .map(|r| ms(r.steps[i].time))
+            .collect();
+        let warm_time = if warm_times.is_empty() {
+            "skipped".into()
+        } else {
+            stat(warm_times)
+        };
+        println!("| {} | {cold_time} | {warm_time} |", step.name);
+    }
+    println!(
+        "| **the action step** | **{:.1} s** | **{}** |",
+        cold.time().as_secs_f64(),
+        stat(warm.iter().map(|r| ms(r.time())).collect())
+    );
+    println!(
+        "\ncached archive (tar.gz of the install root): {:.2} MB",
+        archive as f64 / 1e6
+    );
+    let worst = warm.iter().map(|r| r.time()).max().unwrap();
+    assert!(
+        worst.as_secs_f64() < 5.0,
+        "a warm run takes under 5 s: {worst:?}"
+    );
+}

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+// The runner's reading of GITHUB_OUTPUT, shared with the writers' tests (common loads it too).
+#[allow(clippy::duplicate_mod)]
 #[path = "../support/github_runner.rs"]
 mod github_runner;
 
