@@ -5,8 +5,7 @@
 #   scripts/bench.sh             # 15 runs per configuration (the published figures)
 #   scripts/bench.sh --runs 2    # a smoke run of the harness
 #
-# Measures the dist profile, the one the release assets are built with (Cargo.toml: fat LTO, one
-# codegen unit). The release workflow ships x86_64-unknown-linux-musl for Linux x64. When that target is
+# The release workflow ships x86_64-unknown-linux-musl for Linux x64. When that target is
 # installed (rustup target list --installed) this measures the musl build, as shipped;
 # otherwise the host's (glibc) release build, and says so. BENCH_TARGET=host forces the
 # host build.
@@ -31,14 +30,14 @@ fi
 if [[ "$target" == host ]]; then
   host=$(rustc -vV | sed -n 's/^host: //p')
   echo "bench.sh: measuring the host release build ($host); the release workflow ships $musl, $why" >&2
-  cargo build --profile dist --locked -p scantoken
-  binary=$PWD/target/dist/scantoken
-  label="$host dist build, not the shipped $musl"
+  cargo build --release --locked -p scantoken
+  binary=$PWD/target/release/scantoken
+  label="$host release build, not the shipped $musl"
 else
   echo "bench.sh: measuring the $musl release build, as the release workflow ships it" >&2
-  cargo build --profile dist --locked -p scantoken --target "$target"
-  binary=$PWD/target/$target/dist/scantoken
-  label="$target dist build, as shipped"
+  cargo build --release --locked -p scantoken --target "$target"
+  binary=$PWD/target/$target/release/scantoken
+  label="$target release build, as shipped"
 fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)

@@ -72,7 +72,7 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
         }
     }
     Ok(Args {
-        binary: binary.unwrap_or_else(|| root.join("target/dist/scantoken")),
+        binary: binary.unwrap_or_else(|| root.join("target/release/scantoken")),
         runs,
         target,
     })
