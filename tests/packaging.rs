@@ -3,6 +3,7 @@
 //! `sh` under each CI's variables against the Sonar emulator. The linters are installed,
 //! pinned, by the README's test command.
 
+mod action_runner;
 mod common;
 
 use common::static_server::StaticServer;
@@ -731,7 +732,9 @@ fn install_builds_from_source_when_no_binary_is_pinned_or_downloadable() {
         "{args}"
     );
     assert!(
-        output.contains("path=") && output.trim_end().ends_with("bin/scantoken"),
+        output
+            .lines()
+            .any(|l| l.starts_with("path=") && l.ends_with("bin/scantoken")),
         "{output}"
     );
     assert!(
@@ -760,7 +763,12 @@ fn install_builds_from_source_when_no_binary_is_pinned_or_downloadable() {
         log.contains("no release binary for this runner (RUNNER_OS=Linux, RUNNER_ARCH=ARM)"),
         "{log}"
     );
-    assert!(output.trim_end().ends_with("bin/scantoken"), "{output}");
+    assert!(
+        output
+            .lines()
+            .any(|l| l.starts_with("path=") && l.ends_with("bin/scantoken")),
+        "{output}"
+    );
 }
 
 /// GNU tar (Git Bash's, on Windows runners) reads an archive name with a colon before the
@@ -1156,4 +1164,657 @@ fn bitbucket_step_in_a_pull_request_pipeline() {
 #[test]
 fn bitbucket_step_stops_before_the_scanner_on_a_failed_verdict() {
     assert_a_failed_verdict_stops_the_snippet(&[&[], &["-e"]], &bitbucket_script(), &BITBUCKET_PR);
+}
+
+// --- The action's binary cache, on the simulated runner ------------------------------------
+
+/// An action checkout as the runner lays it out: the real action.yml and install script, a
+/// Cargo.toml of this version, a lockfile and sources (their bytes are part of the cache key).
+fn composite_checkout(dir: &Path, checksums: &str) -> PathBuf {
+    let action = dir.join("action-checkout");
+    std::fs::create_dir_all(action.join("action")).unwrap();
+    std::fs::create_dir_all(action.join("src")).unwrap();
+    for file in [
+        "action.yml",
+        "action/install.sh",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        std::fs::copy(root().join(file), action.join(file)).unwrap();
+    }
+    std::fs::write(action.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(action.join("action/checksums.txt"), checksums).unwrap();
+    action
+}
+
+/// A `cargo` that counts its calls and "builds" the real scantoken where `cargo install --root`
+/// would put it, and a `rustc` that names a fixed toolchain.
+fn fake_toolchain(dir: &Path) -> PathBuf {
+    let bin = dir.join("toolchain");
+    std::fs::create_dir_all(&bin).unwrap();
+    write_script(
+        &bin.join("cargo"),
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{exe}' \"$root/bin/scantoken\"\n",
+            calls = dir.join("cargo-calls").display(),
+            exe = env!("CARGO_BIN_EXE_scantoken"),
+        ),
+    );
+    write_script(
+        &bin.join("rustc"),
+        "#!/bin/sh\nprintf 'rustc 1.95.0 (59807616e 2026-04-14)\\nrelease: %s\\ncommit-hash: 59807616e1234567\\n' \"${FAKE_RUST_RELEASE:-1.95.0}\"\n",
+    );
+    bin
+}
+
+fn cargo_calls(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("cargo-calls"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// A new job on the same repository: a fresh RUNNER_TEMP, the same Actions cache.
+fn job(dir: &Path, action: &Path, name: &str, env: &[(&str, &str)]) -> action_runner::Runner {
+    action_runner::Runner {
+        action: action.to_owned(),
+        temp: dir.join(name),
+        cache: dir.join("actions-cache"),
+        runner_os: "Linux".into(),
+        runner_arch: "X64".into(),
+        image_os: Some("ubuntu24".into()),
+        path: format!(
+            "{}:{}",
+            fake_toolchain(dir).display(),
+            std::env::var("PATH").unwrap()
+        ),
+        env: [
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_SHA", "3333333333333333333333333333333333333333"),
+            ("GITHUB_REPOSITORY", "acme/payments"),
+        ]
+        .iter()
+        .chain(env)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect(),
+    }
+}
+
+const CANARY_SOT: &str = "sqco_canarycanarycanarycanarycanarycanarycanarycanarycanaryca";
+
+fn action_inputs_no_verify() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("token", CANARY_SOT),
+        ("organization", "acme"),
+        ("project-key", "acme_payments"),
+        ("no-verify", "true"),
+    ]
+}
+
+fn assert_exported(run: &action_runner::ActionRun) {
+    let log = run.log();
+    assert!(run.success, "{log}");
+    assert_eq!(run.outputs["verdict"], "not-verified", "{log}");
+    assert_eq!(run.outputs["project-key"], "acme_payments", "{log}");
+    // The runner masks what ::add-mask:: names from then on; nothing else may carry the token.
+    let unmasked: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert!(
+        !unmasked.join("\n").contains(CANARY_SOT),
+        "the token is not printed:\n{log}"
+    );
+}
+
+#[test]
+fn the_action_builds_once_on_a_cold_key_and_restores_the_binary_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = composite_checkout(dir.path(), "# nothing pinned\n");
+
+    // Cold: nothing cached on this key; one build, saved right after.
+    let cold = job(dir.path(), &action, "job-1", &[]).run(&action_inputs_no_verify());
+    assert_exported(&cold);
+    assert_eq!(cargo_calls(dir.path()), 1, "{}", cold.log());
+    let key = cold.step("plan").outputs["cache-key"].clone();
+    assert!(
+        key.starts_with(&format!(
+            "scantoken-v{}-Linux-X64-ubuntu24-rustc-1.95.0-59807616e-",
+            cargo_version()
+        )),
+        "{key}"
+    );
+    assert_eq!(cold.step("restore").outputs.get("cache-hit"), None);
+    assert_eq!(cold.step("install").outputs["built"], "true");
+    assert!(
+        cold.steps
+            .iter()
+            .any(|s| s.ran && s.log.contains("Cache saved with key: ")),
+        "{}",
+        cold.log()
+    );
+
+    // Warm: a later job on the same key restores it and builds nothing.
+    let warm = job(dir.path(), &action, "job-2", &[]).run(&action_inputs_no_verify());
+    assert_exported(&warm);
+    assert_eq!(
+        cargo_calls(dir.path()),
+        1,
+        "no second build:\n{}",
+        warm.log()
+    );
+    assert_eq!(warm.step("plan").outputs["cache-key"], key);
+    assert_eq!(warm.step("restore").outputs["cache-hit"], "true");
+    assert_eq!(warm.step("install").outputs["built"], "false");
+    assert!(
+        warm.step("install")
+            .log
+            .contains("restored from the Actions cache"),
+        "{}",
+        warm.log()
+    );
+    assert!(
+        warm.steps.iter().all(|s| !s.log.contains("Cache saved")),
+        "nothing saved on a hit:\n{}",
+        warm.log()
+    );
+
+    // What decides the binary decides the key: another source, toolchain or runner image builds.
+    std::fs::write(action.join("src/main.rs"), "fn main() { }\n").unwrap();
+    let changed = job(dir.path(), &action, "job-3", &[]).run(&action_inputs_no_verify());
+    assert_exported(&changed);
+    assert_ne!(changed.step("plan").outputs["cache-key"], key);
+    assert_eq!(cargo_calls(dir.path()), 2, "{}", changed.log());
+    let mut other_rust = job(dir.path(), &action, "job-4", &[]);
+    other_rust.path = format!(
+        "{}:{}",
+        dir.path().join("toolchain").display(),
+        std::env::var("PATH").unwrap()
+    );
+    other_rust
+        .env
+        .push(("FAKE_RUST_RELEASE".into(), "1.96.0".into()));
+    let run = other_rust.run(&action_inputs_no_verify());
+    assert_exported(&run);
+    assert_eq!(cargo_calls(dir.path()), 3, "{}", run.log());
+    let mut other_image = job(dir.path(), &action, "job-5", &[]);
+    other_image.image_os = Some("ubuntu22".into());
+    let run = other_image.run(&action_inputs_no_verify());
+    assert_exported(&run);
+    assert_eq!(cargo_calls(dir.path()), 4, "{}", run.log());
+    // And the first key still restores.
+    std::fs::write(action.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let again = job(dir.path(), &action, "job-6", &[]).run(&action_inputs_no_verify());
+    assert_eq!(again.step("restore").outputs["cache-hit"], "true");
+    assert_eq!(cargo_calls(dir.path()), 4, "{}", again.log());
+}
+
+/// A pinned release binary wins: no cache step runs, nothing is built.
+#[test]
+fn a_pinned_release_binary_wins_over_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = cargo_version();
+    let asset = release_asset(dir.path());
+    let name = format!("scantoken-v{version}-linux-x64.tar.gz");
+    let server = StaticServer::start(HashMap::from([(
+        format!("/v{version}/{name}"),
+        asset.clone(),
+    )]));
+    let action = composite_checkout(dir.path(), &format!("{}  {name}\n", sha256_hex(&asset)));
+    let mut inputs = action_inputs_no_verify();
+    inputs.push(("download-base-url", &server.url));
+    let run = job(dir.path(), &action, "job-1", &[]).run(&inputs);
+    assert_exported(&run);
+    assert_eq!(run.step("plan").outputs["source"], "release");
+    assert!(!run.step("restore").ran, "{}", run.log());
+    assert!(
+        run.steps.iter().all(|s| !s.log.contains("Cache")),
+        "{}",
+        run.log()
+    );
+    assert_eq!(cargo_calls(dir.path()), 0);
+    assert!(run.step("install").log.contains("SHA-256"), "{}", run.log());
+    assert_eq!(
+        *server.requests.lock().unwrap(),
+        vec![format!("/v{version}/{name}")]
+    );
+}
+
+/// What the cache hands back runs only if it answers as this version; otherwise it is built
+/// again, and the save that finds the key taken warns without failing the step.
+#[test]
+fn a_cached_binary_of_another_version_is_built_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = composite_checkout(dir.path(), "# nothing pinned\n");
+    let cold = job(dir.path(), &action, "job-1", &[]).run(&action_inputs_no_verify());
+    assert_exported(&cold);
+    let key = cold.step("plan").outputs["cache-key"].clone();
+    // Replace the cached binary by one that answers as another version.
+    let stage = dir.path().join("poison/scantoken-build/bin");
+    std::fs::create_dir_all(&stage).unwrap();
+    write_script(
+        &stage.join("scantoken"),
+        "#!/bin/sh\necho scantoken 0.0.1\necho ran >> \"$RUNNER_TEMP/poison-ran\"\n",
+    );
+    let stored = std::fs::read_dir(dir.path().join("actions-cache"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let ok = Command::new("tar")
+        .arg("-czf")
+        .arg(&stored)
+        .arg("-C")
+        .arg(dir.path().join("poison"))
+        .arg("scantoken-build")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+
+    let run = job(dir.path(), &action, "job-2", &[]).run(&action_inputs_no_verify());
+    assert_exported(&run);
+    assert_eq!(run.step("plan").outputs["cache-key"], key);
+    assert_eq!(run.step("restore").outputs["cache-hit"], "true");
+    assert!(
+        run.step("install")
+            .log
+            .contains("::warning title=scantoken::the cached binary does not answer as scantoken"),
+        "{}",
+        run.log()
+    );
+    assert_eq!(run.step("install").outputs["built"], "true");
+    assert_eq!(cargo_calls(dir.path()), 2, "{}", run.log());
+    assert!(
+        run.steps
+            .iter()
+            .any(|s| s.log.contains("Unable to reserve cache")),
+        "{}",
+        run.log()
+    );
+}
+
+// --- Install routes: the crate, cargo binstall, the container image -------------------------
+
+/// `cargo publish` packs the sources, the manifest, the lockfile and the README, nothing of the
+/// repository's tests, emulator, benchmarks, action or examples.
+#[test]
+fn the_crate_packs_only_what_it_builds_from() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "package",
+            "--list",
+            "--allow-dirty",
+            "--offline",
+            "-p",
+            "scantoken",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let files: Vec<&str> = listed.lines().collect();
+    for needed in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "src/main.rs",
+        "src/lib.rs",
+    ] {
+        assert!(files.contains(&needed), "{needed} is packed: {files:?}");
+    }
+    for file in &files {
+        let allowed = file.starts_with("src/") && file.ends_with(".rs")
+            || [
+                "Cargo.toml",
+                "Cargo.toml.orig",
+                "Cargo.lock",
+                "README.md",
+                ".cargo_vcs_info.json",
+            ]
+            .contains(file);
+        assert!(allowed, "{file} is not part of the crate");
+    }
+    // Every source file under src/ is in it.
+    let mut sources = Vec::new();
+    collect_files(&root().join("src"), &mut sources);
+    for source in sources {
+        let rel = source
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(files.contains(&rel.as_str()), "{rel} is packed");
+    }
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The release matrix: (Rust target, asset platform).
+fn release_matrix() -> Vec<(String, String)> {
+    let workflow = yaml(".github/workflows/release.yml");
+    workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap().to_owned(),
+                e["asset"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// binstall's templates, `{ name }` style, rendered.
+fn render_binstall(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{ {k} }}"), v);
+    }
+    assert!(!out.contains('{'), "unrendered: {out}");
+    out
+}
+
+/// `cargo binstall scantoken` finds, for every target the release builds (and its glibc or musl
+/// twin), the asset the release workflow uploads, and the binary where the archive holds it.
+#[test]
+fn binstall_metadata_points_at_each_release_asset() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let metadata: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "scantoken")
+        .unwrap();
+    let repo = package["repository"].as_str().unwrap();
+    assert!(repo.starts_with("https://github.com/"), "{repo}");
+    let binstall = &package["metadata"]["binstall"];
+    assert_eq!(binstall["pkg-fmt"], "tgz");
+    let version = cargo_version();
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    // The archive holds the executable at its root: tar -czf ... -C dist/$ASSET "$exe".
+    assert!(release.contains(r#"-C "dist/$ASSET" "$exe""#), "{release}");
+    let matrix = release_matrix();
+    assert_eq!(matrix.len(), 6, "{matrix:?}");
+    for (target, asset) in matrix {
+        let twins = [
+            target.clone(),
+            target.replace("-musl", "-gnu"),
+            target.replace("-gnu", "-musl"),
+        ];
+        for triple in twins {
+            let url = binstall["overrides"][&triple]["pkg-url"]
+                .as_str()
+                .or(binstall["pkg-url"].as_str())
+                .unwrap();
+            let vars = [
+                ("repo", repo),
+                ("name", "scantoken"),
+                ("version", version.as_str()),
+                ("target", triple.as_str()),
+            ];
+            assert_eq!(
+                render_binstall(url, &vars),
+                format!("{repo}/releases/download/v{version}/scantoken-v{version}-{asset}.tar.gz"),
+                "{triple}"
+            );
+            let ext = if triple.contains("windows") {
+                ".exe"
+            } else {
+                ""
+            };
+            let bin = render_binstall(
+                binstall["bin-dir"].as_str().unwrap(),
+                &[("bin", "scantoken"), ("binary-ext", ext)],
+            );
+            assert_eq!(bin, format!("scantoken{ext}"), "{triple}");
+        }
+    }
+}
+
+/// The step of the release workflow's container job that lays out the image context.
+fn container_layout_script() -> String {
+    let workflow = yaml(".github/workflows/release.yml");
+    workflow["jobs"]["container"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Lay out the image context")
+        .and_then(|s| s["run"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+/// The container image: linted with hadolint, and checked against the context the release
+/// workflow lays out (each COPY source exists for each architecture it builds, the base is
+/// empty, the entry point is the binary copied); built and run where a container builder is
+/// available.
+#[test]
+fn the_container_image_is_the_static_binary_on_an_empty_base() {
+    lint("hadolint", &["Dockerfile"]);
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let instructions: Vec<&str> = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let froms: Vec<&&str> = instructions
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert_eq!(froms, [&"FROM scratch"], "one stage, on the empty base");
+    assert!(instructions.contains(&r#"ENTRYPOINT ["/usr/local/bin/scantoken"]"#));
+    assert!(instructions.iter().any(|l| l.starts_with("USER 65532")));
+
+    // The workflow's layout step, run on the release build's artifacts.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("Dockerfile"), dir.path().join("Dockerfile")).unwrap();
+    for asset in ["linux-x64", "linux-arm64"] {
+        let bin = dir.path().join(format!("artifacts/dist/{asset}"));
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_scantoken"), bin.join("scantoken")).unwrap();
+    }
+    let out = Command::new("bash")
+        .args(["-e", "-c", &container_layout_script()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let context = dir.path().join("image");
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert!(release.contains("for arch in amd64 arm64; do"), "{release}");
+    for arch in ["amd64", "arm64"] {
+        for line in instructions.iter().filter(|l| l.starts_with("COPY ")) {
+            let words: Vec<&str> = line
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
+            let source = words[1]
+                .replace("${TARGETOS}", "linux")
+                .replace("${TARGETARCH}", arch);
+            assert!(
+                context.join(&source).is_file(),
+                "{line}: {source} is in the context for {arch}"
+            );
+        }
+    }
+    let certs = std::fs::read_to_string(context.join("ca-certificates.crt")).unwrap();
+    assert!(certs.contains("-----BEGIN CERTIFICATE-----"));
+
+    // Build and run it where a container builder answers.
+    let docker_up = Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !docker_up {
+        eprintln!("no container builder here (docker info fails): the Dockerfile was linted and checked, not built");
+        return;
+    }
+    let tag = format!("scantoken-test:{}", std::process::id());
+    let built = Command::new("docker")
+        .args(["build", "--tag", &tag])
+        .arg(&context)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let inspect = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{json .Config}}", &tag])
+        .output()
+        .unwrap();
+    // The test binary is this machine's build, linked against its C library: it runs in the
+    // empty image only when it is static, as the release's musl builds are.
+    let linked = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_scantoken"))
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        })
+        .unwrap_or_default();
+    let ran = (linked.contains("not a dynamic executable") || linked.contains("statically linked"))
+        .then(|| {
+            Command::new("docker")
+                .args(["run", "--rm", &tag, "--version"])
+                .output()
+                .unwrap()
+        });
+    let _ = Command::new("docker").args(["rmi", &tag]).status();
+    let config: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(config["Entrypoint"][0], "/usr/local/bin/scantoken");
+    assert_eq!(config["User"], "65532:65532");
+    if let Some(ran) = ran {
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim(),
+            format!("scantoken {}", cargo_version())
+        );
+    }
+}
+
+/// The figures in BENCHMARKS.md ("The GitHub Action's install"): the action as the simulated
+/// runner runs it from this checkout, with the real cargo and rustc, once on a cold key (a clean
+/// `cargo install --locked`) and then warm, each warm run a new job (a new RUNNER_TEMP) that
+/// restores the binary from the cache. Minutes of CPU, so not part of the test command:
+///   cargo test -p scantoken --test packaging -- --ignored --nocapture action_install_timings
+/// SCANTOKEN_BENCH_WARM_RUNS sets the warm runs (default 10).
+#[test]
+#[ignore = "a benchmark: a clean release build of scantoken"]
+fn action_install_timings() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = std::env::var("HOME").unwrap();
+    let cargo_home = std::env::var("CARGO_HOME").unwrap_or(format!("{home}/.cargo"));
+    let rustup_home = std::env::var("RUSTUP_HOME").unwrap_or(format!("{home}/.rustup"));
+    let runner = |name: &str| action_runner::Runner {
+        action: root(),
+        temp: dir.path().join(name),
+        cache: dir.path().join("actions-cache"),
+        runner_os: "Linux".into(),
+        runner_arch: "X64".into(),
+        image_os: Some("ubuntu24".into()),
+        path: std::env::var("PATH").unwrap(),
+        env: vec![
+            ("CARGO_HOME".into(), cargo_home.clone()),
+            ("RUSTUP_HOME".into(), rustup_home.clone()),
+            ("GITHUB_EVENT_NAME".into(), "push".into()),
+            ("GITHUB_REF".into(), "refs/heads/main".into()),
+            (
+                "GITHUB_SHA".into(),
+                "3333333333333333333333333333333333333333".into(),
+            ),
+            ("GITHUB_REPOSITORY".into(), "acme/payments".into()),
+        ],
+    };
+    let runs: usize = std::env::var("SCANTOKEN_BENCH_WARM_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let cold = runner("cold").run(&action_inputs_no_verify());
+    assert_exported(&cold);
+    assert_eq!(cold.step("install").outputs["built"], "true");
+    let mut warm = Vec::new();
+    for n in 0..runs {
+        let run = runner(&format!("warm-{n}")).run(&action_inputs_no_verify());
+        assert_exported(&run);
+        assert_eq!(
+            run.step("restore").outputs["cache-hit"],
+            "true",
+            "{}",
+            run.log()
+        );
+        warm.push(run);
+    }
+    let archive = std::fs::read_dir(dir.path().join("actions-cache"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum::<u64>();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let stat = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        format!(
+            "{:.0} ms ({:.0}–{:.0})",
+            v[v.len() / 2],
+            v[0],
+            v[v.len() - 1]
+        )
+    };
+    println!("| step | cold key (1 run) | warm key (median (min–max), {runs} runs) |");
+    println!("|---|---|---|");
+    for (i, step) in cold.steps.iter().enumerate() {
+        let cold_time = if step.ran {
+            format!("{:.1} s", step.time.as_secs_f64())
+        } else {
+            "skipped".into()
+        };
+        let warm_times: Vec<f64> = warm
+            .iter()
+            .filter(|r| r.steps[i].ran)
+            .map(|r| ms(r.steps[i].time))
+            .collect();
+        let warm_time = if warm_times.is_empty() {
+            "skipped".into()
+        } else {
+            stat(warm_times)
+        };
+        println!("| {} | {cold_time} | {warm_time} |", step.name);
+    }
+    println!(
+        "| **the action step** | **{:.1} s** | **{}** |",
+        cold.time().as_secs_f64(),
+        stat(warm.iter().map(|r| ms(r.time())).collect())
+    );
+    println!(
+        "\ncached archive (tar.gz of the install root): {:.2} MB",
+        archive as f64 / 1e6
+    );
+    let worst = warm.iter().map(|r| r.time()).max().unwrap();
+    assert!(
+        worst.as_secs_f64() < 5.0,
+        "a warm run takes under 5 s: {worst:?}"
+    );
 }
