@@ -707,3 +707,79 @@ fn an_unwritable_step_summary_does_not_change_a_failed_verdicts_exit_code() {
         "{stderr}"
     );
 }
+
+/// A token map of exactly the size limit (256 KiB) is read; one byte more is refused before
+/// it is parsed, naming the limit.
+#[test]
+fn token_map_at_the_size_limit_is_read_and_one_byte_more_is_refused() {
+    const LIMIT: usize = 256 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let env = map_env(dir.path(), "acme_payments-api");
+    let padded = |size: usize| {
+        let mut text = MAP.to_owned();
+        text.push('#');
+        text.push_str(&"x".repeat(size - text.len() - 1));
+        text.push('\n');
+        assert_eq!(text.len(), size);
+        std::fs::write(dir.path().join("tokens.yaml"), text).unwrap();
+    };
+    padded(LIMIT);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--format", "shell"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("export SONAR_ORGANIZATION='acme'"),
+        "{stdout}"
+    );
+    padded(LIMIT + 1);
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("tokens.yaml") && stderr.contains("256 KiB"),
+        "{stderr}"
+    );
+}
+
+/// `token-env` must name a variable a shell could set: a letter or `_` first, then letters,
+/// digits and `_`.
+#[test]
+fn token_map_variable_names_follow_the_shells_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = |var: &str| {
+        let mut env = map_env(dir.path(), "acme_payments");
+        std::fs::write(
+            dir.path().join("tokens.yaml"),
+            format!("rules:\n  - projects: [\"*\"]\n    token-env: {var}\n"),
+        )
+        .unwrap();
+        set(&mut env, var, CANARY);
+        set(&mut env, "SONAR_ORGANIZATION", "acme");
+        scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "shell"],
+        )
+    };
+    for var in ["_SONAR_TOKEN", "_", "T0KEN_9"] {
+        let (code, stdout, stderr) = map(var);
+        assert_eq!(code, 0, "{var}: {stderr}");
+        assert!(
+            stdout.contains(&format!("export SONAR_TOKEN='{CANARY}'")),
+            "{var}: {stdout}"
+        );
+    }
+    for var in ["1TOKEN", "9"] {
+        let (code, stdout, stderr) = map(var);
+        assert_eq!(code, 2, "{var}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.contains("tokens.yaml line 3, field token-env")
+                && stderr.contains("is not a variable name"),
+            "{var}: {stderr}"
+        );
+    }
+}
