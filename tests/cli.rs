@@ -783,3 +783,87 @@ fn token_map_variable_names_follow_the_shells_rule() {
         );
     }
 }
+
+/// `context --json` in a plain shell with `vars`: exit code, the target, stderr.
+fn target_of(vars: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) =
+        scantoken(dir.path(), &common::pairs(vars), &["context", "--json"]);
+    let target = serde_json::from_str::<serde_json::Value>(&stdout)
+        .map(|v| v["target"].clone())
+        .unwrap_or_default();
+    (code, target, stderr)
+}
+
+/// Only the bare official URL is SonarQube Cloud (as the scanner decides): the same host
+/// with a port or a path is some other server, which gets no Cloud organization.
+#[test]
+fn an_official_host_with_a_port_or_a_path_is_a_server() {
+    for (url, flavor) in [
+        ("https://sonarcloud.io", "cloud-global"),
+        ("https://www.sonarqube.us/", "cloud-us"),
+        ("https://sonarqube.us", "cloud-us"),
+        ("https://sonarcloud.io:8443", "server"),
+        ("https://sonarqube.us:443/sonar", "server"),
+        ("https://sonarcloud.io/sonar", "server"),
+    ] {
+        let (code, target, stderr) = target_of(&[("SONAR_HOST_URL", url)]);
+        assert_eq!(code, 0, "{url}: {stderr}");
+        assert_eq!(target["flavor"], flavor, "{url}: {target}");
+    }
+}
+
+/// Warnings say what the scanner would ignore, and only that.
+#[test]
+fn target_warnings_name_what_is_ignored_and_nothing_else() {
+    let (_, target, _) = target_of(&[
+        ("SONAR_HOST_URL", "https://sonarcloud.io"),
+        ("SONAR_ORGANIZATION", "acme"),
+    ]);
+    assert!(target.get("warnings").is_none(), "{target}");
+    let (_, target, _) = target_of(&[
+        ("SONAR_HOST_URL", "https://sq.example.com"),
+        ("SONAR_ORGANIZATION", "acme"),
+    ]);
+    let warnings = target["warnings"].to_string();
+    assert!(
+        warnings.contains("SonarQube Server has no organizations"),
+        "{target}"
+    );
+    assert!(target["organization"].is_null(), "{target}");
+    let (_, target, _) = target_of(&[
+        ("SONAR_HOST_URL", "https://sq.example.com"),
+        ("SONAR_SCANNER_SONARCLOUD_URL", "https://sonarcloud.io"),
+    ]);
+    let warnings = target["warnings"].to_string();
+    assert!(
+        warnings.contains("takes precedence over")
+            && warnings.contains("SONAR_SCANNER_SONARCLOUD_URL"),
+        "{target}"
+    );
+}
+
+/// Sonar's limits: a project key of 400 characters, an organization key of 255.
+#[test]
+fn project_and_organization_keys_at_their_length_limits() {
+    let key = "k".repeat(400);
+    let (code, target, stderr) = target_of(&[("SCANTOKEN_PROJECT_KEY", &key)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(target["project_key"]["value"], key.as_str());
+    let (code, _, stderr) = target_of(&[("SCANTOKEN_PROJECT_KEY", &"k".repeat(401))]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("longer than 400"), "{stderr}");
+
+    let org = "o".repeat(255);
+    let (code, target, stderr) = target_of(&[("SONAR_ORGANIZATION", &org)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(target["organization"]["value"], org.as_str());
+    for bad in ["o".repeat(256), "Acme Corp".into(), "acme/x".into()] {
+        let (code, _, stderr) = target_of(&[("SONAR_ORGANIZATION", &bad)]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(
+            stderr.contains("SONAR_ORGANIZATION") && stderr.contains("is not valid"),
+            "{stderr}"
+        );
+    }
+}
