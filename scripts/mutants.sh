@@ -49,7 +49,7 @@ if [ -d target/tools/venv/bin ]; then export PATH="$PWD/target/tools/venv/bin:$P
 
 files=()
 for f in "${CORE[@]}"; do files+=(--file "$f"); done
-common=(--baseline skip --timeout 300 --build-timeout 900 -j 1)
+common=(--baseline skip --timeout 300 --build-timeout 900)
 # .cargo/mutants.toml asks for nextest, as on the project's machines; plain cargo test where
 # it is not installed (as scripts/test.sh does).
 if ! cargo nextest --version >/dev/null 2>&1; then common+=(--test-tool cargo); fi
@@ -62,7 +62,7 @@ if [ "${1:-}" != "--changed" ]; then
     case "$arg" in --file | -f | --file=*) files=() ;; esac
   done
   CARGO_TARGET_DIR="$PWD/target/mutants/target" \
-    exec cargo mutants "${common[@]}" "${files[@]}" --output "$out" "$@"
+    exec cargo mutants "${common[@]}" -j 1 "${files[@]}" --output "$out" "$@"
 fi
 
 base="${2:-HEAD~1}"
@@ -90,7 +90,7 @@ if [ ${#in_place[@]} -gt 0 ]; then
   git diff --quiet HEAD -- src || git checkout --quiet HEAD -- src
 else
   CARGO_TARGET_DIR="$PWD/target/mutants/target" timeout --signal=INT --kill-after=60 "$TIME_CAP" \
-    cargo mutants "${common[@]}" "${files[@]}" --in-diff "$diff" --output "$out" || status=$?
+    cargo mutants "${common[@]}" -j 1 "${files[@]}" --in-diff "$diff" --output "$out" || status=$?
 fi
 
 result="$out/mutants.out"
@@ -106,7 +106,7 @@ case "$status" in
   1 | 70)
     # A usage or internal error: this script or the configuration is wrong, and would go
     # on testing nothing if let pass.
-    echo "mutants: cargo-mutants failed (status $status, see $result/debug.log)" >&2
+    echo "mutants: cargo-mutants failed (status $status, see $result/debug.log if it was written)" >&2
     exit 1
     ;;
   *) echo "mutants: cargo-mutants ended with status $status and reported no missed mutant (see $result/debug.log)" >&2 ;;
