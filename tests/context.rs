@@ -814,3 +814,31 @@ fn github_event_file_that_is_empty_or_not_an_object_is_refused() {
     ));
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// GitHub caps a webhook payload at 25 MB, and so does scantoken: a payload of exactly
+/// 25 MiB is read, one byte more is refused, naming the file and the limit.
+#[test]
+fn github_event_file_at_the_size_limit_is_read_and_one_byte_more_is_refused() {
+    const LIMIT: usize = 25 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_env(dir.path(), "push", "refs/heads/feature/z", "octocat", None);
+    let path = dir.path().join("event.json");
+    common::set(&mut env, "GITHUB_EVENT_PATH", path.to_str().unwrap());
+    let payload = r#"{"repository": {"full_name": "acme/payments", "default_branch": "main"}}"#;
+    let write = |size: usize| {
+        let mut text = " ".repeat(size - payload.len());
+        text.push_str(payload);
+        std::fs::write(&path, text).unwrap();
+    };
+    write(LIMIT);
+    let ctx = context_of(&env);
+    assert_eq!(ctx["branch"], "feature/z", "{ctx}");
+    assert_eq!(ctx["default_branch"], "main", "the payload was read: {ctx}");
+    write(LIMIT + 1);
+    let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("GITHUB_EVENT_PATH") && stderr.contains("larger than the 25 MiB"),
+        "{stderr}"
+    );
+}
