@@ -49,7 +49,7 @@ if [ -d target/tools/venv/bin ]; then export PATH="$PWD/target/tools/venv/bin:$P
 
 files=()
 for f in "${CORE[@]}"; do files+=(--file "$f"); done
-common=(--baseline skip --timeout 300 --build-timeout 900)
+common=(--baseline skip --timeout 180 --build-timeout 900)
 # .cargo/mutants.toml asks for nextest, as on the project's machines; plain cargo test where
 # it is not installed (as scripts/test.sh does).
 if ! cargo nextest --version >/dev/null 2>&1; then common+=(--test-tool cargo); fi
