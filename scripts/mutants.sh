@@ -100,7 +100,7 @@ if [ -s "$result/missed.txt" ]; then
   exit 1
 fi
 case "$status" in
-  0) echo "mutants: every mutant of the lines changed since $base was caught" >&2 ;;
+  0) echo "mutants: no mutant of the core lines changed since $base was missed" >&2 ;;
   124 | 130) echo "mutants: time cap (${TIME_CAP}s) reached; none missed among those tested" >&2 ;;
   3) echo "mutants: none missed; some timed out (see $result/timeout.txt)" >&2 ;;
   1 | 70)
