@@ -2,7 +2,7 @@
 # Runs every test of the repository on a fresh machine: installs the tools the tests drive for
 # real, checks formatting and lints, then runs the whole workspace's test suite (with
 # cargo-nextest where it is installed, as on the project's machines; plain cargo test
-# otherwise).
+# otherwise), and mutation-tests the core lines the last change touched (scripts/mutants.sh).
 #
 # What is pinned: the PyPI and npm packages below, at the versions named (their own
 # dependencies are what pip and npm resolve for those versions), and the Azure task's test
@@ -81,3 +81,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# Mutation testing of the core lines the last change touched (HEAD against its first parent:
+# a commit, or a merge of a branch, on main): fails on a mutant no test catches. Installs
+# cargo-mutants (pinned) under target/tools once, then needs no network; capped at 20 minutes
+# of mutants. scripts/mutants.sh and docs/testing.md say more.
+bash scripts/mutants.sh --changed

@@ -318,6 +318,17 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "*** ***\n***g ***");
     }
 
+    /// A secret that ends what the child wrote so far (a prompt, a progress line without
+    /// its line break yet) is masked and shown at once, not held until more output comes.
+    #[test]
+    fn a_secret_that_ends_a_chunk_is_masked_at_once() {
+        let mut m = Masker::new(["sqp_X"]);
+        assert_eq!(m.push(b"token: sqp_X"), b"token: ***");
+        assert_eq!(m.push(b"sqp_"), b"");
+        assert_eq!(m.push(b"X"), b"***");
+        assert_eq!(m.finish(), b"");
+    }
+
     #[test]
     fn a_line_ending_flushes_at_once() {
         let mut m = Masker::new(["sqp_X"]);

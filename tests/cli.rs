@@ -707,3 +707,163 @@ fn an_unwritable_step_summary_does_not_change_a_failed_verdicts_exit_code() {
         "{stderr}"
     );
 }
+
+/// A token map of exactly the size limit (256 KiB) is read; one byte more is refused before
+/// it is parsed, naming the limit.
+#[test]
+fn token_map_at_the_size_limit_is_read_and_one_byte_more_is_refused() {
+    const LIMIT: usize = 256 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let env = map_env(dir.path(), "acme_payments-api");
+    let padded = |size: usize| {
+        let mut text = MAP.to_owned();
+        text.push('#');
+        text.push_str(&"x".repeat(size - text.len() - 1));
+        text.push('\n');
+        assert_eq!(text.len(), size);
+        std::fs::write(dir.path().join("tokens.yaml"), text).unwrap();
+    };
+    padded(LIMIT);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--no-verify", "--format", "shell"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("export SONAR_ORGANIZATION='acme'"),
+        "{stdout}"
+    );
+    padded(LIMIT + 1);
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("tokens.yaml") && stderr.contains("256 KiB"),
+        "{stderr}"
+    );
+}
+
+/// `token-env` must name a variable a shell could set: a letter or `_` first, then letters,
+/// digits and `_`.
+#[test]
+fn token_map_variable_names_follow_the_shells_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = |var: &str| {
+        let mut env = map_env(dir.path(), "acme_payments");
+        std::fs::write(
+            dir.path().join("tokens.yaml"),
+            format!("rules:\n  - projects: [\"*\"]\n    token-env: {var}\n"),
+        )
+        .unwrap();
+        set(&mut env, var, CANARY);
+        set(&mut env, "SONAR_ORGANIZATION", "acme");
+        scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "shell"],
+        )
+    };
+    for var in ["_SONAR_TOKEN", "_", "T0KEN_9"] {
+        let (code, stdout, stderr) = map(var);
+        assert_eq!(code, 0, "{var}: {stderr}");
+        assert!(
+            stdout.contains(&format!("export SONAR_TOKEN='{CANARY}'")),
+            "{var}: {stdout}"
+        );
+    }
+    for var in ["1TOKEN", "9"] {
+        let (code, stdout, stderr) = map(var);
+        assert_eq!(code, 2, "{var}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(
+            stderr.contains("tokens.yaml line 3, field token-env")
+                && stderr.contains("is not a variable name"),
+            "{var}: {stderr}"
+        );
+    }
+}
+
+/// `context --json` in a plain shell with `vars`: exit code, the target, stderr.
+fn target_of(vars: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) =
+        scantoken(dir.path(), &common::pairs(vars), &["context", "--json"]);
+    let target = serde_json::from_str::<serde_json::Value>(&stdout)
+        .map(|v| v["target"].clone())
+        .unwrap_or_default();
+    (code, target, stderr)
+}
+
+/// Only the bare official URL is SonarQube Cloud (as the scanner decides): the same host
+/// with a port or a path is some other server, which gets no Cloud organization.
+#[test]
+fn an_official_host_with_a_port_or_a_path_is_a_server() {
+    for (url, flavor) in [
+        ("https://sonarcloud.io", "cloud-global"),
+        ("https://www.sonarqube.us/", "cloud-us"),
+        ("https://sonarqube.us", "cloud-us"),
+        ("https://sonarcloud.io:8443", "server"),
+        ("https://sonarqube.us:443/sonar", "server"),
+        ("https://sonarcloud.io/sonar", "server"),
+    ] {
+        let (code, target, stderr) = target_of(&[("SONAR_HOST_URL", url)]);
+        assert_eq!(code, 0, "{url}: {stderr}");
+        assert_eq!(target["flavor"], flavor, "{url}: {target}");
+    }
+}
+
+/// Warnings say what the scanner would ignore, and only that.
+#[test]
+fn target_warnings_name_what_is_ignored_and_nothing_else() {
+    let (_, target, _) = target_of(&[
+        ("SONAR_HOST_URL", "https://sonarcloud.io"),
+        ("SONAR_ORGANIZATION", "acme"),
+    ]);
+    assert!(target.get("warnings").is_none(), "{target}");
+    let (_, target, _) = target_of(&[
+        ("SONAR_HOST_URL", "https://sq.example.com"),
+        ("SONAR_ORGANIZATION", "acme"),
+    ]);
+    let warnings = target["warnings"].to_string();
+    assert!(
+        warnings.contains("SonarQube Server has no organizations"),
+        "{target}"
+    );
+    assert!(target["organization"].is_null(), "{target}");
+    let (_, target, _) = target_of(&[
+        ("SONAR_HOST_URL", "https://sq.example.com"),
+        ("SONAR_SCANNER_SONARCLOUD_URL", "https://sonarcloud.io"),
+    ]);
+    let warnings = target["warnings"].to_string();
+    assert!(
+        warnings.contains("takes precedence over")
+            && warnings.contains("SONAR_SCANNER_SONARCLOUD_URL"),
+        "{target}"
+    );
+}
+
+/// Sonar's limits: a project key of 400 characters, an organization key of 255.
+#[test]
+fn project_and_organization_keys_at_their_length_limits() {
+    let key = "k".repeat(400);
+    let (code, target, stderr) = target_of(&[("SCANTOKEN_PROJECT_KEY", &key)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(target["project_key"]["value"], key.as_str());
+    let (code, _, stderr) = target_of(&[("SCANTOKEN_PROJECT_KEY", &"k".repeat(401))]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("longer than 400"), "{stderr}");
+
+    let org = "o".repeat(255);
+    let (code, target, stderr) = target_of(&[("SONAR_ORGANIZATION", &org)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(target["organization"]["value"], org.as_str());
+    for bad in ["o".repeat(256), "Acme Corp".into(), "acme/x".into()] {
+        let (code, _, stderr) = target_of(&[("SONAR_ORGANIZATION", &bad)]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(
+            stderr.contains("SONAR_ORGANIZATION") && stderr.contains("is not valid"),
+            "{stderr}"
+        );
+    }
+}

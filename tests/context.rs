@@ -569,3 +569,276 @@ fn a_hostile_payload_cannot_inject_commands_through_the_skip_notice() {
         }
     }
 }
+
+/// A GitHub Actions job of `event` at `git_ref` started by `actor`, with `payload` as its
+/// event file (none when `None`).
+fn github_env(
+    dir: &Path,
+    event: &str,
+    git_ref: &str,
+    actor: &str,
+    payload: Option<Value>,
+) -> Vec<(String, String)> {
+    let mut env = common::pairs(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", event),
+        ("GITHUB_REF", git_ref),
+        ("GITHUB_SHA", "3333333333333333333333333333333333333333"),
+        ("GITHUB_REPOSITORY", "acme/payments"),
+        ("GITHUB_ACTOR", actor),
+    ]);
+    if let Some(payload) = payload {
+        let path = dir.join("event.json");
+        std::fs::write(&path, payload.to_string()).unwrap();
+        common::set(&mut env, "GITHUB_EVENT_PATH", path.to_str().unwrap());
+    }
+    env
+}
+
+/// A pull request event's payload: head from `head_repo` (`None`: the fork was deleted),
+/// opened by `author`.
+fn pr_payload(head_repo: Option<&str>, author: &str) -> Value {
+    serde_json::json!({
+        "number": 7,
+        "pull_request": {
+            "number": 7,
+            "head": {"ref": "feature/x", "sha": "1111111111111111111111111111111111111111",
+                     "repo": head_repo.map(|r| serde_json::json!({"full_name": r}))},
+            "base": {"ref": "main", "sha": "2222222222222222222222222222222222222222",
+                     "repo": {"full_name": "acme/payments"}},
+            "user": {"login": author}
+        },
+        "repository": {"full_name": "acme/payments", "default_branch": "main"}
+    })
+}
+
+#[test]
+fn github_pull_request_from_a_deleted_fork_is_a_fork_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_env(
+        dir.path(),
+        "pull_request",
+        "refs/pull/7/merge",
+        "octocat",
+        Some(pr_payload(None, "octocat")),
+    );
+    let ctx = context_of(&env);
+    assert_eq!(ctx["fork"], true, "{ctx}");
+    assert!(
+        ctx["secrets_withheld"].to_string().contains("fork"),
+        "{ctx}"
+    );
+    // The same pull request from a branch of the repository itself gets the secrets.
+    let env = github_env(
+        dir.path(),
+        "pull_request",
+        "refs/pull/7/merge",
+        "octocat",
+        Some(pr_payload(Some("acme/payments"), "octocat")),
+    );
+    let ctx = context_of(&env);
+    assert_eq!(ctx["fork"], false, "{ctx}");
+    assert!(ctx["secrets_withheld"].is_null(), "{ctx}");
+}
+
+/// GitHub withholds every secret from a pull_request_target only when Dependabot started it
+/// on its own pull request; Dependabot starting it on a person's pull request (a rebase it
+/// was asked for) gets the repository's secrets.
+#[test]
+fn github_pull_request_target_by_dependabot_on_a_persons_pull_request_has_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_env(
+        dir.path(),
+        "pull_request_target",
+        "refs/heads/main",
+        "dependabot[bot]",
+        Some(pr_payload(Some("acme/payments"), "octocat")),
+    );
+    let ctx = context_of(&env);
+    assert_eq!(ctx["dependabot"], true, "{ctx}");
+    assert!(ctx["secrets_withheld"].is_null(), "{ctx}");
+}
+
+/// A push's payload is optional (scantoken needs nothing from it); without it the branch is
+/// still known, and no branch is taken for the default one on a guess.
+#[test]
+fn github_push_without_an_event_file_is_its_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_env(dir.path(), "push", "refs/heads/feature/y", "octocat", None);
+    let ctx = context_of(&env);
+    assert_eq!(ctx["event"], "branch", "{ctx}");
+    assert_eq!(ctx["branch"], "feature/y", "{ctx}");
+    assert!(ctx["default_branch"].is_null(), "{ctx}");
+    assert_ne!(ctx["is_default_branch"], true, "{ctx}");
+    // A scheduled run is on the default branch by GitHub's rule: GITHUB_REF names it.
+    let env = github_env(dir.path(), "schedule", "refs/heads/trunk", "octocat", None);
+    let ctx = context_of(&env);
+    assert_eq!(ctx["default_branch"], "trunk", "{ctx}");
+    assert_eq!(ctx["is_default_branch"], true, "{ctx}");
+}
+
+#[test]
+fn github_pull_request_without_an_event_file_says_which_variable_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = github_env(
+        dir.path(),
+        "pull_request",
+        "refs/pull/7/merge",
+        "octocat",
+        None,
+    );
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &env, &["context"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("GITHUB_EVENT_PATH") && stderr.contains("is not set"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn github_issue_comment_on_a_pull_request_notes_what_is_analysed() {
+    let dir = tempfile::tempdir().unwrap();
+    let comment = |issue: Value| {
+        let env = github_env(
+            dir.path(),
+            "issue_comment",
+            "refs/heads/main",
+            "octocat",
+            Some(
+                serde_json::json!({"issue": issue, "repository": {"full_name": "acme/payments", "default_branch": "main"}}),
+            ),
+        );
+        let ctx = context_of(&env);
+        assert_eq!(ctx["branch"], "main", "{ctx}");
+        ctx["notes"]
+            .to_string()
+            .contains("issue_comment on a pull request")
+    };
+    assert!(comment(
+        serde_json::json!({"number": 7, "pull_request": {"url": "https://api.github.com/repos/acme/payments/pulls/7"}})
+    ));
+    assert!(!comment(serde_json::json!({"number": 8})));
+    assert!(!comment(
+        serde_json::json!({"number": 9, "pull_request": null})
+    ));
+}
+
+/// A `workflow_run` payload following a pull_request run, listing `pull_requests`.
+fn workflow_run_payload(pull_requests: Value) -> Value {
+    serde_json::json!({
+        "workflow_run": {
+            "event": "pull_request",
+            "head_branch": "feature/x",
+            "head_sha": "4444444444444444444444444444444444444444",
+            "pull_requests": pull_requests,
+            "head_repository": {"full_name": "acme/payments"},
+            "repository": {"full_name": "acme/payments"}
+        },
+        "repository": {"full_name": "acme/payments", "default_branch": "main"}
+    })
+}
+
+fn run_pr(number: u64, head_sha: &str, base_repo_url: &str) -> Value {
+    serde_json::json!({
+        "number": number,
+        "head": {"ref": "feature/x", "sha": head_sha, "repo": {"url": "https://api.github.com/repos/acme/payments"}},
+        "base": {"ref": "main", "sha": "2222222222222222222222222222222222222222", "repo": {"url": base_repo_url}}
+    })
+}
+
+#[test]
+fn github_workflow_run_picks_the_pull_request_into_this_repository_at_the_commit_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = "https://api.github.com/repos/Acme/Payments";
+    let pick = |prs: Value| {
+        let env = github_env(
+            dir.path(),
+            "workflow_run",
+            "refs/heads/main",
+            "octocat",
+            Some(workflow_run_payload(prs)),
+        );
+        let ctx = context_of(&env);
+        assert_eq!(
+            ctx["revision"], "4444444444444444444444444444444444444444",
+            "{ctx}"
+        );
+        (ctx["pull_request"]["key"].clone(), ctx["skip"].is_null())
+    };
+    // Two open pull requests from the branch: the one whose head is the commit built.
+    let (key, _) = pick(serde_json::json!([
+        run_pr(11, "5555555555555555555555555555555555555555", ours),
+        run_pr(12, "4444444444444444444444444444444444444444", ours),
+    ]));
+    assert_eq!(key, "12");
+    // A pull request into another repository (the branch's pull request upstream) is not
+    // this repository's: with nothing else listed, the build is skipped.
+    let upstream = "https://api.github.com/repos/upstream/payments";
+    let (key, analysed) = pick(serde_json::json!([run_pr(
+        13,
+        "4444444444444444444444444444444444444444",
+        upstream
+    )]));
+    assert!(key.is_null() && !analysed, "{key}");
+    let (key, _) = pick(serde_json::json!([
+        run_pr(13, "4444444444444444444444444444444444444444", upstream),
+        run_pr(14, "5555555555555555555555555555555555555555", ours),
+    ]));
+    assert_eq!(key, "14");
+}
+
+/// The event file is read as a stream: leading white space of any length is skipped before
+/// the first character is judged, and an empty file is an error, not a wait.
+#[test]
+fn github_event_file_that_is_empty_or_not_an_object_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_env(dir.path(), "push", "refs/heads/main", "octocat", None);
+    let path = dir.path().join("event.json");
+    common::set(&mut env, "GITHUB_EVENT_PATH", path.to_str().unwrap());
+    let run = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let start = std::time::Instant::now();
+        let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context"]);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        (code, stderr)
+    };
+    let (code, stderr) = run("");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("GITHUB_EVENT_PATH"), "{stderr}");
+    let (code, stderr) = run(&format!("{}[1]", " \n".repeat(40_000)));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is JSON but not an object"), "{stderr}");
+    let (code, stderr) = run(&format!(
+        "{}{{\"ref\": \"refs/heads/main\"}}",
+        "\n".repeat(40_000)
+    ));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// GitHub caps a webhook payload at 25 MB, and so does scantoken: a payload of exactly
+/// 25 MiB is read, one byte more is refused, naming the file and the limit.
+#[test]
+fn github_event_file_at_the_size_limit_is_read_and_one_byte_more_is_refused() {
+    const LIMIT: usize = 25 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github_env(dir.path(), "push", "refs/heads/feature/z", "octocat", None);
+    let path = dir.path().join("event.json");
+    common::set(&mut env, "GITHUB_EVENT_PATH", path.to_str().unwrap());
+    let payload = r#"{"repository": {"full_name": "acme/payments", "default_branch": "main"}}"#;
+    let write = |size: usize| {
+        let mut text = " ".repeat(size - payload.len());
+        text.push_str(payload);
+        std::fs::write(&path, text).unwrap();
+    };
+    write(LIMIT);
+    let ctx = context_of(&env);
+    assert_eq!(ctx["branch"], "feature/z", "{ctx}");
+    assert_eq!(ctx["default_branch"], "main", "the payload was read: {ctx}");
+    write(LIMIT + 1);
+    let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("GITHUB_EVENT_PATH") && stderr.contains("larger than the 25 MiB"),
+        "{stderr}"
+    );
+}

@@ -435,3 +435,26 @@ fn the_scan_command_input_runs_on_github_with_outputs_and_no_exported_variable()
         "{stderr}"
     );
 }
+
+/// A scan killed by a signal (the OOM killer's SIGKILL) gives the exit code a shell gives:
+/// 128 + the signal's number, so the step fails as the scan did.
+#[test]
+fn a_scan_killed_by_a_signal_exits_128_plus_its_number() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            "kill -KILL $$",
+        ],
+    );
+    assert_eq!(code, 128 + 9, "{stderr}");
+}

@@ -639,3 +639,60 @@ fn azure_marks_an_unproven_export_succeeded_with_issues() {
         assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{verdict}");
     }
 }
+
+/// A secret of several lines (nothing scantoken exports today has one, but a writer must not
+/// depend on that): the runner masks the whole value, and each line on its own, since a
+/// line printed alone would not match the whole. A one-line secret is masked once.
+#[test]
+fn github_masks_each_line_of_a_multi_line_secret() {
+    let secret = "first-line\nsecond-line\r\nthird-line\n";
+    let mut set = plain_set();
+    set.variables[0].value = Value::Secret(SecretString::from(secret.to_owned()));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = Destinations {
+        github_env: Some(dir.path().join("env")),
+        ..Destinations::default()
+    };
+    let rendered = export::render(Format::Github, &set, &summary("ok"), &dest).unwrap();
+    let commands = github_runner::parse_workflow_commands(&rendered.stdout);
+    let masked = github_runner::masked_values(&commands);
+    assert_eq!(
+        masked,
+        vec![secret, "first-line", "second-line", "third-line"],
+        "{}",
+        rendered.stdout
+    );
+    // Masks come first, before any other command.
+    assert!(commands[..masked.len()]
+        .iter()
+        .all(|c| c.name == "add-mask"));
+
+    let rendered = export::render(Format::Github, &plain_set(), &summary("ok"), &dest).unwrap();
+    let commands = github_runner::parse_workflow_commands(&rendered.stdout);
+    assert_eq!(
+        github_runner::masked_values(&commands),
+        vec!["sqco_WRITERScanary"],
+        "one mask for a one-line secret: {}",
+        rendered.stdout
+    );
+}
+
+/// A file-command entry's name is written before `<<`: a name holding `=` or `<<` would be
+/// read by the runner as another name and value, and a line break would start another entry.
+/// Such a name is refused, naming it; any other name round-trips.
+#[test]
+fn github_refuses_a_name_the_runner_would_read_differently() {
+    for name in ["", "A=B", "A<<B", "A\nB", "A\rB", "=", "<<"] {
+        let e = export::github::heredoc(name, "value").unwrap_err();
+        assert_eq!(e.name, name);
+        assert!(e.to_string().contains("not a valid variable name"), "{e}");
+    }
+    for name in ["A", "SONAR_TOKEN", "A<B", "A-B", "a.b", "A B"] {
+        let entry = export::github::heredoc(name, "x=1\n<<y").unwrap();
+        assert_eq!(
+            github_runner::parse_env_file(&entry).unwrap(),
+            vec![(name.to_owned(), "x=1\n<<y".to_owned())],
+            "{name:?}"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Mutation testing of the core modules with cargo-mutants (pinned below): each mutant changes
+# one operator or return value, the tests run, and a mutant no test notices is "missed".
+# The core: the modules that decide verdicts, read the CI, choose credentials, resolve the
+# target and write the exports. docs/testing.md has the scores, the equivalent mutants
+# (.cargo/mutants.toml) and how to read a result.
+#
+#   scripts/mutants.sh                    every core module (hours on a 2-core machine)
+#   scripts/mutants.sh --file src/x.rs    one module; any cargo-mutants option passes through
+#   scripts/mutants.sh --changed [BASE]   only the core lines changed since BASE (default: the
+#                                         first parent, HEAD~1), within a time cap: what CI runs
+#
+# --changed exits 1 when a mutant is missed and 0 otherwise: no core line changed, no BASE
+# in the clone (a shallow checkout), the time cap reached with nothing missed so far, a
+# mutant that timed out (a loop the mutant made endless is noticed, not missed). It needs no
+# network once cargo-mutants is installed. In CI (CI set, src/ unmodified) it mutates the
+# checkout in place, so the builds reuse what the test run built; elsewhere cargo-mutants
+# works on a copy, with its own build folder (target/mutants/target).
+#
+# Results: target/mutants/<run>/mutants.out (missed.txt, caught.txt, log/ per mutant).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=27.1.0
+# Seconds --changed may spend testing mutants (each needs a build and a test run, about a
+# minute on 2 cores); CI's whole run must stay well inside its 90 minutes.
+TIME_CAP="${SCANTOKEN_MUTANTS_TIME_CAP:-1200}"
+
+CORE=(
+  src/sonar/mod.rs
+  src/ci/*.rs
+  src/credential/*.rs
+  src/target.rs
+  src/scanner_config.rs
+  src/scanner_command.rs
+  src/export/*.rs
+  src/output.rs
+  src/child.rs
+)
+
+tools="$PWD/target/tools/cargo-mutants"
+if [ "$("$tools/bin/cargo-mutants" mutants --version 2>/dev/null)" != "cargo-mutants $VERSION" ]; then
+  echo "installing cargo-mutants $VERSION under target/tools (once)" >&2
+  cargo install --locked --quiet --root "$tools" "cargo-mutants@$VERSION"
+fi
+export PATH="$tools/bin:$PATH"
+# The tests that run for each mutant drive the tools scripts/test.sh installs (OpenBao).
+if [ -d target/tools/venv/bin ]; then export PATH="$PWD/target/tools/venv/bin:$PATH"; fi
+
+files=()
+for f in "${CORE[@]}"; do files+=(--file "$f"); done
+common=(--baseline skip --timeout 180 --build-timeout 900)
+# .cargo/mutants.toml asks for nextest, as on the project's machines; plain cargo test where
+# it is not installed (as scripts/test.sh does).
+if ! cargo nextest --version >/dev/null 2>&1; then common+=(--test-tool cargo); fi
+
+if [ "${1:-}" != "--changed" ]; then
+  out="target/mutants/full"
+  mkdir -p "$out"
+  # A --file of the caller's replaces the core list.
+  for arg in "$@"; do
+    case "$arg" in --file | -f | --file=*) files=() ;; esac
+  done
+  CARGO_TARGET_DIR="$PWD/target/mutants/target" \
+    exec cargo mutants "${common[@]}" -j 1 "${files[@]}" --output "$out" "$@"
+fi
+
+base="${2:-HEAD~1}"
+if ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
+  echo "mutants: $base is not in this clone (shallow?): no changed lines to test, skipped" >&2
+  exit 0
+fi
+out="target/mutants/changed"
+rm -rf "$out"
+mkdir -p "$out"
+diff="$out/changes.diff"
+git diff "$base" -- "${CORE[@]}" >"$diff"
+if [ ! -s "$diff" ]; then
+  echo "mutants: no core line changed since $base" >&2
+  exit 0
+fi
+
+in_place=()
+if [ -n "${CI:-}" ] && git diff --quiet HEAD -- src; then in_place=(--in-place); fi
+status=0
+if [ ${#in_place[@]} -gt 0 ]; then
+  timeout --signal=INT --kill-after=60 "$TIME_CAP" \
+    cargo mutants "${common[@]}" "${files[@]}" --in-diff "$diff" --output "$out" --in-place || status=$?
+  # An interrupted in-place run restores the file it mutated; make sure of it.
+  git diff --quiet HEAD -- src || git checkout --quiet HEAD -- src
+else
+  CARGO_TARGET_DIR="$PWD/target/mutants/target" timeout --signal=INT --kill-after=60 "$TIME_CAP" \
+    cargo mutants "${common[@]}" -j 1 "${files[@]}" --in-diff "$diff" --output "$out" || status=$?
+fi
+
+result="$out/mutants.out"
+if [ -s "$result/missed.txt" ]; then
+  echo "mutants: missed, changed since $base (add a test that fails with the change, or list it as equivalent in .cargo/mutants.toml with the reason):" >&2
+  cat "$result/missed.txt" >&2
+  exit 1
+fi
+case "$status" in
+  0) echo "mutants: no mutant of the core lines changed since $base was missed" >&2 ;;
+  124 | 130) echo "mutants: time cap (${TIME_CAP}s) reached; none missed among those tested" >&2 ;;
+  3) echo "mutants: none missed; some timed out (see $result/timeout.txt)" >&2 ;;
+  1 | 70)
+    # A usage or internal error: this script or the configuration is wrong, and would go
+    # on testing nothing if let pass.
+    echo "mutants: cargo-mutants failed (status $status, see $result/debug.log if it was written)" >&2
+    exit 1
+    ;;
+  *) echo "mutants: cargo-mutants ended with status $status and reported no missed mutant (see $result/debug.log)" >&2 ;;
+esac
+exit 0
