@@ -64,6 +64,10 @@ enum Command {
     /// the scanner's environment set for it alone, its output masked; exits with its code.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
+    /// Check every token against every project (a scheduled job's view of the fleet): per
+    /// project, per token, per token-map rule; a table, Markdown and JSON evidence.
+    #[command(after_help = crate::audit::AFTER_HELP)]
+    Audit(crate::audit::AuditArgs),
 }
 
 const RUN_AFTER_HELP: &str = "\
@@ -292,6 +296,9 @@ pub fn run(
         Command::Verify(args) => verify(&args, env, cwd, &mut out).map(Outcome::from),
         Command::Export(args) => export(&args, env, cwd, &mut out).map(Outcome::from),
         Command::Run(args) => run_command(&args, env, cwd, &mut out),
+        Command::Audit(args) => crate::audit::run(&args, env, cwd, &mut out)
+            .map(Outcome::from)
+            .map_err(Failure::from),
     };
     match result {
         Ok(outcome) => outcome,

@@ -112,7 +112,7 @@ pub fn escape_data(value: &str) -> String {
 }
 
 /// Text safe inside a Markdown table cell: no line breaks, no `|`, no HTML.
-fn cell(value: &str) -> String {
+pub fn cell(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars().take(300) {
         match c {
