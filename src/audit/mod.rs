@@ -32,7 +32,7 @@ use std::time::Duration;
 
 /// Requests in flight at once unless `--concurrency` says otherwise: enough to audit a
 /// thousand projects in seconds, few enough that a server sees one busy client, not a storm.
-pub const DEFAULT_CONCURRENCY: u64 = 16;
+pub const DEFAULT_CONCURRENCY: u64 = 32;
 /// The whole audit's deadline unless `--deadline` says otherwise: a scheduled job's budget.
 pub const DEFAULT_DEADLINE_SECS: u64 = 900;
 /// Warn this many days before a token expires (an audit is the early warning; verify uses 14).
@@ -83,7 +83,7 @@ pub struct AuditArgs {
     /// SonarQube Cloud organization key (else each rule's organization) [input: organization]
     #[arg(long, value_name = "KEY")]
     organization: Option<String>,
-    /// Requests in flight at once [input: concurrency; default: 16]
+    /// Requests in flight at once [input: concurrency; default: 32]
     #[arg(long, value_name = "N")]
     concurrency: Option<u64>,
     /// Seconds the whole audit may take; pairs not decided by then are reported as
