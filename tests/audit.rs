@@ -142,7 +142,9 @@ fn check_schema(args: &[&str]) {
         .args(args)
         .current_dir(root())
         .output()
-        .unwrap_or_else(|e| panic!("check-jsonschema is not installed ({e}); ./scripts/test.sh installs it"));
+        .unwrap_or_else(|e| {
+            panic!("check-jsonschema is not installed ({e}); ./scripts/test.sh installs it")
+        });
     assert!(
         out.status.success(),
         "check-jsonschema {args:?}:\n{}{}",
@@ -185,15 +187,28 @@ fn cloud_with_a_token_map_finds_gaps_expiry_personal_tokens_and_unused_rules() {
 
     // Per project: the rule and token CI would pick, and the verdict.
     let p = project(&report, "acme_payments-api");
-    assert_eq!((p["verdict"].as_str(), p["rule_line"].as_u64()), (Some("ok"), Some(2)));
+    assert_eq!(
+        (p["verdict"].as_str(), p["rule_line"].as_u64()),
+        (Some("ok"), Some(2))
+    );
     assert_eq!(p["token_env"], "SONAR_TOKEN_PAYMENTS");
     let p = project(&report, "acme_web");
-    assert_eq!((p["verdict"].as_str(), p["token_env"].as_str()), (Some("ok"), Some("PERSONAL_TOKEN")));
+    assert_eq!(
+        (p["verdict"].as_str(), p["token_env"].as_str()),
+        (Some("ok"), Some("PERSONAL_TOKEN"))
+    );
     let p = project(&report, "acme_new");
     assert_eq!(p["verdict"], "no-scan-permission", "{p}");
-    assert_eq!(p["probes"].as_array().unwrap().len(), 2, "project and scan probes");
+    assert_eq!(
+        p["probes"].as_array().unwrap().len(),
+        2,
+        "project and scan probes"
+    );
     assert_eq!(project(&report, "acme_orphan")["verdict"], "no-rule");
-    assert_eq!(report["summary"]["projects"], 5, "the repeated key counts once");
+    assert_eq!(
+        report["summary"]["projects"], 5,
+        "the repeated key counts once"
+    );
     assert_eq!(report["summary"]["not_covered"], 2);
 
     // Per token: kind, fingerprint, sources, expiry, what it can and cannot scan.
@@ -201,7 +216,12 @@ fn cloud_with_a_token_map_finds_gaps_expiry_personal_tokens_and_unused_rules() {
     assert_eq!(tokens.len(), 4);
     let payments = tokens
         .iter()
-        .find(|t| t["sources"][0].as_str().unwrap().contains("SONAR_TOKEN_PAYMENTS"))
+        .find(|t| {
+            t["sources"][0]
+                .as_str()
+                .unwrap()
+                .contains("SONAR_TOKEN_PAYMENTS")
+        })
         .unwrap();
     assert_eq!(payments["kind"], "scoped-organization");
     assert_eq!(payments["expires"]["from"], "token-map");
@@ -209,35 +229,69 @@ fn cloud_with_a_token_map_finds_gaps_expiry_personal_tokens_and_unused_rules() {
     assert_eq!(payments["can_scan"].as_array().unwrap().len(), 2);
     let all = tokens
         .iter()
-        .find(|t| t["sources"][0].as_str().unwrap().contains("SONAR_TOKEN_ALL"))
+        .find(|t| {
+            t["sources"][0]
+                .as_str()
+                .unwrap()
+                .contains("SONAR_TOKEN_ALL")
+        })
         .unwrap();
-    assert_eq!(all["sources"].as_array().unwrap().len(), 2, "two rules name it: {all}");
+    assert_eq!(
+        all["sources"].as_array().unwrap().len(),
+        2,
+        "two rules name it: {all}"
+    );
     let new = tokens.iter().find(|t| t["named"] == true).unwrap();
     assert_eq!(new["used_by_ci"], false);
     assert_eq!(new["can_scan"].as_array().unwrap().len(), 5, "{new}");
-    assert_eq!(new["fingerprint"].as_str().unwrap().len(), "sha256:1234".len());
+    assert_eq!(
+        new["fingerprint"].as_str().unwrap().len(),
+        "sha256:1234".len()
+    );
 
     // For the map: rules that match nothing or are shadowed, projects no rule matches,
     // personal tokens where a scoped one would do (and which scoped token already covers them).
     let unused = findings(&report, "rule-unused");
-    assert!(unused.iter().any(|m| m.contains("line 9") && m.contains("matches no listed project")), "{unused:?}");
-    assert!(unused.iter().any(|m| m.contains("line 11") && m.contains("shadowed")), "{unused:?}");
+    assert!(
+        unused
+            .iter()
+            .any(|m| m.contains("line 9") && m.contains("matches no listed project")),
+        "{unused:?}"
+    );
+    assert!(
+        unused
+            .iter()
+            .any(|m| m.contains("line 11") && m.contains("shadowed")),
+        "{unused:?}"
+    );
     assert_eq!(findings(&report, "project-without-rule").len(), 1);
     let personal = findings(&report, "personal-token");
-    assert!(personal[0].contains("PERSONAL_TOKEN") && personal[0].contains("can already scan"), "{personal:?}");
+    assert!(
+        personal[0].contains("PERSONAL_TOKEN") && personal[0].contains("can already scan"),
+        "{personal:?}"
+    );
     let expiring = findings(&report, "token-expiring");
     assert!(expiring[0].contains(&days_from_today(5)), "{expiring:?}");
 
     // What people read.
-    assert!(table.contains("acme_new") && table.contains("no-scan-permission"), "{table}");
+    assert!(
+        table.contains("acme_new") && table.contains("no-scan-permission"),
+        "{table}"
+    );
     assert!(table.contains("exit 1"), "{table}");
     assert!(markdown.starts_with("### ❌ scantoken audit"), "{markdown}");
-    assert!(markdown.contains("| `acme_orphan` | none | `no-rule` |"), "{markdown}");
+    assert!(
+        markdown.contains("| `acme_orphan` | none | `no-rule` |"),
+        "{markdown}"
+    );
 
     // Only scan-only calls, and the token's validity asked once per token.
     let log = sonar.log();
     assert!(log.iter().all(|r| !sonar_browse_only(&r.path)));
-    let validations = log.iter().filter(|r| r.path == "/api/authentication/validate").count();
+    let validations = log
+        .iter()
+        .filter(|r| r.path == "/api/authentication/validate")
+        .count();
     assert_eq!(validations, 4);
 
     // The evidence follows its schema.
@@ -249,9 +303,14 @@ fn cloud_with_a_token_map_finds_gaps_expiry_personal_tokens_and_unused_rules() {
 }
 
 fn sonar_browse_only(path: &str) -> bool {
-    ["/api/organizations/search", "/api/components/", "/api/navigation/", "/api/projects/search"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/api/organizations/search",
+        "/api/components/",
+        "/api/navigation/",
+        "/api/projects/search",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 #[test]
@@ -265,7 +324,15 @@ fn an_unset_rule_variable_and_a_clean_fleet() {
     .unwrap();
     let env = cloud_env(&sonar);
     let args = |extra: &'static [&'static str]| {
-        let mut a = vec!["audit", "--token-map", "map.yaml", "--format", "json", "--project", "acme_payments-api"];
+        let mut a = vec![
+            "audit",
+            "--token-map",
+            "map.yaml",
+            "--format",
+            "json",
+            "--project",
+            "acme_payments-api",
+        ];
         a.extend_from_slice(extra);
         a
     };
@@ -274,11 +341,21 @@ fn an_unset_rule_variable_and_a_clean_fleet() {
     let report = json(&stdout);
     let web = project(&report, "acme_web");
     assert_eq!(web["verdict"], "token-missing");
-    assert!(web["cause"].as_str().unwrap().contains("SONAR_TOKEN_MISSING"), "{web}");
+    assert!(
+        web["cause"]
+            .as_str()
+            .unwrap()
+            .contains("SONAR_TOKEN_MISSING"),
+        "{web}"
+    );
     assert_eq!(findings(&report, "token-not-set").len(), 1);
 
     // Every project covered, no token expiring: exit 0.
-    let (code, stdout, stderr) = scantoken(dir.path(), &env, &args(&["--project", "acme_payments-worker"]));
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &args(&["--project", "acme_payments-worker"]),
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(json(&stdout)["exit_code"], 0);
     assert_no_canary(&[&stdout, &stderr]);
@@ -306,26 +383,52 @@ tokens:
     let (code, stdout, stderr) = scantoken(
         dir.path(),
         &env,
-        &["audit", "--project", "acme_payments", "--project", "acme_docs", "--token-env", "USER_TOKEN", "--format", "json"],
+        &[
+            "audit",
+            "--project",
+            "acme_payments",
+            "--project",
+            "acme_docs",
+            "--token-env",
+            "USER_TOKEN",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 1, "{stderr}");
     assert_no_canary(&[&stdout, &stderr]);
     let report = json(&stdout);
     assert_eq!(report["host"]["flavor"], "server");
-    assert_eq!(report["host"]["probe"]["status"], 200, "api/server/version, once");
+    assert_eq!(
+        report["host"]["probe"]["status"], 200,
+        "api/server/version, once"
+    );
     // Without a map, SONAR_TOKEN is the projects' token, as CI would find it.
     let p = project(&report, "acme_payments");
     assert_eq!(p["verdict"], "ok");
-    assert_eq!(project(&report, "acme_docs")["verdict"], "no-scan-permission");
+    assert_eq!(
+        project(&report, "acme_docs")["verdict"],
+        "no-scan-permission"
+    );
     let sqp = &report["tokens"][0];
     assert_eq!(sqp["kind"], "server-project-analysis");
-    assert_eq!(sqp["expires"]["from"], "server", "the server's expiry header: {sqp}");
+    assert_eq!(
+        sqp["expires"]["from"], "server",
+        "the server's expiry header: {sqp}"
+    );
     assert_eq!(sqp["expires"]["days_left"], 3);
     assert_eq!(findings(&report, "token-expiring").len(), 1);
     let user = &report["tokens"][1];
-    assert_eq!((user["kind"].as_str(), user["named"].as_bool()), (Some("server-user"), Some(true)));
+    assert_eq!(
+        (user["kind"].as_str(), user["named"].as_bool()),
+        (Some("server-user"), Some(true))
+    );
     assert_eq!(user["can_scan"].as_array().unwrap().len(), 2);
-    let version_calls = sonar.log().iter().filter(|r| r.path == "/api/server/version").count();
+    let version_calls = sonar
+        .log()
+        .iter()
+        .filter(|r| r.path == "/api/server/version")
+        .count();
     assert_eq!(version_calls, 1);
 }
 
@@ -333,7 +436,11 @@ tokens:
 fn an_unreachable_server_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let env = pairs(&[
         ("SONAR_HOST_URL", &format!("http://127.0.0.1:{port}")),
         ("SONAR_TOKEN", SQP_SOON),
@@ -341,7 +448,17 @@ fn an_unreachable_server_exits_3() {
     let (code, stdout, stderr) = scantoken(
         dir.path(),
         &env,
-        &["audit", "--project", "a", "--project", "b", "--retries", "0", "--format", "json"],
+        &[
+            "audit",
+            "--project",
+            "a",
+            "--project",
+            "b",
+            "--retries",
+            "0",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     let report = json(&stdout);
@@ -360,9 +477,23 @@ fn the_deadline_ends_the_run_with_pairs_not_checked() {
     let (code, stdout, stderr) = scantoken(
         dir.path(),
         &env,
-        &["audit", "--project", "acme_web", "--token-env", "NEW_TOKEN", "--deadline", "1", "--format", "json"],
+        &[
+            "audit",
+            "--project",
+            "acme_web",
+            "--token-env",
+            "NEW_TOKEN",
+            "--deadline",
+            "1",
+            "--format",
+            "json",
+        ],
     );
-    assert!(start.elapsed() < std::time::Duration::from_secs(4), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(code, 3, "{stderr}");
     let report = json(&stdout);
     assert_eq!(report["summary"]["deadline_reached"], true);
@@ -382,25 +513,45 @@ fn a_throttling_server_is_paced_and_every_pair_is_decided() {
     let dir = tempfile::tempdir().unwrap();
     let keys: String = (1..=40).map(|i| format!("acme_svc-{i:02}\n")).collect();
     std::fs::write(dir.path().join("projects.txt"), keys).unwrap();
-    let env = pairs(&[("SONAR_HOST_URL", &sonar.web_url()), ("SONAR_TOKEN", SQU_USER)]);
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQU_USER),
+    ]);
     let (code, stdout, stderr) = scantoken(
         dir.path(),
         &env,
-        &["audit", "--projects-file", "projects.txt", "--format", "json"],
+        &[
+            "audit",
+            "--projects-file",
+            "projects.txt",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let report = json(&stdout);
     assert_eq!(report["summary"]["covered"], 40);
-    assert!(report["summary"]["throttled"].as_u64().unwrap() >= 1, "the throttle was reached");
+    assert!(
+        report["summary"]["throttled"].as_u64().unwrap() >= 1,
+        "the throttle was reached"
+    );
     let log = sonar.log();
-    let first = log.iter().filter(|r| r.status == 429).map(|r| r.responded_us).min().unwrap();
+    let first = log
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| r.responded_us)
+        .min()
+        .unwrap();
     // Once the client has the first 429 (plus a margin for what was already on its way),
     // the server sees no request beyond its rate.
     let late: Vec<_> = log
         .iter()
         .filter(|r| r.status == 429 && r.received_us > first + 50_000)
         .collect();
-    assert!(late.is_empty(), "throttled again after the first 429: {late:?}");
+    assert!(
+        late.is_empty(),
+        "throttled again after the first 429: {late:?}"
+    );
 }
 
 #[test]
@@ -413,14 +564,29 @@ fn ci_summaries_on_github_and_azure() {
         ("GITHUB_ACTIONS", "true"),
         ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
     ]));
-    let (code, stdout, stderr) =
-        scantoken(dir.path(), &env, &["audit", "--project", "acme_new", "--token-env", "SONAR_TOKEN_ALL"]);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "acme_new",
+            "--token-env",
+            "SONAR_TOKEN_ALL",
+        ],
+    );
     assert_eq!(code, 1, "{stderr}");
     let md = std::fs::read_to_string(&summary).unwrap();
-    assert!(md.contains("### ❌ scantoken audit") && md.contains("`acme_new`"), "{md}");
+    assert!(
+        md.contains("### ❌ scantoken audit") && md.contains("`acme_new`"),
+        "{md}"
+    );
     // The token is masked for the runner before anything else, then never shown.
     assert!(stdout.starts_with("::add-mask::"), "{stdout}");
-    assert!(stdout.contains("::error title=scantoken::audit: acme_new"), "{stdout}");
+    assert!(
+        stdout.contains("::error title=scantoken::audit: acme_new"),
+        "{stdout}"
+    );
     assert_no_canary(&[&common::outside_masks(&stdout), &stderr, &md]);
 
     let mut env = cloud_env(&sonar);
@@ -428,8 +594,17 @@ fn ci_summaries_on_github_and_azure() {
         ("TF_BUILD", "True"),
         ("AGENT_TEMPDIRECTORY", dir.path().to_str().unwrap()),
     ]));
-    let (code, stdout, _) =
-        scantoken(dir.path(), &env, &["audit", "--project", "acme_web", "--token-env", "SONAR_TOKEN_ALL"]);
+    let (code, stdout, _) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "acme_web",
+            "--token-env",
+            "SONAR_TOKEN_ALL",
+        ],
+    );
     assert_eq!(code, 0, "{stdout}");
     let line = stdout
         .lines()
@@ -444,7 +619,10 @@ fn ci_summaries_on_github_and_azure() {
 #[test]
 fn bad_input_exits_2_naming_what_to_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let env = pairs(&[("SONAR_HOST_URL", "http://127.0.0.1:9"), ("SONAR_TOKEN", SQP_SOON)]);
+    let env = pairs(&[
+        ("SONAR_HOST_URL", "http://127.0.0.1:9"),
+        ("SONAR_TOKEN", SQP_SOON),
+    ]);
     let (code, _, stderr) = scantoken(dir.path(), &env, &["audit"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no project to check"), "{stderr}");
@@ -452,19 +630,36 @@ fn bad_input_exits_2_naming_what_to_fix() {
     std::fs::write(dir.path().join("p.txt"), "good_key\nbad key!\n").unwrap();
     let (code, _, stderr) = scantoken(dir.path(), &env, &["audit", "--projects-file", "p.txt"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("p.txt line 2") && stderr.contains("bad key!"), "{stderr}");
+    assert!(
+        stderr.contains("p.txt line 2") && stderr.contains("bad key!"),
+        "{stderr}"
+    );
 
-    let (code, _, stderr) = scantoken(dir.path(), &env, &["audit", "--project", "k", "--token-env", "NOT_SET"]);
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["audit", "--project", "k", "--token-env", "NOT_SET"],
+    );
     assert_eq!(code, 2);
-    assert!(stderr.contains("NOT_SET") && stderr.contains("empty or not set"), "{stderr}");
+    assert!(
+        stderr.contains("NOT_SET") && stderr.contains("empty or not set"),
+        "{stderr}"
+    );
 
-    let (code, _, stderr) = scantoken(dir.path(), &env, &["audit", "--project", "k", "--concurrency", "0"]);
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["audit", "--project", "k", "--concurrency", "0"],
+    );
     assert_eq!(code, 2, "{stderr}");
 
     let (code, _, stderr) = scantoken(dir.path(), &env, &["audit", "--projects-file", "/dev/zero"]);
     assert_eq!(code, 2, "{stderr}");
 
-    let insecure = pairs(&[("SONAR_HOST_URL", "http://sonar.example.com"), ("SONAR_TOKEN", SQP_SOON)]);
+    let insecure = pairs(&[
+        ("SONAR_HOST_URL", "http://sonar.example.com"),
+        ("SONAR_TOKEN", SQP_SOON),
+    ]);
     let (code, _, stderr) = scantoken(dir.path(), &insecure, &["audit", "--project", "k"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("unencrypted"), "{stderr}");

@@ -110,7 +110,9 @@ fn audit(
     });
     let mut per_second = std::collections::HashMap::new();
     for r in log.iter().filter(|r| r.status != 429) {
-        *per_second.entry(r.received_us / 1_000_000).or_insert(0usize) += 1;
+        *per_second
+            .entry(r.received_us / 1_000_000)
+            .or_insert(0usize) += 1;
     }
     Ok(Run {
         wall_ms: wall.as_secs_f64() * 1000.0,
@@ -244,7 +246,10 @@ pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
     println!("| configuration | wall | user+sys CPU | peak RSS | requests | connections | HTTP | pairs decided / covered | 429 answers |");
     println!("|---|---|---|---|---|---|---|---|---|");
     row("Cloud, 1,000 projects, http", &http);
-    row("Cloud, 1,000 projects, http, right after the verify loop", std::slice::from_ref(&after));
+    row(
+        "Cloud, 1,000 projects, http, right after the verify loop",
+        std::slice::from_ref(&after),
+    );
     row("Cloud, 1,000 projects, https", &https);
     row("Cloud, 10,000 projects, https", &big);
     row(
@@ -312,10 +317,7 @@ pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
         t.peak_per_second,
         verdict(t.peak_per_second <= THROTTLE_PER_SECOND as usize)
     );
-    println!(
-        "| throttled: wall | {:.0} ms | | |",
-        t.wall_ms
-    );
+    println!("| throttled: wall | {:.0} ms | | |", t.wall_ms);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

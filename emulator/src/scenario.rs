@@ -568,11 +568,22 @@ faults:
         )
         .unwrap();
         assert_eq!(s.projects.len(), 1001);
-        assert_eq!(s.project("svc-0001").unwrap().organization.as_deref(), Some("acme"));
+        assert_eq!(
+            s.project("svc-0001").unwrap().organization.as_deref(),
+            Some("acme")
+        );
         assert!(s.project("svc-1000").is_some() && s.project("svc-1001").is_none());
         let t = s.valid_token("a").unwrap();
-        assert!(t.can_scan(s.project("svc-0500").unwrap()) && t.can_scan(s.project("other").unwrap()));
-        assert_eq!(s.throttle, Some(Throttle { per_second: 50, retry_after: 1 }));
+        assert!(
+            t.can_scan(s.project("svc-0500").unwrap()) && t.can_scan(s.project("other").unwrap())
+        );
+        assert_eq!(
+            s.throttle,
+            Some(Throttle {
+                per_second: 50,
+                retry_after: 1
+            })
+        );
         let e = Scenario::from_yaml_str(
             "flavor: server\nfleet: [{prefix: k, count: 2, scanned_by: [nobody]}]",
         )

@@ -588,7 +588,11 @@ fn write_outputs(
         );
         // A CI command: written past the line filter, escaped as the agent unescapes it.
         let (stdout, stderr) = out.raw_streams();
-        let sink = if format == AuditFormat::Table { stdout } else { stderr };
+        let sink = if format == AuditFormat::Table {
+            stdout
+        } else {
+            stderr
+        };
         let _ = sink.write_all(line.as_bytes());
     }
     for line in report.annotations() {

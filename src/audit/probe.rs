@@ -64,7 +64,9 @@ fn usable(shared: &[Answered]) -> bool {
             let bad_status = a.status == 429 || a.status >= 500 || a.status == 401;
             let not_sonar = p.role == Role::Server
                 && (a.status != 200
-                    || a.content_type.as_deref().is_some_and(|c| c.contains("html")));
+                    || a.content_type
+                        .as_deref()
+                        .is_some_and(|c| c.contains("html")));
             let invalid = p.role == Role::Token
                 && a.json
                     .as_ref()
@@ -101,7 +103,11 @@ pub async fn probe_all(
     let deadline = tokio::time::Instant::now() + plan.deadline;
     let probes = plan::for_flavor(plan.target.flavor);
     let shared_roles = |p: &&Probe| matches!(p.role, Role::Server | Role::Token);
-    let own: Vec<Probe> = probes.iter().filter(|p| !shared_roles(p)).copied().collect();
+    let own: Vec<Probe> = probes
+        .iter()
+        .filter(|p| !shared_roles(p))
+        .copied()
+        .collect();
     let n_tokens = plan.tokens.len();
     let mut outcome = Outcome {
         started_at,
@@ -190,7 +196,7 @@ pub async fn probe_all(
     // 2. The pairs: decided from the shared answers alone, or probed.
     let total = plan.projects.len() * n_tokens;
     let mut done = 0usize;
-    let mut jobs: Vec<(usize, usize, Vec<Answered>)> = Vec::new();
+    let mut jobs: Vec<(usize, usize)> = Vec::new();
     for (p, project) in plan.projects.iter().enumerate() {
         for t in 0..n_tokens {
             let Some(shared) = shared_for(t) else {
@@ -217,7 +223,7 @@ pub async fn probe_all(
                 outcome.pairs[p][t] = Some(v);
                 done += 1;
             } else {
-                jobs.push((p, t, shared));
+                jobs.push((p, t));
             }
         }
     }
@@ -232,20 +238,22 @@ pub async fn probe_all(
     let mut drawn = false;
     loop {
         while running.len() < cap {
-            let Some((p, t, shared)) = jobs.next() else {
+            let Some((p, t)) = jobs.next() else {
                 break;
             };
+            let shared = shared_for(t).expect("a job's token has its shared answers");
             let urls: Vec<(Probe, Url)> = {
                 let s = scan(plan, Some(p), t);
-                own.iter().map(|probe| (*probe, sonar::probe_url(&s, probe))).collect()
+                own.iter()
+                    .map(|probe| (*probe, sonar::probe_url(&s, probe)))
+                    .collect()
             };
             let token = plan.tokens[t].credential.token.clone();
             let client = client.clone();
             running.spawn(async move {
-                let probed =
-                    tokio::time::timeout_at(deadline, get_all(&client, &token, &urls))
-                .await
-                .ok();
+                let probed = tokio::time::timeout_at(deadline, get_all(&client, &token, &urls))
+                    .await
+                    .ok();
                 let answered = probed.map(|exchanges| {
                     let mut all = shared;
                     all.extend(urls.into_iter().zip(exchanges).map(|((p, u), e)| (p, u, e)));
@@ -330,7 +338,11 @@ fn show_progress(
     elapsed: Duration,
     drawn: &mut bool,
 ) {
-    let share = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+    let share = if total == 0 {
+        1.0
+    } else {
+        done as f64 / total as f64
+    };
     match progress {
         Progress::Off | Progress::Auto => {}
         Progress::Lines => out.say(&format!(

@@ -125,8 +125,7 @@ fn is_undecided(v: &Verdict) -> bool {
 }
 
 fn verdict_name(v: &Verdict) -> String {
-    if v.verdict == sonar::VerdictKind::Unreachable && v.cause.starts_with("the audit's deadline")
-    {
+    if v.verdict == sonar::VerdictKind::Unreachable && v.cause.starts_with("the audit's deadline") {
         NOT_CHECKED.to_owned()
     } else {
         v.verdict.name().to_owned()
@@ -467,12 +466,7 @@ impl Report {
             } else {
                 row.cause.clone()
             };
-            rows.push([
-                row.key.clone(),
-                ci_token(row),
-                row.verdict.clone(),
-                cause,
-            ]);
+            rows.push([row.key.clone(), ci_token(row), row.verdict.clone(), cause]);
         }
         s.push_str("\nProjects\n");
         columns(&mut s, &rows);
@@ -526,7 +520,12 @@ impl Report {
             Exit::Unreachable => "⚠️",
             _ => "❌",
         };
-        writeln!(md, "### {icon} scantoken audit\n\n{}\n", cell(&self.headline())).unwrap();
+        writeln!(
+            md,
+            "### {icon} scantoken audit\n\n{}\n",
+            cell(&self.headline())
+        )
+        .unwrap();
         md.push_str("| | |\n|---|---|\n");
         writeln!(
             md,
@@ -563,7 +562,9 @@ impl Report {
             )
             .unwrap();
         }
-        md.push_str("\n#### Projects\n\n| Project | Token CI uses | Verdict | Cause |\n|---|---|---|---|\n");
+        md.push_str(
+            "\n#### Projects\n\n| Project | Token CI uses | Verdict | Cause |\n|---|---|---|---|\n",
+        );
         let mut order: Vec<&ProjectRow> = self.projects.iter().collect();
         order.sort_by_key(|r| is_ok(&r.verdict));
         let mut shown = 0;
@@ -724,7 +725,10 @@ fn columns<const N: usize>(s: &mut String, rows: &[[String; N]]) {
             c.to_owned()
         }
     };
-    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
     let widths: Vec<usize> = (0..N)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
@@ -788,7 +792,12 @@ fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
         }
     }
     for (t, token) in report.tokens.iter().enumerate() {
-        let label = format!("token {} {} ({})", token.id, token.fingerprint, token.sources.join("; "));
+        let label = format!(
+            "token {} {} ({})",
+            token.id,
+            token.fingerprint,
+            token.sources.join("; ")
+        );
         if token.used_by_ci && is_personal(report.flavor, token.kind) {
             let uses: Vec<usize> = report
                 .projects
@@ -808,7 +817,15 @@ fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
                 "a personal token: it stops working when its owner leaves; a scoped organization token (sqco_) would do"
             };
             let hint = better
-                .map(|o| format!("; token {} {} ({}) can already scan all {} of its project(s)", o.id, o.fingerprint, o.sources.join("; "), uses.len()))
+                .map(|o| {
+                    format!(
+                        "; token {} {} ({}) can already scan all {} of its project(s)",
+                        o.id,
+                        o.fingerprint,
+                        o.sources.join("; "),
+                        uses.len()
+                    )
+                })
                 .unwrap_or_default();
             out.push(Finding {
                 kind: "personal-token",
