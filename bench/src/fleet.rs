@@ -8,8 +8,9 @@
 //! under a throttling emulator: every pair must be decided, and once the first 429 reached
 //! the client, no request may go beyond the allowed rate.
 //!
-//! Each audit runs as a child measured with `wait4` (wall, user+sys CPU, peak RSS); the
-//! emulator's log gives the requests, the connections and the HTTP version.
+//! Each audit runs as a child measured with `wait4` (wall, user+sys CPU) and GNU time (peak
+//! RSS, see [`audit`]); the emulator's log gives the requests, the connections and the HTTP
+//! version.
 
 use crate::{measure, show, stats};
 use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario, TestPki};
@@ -42,8 +43,9 @@ fn server(projects: usize) -> Scenario {
     .expect("a valid scenario")
 }
 
-fn keys(projects: usize) -> Vec<String> {
-    let width = projects.to_string().len();
+/// The first `projects` keys of a fleet of `fleet` projects (keys are zero-padded to its size).
+fn keys(projects: usize, fleet: usize) -> Vec<String> {
+    let width = fleet.to_string().len();
     (1..=projects)
         .map(|i| format!("acme_svc-{i:0width$}"))
         .collect()
@@ -70,25 +72,49 @@ fn audit(
     emulator: &BlockingEmulator,
     env: &[(&str, String)],
     projects: usize,
+    fleet: usize,
     dir: &Path,
 ) -> anyhow::Result<Run> {
-    std::fs::write(dir.join("projects.txt"), keys(projects).join("\n"))?;
+    std::fs::write(dir.join("projects.txt"), keys(projects, fleet).join("\n"))?;
     let evidence = dir.join("evidence.json");
     let _ = std::fs::remove_file(&evidence);
     emulator.clear_log();
-    let mut cmd = Command::new(binary);
-    cmd.args(["audit", "--projects-file", "projects.txt", "--json-file"])
+    // Peak RSS through GNU time, which forks the audit from its own small process: a child
+    // spawned from this harness would count the harness's own peak (the emulator's log of
+    // thousands of requests) in its ru_maxrss, since the kernel carries the parent's
+    // high-water mark through exec.
+    let rss_file = dir.join("rss");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(binary)
+        .args(["audit", "--projects-file", "projects.txt", "--json-file"])
         .arg(&evidence)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(dir);
     let stderr = dir.join("stderr");
-    let (wall, cpu, rss, ok) = measure(&mut cmd, &stderr)?;
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&evidence)?)?;
+    let (wall, cpu, _, ok) = measure(&mut cmd, &stderr)?;
+    let rss: i64 = std::fs::read_to_string(&rss_file)
+        .map_err(|e| anyhow::anyhow!("/usr/bin/time (GNU time) wrote no peak RSS: {e}"))?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .parse()?;
+    let text = std::fs::read_to_string(&evidence).map_err(|e| {
+        anyhow::anyhow!(
+            "scantoken audit wrote no evidence ({e}):\n{}",
+            std::fs::read_to_string(&stderr).unwrap_or_default()
+        )
+    })?;
+    let report: serde_json::Value = serde_json::from_str(&text)?;
     anyhow::ensure!(
         ok,
-        "scantoken audit failed: {}\n{}",
-        report["findings"],
+        "scantoken audit failed: {:.2000}\n{}",
+        report["findings"].to_string(),
         std::fs::read_to_string(&stderr).unwrap_or_default()
     );
     let log = emulator.log();
@@ -157,7 +183,7 @@ fn verify_loop(
     dir: &Path,
 ) -> anyhow::Result<f64> {
     let start = Instant::now();
-    for key in keys(projects) {
+    for key in keys(projects, projects) {
         let out = Command::new(binary)
             .args(["verify", "--project-key", &key])
             .env_clear()
@@ -199,6 +225,8 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
+    // The audits run in a directory of their own: a relative path would not find the binary.
+    let binary = &std::path::absolute(binary)?;
     let dir = std::env::temp_dir().join(format!("scantoken-fleet-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let pki = TestPki::generate(&[])?;
@@ -212,12 +240,12 @@ pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
     let env = cloud_env(&emulator, None);
     let mut http = Vec::new();
     for _ in 0..runs {
-        http.push(audit(binary, &emulator, &env, 1000, &dir)?);
+        http.push(audit(binary, &emulator, &env, 1000, 1000, &dir)?);
     }
     eprintln!("scantoken-bench --fleet: a loop of 1,000 scantoken verify, http");
     let loop_ms = verify_loop(binary, &env, 1000, &dir)?;
     // The audit right after the loop, for a ratio measured in the same conditions.
-    let after = audit(binary, &emulator, &env, 1000, &dir)?;
+    let after = audit(binary, &emulator, &env, 1000, 1000, &dir)?;
     drop(emulator);
 
     eprintln!("scantoken-bench --fleet: Cloud, 1,000 and 10,000 projects, https");
@@ -229,9 +257,9 @@ pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
     let env = cloud_env(&emulator, Some(&ca));
     let mut https = Vec::new();
     for _ in 0..runs {
-        https.push(audit(binary, &emulator, &env, 1000, &dir)?);
+        https.push(audit(binary, &emulator, &env, 1000, 10_000, &dir)?);
     }
-    let big = vec![audit(binary, &emulator, &env, 10_000, &dir)?];
+    let big = vec![audit(binary, &emulator, &env, 10_000, 10_000, &dir)?];
     drop(emulator);
 
     eprintln!("scantoken-bench --fleet: Server, 1,000 projects, throttled");
@@ -240,7 +268,7 @@ pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
         ("SONAR_TOKEN", SERVER_TOKEN.to_owned()),
         ("SONAR_HOST_URL", emulator.web_url()),
     ];
-    let throttled = vec![audit(binary, &emulator, &env, 1000, &dir)?];
+    let throttled = vec![audit(binary, &emulator, &env, 1000, 1000, &dir)?];
     drop(emulator);
 
     println!("| configuration | wall | user+sys CPU | peak RSS | requests | connections | HTTP | pairs decided / covered | 429 answers |");
