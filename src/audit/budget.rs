@@ -75,8 +75,9 @@ impl Budget {
         }
     }
 
-    /// When the next request may leave, or `None` (and it is counted as sent) if now.
-    fn take_slot(&self) -> Option<Instant> {
+    /// `Ok(now)` when a request may leave now (it is counted as sent at that instant), else
+    /// `Err(when)` it may.
+    fn take_slot(&self) -> Result<Instant, Instant> {
         let mut s = self.state.lock().expect("budget lock");
         let now = Instant::now();
         let mut at = now;
@@ -87,7 +88,7 @@ impl Budget {
             at = at.max(n);
         }
         if at > now {
-            return Some(at);
+            return Err(at);
         }
         if let Some(i) = s.interval {
             s.next_slot = Some(now + i);
@@ -101,7 +102,7 @@ impl Budget {
             s.recent.pop_front();
         }
         s.sent += 1;
-        None
+        Ok(now)
     }
 }
 
@@ -114,11 +115,14 @@ impl Gate for Budget {
                 .acquire_owned()
                 .await
                 .expect("the budget's semaphore is never closed");
-            while let Some(at) = self.take_slot() {
-                tokio::time::sleep_until(at.into()).await;
-            }
+            let sent_at = loop {
+                match self.take_slot() {
+                    Ok(now) => break now,
+                    Err(at) => tokio::time::sleep_until(at.into()).await,
+                }
+            };
             GatePass {
-                sent_at: Instant::now(),
+                sent_at,
                 held: Some(Box::new(permit)),
             }
         })
