@@ -528,8 +528,6 @@ fn write_outputs(
     env: &Env,
     out: &mut Output,
 ) -> Result<Exit, ConfigError> {
-    let json = report.json();
-    let markdown = out.redact(&report.markdown());
     let written = |path: &Path, what: &str, e: std::io::Error| {
         ConfigError::new(
             path.display().to_string(),
@@ -537,38 +535,54 @@ fn write_outputs(
         )
         .hint("choose a path in a directory this job can write")
     };
-    if let Some(path) = &args.json_file {
-        std::fs::write(path, out.json_text(&json) + "\n")
-            .map_err(|e| written(path, "JSON evidence", e))?;
+    let github_summary = env
+        .is("GITHUB_ACTIONS", "true")
+        .then(|| env.non_empty("GITHUB_STEP_SUMMARY"))
+        .flatten();
+    let azure = env.is("TF_BUILD", "true");
+    // Each rendering is built only when something reads it: at fleet size the JSON document
+    // is the largest thing the audit holds.
+    let markdown = (args.markdown_file.is_some()
+        || format == AuditFormat::Markdown
+        || github_summary.is_some()
+        || azure)
+        .then(|| out.redact(&report.markdown()));
+    let markdown = markdown.as_deref().unwrap_or_default();
+    let json = (args.json_file.is_some() || format == AuditFormat::Json)
+        .then(|| out.json_text(&report.json()) + "\n");
+    if let (Some(path), Some(text)) = (&args.json_file, &json) {
+        std::fs::write(path, text).map_err(|e| written(path, "JSON evidence", e))?;
     }
     if let Some(path) = &args.markdown_file {
-        std::fs::write(path, &markdown).map_err(|e| written(path, "Markdown report", e))?;
+        std::fs::write(path, markdown).map_err(|e| written(path, "Markdown report", e))?;
     }
     let io = match format {
         AuditFormat::Table => out.report(&report.table()),
-        AuditFormat::Markdown => out.report(&markdown),
-        AuditFormat::Json => out.json(&json),
+        AuditFormat::Markdown => out.report(markdown),
+        // Already redacted and escaped as Output::json does.
+        AuditFormat::Json => out
+            .raw_stdout()
+            .write_all(json.as_deref().unwrap_or_default().as_bytes()),
     };
+    drop(json);
     if let Err(e) = io {
         out.error(&format!("cannot write the output: {e}"));
         return Ok(Exit::Internal);
     }
     // The CI's summary page: GitHub reads a file it names; Azure uploads one we name.
-    if env.is("GITHUB_ACTIONS", "true") {
-        if let Some(summary) = env.non_empty("GITHUB_STEP_SUMMARY") {
-            let appended = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(summary)
-                .and_then(|mut f| f.write_all(markdown.as_bytes()));
-            if let Err(e) = appended {
-                out.say(&format!(
-                    "warning: the step summary (GITHUB_STEP_SUMMARY) cannot be written: {e}"
-                ));
-            }
+    if let Some(summary) = github_summary {
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(summary)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()));
+        if let Err(e) = appended {
+            out.say(&format!(
+                "warning: the step summary (GITHUB_STEP_SUMMARY) cannot be written: {e}"
+            ));
         }
     }
-    if env.is("TF_BUILD", "true") {
+    if azure {
         let path = match &args.markdown_file {
             Some(p) => p.clone(),
             None => {
@@ -577,7 +591,7 @@ fn write_outputs(
                     .map(PathBuf::from)
                     .unwrap_or_else(std::env::temp_dir);
                 let p = dir.join(format!("scantoken-audit-{}.md", uuid::Uuid::new_v4()));
-                std::fs::write(&p, &markdown).map_err(|e| written(&p, "Markdown report", e))?;
+                std::fs::write(&p, markdown).map_err(|e| written(&p, "Markdown report", e))?;
                 p
             }
         };

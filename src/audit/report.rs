@@ -30,8 +30,9 @@ pub struct ProjectRow {
     pub verdict: String,
     pub cause: String,
     pub next_step: String,
-    /// The pair's own probes (project and scan); the shared ones are under the host and token.
-    pub probes: Vec<ProbeReport>,
+    /// Index into `pairs` of the pair the verdict comes from: its own probes (project and
+    /// scan) are the evidence; the shared ones are under the host and the token.
+    pub pair: Option<usize>,
     /// The server could not be asked (or the deadline came first): nothing is known.
     pub undecided: bool,
 }
@@ -233,7 +234,7 @@ impl Report {
                         verdict: verdict.to_owned(),
                         cause,
                         next_step: next.to_owned(),
-                        probes: Vec::new(),
+                        pair: None,
                         undecided: false,
                     }
                 };
@@ -241,7 +242,7 @@ impl Report {
                 let from_pair = |t: usize| {
                     let v = pair(p, t);
                     let mut r = row(Some(t), &verdict_name(v), v.cause.clone(), &v.next_step);
-                    r.probes = v.probes.clone();
+                    r.pair = Some(p * n_tokens + t);
                     r.undecided = is_undecided(v);
                     r
                 };
@@ -329,7 +330,6 @@ impl Report {
         for row in &mut self.projects {
             r(&mut row.cause);
             r(&mut row.next_step);
-            row.probes.iter_mut().for_each(probe);
         }
         for (_, _, v) in &mut self.pairs {
             out.redact_verdict(v);
@@ -655,7 +655,7 @@ impl Report {
                 "verdict": r.verdict,
                 "cause": r.cause,
                 "next_step": r.next_step,
-                "probes": r.probes,
+                "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "tokens": self.tokens.iter().map(|t| json!({
                 "id": t.id,
