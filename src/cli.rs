@@ -94,6 +94,12 @@ fn command() -> Command {
                 .after_help(AFTER_HELP)
                 .args(options::args(OptionsCommand::Export)),
         )
+        .subcommand(<crate::audit::AuditArgs as clap::Args>::augment_args(
+            Command::new("audit")
+                .override_usage("scantoken audit [OPTIONS]")
+                .about("Check every token against every project (a scheduled job's view of the fleet): per project, per token, per token-map rule; a table, Markdown and JSON evidence.")
+                .after_help(crate::audit::AFTER_HELP),
+        ))
         .subcommand(
             Command::new("run")
                 // Without it, clap's error for a mistyped flag shows the usage as if the
@@ -156,6 +162,20 @@ pub fn run(
         }
     }
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
+    if name == "audit" {
+        // The audit reads its own flags and, for the options it shares with verify, the same
+        // variables (src/audit).
+        let result = <crate::audit::AuditArgs as clap::FromArgMatches>::from_arg_matches(sub)
+            .map_err(|e| crate::error::ConfigError::new("audit", e.to_string()))
+            .and_then(|args| crate::audit::run(&args, env, cwd, &mut out));
+        return match result {
+            Ok(exit) => exit.into(),
+            Err(e) => {
+                out.error(&e.to_string());
+                Exit::Usage.into()
+            }
+        };
+    }
     // With --json, stdout is one JSON document even when an option is refused: the CI's
     // commands (an error annotation) go to stderr from the start.
     let json = sub

@@ -5,6 +5,7 @@
 //! verdict → [`export::ExportSet`], rendered by one writer per format. Only the credential and
 //! verdict stages may touch the network.
 
+pub mod audit;
 pub mod child;
 pub mod ci;
 pub mod cli;

@@ -90,16 +90,21 @@ impl<'a> Output<'a> {
     /// A JSON document on stdout: secrets redacted, and a command marker inside a string
     /// written with a JSON escape (`##vso\u005b`), which reads back as the same value.
     pub fn json(&mut self, value: &serde_json::Value) -> std::io::Result<()> {
+        let text = self.json_text(value);
+        writeln!(self.stdout, "{text}")
+    }
+
+    /// The JSON document [`Output::json`] prints, for a file (`audit --json-file`): the same
+    /// redaction and escapes, since such files are attached and shown too.
+    pub fn json_text(&self, value: &serde_json::Value) -> String {
         let mut text = serde_json::to_string_pretty(value).expect("a JSON value serializes");
         for secret in &self.secrets {
             text = text.replace(secret.as_str(), "***");
             let escaped = serde_json::to_string(secret).expect("a string serializes");
             text = text.replace(&escaped[1..escaped.len() - 1], "***");
         }
-        let text = text
-            .replace("##vso[", "##vso\\u005b")
-            .replace("##[", "##\\u005b");
-        writeln!(self.stdout, "{text}")
+        text.replace("##vso[", "##vso\\u005b")
+            .replace("##[", "##\\u005b")
     }
 
     /// Where the export writers and the child's relayed output go: not filtered here.

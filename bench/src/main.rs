@@ -38,16 +38,21 @@ fn scenario() -> Scenario {
     .expect("a valid scenario")
 }
 
+mod fleet;
+
 struct Args {
     binary: PathBuf,
     runs: usize,
     target: String,
+    /// `--fleet`: `scantoken audit` at fleet size (bench/src/fleet.rs) instead.
+    fleet: bool,
 }
 
 fn parse_args(root: &Path) -> anyhow::Result<Args> {
     let mut binary = None;
     let mut runs = DEFAULT_RUNS;
     let mut target = "host build".to_owned();
+    let mut fleet = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -63,8 +68,9 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("--target wants a label"))?
             }
+            "--fleet" => fleet = true,
             "-h" | "--help" => {
-                println!("usage: scantoken-bench [--runs N] [--target LABEL] [BINARY]");
+                println!("usage: scantoken-bench [--fleet] [--runs N] [--target LABEL] [BINARY]");
                 std::process::exit(0);
             }
             other if other.starts_with('-') => anyhow::bail!("unknown option {other}"),
@@ -75,6 +81,7 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
         binary: binary.unwrap_or_else(|| root.join("target/release/scantoken")),
         runs,
         target,
+        fleet,
     })
 }
 
@@ -567,6 +574,9 @@ fn main() -> anyhow::Result<()> {
         "{} not found: build it with cargo build --release",
         binary.display()
     );
+    if args.fleet {
+        return fleet::run(&binary, args.runs, &args.target);
+    }
     let runs = args.runs;
     let dir = std::env::temp_dir().join(format!("scantoken-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

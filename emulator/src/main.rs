@@ -31,6 +31,10 @@ struct Cli {
     /// '{path: "*", listener: api, reset: true}', '{path: "*", slow_body_ms: 2000}'
     #[arg(long = "fault", value_name = "RULE", value_parser = FaultRule::parse)]
     faults: Vec<FaultRule>,
+    /// Answer 429 (Retry-After: 1) past this many requests per second of the emulator's clock
+    /// (replaces the scenario's `throttle`)
+    #[arg(long, value_name = "N")]
+    throttle: Option<u32>,
     /// Serve HTTPS with this PEM certificate chain (see `sonar-emulator pki`)
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -74,7 +78,14 @@ async fn main() -> anyhow::Result<()> {
     let scenario_path = cli
         .scenario
         .ok_or_else(|| anyhow::anyhow!("--scenario FILE is required"))?;
-    let scenario = Scenario::load(&scenario_path)?;
+    let mut scenario = Scenario::load(&scenario_path)?;
+    if let Some(n) = cli.throttle {
+        anyhow::ensure!(n >= 1, "--throttle must be at least 1");
+        scenario.throttle = Some(sonar_emulator::scenario::Throttle {
+            per_second: n,
+            retry_after: 1,
+        });
+    }
     let tls = match (cli.tls_cert, cli.tls_key) {
         (Some(c), Some(k)) => Some(TlsFiles {
             cert_pem: std::fs::read_to_string(c)?,

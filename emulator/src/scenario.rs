@@ -47,7 +47,56 @@ pub struct Scenario {
     pub tokens: Vec<TokenSpec>,
     #[serde(default)]
     pub faults: Vec<crate::faults::FaultRule>,
+    /// Generated projects: thousands from a line each (see [`Fleet`]), added to `projects`
+    /// when the scenario is read.
+    #[serde(default)]
+    pub fleet: Vec<Fleet>,
+    /// Answer 429 past this many requests per second (see [`Throttle`]).
+    #[serde(default)]
+    pub throttle: Option<Throttle>,
+    /// Project key → index in `projects`, built on first use: a fleet is looked up by key
+    /// thousands of times.
+    #[serde(skip)]
+    index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
+
+/// Many projects from one line: keys `prefix` + a zero-padded number from 1 to `count`
+/// (`acme_svc-0001` … `acme_svc-1000`), each added to the `projects` of the tokens listed in
+/// `scanned_by` (scan scope for user and personal tokens).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    pub prefix: String,
+    pub count: usize,
+    /// Cloud only: the owning organization.
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub visibility: Visibility,
+    #[serde(default)]
+    pub cache: bool,
+    /// Token values that may scan every project of this fleet.
+    #[serde(default)]
+    pub scanned_by: Vec<String>,
+}
+
+/// A rate limit: per second of the emulator's clock (a fixed window), the first
+/// `per_second` requests are answered, the others get 429 with `Retry-After: retry_after`.
+/// Control paths do not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    pub per_second: u32,
+    #[serde(default = "one_second")]
+    pub retry_after: u64,
+}
+
+fn one_second() -> u64 {
+    1
+}
+
+/// The largest fleet a scenario may generate.
+pub const MAX_FLEET: usize = 1_000_000;
 
 fn default_version() -> String {
     "10.7.0.96327".into()
@@ -181,17 +230,61 @@ pub struct TokenSpec {
 
 impl Scenario {
     pub fn from_yaml_str(text: &str) -> anyhow::Result<Scenario> {
-        let s: Scenario =
+        let mut s: Scenario =
             serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+        s.expand_fleet()?;
         s.validate()?;
         Ok(s)
     }
 
     pub fn from_json_str(text: &str) -> anyhow::Result<Scenario> {
-        let s: Scenario =
+        let mut s: Scenario =
             serde_json::from_str(text).map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))?;
+        s.expand_fleet()?;
         s.validate()?;
         Ok(s)
+    }
+
+    /// Turns each `fleet` entry into projects (and token scopes); the entries are consumed.
+    pub fn expand_fleet(&mut self) -> anyhow::Result<()> {
+        let total: usize = self.fleet.iter().map(|f| f.count).sum();
+        anyhow::ensure!(
+            total <= MAX_FLEET,
+            "invalid scenario: fleet: {total} projects, more than {MAX_FLEET}"
+        );
+        for f in std::mem::take(&mut self.fleet) {
+            let width = f.count.to_string().len();
+            let keys: Vec<String> = (1..=f.count)
+                .map(|i| format!("{}{i:0width$}", f.prefix))
+                .collect();
+            for value in &f.scanned_by {
+                let Some(t) = self.tokens.iter_mut().find(|t| &t.value == value) else {
+                    anyhow::bail!(
+                        "invalid scenario: fleet {:?}: scanned_by names a token that is not in `tokens`",
+                        f.prefix
+                    );
+                };
+                let scope = if t.kind.is_user() {
+                    &mut t.scan
+                } else {
+                    &mut t.projects
+                };
+                match scope {
+                    Scope::All => {}
+                    Scope::None => *scope = Scope::Keys(keys.clone()),
+                    Scope::Keys(k) => k.extend(keys.iter().cloned()),
+                }
+            }
+            self.projects.extend(keys.into_iter().map(|key| Project {
+                key,
+                organization: f.organization.clone(),
+                visibility: f.visibility,
+                branches: default_branches(),
+                cache: f.cache,
+            }));
+        }
+        self.index = std::sync::OnceLock::new();
+        Ok(())
     }
 
     /// Reads a `.json` file as JSON, anything else as YAML.
@@ -214,8 +307,9 @@ impl Scenario {
         if !cloud && (self.region.is_some() || !self.organizations.is_empty()) {
             bail!("invalid scenario: `region` and `organizations` are for flavor cloud only");
         }
-        for (i, p) in self.projects.iter().enumerate() {
-            if self.projects[..i].iter().any(|q| q.key == p.key) {
+        let mut seen = std::collections::HashSet::new();
+        for p in &self.projects {
+            if !seen.insert(p.key.as_str()) {
                 bail!("invalid scenario: project {:?} is listed twice", p.key);
             }
             if p.branches.is_empty() {
@@ -264,6 +358,16 @@ impl Scenario {
                 bail!("invalid scenario: {name}: `scan` and `browse` are for user and personal tokens; scoped tokens take `projects`");
             }
         }
+        if let Some(t) = &self.throttle {
+            anyhow::ensure!(
+                t.per_second >= 1,
+                "invalid scenario: throttle: per_second must be at least 1"
+            );
+        }
+        anyhow::ensure!(
+            self.fleet.is_empty(),
+            "invalid scenario: fleet entries not expanded (read scenarios with Scenario::from_yaml_str, from_json_str or load)"
+        );
         for rule in &self.faults {
             rule.validate()
                 .map_err(|e| anyhow::anyhow!("invalid scenario: faults: {e}"))?;
@@ -272,7 +376,14 @@ impl Scenario {
     }
 
     pub fn project(&self, key: &str) -> Option<&Project> {
-        self.projects.iter().find(|p| p.key == key)
+        let index = self.index.get_or_init(|| {
+            self.projects
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.key.clone(), i))
+                .collect()
+        });
+        index.get(key).map(|&i| &self.projects[i])
     }
 
     pub fn has_organization(&self, key: &str) -> bool {
@@ -445,6 +556,39 @@ faults:
             / 86_400;
         assert_eq!(t.expiry_date(), Some(civil_date(today + 3)));
         assert!(s.tokens[0].expiry_date().is_none());
+    }
+
+    #[test]
+    fn a_fleet_is_generated_from_one_line() {
+        let s = Scenario::from_yaml_str(
+            "flavor: cloud\norganizations: [acme]\nthrottle: {per_second: 50}\n\
+             tokens: [{value: a, kind: sot, organization: acme, projects: [other]}]\n\
+             projects: [{key: other, organization: acme}]\n\
+             fleet: [{prefix: svc-, count: 1000, organization: acme, scanned_by: [a]}]",
+        )
+        .unwrap();
+        assert_eq!(s.projects.len(), 1001);
+        assert_eq!(
+            s.project("svc-0001").unwrap().organization.as_deref(),
+            Some("acme")
+        );
+        assert!(s.project("svc-1000").is_some() && s.project("svc-1001").is_none());
+        let t = s.valid_token("a").unwrap();
+        assert!(
+            t.can_scan(s.project("svc-0500").unwrap()) && t.can_scan(s.project("other").unwrap())
+        );
+        assert_eq!(
+            s.throttle,
+            Some(Throttle {
+                per_second: 50,
+                retry_after: 1
+            })
+        );
+        let e = Scenario::from_yaml_str(
+            "flavor: server\nfleet: [{prefix: k, count: 2, scanned_by: [nobody]}]",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("scanned_by"), "{e}");
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub struct Shared {
     pub log_file: Option<Mutex<std::fs::File>>,
     start: Instant,
     next_connection: AtomicU64,
+    /// The throttle's current second and the requests answered in it.
+    window: Mutex<(u64, u32)>,
 }
 
 impl Shared {
@@ -89,7 +91,24 @@ impl Shared {
             log_file: log_file.map(Mutex::new),
             start: Instant::now(),
             next_connection: AtomicU64::new(1),
+            window: Mutex::new((0, 0)),
         }
+    }
+
+    /// With a throttle, whether a request received at `us` is over this second's allowance:
+    /// then the `Retry-After` to send.
+    fn throttled(&self, us: u64) -> Option<u64> {
+        let t = self.scenario.throttle?;
+        let second = us / 1_000_000;
+        let mut w = self.window.lock().unwrap();
+        if w.0 != second {
+            *w = (second, 0);
+        }
+        if w.1 >= t.per_second {
+            return Some(t.retry_after);
+        }
+        w.1 += 1;
+        None
     }
 
     fn now_us(&self) -> u64 {
@@ -263,7 +282,14 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
 
-    let applied = shared.faults.lock().unwrap().apply(this.kind, &path);
+    let mut applied = shared.faults.lock().unwrap().apply(this.kind, &path);
+    if let Some(retry_after) = shared.throttled(received_us) {
+        applied = crate::faults::Applied {
+            latency_ms: applied.latency_ms,
+            status: Some((429, Some(retry_after))),
+            ..Default::default()
+        };
+    }
     let latency = applied.latency_ms + shared.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

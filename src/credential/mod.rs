@@ -70,7 +70,7 @@ fn from_service_connection(
 }
 
 /// The token map from a file, or inline YAML in the input itself.
-fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, ConfigError> {
+pub fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, ConfigError> {
     let value = input.value.as_str();
     let looks_inline = value.contains('\n') || value.trim_start().starts_with("rules:");
     if looks_inline {

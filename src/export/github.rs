@@ -112,7 +112,7 @@ pub fn escape_data(value: &str) -> String {
 }
 
 /// Text safe inside a Markdown table cell: no line breaks, no `|`, no HTML.
-fn cell(value: &str) -> String {
+pub fn cell(value: &str) -> String {
     const CAP: usize = 300;
     let mut out = String::with_capacity(value.len().min(CAP * 2));
     // A long value is cut at the last word end before the cap, and says so.

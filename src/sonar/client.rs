@@ -168,12 +168,29 @@ pub struct Exchange {
     pub proxy: Option<String>,
 }
 
+/// A pace shared by many requests (`scantoken audit`): asked before every attempt, retries
+/// included, and told of every answer, so that one 429 slows every sender at once instead of
+/// each retrying on its own. [`Client::get`] alone (`verify`, `export`) has none.
+pub trait Gate: Send + Sync {
+    /// Waits until one more request may go out; the pass is held while it is in flight.
+    fn admit(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = GatePass> + Send + '_>>;
+    /// The attempt admitted with `pass` ended: its status (none: no answer) and `Retry-After`.
+    fn answered(&self, pass: GatePass, status: Option<u16>, retry_after: Option<Duration>);
+}
+
+/// One admitted attempt: when it was sent, and whatever the gate holds until it ends.
+pub struct GatePass {
+    pub sent_at: Instant,
+    pub held: Option<Box<dyn std::any::Any + Send>>,
+}
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     options: ClientOptions,
     proxies: Arc<Proxies>,
     proxied: Option<String>,
+    gate: Option<Arc<dyn Gate>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -243,7 +260,14 @@ impl Client {
             options,
             proxies,
             proxied,
+            gate: None,
         })
+    }
+
+    /// This client with every attempt passing through `gate` (see [`Gate`]).
+    pub fn with_gate(mut self, gate: Arc<dyn Gate>) -> Client {
+        self.gate = Some(gate);
+        self
     }
 
     /// Whether a request carrying a secret may go to `url` (the one rule,
@@ -279,7 +303,17 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let pass = match &self.gate {
+                Some(gate) => Some(gate.admit().await),
+                None => None,
+            };
             let result = self.attempt(url, token, status_only_on_success).await;
+            if let (Some(gate), Some(pass)) = (&self.gate, pass) {
+                match &result {
+                    Ok(a) => gate.answered(pass, Some(a.answer.status), a.retry_after),
+                    Err(_) => gate.answered(pass, None, None),
+                }
+            }
             let retry_after = match &result {
                 Ok(a) if a.answer.status == 429 || a.answer.status >= 500 => {
                     Some((format!("{}", a.answer.status), a.retry_after))

@@ -218,7 +218,8 @@ pub async fn verify(client: &Client, scan: &Scan<'_>) -> Verdict {
     verdict
 }
 
-fn probe_url(scan: &Scan<'_>, probe: &Probe) -> Url {
+/// The URL a probe of `scan` goes to.
+pub fn probe_url(scan: &Scan<'_>, probe: &Probe) -> Url {
     let base = match probe.host {
         Host::Web => &scan.target.web_url.value,
         Host::Api => &scan.target.api_url.value,
@@ -610,6 +611,20 @@ fn token_warnings(scan: &Scan<'_>, answered: &[(Probe, Url, Exchange)]) -> Vec<S
         _ => {}
     }
     out
+}
+
+/// The verdict for answers gathered by another caller (`scantoken audit` asks the
+/// project-independent probes once per token): [`decide`], then the evidence and the token's
+/// warnings, exactly as [`verify`] does.
+pub fn conclude(
+    scan: &Scan<'_>,
+    answered: &[(Probe, Url, Exchange)],
+    proxy: Option<&str>,
+) -> Verdict {
+    let mut verdict = decide(scan, answered, proxy);
+    verdict.probes = answered.iter().map(|(p, u, e)| report(p, u, e)).collect();
+    verdict.warnings.extend(token_warnings(scan, answered));
+    verdict
 }
 
 /// Warnings about the scanner configuration around the token.

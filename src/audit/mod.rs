@@ -1,0 +1,621 @@
+//! `scantoken audit`: every token against every project, before a pipeline finds out.
+//!
+//! Owns the fleet view: which projects to check (a file, `--project`), which tokens (the
+//! token map CI already uses, each project getting the rule CI would pick, and tokens named
+//! by variable), the concurrent probing of every (project, token) pair with the same
+//! scan-only probes and decision table as `verify` ([`probe`]), one request budget shared by
+//! every probe ([`budget`]), and the report: per project, per token, per map rule, as a
+//! table, Markdown and JSON evidence ([`report`], schema in `docs/audit.schema.json`).
+//!
+//! Exit codes: 0 every project can be scanned by its token and no token expires within the
+//! warning window; 1 otherwise; 2 bad input; 3 the server could not be asked (and nothing
+//! else was found wrong).
+
+pub mod budget;
+pub mod probe;
+pub mod report;
+
+use crate::ci::{CiKind, Context};
+use crate::credential::{self, token_map::TokenMap, Credential};
+use crate::env::Env;
+use crate::error::{quote, ConfigError, Exit};
+use crate::inputs::{Inputs, Origin, Sourced};
+use crate::output::Output;
+use crate::scanner_config::ScannerConfig;
+use crate::secret::Token;
+use crate::settings::Settings;
+use crate::sonar::client::{CaSource, Client, ClientOptions};
+use crate::target::{self, Target};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Requests in flight at once unless `--concurrency` says otherwise: enough to audit a
+/// thousand projects in seconds, few enough that a server sees one busy client, not a storm.
+pub const DEFAULT_CONCURRENCY: u64 = 32;
+/// The whole audit's deadline unless `--deadline` says otherwise: a scheduled job's budget.
+pub const DEFAULT_DEADLINE_SECS: u64 = 900;
+/// Warn this many days before a token expires (an audit is the early warning; verify uses 14).
+pub const DEFAULT_EXPIRY_WARNING_DAYS: u64 = 30;
+/// A projects file is one key per line: 100,000 keys of typical length fit well under this.
+const MAX_PROJECTS_FILE: usize = 8 << 20;
+const MAX_PROJECTS: usize = 100_000;
+const MAX_CONCURRENCY: u64 = 256;
+
+pub const AFTER_HELP: &str = "\
+Projects come from --projects-file (one key per line; blank lines and # comments ignored)
+and --project. Tokens come from the token map (--token-map, as CI uses it: each project is
+checked with the token of the rule CI would pick) and from --token-env VAR (each named token
+is checked against every project too); without a map, the token CI would use by default
+(SCANTOKEN_TOKEN, SONAR_TOKEN, SONAR_AUTH_TOKEN) is the projects' token.
+
+Outputs: a table on stdout (--format markdown|json for the others), --json-file for the
+JSON evidence (schema: docs/audit.schema.json), --markdown-file for Markdown. On GitHub
+Actions the Markdown is added to the step summary; on Azure Pipelines it is uploaded with
+##vso[task.uploadsummary].
+
+Exit codes:
+  0  every project can be scanned by its token, and no token expires within the warning window
+  1  a project cannot be scanned by its token (or has none), or a token expires soon or has expired
+  2  usage or configuration error (the message names what to fix)
+  3  the server could not be asked (unreachable, throttling, deadline), and nothing else was found wrong";
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// A project key to check; repeatable
+    #[arg(long = "project", value_name = "KEY")]
+    projects: Vec<String>,
+    /// A file of project keys, one per line [input: projects-file]
+    #[arg(long, value_name = "FILE")]
+    projects_file: Option<String>,
+    /// Token map: a YAML file (or the YAML itself), as CI uses it [input: token-map]
+    #[arg(long, value_name = "FILE")]
+    token_map: Option<String>,
+    /// A variable holding a token to check against every project; repeatable
+    #[arg(long = "token-env", value_name = "VAR")]
+    token_envs: Vec<String>,
+    /// Sonar server URL; leave unset for SonarQube Cloud [input: host-url]
+    #[arg(long, value_name = "URL")]
+    host_url: Option<String>,
+    /// SonarQube Cloud region: `us`, or unset for the global instance [input: region]
+    #[arg(long)]
+    region: Option<String>,
+    /// SonarQube Cloud organization key (else each rule's organization) [input: organization]
+    #[arg(long, value_name = "KEY")]
+    organization: Option<String>,
+    /// Requests in flight at once [input: concurrency; default: 32]
+    #[arg(long, value_name = "N")]
+    concurrency: Option<u64>,
+    /// Seconds the whole audit may take; pairs not decided by then are reported as
+    /// not-checked [input: deadline; default: 900]
+    #[arg(long, value_name = "SECS")]
+    deadline: Option<u64>,
+    /// What stdout carries [default: table]
+    #[arg(long, value_enum)]
+    format: Option<AuditFormat>,
+    /// Write the JSON evidence to this file too
+    #[arg(long, value_name = "FILE")]
+    json_file: Option<PathBuf>,
+    /// Write the Markdown report to this file too (on Azure Pipelines, the file uploaded as
+    /// the summary)
+    #[arg(long, value_name = "FILE")]
+    markdown_file: Option<PathBuf>,
+    /// Progress on stderr: a bar on a terminal, a line every 5 s otherwise [default: auto]
+    #[arg(long, value_enum)]
+    progress: Option<Progress>,
+    /// Report tokens expiring within this many days [input: expiry-warning-days; default: 30]
+    #[arg(long, value_name = "DAYS")]
+    expiry_warning_days: Option<u64>,
+    /// Extra CA certificate(s) to trust, PEM [input: ca-file; also SONAR_ROOT_CERT, SSL_CERT_FILE]
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<String>,
+    /// Seconds each request may take [input: timeout; default: 30]
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<u64>,
+    /// Retries after a 429, 5xx, reset or timeout [input: retries; default: 2]
+    #[arg(long, value_name = "N")]
+    retries: Option<u64>,
+    /// Allow sending tokens over plain http to a non-loopback host [input: allow-insecure-http]
+    #[arg(long)]
+    allow_insecure_http: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// A bar on a terminal, a line every 5 s otherwise.
+    Auto,
+    Bar,
+    Lines,
+    Off,
+}
+
+/// One token under audit: distinct by value, with every place it was found.
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    pub credential: Credential,
+    /// Every source holding this value (`variable SONAR_TOKEN_ALL (token map …, rule at line 6)`).
+    pub sources: Vec<String>,
+    /// Named with --token-env (checked against every project as a candidate).
+    pub named: bool,
+    /// CI uses it: a map rule names it, or it is the default token.
+    pub used_by_ci: bool,
+}
+
+/// Why a project has no token of its own.
+#[derive(Debug, Clone)]
+pub enum NoToken {
+    /// The map has no rule for it.
+    NoRule,
+    /// Its rule names a variable that is empty or not set in this job.
+    Unset { variable: String },
+    /// No map, and no default token.
+    NoDefault,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectEntry {
+    pub key: String,
+    /// The organization the probes use: the organization setting, else the rule's.
+    pub organization: Option<String>,
+    /// Index of the map rule CI would pick.
+    pub rule: Option<usize>,
+    /// Index into the tokens of the token CI would use, or why there is none.
+    pub token: Result<usize, NoToken>,
+    /// The rule's organization contradicts the organization setting (CI refuses that).
+    pub organization_conflict: Option<String>,
+}
+
+/// Everything the audit checks, read and validated before any request.
+pub struct Plan {
+    pub target: Target,
+    pub map: Option<TokenMap>,
+    pub projects: Vec<ProjectEntry>,
+    pub tokens: Vec<TokenEntry>,
+    pub concurrency: usize,
+    pub deadline: Duration,
+    pub expiry_warning_days: i64,
+}
+
+/// Runs `scantoken audit`. Configuration errors come back to the caller (exit 2).
+pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<Exit, ConfigError> {
+    let format = args.format.unwrap_or(AuditFormat::Table);
+    if format != AuditFormat::Table {
+        out.stdout_is_data();
+    }
+    let inputs = Inputs::new(env.clone())
+        .with_flag("host-url", args.host_url.clone())
+        .with_flag("region", args.region.clone())
+        .with_flag("organization", args.organization.clone())
+        .with_flag("token-map", args.token_map.clone())
+        .with_flag("projects-file", args.projects_file.clone())
+        .with_flag("ca-file", args.ca_file.clone());
+    let plan = read_plan(args, &inputs, env, cwd, out)?;
+    if !inputs.boolean(args.allow_insecure_http, "allow-insecure-http")? {
+        let proxies = crate::network::Proxies::from_env(env)?;
+        if let Some(v) = crate::sonar::insecure_host(&plan.target, &proxies) {
+            return Err(ConfigError::new("host-url", v.cause).hint(v.next_step));
+        }
+    }
+    let options = client_options(&inputs, args)?;
+    let budget = Arc::new(budget::Budget::new(plan.concurrency));
+    let client = Client::new(env, options)?.with_gate(budget.clone());
+    let progress = match args.progress.unwrap_or(Progress::Auto) {
+        Progress::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => Progress::Bar,
+        Progress::Auto => Progress::Lines,
+        p => p,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
+    let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out));
+    let mut report = report::Report::build(&plan, outcome, budget.stats());
+    report.redact(out);
+    write_outputs(&report, format, args, env, out)
+}
+
+fn read_plan(
+    args: &AuditArgs,
+    inputs: &Inputs,
+    env: &Env,
+    cwd: &Path,
+    out: &mut Output,
+) -> Result<Plan, ConfigError> {
+    let scanner = ScannerConfig::load(env, cwd)?;
+    // The options it shares with verify, resolved as verify resolves them.
+    let settings = Settings::resolve(inputs)?;
+    let target = target::resolve(&settings.target, env, &scanner)?;
+    let keys = read_projects(args, inputs, cwd)?;
+    let map = inputs
+        .get("token-map")
+        .map(|m| credential::load_token_map(&m, cwd))
+        .transpose()?;
+    let mut tokens: Vec<TokenEntry> = Vec::new();
+    fn add(
+        tokens: &mut Vec<TokenEntry>,
+        token: Token,
+        source: Origin,
+        named: bool,
+        out: &mut Output,
+    ) -> usize {
+        // Masked before anything else is printed: the CI hides it from here on.
+        out.mask(token.expose_secret());
+        let shown = source.to_string();
+        if let Some(i) = tokens
+            .iter()
+            .position(|t| t.credential.token.expose_secret() == token.expose_secret())
+        {
+            let t = &mut tokens[i];
+            if !t.sources.contains(&shown) {
+                t.sources.push(shown);
+            }
+            t.named |= named;
+            t.used_by_ci |= !named;
+            return i;
+        }
+        tokens.push(TokenEntry {
+            credential: Credential {
+                token,
+                source,
+                organization: None,
+                expires: None,
+            },
+            sources: vec![shown],
+            named,
+            used_by_ci: !named,
+        });
+        tokens.len() - 1
+    }
+    let token_of = |var: &str, source: &Origin| -> Result<Option<Token>, ConfigError> {
+        match env.non_empty(var) {
+            None => Ok(None),
+            Some(v) => Token::new(v).map(Some).map_err(|e| {
+                ConfigError::new(source.to_string(), e.to_string())
+                    .hint("store the token as the secret's whole value")
+            }),
+        }
+    };
+    // The map's rules, each rule's variable read once.
+    let mut rule_tokens: Vec<Result<usize, NoToken>> = Vec::new();
+    if let Some(map) = &map {
+        for rule in &map.rules {
+            let source = Origin::TokenMap {
+                map: map.source.clone(),
+                line: rule.line,
+                variable: rule.token_env.clone(),
+            };
+            rule_tokens.push(match token_of(&rule.token_env, &source)? {
+                Some(token) => {
+                    let i = add(&mut tokens, token, source, false, out);
+                    let t = &mut tokens[i];
+                    if t.credential.expires.is_none() {
+                        t.credential.expires = rule.expires.clone();
+                    }
+                    if t.credential.organization.is_none() {
+                        t.credential.organization = rule.organization.clone();
+                    }
+                    Ok(i)
+                }
+                None => Err(NoToken::Unset {
+                    variable: rule.token_env.clone(),
+                }),
+            });
+        }
+    }
+    // Without a map, the token CI would find by default.
+    let mut default_token = Err(NoToken::NoDefault);
+    if map.is_none() {
+        let ctx = Context::new(CiKind::Local);
+        if let Ok(c) = credential::resolve(&settings, env, &ctx, "", cwd)? {
+            default_token = Ok(add(&mut tokens, c.token, c.source, false, out));
+        }
+    }
+    for var in &args.token_envs {
+        let valid = var
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(ConfigError::new(
+                "flag --token-env",
+                format!("{} is not a variable name", quote(var)),
+            )
+            .hint("name the environment variable that holds the token, e.g. SONAR_TOKEN_NEW"));
+        }
+        let source = Origin::Variable(var.clone());
+        match token_of(var, &source)? {
+            Some(token) => {
+                add(&mut tokens, token, source, true, out);
+            }
+            None => {
+                return Err(ConfigError::new(
+                    "flag --token-env",
+                    format!("names variable {var}, which is empty or not set"),
+                )
+                .hint(format!("map the secret into this step as {var}")))
+            }
+        }
+    }
+    if tokens.is_empty() && rule_tokens.iter().all(Result::is_err) && map.is_none() {
+        return Err(ConfigError::new("audit", "no token to check")
+            .hint("give --token-map (the map CI uses), --token-env VAR, or set SONAR_TOKEN"));
+    }
+    let global_org = target.organization.as_ref().map(|o| o.value.clone());
+    let projects = keys
+        .into_iter()
+        .map(|key| {
+            let rule = map.as_ref().and_then(|m| m.rules.iter().position(|r| r.matches(&key)));
+            let token = match (&map, rule) {
+                (Some(_), Some(r)) => rule_tokens[r].clone(),
+                (Some(_), None) => Err(NoToken::NoRule),
+                (None, _) => default_token.clone(),
+            };
+            let rule_org = rule.and_then(|r| map.as_ref()?.rules[r].organization.clone());
+            let organization_conflict = match (&global_org, &rule_org) {
+                (Some(g), Some(r)) if g != r => Some(format!(
+                    "the token map rule says the token belongs to organization {r}, but organization {g} is set; CI refuses this combination"
+                )),
+                _ => None,
+            };
+            let organization = if target.flavor.is_cloud() {
+                global_org.clone().or(rule_org)
+            } else {
+                None
+            };
+            ProjectEntry {
+                key,
+                organization,
+                rule,
+                token,
+                organization_conflict,
+            }
+        })
+        .collect();
+    let concurrency = inputs
+        .number(args.concurrency, "concurrency")?
+        .unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+        return Err(ConfigError::new(
+            "concurrency",
+            format!("{concurrency} is not between 1 and {MAX_CONCURRENCY}"),
+        ));
+    }
+    let deadline = inputs
+        .number(args.deadline, "deadline")?
+        .unwrap_or(DEFAULT_DEADLINE_SECS);
+    if deadline == 0 {
+        return Err(ConfigError::new("deadline", "must be at least 1 second"));
+    }
+    let expiry_warning_days = inputs
+        .number(args.expiry_warning_days, "expiry-warning-days")?
+        .unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS) as i64;
+    Ok(Plan {
+        target,
+        map,
+        projects,
+        tokens,
+        concurrency: concurrency as usize,
+        deadline: Duration::from_secs(deadline),
+        expiry_warning_days,
+    })
+}
+
+/// The project keys: the file's, then `--project`'s, each checked as the scanner would, in
+/// order and without repeats.
+fn read_projects(
+    args: &AuditArgs,
+    inputs: &Inputs,
+    cwd: &Path,
+) -> Result<Vec<String>, ConfigError> {
+    let mut keys: Vec<Sourced<String>> = Vec::new();
+    if let Some(file) = inputs.get("projects-file") {
+        let path = cwd.join(&file.value);
+        let bytes = crate::read::file(
+            &path,
+            &file.source.to_string(),
+            "the projects file",
+            MAX_PROJECTS_FILE,
+        )?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            ConfigError::new(
+                path.display().to_string(),
+                format!(
+                    "is not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            keys.push(Sourced::new(
+                line.to_owned(),
+                Origin::Derived(format!("{} line {}", path.display(), i + 1)),
+            ));
+        }
+    }
+    for key in &args.projects {
+        keys.push(Sourced::new(
+            key.trim().to_owned(),
+            Origin::Flag("project".into()),
+        ));
+    }
+    if keys.is_empty() {
+        return Err(ConfigError::new("audit", "no project to check").hint(
+            "list the project keys in a file (--projects-file, one per line) or give --project KEY",
+        ));
+    }
+    if keys.len() > MAX_PROJECTS {
+        return Err(ConfigError::new(
+            "audit",
+            format!(
+                "{} projects listed; an audit checks {MAX_PROJECTS} at most",
+                keys.len()
+            ),
+        )
+        .hint("split the list and run one audit per part"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let key = target::validate_project_key(key)?;
+        if seen.insert(key.value.clone()) {
+            out.push(key.value);
+        }
+    }
+    Ok(out)
+}
+
+/// The HTTP client's settings, from the same inputs `verify` reads.
+fn client_options(inputs: &Inputs, args: &AuditArgs) -> Result<ClientOptions, ConfigError> {
+    let env = inputs.env();
+    let mut options = ClientOptions::default();
+    if let Some(ca) = inputs.get("ca-file") {
+        options
+            .extra_roots
+            .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
+    }
+    if let Some(pem) = env.non_empty("SONAR_ROOT_CERT") {
+        let source = if pem.trim_start().starts_with("-----BEGIN") {
+            CaSource::Pem(pem.to_owned())
+        } else {
+            CaSource::File(PathBuf::from(pem.trim()))
+        };
+        options
+            .extra_roots
+            .push((Origin::Variable("SONAR_ROOT_CERT".into()), source));
+    }
+    if let Some(file) = env.non_empty("SSL_CERT_FILE") {
+        options.extra_roots.push((
+            Origin::Variable("SSL_CERT_FILE".into()),
+            CaSource::File(PathBuf::from(file.trim())),
+        ));
+    }
+    if let Some(secs) = inputs.number(args.timeout, "timeout")? {
+        if secs == 0 {
+            return Err(ConfigError::new("timeout", "must be at least 1 second"));
+        }
+        options.timeout = Duration::from_secs(secs);
+        options.connect_timeout = options.connect_timeout.min(options.timeout);
+    }
+    if let Some(retries) = inputs.number(args.retries, "retries")? {
+        if retries > 10 {
+            return Err(ConfigError::new(
+                "retries",
+                format!("{retries} is more than the 10 retries allowed"),
+            ));
+        }
+        options.max_attempts = retries as u32 + 1;
+    }
+    options.allow_insecure_http =
+        inputs.boolean(args.allow_insecure_http, "allow-insecure-http")?;
+    Ok(options)
+}
+
+/// The report to stdout, the files, and the CI's summary; returns the exit code.
+fn write_outputs(
+    report: &report::Report,
+    format: AuditFormat,
+    args: &AuditArgs,
+    env: &Env,
+    out: &mut Output,
+) -> Result<Exit, ConfigError> {
+    let written = |path: &Path, what: &str, e: std::io::Error| {
+        ConfigError::new(
+            path.display().to_string(),
+            format!("the {what} cannot be written: {e}"),
+        )
+        .hint("choose a path in a directory this job can write")
+    };
+    let github_summary = env
+        .is("GITHUB_ACTIONS", "true")
+        .then(|| env.non_empty("GITHUB_STEP_SUMMARY"))
+        .flatten();
+    let azure = env.is("TF_BUILD", "true");
+    // Each rendering is built only when something reads it: at fleet size the JSON document
+    // is the largest thing the audit holds.
+    let markdown = (args.markdown_file.is_some()
+        || format == AuditFormat::Markdown
+        || github_summary.is_some()
+        || azure)
+        .then(|| out.redact(&report.markdown()));
+    let markdown = markdown.as_deref().unwrap_or_default();
+    let json = (args.json_file.is_some() || format == AuditFormat::Json)
+        .then(|| out.json_text(&report.json()) + "\n");
+    if let (Some(path), Some(text)) = (&args.json_file, &json) {
+        std::fs::write(path, text).map_err(|e| written(path, "JSON evidence", e))?;
+    }
+    if let Some(path) = &args.markdown_file {
+        std::fs::write(path, markdown).map_err(|e| written(path, "Markdown report", e))?;
+    }
+    let io = match format {
+        AuditFormat::Table => out.report(&report.table()),
+        AuditFormat::Markdown => out.report(markdown),
+        // Already redacted and escaped as Output::json does.
+        AuditFormat::Json => out
+            .raw_stdout()
+            .write_all(json.as_deref().unwrap_or_default().as_bytes()),
+    };
+    drop(json);
+    if let Err(e) = io {
+        out.error(&format!("cannot write the output: {e}"));
+        return Ok(Exit::Internal);
+    }
+    // The CI's summary page: GitHub reads a file it names; Azure uploads one we name.
+    if let Some(summary) = github_summary {
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(summary)
+            .and_then(|mut f| f.write_all(markdown.as_bytes()));
+        if let Err(e) = appended {
+            out.say(&format!(
+                "warning: the step summary (GITHUB_STEP_SUMMARY) cannot be written: {e}"
+            ));
+        }
+    }
+    if azure {
+        let path = match &args.markdown_file {
+            Some(p) => p.clone(),
+            None => {
+                let dir = env
+                    .non_empty("AGENT_TEMPDIRECTORY")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(std::env::temp_dir);
+                let p = dir.join(format!("scantoken-audit-{}.md", uuid::Uuid::new_v4()));
+                std::fs::write(&p, markdown).map_err(|e| written(&p, "Markdown report", e))?;
+                p
+            }
+        };
+        let absolute = std::path::absolute(&path).unwrap_or(path);
+        let line = format!(
+            "##vso[task.uploadsummary]{}\n",
+            crate::export::azure::escape_data(&absolute.display().to_string())
+        );
+        // A CI command: written past the line filter, escaped as the agent unescapes it.
+        let (stdout, stderr) = out.raw_streams();
+        let sink = if format == AuditFormat::Table {
+            stdout
+        } else {
+            stderr
+        };
+        let _ = sink.write_all(line.as_bytes());
+    }
+    for line in report.annotations() {
+        out.annotate("error", &line);
+    }
+    Ok(report.exit())
+}
+
+use std::io::Write;

@@ -1,0 +1,864 @@
+//! The audit's report: per project (the rule and token CI would use, the verdict and its
+//! evidence), per token (kind, fingerprint, sources, expiry, what it can and cannot scan), per
+//! map rule, the findings an organization admin acts on, and the exit code. Rendered as a
+//! table for the terminal, Markdown for a CI summary page, and JSON evidence following
+//! `docs/audit.schema.json`. Never holds a token: tokens appear as their fingerprint.
+
+use super::probe::{Outcome, NOT_CHECKED};
+use super::{budget::BudgetStats, NoToken, Plan};
+use crate::error::Exit;
+use crate::export::github::cell;
+use crate::output::Output;
+use crate::secret::TokenKind;
+use crate::sonar::{self, ProbeReport, Verdict};
+use crate::target::Flavor;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// Version of the JSON evidence's shape (`schema_version`); raised on any incompatible change.
+pub const SCHEMA_VERSION: u64 = 1;
+/// GitHub keeps 1 MiB of step summary per step: the Markdown stops adding project rows here.
+const MARKDOWN_BUDGET: usize = 900 * 1024;
+
+pub struct ProjectRow {
+    pub key: String,
+    pub organization: Option<String>,
+    pub rule_line: Option<u64>,
+    pub token_env: Option<String>,
+    /// Index into `tokens`.
+    pub token: Option<usize>,
+    pub verdict: String,
+    pub cause: String,
+    pub next_step: String,
+    /// Index into `pairs` of the pair the verdict comes from: its own probes (project and
+    /// scan) are the evidence; the shared ones are under the host and the token.
+    pub pair: Option<usize>,
+    /// The server could not be asked (or the deadline came first): nothing is known.
+    pub undecided: bool,
+}
+
+pub struct Expiry {
+    pub date: String,
+    /// `server` (SonarQube Server's expiry header) or `token-map`.
+    pub from: &'static str,
+    pub days_left: Option<i64>,
+}
+
+pub struct TokenRow {
+    pub id: String,
+    pub fingerprint: String,
+    pub kind: TokenKind,
+    pub sources: Vec<String>,
+    pub named: bool,
+    pub used_by_ci: bool,
+    pub valid: Option<bool>,
+    pub probe: Option<ProbeReport>,
+    pub expiry: Option<Expiry>,
+    pub can_scan: Vec<usize>,
+    /// Project index and verdict name.
+    pub cannot_scan: Vec<(usize, String)>,
+}
+
+pub struct RuleRow {
+    pub line: u64,
+    pub patterns: Vec<String>,
+    pub token_env: String,
+    pub organization: Option<String>,
+    pub expires: Option<String>,
+    pub selected: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Fails the audit (exit 1).
+    Fail,
+    /// The server could not be asked (exit 3 when nothing fails).
+    Undecided,
+    /// Worth acting on, fails nothing.
+    Info,
+}
+
+impl Severity {
+    fn name(self) -> &'static str {
+        match self {
+            Severity::Fail => "fail",
+            Severity::Undecided => "undecided",
+            Severity::Info => "info",
+        }
+    }
+}
+
+pub struct Finding {
+    pub kind: &'static str,
+    pub severity: Severity,
+    pub message: String,
+}
+
+pub struct Report {
+    pub generated_at: String,
+    pub elapsed_ms: u64,
+    pub flavor: Flavor,
+    pub web_url: String,
+    pub api_url: String,
+    pub organization: Option<String>,
+    pub concurrency: usize,
+    pub deadline_s: u64,
+    pub expiry_warning_days: i64,
+    pub map_source: Option<String>,
+    pub rules: Vec<RuleRow>,
+    pub server_probe: Option<ProbeReport>,
+    pub projects: Vec<ProjectRow>,
+    pub tokens: Vec<TokenRow>,
+    /// Every (project, token) pair: project index, token index, verdict.
+    pub pairs: Vec<(usize, usize, Verdict)>,
+    pub findings: Vec<Finding>,
+    pub stats: BudgetStats,
+    pub deadline_reached: bool,
+}
+
+fn is_ok(verdict: &str) -> bool {
+    verdict == "ok"
+}
+
+/// A verdict that says the server could not be asked, not that something is wrong.
+fn is_undecided(v: &Verdict) -> bool {
+    v.verdict.exit() == Exit::Unreachable
+}
+
+fn verdict_name(v: &Verdict) -> String {
+    if v.verdict == sonar::VerdictKind::Unreachable && v.cause.starts_with("the audit's deadline") {
+        NOT_CHECKED.to_owned()
+    } else {
+        v.verdict.name().to_owned()
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a moment.
+fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from a day number (proleptic Gregorian), inverse of sonar::parse_day.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// A personal or user token where a scoped one would do (the same rule as `verify`'s warning).
+fn is_personal(flavor: Flavor, kind: TokenKind) -> bool {
+    match flavor {
+        Flavor::Server => kind == TokenKind::ServerUser,
+        _ => kind == TokenKind::Unknown,
+    }
+}
+
+impl Report {
+    pub fn build(plan: &Plan, mut outcome: Outcome, stats: BudgetStats) -> Report {
+        let today = crate::date::today();
+        let mut tokens: Vec<TokenRow> = plan
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(t, entry)| {
+                let server = outcome.token_expiration[t].clone().map(|d| Expiry {
+                    days_left: crate::date::parse_day(&d).map(|day| day - today),
+                    date: d.get(..10).unwrap_or(&d).to_owned(),
+                    from: "server",
+                });
+                let map = entry.credential.expires.as_ref().map(|(d, day)| Expiry {
+                    date: d.clone(),
+                    from: "token-map",
+                    days_left: Some(day - today),
+                });
+                TokenRow {
+                    id: format!("t{}", t + 1),
+                    fingerprint: entry.credential.token.fingerprint(),
+                    kind: entry.credential.token.kind(),
+                    sources: entry.sources.clone(),
+                    named: entry.named,
+                    used_by_ci: entry.used_by_ci,
+                    valid: outcome.token_valid[t],
+                    probe: outcome.token_probes[t].take(),
+                    expiry: server.or(map),
+                    can_scan: Vec::new(),
+                    cannot_scan: Vec::new(),
+                }
+            })
+            .collect();
+        let mut pairs = Vec::new();
+        for (p, row) in outcome.pairs.iter_mut().enumerate() {
+            for (t, pair) in row.iter_mut().enumerate() {
+                let v = pair
+                    .take()
+                    .unwrap_or_else(|| super::probe::not_checked(plan.deadline));
+                let name = verdict_name(&v);
+                if is_ok(&name) {
+                    tokens[t].can_scan.push(p);
+                } else {
+                    tokens[t].cannot_scan.push((p, name));
+                }
+                pairs.push((p, t, v));
+            }
+        }
+        let n_tokens = plan.tokens.len();
+        let pair = |p: usize, t: usize| &pairs[p * n_tokens + t].2;
+        let projects: Vec<ProjectRow> = plan
+            .projects
+            .iter()
+            .enumerate()
+            .map(|(p, project)| {
+                let rule = project
+                    .rule
+                    .and_then(|r| plan.map.as_ref().map(|m| &m.rules[r]));
+                let row = |token: Option<usize>, verdict: &str, cause: String, next: &str| {
+                    ProjectRow {
+                        key: project.key.clone(),
+                        organization: project.organization.clone(),
+                        rule_line: rule.map(|r| r.line),
+                        token_env: rule.map(|r| r.token_env.clone()),
+                        token,
+                        verdict: verdict.to_owned(),
+                        cause,
+                        next_step: next.to_owned(),
+                        pair: None,
+                        undecided: false,
+                    }
+                };
+                let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
+                let from_pair = |t: usize| {
+                    let v = pair(p, t);
+                    let mut r = row(Some(t), &verdict_name(v), v.cause.clone(), &v.next_step);
+                    r.pair = Some(p * n_tokens + t);
+                    r.undecided = is_undecided(v);
+                    r
+                };
+                match &project.token {
+                    Err(NoToken::NoRule) => row(
+                        None,
+                        "no-rule",
+                        format!("no rule of the token map {map_source} matches {}: its pipeline stops with a configuration error", project.key),
+                        "add the project to a rule's projects, or end the map with a catch-all rule (projects: [\"*\"])",
+                    ),
+                    Err(NoToken::Unset { variable }) => row(
+                        None,
+                        "token-missing",
+                        format!("the rule at line {} names variable {variable}, which is empty or not set in this job", rule.map(|r| r.line).unwrap_or(0)),
+                        &format!("map the secret into the audit step as {variable} (and check that the pipelines have it too)"),
+                    ),
+                    Err(NoToken::NoDefault) => {
+                        // No map and no default token: the named tokens are the candidates.
+                        let ok = (0..n_tokens).find(|&t| is_ok(&verdict_name(pair(p, t))));
+                        match ok.or(if n_tokens > 0 { Some(0) } else { None }) {
+                            Some(t) => from_pair(t),
+                            None => row(None, "token-missing", "no token to check".into(), "give --token-map or --token-env"),
+                        }
+                    }
+                    Ok(t) => {
+                        let t = *t;
+                        let expired = plan.tokens[t].credential.expires.as_ref().filter(|(_, day)| *day < today);
+                        if let Some(conflict) = &project.organization_conflict {
+                            row(Some(t), "organization-mismatch", conflict.clone(), "fix the rule's organization, or the organization setting")
+                        } else if let (Some((date, _)), Some(rule)) = (expired, rule) {
+                            row(Some(t), "token-rejected", format!("the token of the rule at line {} expired on {date}, as the rule says: CI refuses it", rule.line), "create a new token, store it in the secret, and update the rule's expires date")
+                        } else {
+                            from_pair(t)
+                        }
+                    }
+                }
+            })
+            .collect();
+        let mut report = Report {
+            generated_at: rfc3339(outcome.started_at),
+            elapsed_ms: outcome.elapsed.as_millis() as u64,
+            flavor: plan.target.flavor,
+            web_url: plan.target.web_url.value.clone(),
+            api_url: plan.target.api_url.value.clone(),
+            organization: plan.target.organization.as_ref().map(|o| o.value.clone()),
+            concurrency: plan.concurrency,
+            deadline_s: plan.deadline.as_secs(),
+            expiry_warning_days: plan.expiry_warning_days,
+            map_source: plan.map.as_ref().map(|m| m.source.clone()),
+            rules: Vec::new(),
+            server_probe: outcome.server_probe.take(),
+            projects,
+            tokens,
+            pairs,
+            findings: Vec::new(),
+            stats,
+            deadline_reached: outcome.deadline_reached,
+        };
+        report.rules = plan
+            .map
+            .iter()
+            .flat_map(|m| m.rules.iter().enumerate())
+            .map(|(r, rule)| RuleRow {
+                line: rule.line,
+                patterns: rule.patterns.clone(),
+                token_env: rule.token_env.clone(),
+                organization: rule.organization.clone(),
+                expires: rule.expires.as_ref().map(|(d, _)| d.clone()),
+                selected: plan.projects.iter().filter(|p| p.rule == Some(r)).count(),
+            })
+            .collect();
+        report.findings = findings(plan, &report);
+        report
+    }
+
+    /// Every known secret taken out of what came from outside (server messages, errors).
+    pub fn redact(&mut self, out: &Output) {
+        let r = |s: &mut String| *s = out.redact(s);
+        let probe = |p: &mut ProbeReport| {
+            p.url = out.redact(&p.url);
+            p.message.iter_mut().for_each(|m| *m = out.redact(m));
+            p.error.iter_mut().for_each(|m| *m = out.redact(m));
+            p.retries.iter_mut().for_each(|m| *m = out.redact(m));
+        };
+        for row in &mut self.projects {
+            r(&mut row.cause);
+            r(&mut row.next_step);
+        }
+        for (_, _, v) in &mut self.pairs {
+            out.redact_verdict(v);
+        }
+        for t in &mut self.tokens {
+            t.probe.iter_mut().for_each(probe);
+        }
+        self.server_probe.iter_mut().for_each(probe);
+        for f in &mut self.findings {
+            r(&mut f.message);
+        }
+    }
+
+    pub fn exit(&self) -> Exit {
+        if self.findings.iter().any(|f| f.severity == Severity::Fail) {
+            Exit::VerificationFailed
+        } else if self
+            .findings
+            .iter()
+            .any(|f| f.severity == Severity::Undecided)
+        {
+            Exit::Unreachable
+        } else {
+            Exit::Ok
+        }
+    }
+
+    /// The failing findings, for the CI's annotations: the first ten, then a count.
+    pub fn annotations(&self) -> Vec<String> {
+        let failing: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info)
+            .collect();
+        let mut lines: Vec<String> = failing
+            .iter()
+            .take(10)
+            .map(|f| format!("audit: {}", f.message))
+            .collect();
+        if failing.len() > 10 {
+            lines.push(format!(
+                "audit: and {} more finding(s): see the report",
+                failing.len() - 10
+            ));
+        }
+        lines
+    }
+
+    fn token_label(&self, t: usize) -> String {
+        let token = &self.tokens[t];
+        format!("{} {}", token.id, token.fingerprint)
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let covered = self.projects.iter().filter(|p| is_ok(&p.verdict)).count();
+        (covered, self.projects.len() - covered)
+    }
+
+    fn headline(&self) -> String {
+        let (covered, not) = self.counts();
+        let expiring = self
+            .findings
+            .iter()
+            .filter(|f| f.kind == "token-expiring" || f.kind == "token-expired")
+            .count();
+        let result = match self.exit() {
+            Exit::Ok => "every project can be scanned by its token".to_owned(),
+            Exit::Unreachable => "the server could not be asked about every pair".to_owned(),
+            _ => format!(
+                "{not} project(s) cannot be scanned by their token; {expiring} token(s) expire within {} days or have expired",
+                self.expiry_warning_days
+            ),
+        };
+        format!(
+            "{} of {} project(s) covered, {} token(s), {} pair(s) in {:.1} s: {result}",
+            covered,
+            self.projects.len(),
+            self.tokens.len(),
+            self.pairs.len(),
+            self.elapsed_ms as f64 / 1000.0
+        )
+    }
+
+    fn expiry_text(e: &Option<Expiry>) -> String {
+        match e {
+            None => "unknown".into(),
+            Some(e) => match e.days_left {
+                Some(d) if d < 0 => format!("{} (expired, {})", e.date, e.from),
+                Some(d) => format!("{} (in {d} d, {})", e.date, e.from),
+                None => format!("{} ({})", e.date, e.from),
+            },
+        }
+    }
+
+    /// The table for a terminal.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let org = self
+            .organization
+            .as_deref()
+            .map(|o| format!(", organization {o}"))
+            .unwrap_or_default();
+        writeln!(
+            s,
+            "scantoken audit: {} {}{org}, {}",
+            self.flavor.describe(),
+            self.web_url,
+            self.generated_at
+        )
+        .unwrap();
+        writeln!(s, "{}", self.headline()).unwrap();
+        let ci_token = |row: &ProjectRow| {
+            let mut text = match row.token {
+                Some(t) => self.token_label(t),
+                None => "-".into(),
+            };
+            if let (Some(line), Some(var)) = (row.rule_line, &row.token_env) {
+                text = format!("{text} (line {line}, {var})");
+            }
+            text
+        };
+        let mut rows: Vec<[String; 4]> = vec![[
+            "PROJECT".into(),
+            "TOKEN CI USES".into(),
+            "VERDICT".into(),
+            "CAUSE".into(),
+        ]];
+        // Problems first, then the rest in the order listed.
+        let mut order: Vec<&ProjectRow> = self.projects.iter().collect();
+        order.sort_by_key(|r| is_ok(&r.verdict));
+        for row in order {
+            let cause = if is_ok(&row.verdict) {
+                String::new()
+            } else {
+                row.cause.clone()
+            };
+            rows.push([row.key.clone(), ci_token(row), row.verdict.clone(), cause]);
+        }
+        s.push_str("\nProjects\n");
+        columns(&mut s, &rows);
+        let mut rows: Vec<[String; 6]> = vec![[
+            "TOKEN".into(),
+            "KIND".into(),
+            "SOURCES".into(),
+            "EXPIRES".into(),
+            "CAN SCAN".into(),
+            "CANNOT SCAN".into(),
+        ]];
+        for t in &self.tokens {
+            rows.push([
+                format!("{} {}", t.id, t.fingerprint),
+                kind_name(t.kind).into(),
+                t.sources.join("; "),
+                Self::expiry_text(&t.expiry),
+                t.can_scan.len().to_string(),
+                list_cannot(&self.projects, &t.cannot_scan, 5),
+            ]);
+        }
+        s.push_str("\nTokens\n");
+        columns(&mut s, &rows);
+        if !self.findings.is_empty() {
+            s.push_str("\nFindings\n");
+            for f in &self.findings {
+                writeln!(s, "  [{}] {}", f.severity.name(), f.message).unwrap();
+            }
+        }
+        let throttled = if self.stats.throttled > 0 {
+            format!(", {} throttled (429)", self.stats.throttled)
+        } else {
+            String::new()
+        };
+        writeln!(
+            s,
+            "\n{} request(s){throttled}, {} in flight at most; exit {}",
+            self.stats.requests,
+            self.concurrency,
+            self.exit().code()
+        )
+        .unwrap();
+        s
+    }
+
+    /// Markdown for a CI summary page.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let icon = match self.exit() {
+            Exit::Ok => "✅",
+            Exit::Unreachable => "⚠️",
+            _ => "❌",
+        };
+        writeln!(
+            md,
+            "### {icon} scantoken audit\n\n{}\n",
+            cell(&self.headline())
+        )
+        .unwrap();
+        md.push_str("| | |\n|---|---|\n");
+        writeln!(
+            md,
+            "| Target | {} {} |",
+            self.flavor.describe(),
+            cell(&self.web_url)
+        )
+        .unwrap();
+        if let Some(o) = &self.organization {
+            writeln!(md, "| Organization | {} |", cell(o)).unwrap();
+        }
+        if let Some(m) = &self.map_source {
+            writeln!(md, "| Token map | {} |", cell(m)).unwrap();
+        }
+        writeln!(md, "| Generated | {} |", self.generated_at).unwrap();
+        if !self.findings.is_empty() {
+            md.push_str("\n#### Findings\n\n");
+            for f in &self.findings {
+                writeln!(md, "- **{}** {}", f.severity.name(), cell(&f.message)).unwrap();
+            }
+        }
+        md.push_str("\n#### Tokens\n\n| Token | Kind | Sources | Expires | Can scan | Cannot scan |\n|---|---|---|---|---|---|\n");
+        for t in &self.tokens {
+            writeln!(
+                md,
+                "| `{}` {} | {} | {} | {} | {} | {} |",
+                t.id,
+                t.fingerprint,
+                kind_name(t.kind),
+                cell(&t.sources.join("; ")),
+                cell(&Self::expiry_text(&t.expiry)),
+                t.can_scan.len(),
+                cell(&list_cannot(&self.projects, &t.cannot_scan, 10))
+            )
+            .unwrap();
+        }
+        md.push_str(
+            "\n#### Projects\n\n| Project | Token CI uses | Verdict | Cause |\n|---|---|---|---|\n",
+        );
+        let mut order: Vec<&ProjectRow> = self.projects.iter().collect();
+        order.sort_by_key(|r| is_ok(&r.verdict));
+        let mut shown = 0;
+        for row in &order {
+            if md.len() > MARKDOWN_BUDGET {
+                break;
+            }
+            let token = match (row.token, row.rule_line) {
+                (Some(t), Some(l)) => format!("{} (rule line {l})", self.token_label(t)),
+                (Some(t), None) => self.token_label(t),
+                (None, Some(l)) => format!("none (rule line {l})"),
+                (None, None) => "none".into(),
+            };
+            let cause = if is_ok(&row.verdict) { "" } else { &row.cause };
+            writeln!(
+                md,
+                "| `{}` | {} | `{}` | {} |",
+                cell(&row.key),
+                cell(&token),
+                row.verdict,
+                cell(cause)
+            )
+            .unwrap();
+            shown += 1;
+        }
+        if shown < order.len() {
+            writeln!(
+                md,
+                "\n{} more project(s) (all after the problems) are in the JSON evidence.",
+                order.len() - shown
+            )
+            .unwrap();
+        }
+        md.push('\n');
+        md.replace("##vso[", "##vso␣[")
+    }
+
+    /// The JSON evidence (docs/audit.schema.json).
+    pub fn json(&self) -> Value {
+        let key = |p: usize| self.projects[p].key.clone();
+        let (covered, not_covered) = self.counts();
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "tool": { "name": "scantoken", "version": env!("CARGO_PKG_VERSION") },
+            "generated_at": self.generated_at,
+            "elapsed_ms": self.elapsed_ms,
+            "exit_code": self.exit().code(),
+            "host": {
+                "flavor": self.flavor,
+                "web_url": self.web_url,
+                "api_url": self.api_url,
+                "organization": self.organization,
+                "probe": self.server_probe,
+            },
+            "settings": {
+                "concurrency": self.concurrency,
+                "deadline_s": self.deadline_s,
+                "expiry_warning_days": self.expiry_warning_days,
+            },
+            "summary": {
+                "projects": self.projects.len(),
+                "covered": covered,
+                "not_covered": not_covered,
+                "tokens": self.tokens.len(),
+                "pairs": self.pairs.len(),
+                "requests": self.stats.requests,
+                "throttled": self.stats.throttled,
+                "paced_per_second": self.stats.paced_per_second,
+                "deadline_reached": self.deadline_reached,
+            },
+            "token_map": self.map_source.as_ref().map(|source| json!({
+                "source": source,
+                "rules": self.rules.iter().map(|r| json!({
+                    "line": r.line,
+                    "projects": r.patterns,
+                    "token_env": r.token_env,
+                    "organization": r.organization,
+                    "expires": r.expires,
+                    "selected_projects": r.selected,
+                })).collect::<Vec<_>>(),
+            })),
+            "projects": self.projects.iter().map(|r| json!({
+                "key": r.key,
+                "organization": r.organization,
+                "rule_line": r.rule_line,
+                "token_env": r.token_env,
+                "token": r.token.map(|t| self.tokens[t].id.clone()),
+                "verdict": r.verdict,
+                "cause": r.cause,
+                "next_step": r.next_step,
+                "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
+            })).collect::<Vec<_>>(),
+            "tokens": self.tokens.iter().map(|t| json!({
+                "id": t.id,
+                "fingerprint": t.fingerprint,
+                "kind": t.kind,
+                "sources": t.sources,
+                "named": t.named,
+                "used_by_ci": t.used_by_ci,
+                "valid": t.valid,
+                "probe": t.probe,
+                "expires": t.expiry.as_ref().map(|e| json!({
+                    "date": e.date, "from": e.from, "days_left": e.days_left,
+                })),
+                "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
+                "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
+                    "project": key(*p), "verdict": v,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "pairs": self.pairs.iter().map(|(p, t, v)| json!({
+                "project": key(*p),
+                "token": self.tokens[*t].id,
+                "verdict": verdict_name(v),
+                "cause": v.cause,
+                "probes": v.probes,
+            })).collect::<Vec<_>>(),
+            "findings": self.findings.iter().map(|f| json!({
+                "kind": f.kind,
+                "severity": f.severity.name(),
+                "message": f.message,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::ScopedOrganization => "scoped organization (sqco_)",
+        TokenKind::ServerUser => "user (squ_)",
+        TokenKind::ServerGlobalAnalysis => "global analysis (sqa_)",
+        TokenKind::ServerProjectAnalysis => "project analysis (sqp_)",
+        TokenKind::Personal => "personal (40 hex digits)",
+        TokenKind::Unknown => "no format Sonar issues",
+    }
+}
+
+fn list_cannot(projects: &[ProjectRow], cannot: &[(usize, String)], max: usize) -> String {
+    if cannot.is_empty() {
+        return "0".into();
+    }
+    let mut text = cannot
+        .iter()
+        .take(max)
+        .map(|(p, v)| format!("{} ({v})", projects[*p].key))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if cannot.len() > max {
+        text.push_str(&format!(", … {} in all", cannot.len()));
+    }
+    text
+}
+
+/// Aligned columns, each cell cut at 80 characters.
+fn columns<const N: usize>(s: &mut String, rows: &[[String; N]]) {
+    let cut = |c: &str| -> String {
+        if c.chars().count() > 80 {
+            c.chars().take(79).chain(['…']).collect()
+        } else {
+            c.to_owned()
+        }
+    };
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let mut line = String::from(" ");
+        for (i, c) in r.iter().enumerate() {
+            line.push(' ');
+            line.push_str(c);
+            if i + 1 < N {
+                line.push_str(&" ".repeat(widths[i] - c.chars().count() + 1));
+            }
+        }
+        writeln!(s, "{}", line.trim_end()).unwrap();
+    }
+}
+
+fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for row in &report.projects {
+        if is_ok(&row.verdict) {
+            continue;
+        }
+        let undecided = row.undecided;
+        out.push(Finding {
+            kind: match row.verdict.as_str() {
+                "no-rule" => "project-without-rule",
+                "token-missing" => "token-not-set",
+                _ if undecided => "project-undecided",
+                _ => "project-not-covered",
+            },
+            severity: if undecided {
+                Severity::Undecided
+            } else {
+                Severity::Fail
+            },
+            message: format!("{}: {}: {}", row.key, row.verdict, row.cause),
+        });
+    }
+    // The map: rules no listed project selects.
+    if let Some(map) = &plan.map {
+        for (r, rule) in map.rules.iter().enumerate() {
+            if report.rules[r].selected > 0 {
+                continue;
+            }
+            let matches_any = plan.projects.iter().any(|p| rule.matches(&p.key));
+            let why = if matches_any {
+                "is shadowed: every listed project it matches is taken by an earlier rule"
+            } else {
+                "matches no listed project"
+            };
+            out.push(Finding {
+                kind: "rule-unused",
+                severity: Severity::Info,
+                message: format!(
+                    "the rule at line {} ({}, {}) {why}",
+                    rule.line,
+                    rule.patterns.join(", "),
+                    rule.token_env
+                ),
+            });
+        }
+    }
+    for (t, token) in report.tokens.iter().enumerate() {
+        let label = format!(
+            "token {} {} ({})",
+            token.id,
+            token.fingerprint,
+            token.sources.join("; ")
+        );
+        if token.used_by_ci && is_personal(report.flavor, token.kind) {
+            let uses: Vec<usize> = report
+                .projects
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.token == Some(t))
+                .map(|(p, _)| p)
+                .collect();
+            let better = report.tokens.iter().find(|o| {
+                o.kind == TokenKind::ScopedOrganization
+                    && uses.iter().all(|p| o.can_scan.contains(p))
+                    && !uses.is_empty()
+            });
+            let kind = if report.flavor == Flavor::Server {
+                "a user token: it carries all its owner's rights; a project or global analysis token would do"
+            } else {
+                "a personal token: it stops working when its owner leaves; a scoped organization token (sqco_) would do"
+            };
+            let hint = better
+                .map(|o| {
+                    format!(
+                        "; token {} {} ({}) can already scan all {} of its project(s)",
+                        o.id,
+                        o.fingerprint,
+                        o.sources.join("; "),
+                        uses.len()
+                    )
+                })
+                .unwrap_or_default();
+            out.push(Finding {
+                kind: "personal-token",
+                severity: Severity::Info,
+                message: format!("{label} is {kind}{hint}"),
+            });
+        }
+        if let Some(e) = &token.expiry {
+            match e.days_left {
+                Some(d) if d < 0 => out.push(Finding {
+                    kind: "token-expired",
+                    severity: Severity::Fail,
+                    message: format!("{label} expired on {} ({})", e.date, e.from),
+                }),
+                Some(d) if d <= report.expiry_warning_days => out.push(Finding {
+                    kind: "token-expiring",
+                    severity: Severity::Fail,
+                    message: format!(
+                        "{label} expires on {} (in {d} day(s), {}): create its successor now",
+                        e.date, e.from
+                    ),
+                }),
+                _ => {}
+            }
+        }
+        if token.named && token.valid == Some(false) {
+            out.push(Finding {
+                kind: "token-rejected",
+                severity: Severity::Info,
+                message: format!("{label} is rejected by the server: invalid, revoked or expired"),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,678 @@
+//! `scantoken audit` end to end: the real binary against the Sonar emulator (Server and
+//! Cloud), with a token map: coverage gaps, projects without a rule, unset variables, tokens
+//! expiring (by the map and by the server's header), personal tokens, an unreachable server,
+//! a throttling server, the deadline, the CI summaries, bad input; the JSON evidence checked
+//! against docs/audit.schema.json with check-jsonschema; and the Azure scheduled example
+//! checked against Azure's pipeline schema (the GitHub one is linted with the other examples
+//! in tests/packaging.rs).
+
+mod common;
+
+use common::{pairs, scantoken};
+use serde_json::Value;
+use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, FaultRule, Scenario};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+// Canary tokens: none of them may appear in any output.
+const SOT_PAYMENTS: &str = "sqco_CANARYpaymentsPAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpaymen";
+const SOT_ALL: &str = "sqco_CANARYallALLallALLallALLallALLallALLallALLallALLallALLallALL";
+const SOT_NEW: &str = "sqco_CANARYnewNEWnewNEWnewNEWnewNEWnewNEWnewNEWnewNEWnewNEWnewNEW";
+const PERSONAL: &str = "CANARY0123456789abcdef0123456789abcdef01";
+const SQP_SOON: &str = "sqp_CANARY11111111111111111111111111111111";
+const SQU_USER: &str = "squ_CANARY22222222222222222222222222222222";
+const CANARY: &str = "CANARY";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cloud() -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments-api, organization: acme}}
+  - {{key: acme_payments-worker, organization: acme}}
+  - {{key: acme_web, organization: acme}}
+  - {{key: acme_new, organization: acme}}
+  - {{key: acme_orphan, organization: acme}}
+tokens:
+  - {{value: "{SOT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments-api, acme_payments-worker]}}
+  - {{value: "{SOT_ALL}", kind: sot, organization: acme, projects: [acme_payments-api, acme_payments-worker, acme_web]}}
+  - {{value: "{SOT_NEW}", kind: sot, organization: acme, projects: all}}
+  - {{value: "{PERSONAL}", kind: personal, scan: all}}
+"#
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+fn cloud_env(sonar: &BlockingEmulator) -> Vec<(String, String)> {
+    pairs(&[
+        ("SONAR_SCANNER_SONARCLOUD_URL", &sonar.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &sonar.api_url()),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SONAR_TOKEN_PAYMENTS", SOT_PAYMENTS),
+        ("SONAR_TOKEN_ALL", SOT_ALL),
+        ("PERSONAL_TOKEN", PERSONAL),
+        ("NEW_TOKEN", SOT_NEW),
+    ])
+}
+
+/// A token map with a payments rule expiring in 5 days, a rule for a variable this job does
+/// not have, a personal token for acme_web, a rule nothing selects, and no catch-all.
+fn write_map(dir: &Path) {
+    let soon = days_from_today(5);
+    std::fs::write(
+        dir.join("map.yaml"),
+        format!(
+            r#"rules:
+  - projects: ["acme_payments-*"]
+    token-env: SONAR_TOKEN_PAYMENTS
+    expires: {soon}
+  - projects: ["acme_web"]
+    token-env: PERSONAL_TOKEN
+  - projects: ["acme_new"]
+    token-env: SONAR_TOKEN_ALL
+  - projects: ["acme_legacy-*"]
+    token-env: SONAR_TOKEN_LEGACY
+  - projects: ["acme_payments-api"]
+    token-env: SONAR_TOKEN_ALL
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("projects.txt"),
+        "# the fleet\nacme_payments-api\nacme_payments-worker\n\nacme_web\nacme_new\nacme_orphan\n",
+    )
+    .unwrap();
+}
+
+fn days_from_today(n: i64) -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 86_400
+        + n;
+    sonar_emulator::scenario::civil_date(days)
+}
+
+fn assert_no_canary(texts: &[&str]) {
+    for t in texts {
+        assert!(!t.contains(CANARY), "a token leaked:\n{t}");
+    }
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"))
+}
+
+fn project<'a>(report: &'a Value, key: &str) -> &'a Value {
+    report["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"] == key)
+        .unwrap_or_else(|| panic!("no project {key}"))
+}
+
+fn findings(report: &Value, kind: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// check-jsonschema (installed by scripts/test.sh in target/tools/venv) on a file.
+fn check_schema(args: &[&str]) {
+    let venv = root().join("target/tools/venv/bin/check-jsonschema");
+    let program = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("check-jsonschema")
+    };
+    let out = Command::new(&program)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("check-jsonschema is not installed ({e}); ./scripts/test.sh installs it")
+        });
+    assert!(
+        out.status.success(),
+        "check-jsonschema {args:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cloud_with_a_token_map_finds_gaps_expiry_personal_tokens_and_unused_rules() {
+    let sonar = cloud();
+    let dir = tempfile::tempdir().unwrap();
+    write_map(dir.path());
+    let env = cloud_env(&sonar);
+    let evidence = dir.path().join("evidence.json");
+    let md = dir.path().join("audit.md");
+    let (code, table, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--projects-file",
+            "projects.txt",
+            "--project",
+            "acme_payments-api",
+            "--token-map",
+            "map.yaml",
+            "--token-env",
+            "NEW_TOKEN",
+            "--json-file",
+            evidence.to_str().unwrap(),
+            "--markdown-file",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{table}\n{stderr}");
+    let report = json(&std::fs::read_to_string(&evidence).unwrap());
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert_no_canary(&[&table, &stderr, &report.to_string(), &markdown]);
+
+    // Per project: the rule and token CI would pick, and the verdict.
+    let p = project(&report, "acme_payments-api");
+    assert_eq!(
+        (p["verdict"].as_str(), p["rule_line"].as_u64()),
+        (Some("ok"), Some(2))
+    );
+    assert_eq!(p["token_env"], "SONAR_TOKEN_PAYMENTS");
+    let p = project(&report, "acme_web");
+    assert_eq!(
+        (p["verdict"].as_str(), p["token_env"].as_str()),
+        (Some("ok"), Some("PERSONAL_TOKEN"))
+    );
+    let p = project(&report, "acme_new");
+    assert_eq!(p["verdict"], "no-scan-permission", "{p}");
+    assert_eq!(
+        p["probes"].as_array().unwrap().len(),
+        2,
+        "project and scan probes"
+    );
+    assert_eq!(project(&report, "acme_orphan")["verdict"], "no-rule");
+    assert_eq!(
+        report["summary"]["projects"], 5,
+        "the repeated key counts once"
+    );
+    assert_eq!(report["summary"]["not_covered"], 2);
+
+    // Per token: kind, fingerprint, sources, expiry, what it can and cannot scan.
+    let tokens = report["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 4);
+    let payments = tokens
+        .iter()
+        .find(|t| {
+            t["sources"][0]
+                .as_str()
+                .unwrap()
+                .contains("SONAR_TOKEN_PAYMENTS")
+        })
+        .unwrap();
+    assert_eq!(payments["kind"], "scoped-organization");
+    assert_eq!(payments["expires"]["from"], "token-map");
+    assert_eq!(payments["expires"]["days_left"], 5);
+    assert_eq!(payments["can_scan"].as_array().unwrap().len(), 2);
+    let all = tokens
+        .iter()
+        .find(|t| {
+            t["sources"][0]
+                .as_str()
+                .unwrap()
+                .contains("SONAR_TOKEN_ALL")
+        })
+        .unwrap();
+    assert_eq!(
+        all["sources"].as_array().unwrap().len(),
+        2,
+        "two rules name it: {all}"
+    );
+    let new = tokens.iter().find(|t| t["named"] == true).unwrap();
+    assert_eq!(new["used_by_ci"], false);
+    assert_eq!(new["can_scan"].as_array().unwrap().len(), 5, "{new}");
+    assert_eq!(
+        new["fingerprint"].as_str().unwrap().len(),
+        "sha256:1234".len()
+    );
+
+    // For the map: rules that match nothing or are shadowed, projects no rule matches,
+    // personal tokens where a scoped one would do (and which scoped token already covers them).
+    let unused = findings(&report, "rule-unused");
+    assert!(
+        unused
+            .iter()
+            .any(|m| m.contains("line 9") && m.contains("matches no listed project")),
+        "{unused:?}"
+    );
+    assert!(
+        unused
+            .iter()
+            .any(|m| m.contains("line 11") && m.contains("shadowed")),
+        "{unused:?}"
+    );
+    assert_eq!(findings(&report, "project-without-rule").len(), 1);
+    let personal = findings(&report, "personal-token");
+    assert!(
+        personal[0].contains("PERSONAL_TOKEN") && personal[0].contains("can already scan"),
+        "{personal:?}"
+    );
+    let expiring = findings(&report, "token-expiring");
+    assert!(expiring[0].contains(&days_from_today(5)), "{expiring:?}");
+
+    // What people read.
+    assert!(
+        table.contains("acme_new") && table.contains("no-scan-permission"),
+        "{table}"
+    );
+    assert!(table.contains("exit 1"), "{table}");
+    assert!(markdown.starts_with("### ❌ scantoken audit"), "{markdown}");
+    assert!(
+        markdown.contains("| `acme_orphan` | none | `no-rule` |"),
+        "{markdown}"
+    );
+
+    // Only scan-only calls, and the token's validity asked once per token.
+    let log = sonar.log();
+    assert!(log.iter().all(|r| !sonar_browse_only(&r.path)));
+    let validations = log
+        .iter()
+        .filter(|r| r.path == "/api/authentication/validate")
+        .count();
+    assert_eq!(validations, 4);
+
+    // The evidence follows its schema.
+    check_schema(&[
+        "--schemafile",
+        "docs/audit.schema.json",
+        evidence.to_str().unwrap(),
+    ]);
+}
+
+fn sonar_browse_only(path: &str) -> bool {
+    [
+        "/api/organizations/search",
+        "/api/components/",
+        "/api/navigation/",
+        "/api/projects/search",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+}
+
+#[test]
+fn an_unset_rule_variable_and_a_clean_fleet() {
+    let sonar = cloud();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("map.yaml"),
+        "rules:\n  - projects: [\"acme_payments-*\"]\n    token-env: SONAR_TOKEN_PAYMENTS\n  - projects: [\"*\"]\n    token-env: SONAR_TOKEN_MISSING\n",
+    )
+    .unwrap();
+    let env = cloud_env(&sonar);
+    let args = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "audit",
+            "--token-map",
+            "map.yaml",
+            "--format",
+            "json",
+            "--project",
+            "acme_payments-api",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &args(&["--project", "acme_web"]));
+    assert_eq!(code, 1, "{stderr}");
+    let report = json(&stdout);
+    let web = project(&report, "acme_web");
+    assert_eq!(web["verdict"], "token-missing");
+    assert!(
+        web["cause"]
+            .as_str()
+            .unwrap()
+            .contains("SONAR_TOKEN_MISSING"),
+        "{web}"
+    );
+    assert_eq!(findings(&report, "token-not-set").len(), 1);
+
+    // Every project covered, no token expiring: exit 0.
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &args(&["--project", "acme_payments-worker"]),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(json(&stdout)["exit_code"], 0);
+    assert_no_canary(&[&stdout, &stderr]);
+}
+
+#[test]
+fn server_expiry_header_user_tokens_and_without_a_map() {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: server
+projects: [{{key: acme_payments}}, {{key: acme_docs}}]
+tokens:
+  - {{value: "{SQP_SOON}", kind: project-analysis, projects: [acme_payments], expires: "+3d"}}
+  - {{value: "{SQU_USER}", kind: user, scan: all}}
+"#
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQP_SOON),
+        ("USER_TOKEN", SQU_USER),
+    ]);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "acme_payments",
+            "--project",
+            "acme_docs",
+            "--token-env",
+            "USER_TOKEN",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_no_canary(&[&stdout, &stderr]);
+    let report = json(&stdout);
+    assert_eq!(report["host"]["flavor"], "server");
+    assert_eq!(
+        report["host"]["probe"]["status"], 200,
+        "api/server/version, once"
+    );
+    // Without a map, SONAR_TOKEN is the projects' token, as CI would find it.
+    let p = project(&report, "acme_payments");
+    assert_eq!(p["verdict"], "ok");
+    assert_eq!(
+        project(&report, "acme_docs")["verdict"],
+        "no-scan-permission"
+    );
+    let sqp = &report["tokens"][0];
+    assert_eq!(sqp["kind"], "server-project-analysis");
+    assert_eq!(
+        sqp["expires"]["from"], "server",
+        "the server's expiry header: {sqp}"
+    );
+    assert_eq!(sqp["expires"]["days_left"], 3);
+    assert_eq!(findings(&report, "token-expiring").len(), 1);
+    let user = &report["tokens"][1];
+    assert_eq!(
+        (user["kind"].as_str(), user["named"].as_bool()),
+        (Some("server-user"), Some(true))
+    );
+    assert_eq!(user["can_scan"].as_array().unwrap().len(), 2);
+    let version_calls = sonar
+        .log()
+        .iter()
+        .filter(|r| r.path == "/api/server/version")
+        .count();
+    assert_eq!(version_calls, 1);
+}
+
+#[test]
+fn an_unreachable_server_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &format!("http://127.0.0.1:{port}")),
+        ("SONAR_TOKEN", SQP_SOON),
+    ]);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "a",
+            "--project",
+            "b",
+            "--retries",
+            "0",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let report = json(&stdout);
+    assert_eq!(project(&report, "b")["verdict"], "unreachable");
+    assert_eq!(findings(&report, "project-undecided").len(), 2);
+    assert_no_canary(&[&stdout, &stderr]);
+}
+
+#[test]
+fn the_deadline_ends_the_run_with_pairs_not_checked() {
+    let sonar = cloud();
+    sonar.set_faults(vec![FaultRule::latency("/sensor-cache", 5_000)]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = cloud_env(&sonar);
+    let start = std::time::Instant::now();
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "acme_web",
+            "--token-env",
+            "NEW_TOKEN",
+            "--deadline",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(code, 3, "{stderr}");
+    let report = json(&stdout);
+    assert_eq!(report["summary"]["deadline_reached"], true);
+    assert_eq!(project(&report, "acme_web")["verdict"], "not-checked");
+}
+
+#[test]
+fn a_throttling_server_is_paced_and_every_pair_is_decided() {
+    let per_second = 20;
+    let scenario = Scenario::from_yaml_str(&format!(
+        "flavor: server\nthrottle: {{per_second: {per_second}}}\n\
+         tokens: [{{value: \"{SQU_USER}\", kind: user, scan: all}}]\n\
+         fleet: [{{prefix: acme_svc-, count: 40}}]\n"
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let keys: String = (1..=40).map(|i| format!("acme_svc-{i:02}\n")).collect();
+    std::fs::write(dir.path().join("projects.txt"), keys).unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQU_USER),
+    ]);
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--projects-file",
+            "projects.txt",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report = json(&stdout);
+    assert_eq!(report["summary"]["covered"], 40);
+    assert!(
+        report["summary"]["throttled"].as_u64().unwrap() >= 1,
+        "the throttle was reached"
+    );
+    let log = sonar.log();
+    let first = log
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| r.responded_us)
+        .min()
+        .unwrap();
+    // Once the client has the first 429 (plus a margin for what was already on its way),
+    // the server sees no request beyond its rate.
+    let late: Vec<_> = log
+        .iter()
+        .filter(|r| r.status == 429 && r.received_us > first + 50_000)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "throttled again after the first 429: {late:?}"
+    );
+}
+
+#[test]
+fn ci_summaries_on_github_and_azure() {
+    let sonar = cloud();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = cloud_env(&sonar);
+    let summary = dir.path().join("summary.md");
+    env.extend(pairs(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ]));
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "acme_new",
+            "--token-env",
+            "SONAR_TOKEN_ALL",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.contains("### ❌ scantoken audit") && md.contains("`acme_new`"),
+        "{md}"
+    );
+    // The token is masked for the runner before anything else, then never shown.
+    assert!(stdout.starts_with("::add-mask::"), "{stdout}");
+    assert!(
+        stdout.contains("::error title=scantoken::audit: acme_new"),
+        "{stdout}"
+    );
+    assert_no_canary(&[&common::outside_masks(&stdout), &stderr, &md]);
+
+    let mut env = cloud_env(&sonar);
+    env.extend(pairs(&[
+        ("TF_BUILD", "True"),
+        ("AGENT_TEMPDIRECTORY", dir.path().to_str().unwrap()),
+    ]));
+    let (code, stdout, _) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--project",
+            "acme_web",
+            "--token-env",
+            "SONAR_TOKEN_ALL",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("##vso[task.uploadsummary]"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let path = line.trim_start_matches("##vso[task.uploadsummary]");
+    let md = std::fs::read_to_string(path).unwrap();
+    assert!(md.starts_with("### ✅ scantoken audit"), "{md}");
+    assert!(stdout.contains("##vso[task.setsecret]"), "{stdout}");
+}
+
+#[test]
+fn bad_input_exits_2_naming_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", "http://127.0.0.1:9"),
+        ("SONAR_TOKEN", SQP_SOON),
+    ]);
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["audit"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no project to check"), "{stderr}");
+
+    std::fs::write(dir.path().join("p.txt"), "good_key\nbad key!\n").unwrap();
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["audit", "--projects-file", "p.txt"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("p.txt line 2") && stderr.contains("bad key!"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["audit", "--project", "k", "--token-env", "NOT_SET"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("NOT_SET") && stderr.contains("empty or not set"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["audit", "--project", "k", "--concurrency", "0"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["audit", "--projects-file", "/dev/zero"]);
+    assert_eq!(code, 2, "{stderr}");
+
+    let insecure = pairs(&[
+        ("SONAR_HOST_URL", "http://sonar.example.com"),
+        ("SONAR_TOKEN", SQP_SOON),
+    ]);
+    let (code, _, stderr) = scantoken(dir.path(), &insecure, &["audit", "--project", "k"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unencrypted"), "{stderr}");
+    assert_no_canary(&[&stderr]);
+}
+
+#[test]
+fn the_azure_scheduled_example_matches_azures_schema() {
+    check_schema(&[
+        "--regex-variant",
+        "python",
+        "--builtin-schema",
+        "vendor.azure-pipelines",
+        "examples/azure/audit-schedule.yml",
+    ]);
+}
