@@ -602,7 +602,7 @@ fn check_logged(
 
 /// The HTTP client's settings: the extra CAs (the option, then the scanners' own
 /// `SONAR_ROOT_CERT` and the platform's `SSL_CERT_FILE`), the timeout and the retries.
-fn client_options(settings: &Settings, env: &Env) -> ClientOptions {
+pub fn client_options(settings: &Settings, env: &Env) -> ClientOptions {
     let mut options = ClientOptions::default();
     if let Some(ca) = &settings.ca_file {
         options

@@ -24,7 +24,7 @@ use crate::output::Output;
 use crate::scanner_config::ScannerConfig;
 use crate::secret::Token;
 use crate::settings::Settings;
-use crate::sonar::client::{CaSource, Client, ClientOptions};
+use crate::sonar::client::Client;
 use crate::target::{self, Target};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -196,15 +196,23 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         .with_flag("organization", args.organization.clone())
         .with_flag("token-map", args.token_map.clone())
         .with_flag("projects-file", args.projects_file.clone())
-        .with_flag("ca-file", args.ca_file.clone());
+        .with_flag("ca-file", args.ca_file.clone())
+        .with_flag("timeout", args.timeout.map(|t| t.to_string()))
+        .with_flag("retries", args.retries.map(|r| r.to_string()))
+        .with_flag(
+            "allow-insecure-http",
+            args.allow_insecure_http.then_some("true"),
+        );
+    // The options audit shares with verify, resolved and validated as verify's are.
+    let settings = Settings::resolve(&inputs)?;
     let plan = read_plan(args, &inputs, env, cwd, out)?;
-    if !inputs.boolean(args.allow_insecure_http, "allow-insecure-http")? {
+    if !settings.allow_insecure_http {
         let proxies = crate::network::Proxies::from_env(env)?;
         if let Some(v) = crate::sonar::insecure_host(&plan.target, &proxies) {
             return Err(ConfigError::new("host-url", v.cause).hint(v.next_step));
         }
     }
-    let options = client_options(&inputs, args)?;
+    let options = crate::flow::client_options(&settings, env);
     let budget = Arc::new(budget::Budget::new(plan.concurrency));
     let client = Client::new(env, options)?.with_gate(budget.clone());
     let progress = match args.progress.unwrap_or(Progress::Auto) {
@@ -475,52 +483,6 @@ fn read_projects(
         }
     }
     Ok(out)
-}
-
-/// The HTTP client's settings, from the same inputs `verify` reads.
-fn client_options(inputs: &Inputs, args: &AuditArgs) -> Result<ClientOptions, ConfigError> {
-    let env = inputs.env();
-    let mut options = ClientOptions::default();
-    if let Some(ca) = inputs.get("ca-file") {
-        options
-            .extra_roots
-            .push((ca.source.clone(), CaSource::File(PathBuf::from(ca.value))));
-    }
-    if let Some(pem) = env.non_empty("SONAR_ROOT_CERT") {
-        let source = if pem.trim_start().starts_with("-----BEGIN") {
-            CaSource::Pem(pem.to_owned())
-        } else {
-            CaSource::File(PathBuf::from(pem.trim()))
-        };
-        options
-            .extra_roots
-            .push((Origin::Variable("SONAR_ROOT_CERT".into()), source));
-    }
-    if let Some(file) = env.non_empty("SSL_CERT_FILE") {
-        options.extra_roots.push((
-            Origin::Variable("SSL_CERT_FILE".into()),
-            CaSource::File(PathBuf::from(file.trim())),
-        ));
-    }
-    if let Some(secs) = inputs.number(args.timeout, "timeout")? {
-        if secs == 0 {
-            return Err(ConfigError::new("timeout", "must be at least 1 second"));
-        }
-        options.timeout = Duration::from_secs(secs);
-        options.connect_timeout = options.connect_timeout.min(options.timeout);
-    }
-    if let Some(retries) = inputs.number(args.retries, "retries")? {
-        if retries > 10 {
-            return Err(ConfigError::new(
-                "retries",
-                format!("{retries} is more than the 10 retries allowed"),
-            ));
-        }
-        options.max_attempts = retries as u32 + 1;
-    }
-    options.allow_insecure_http =
-        inputs.boolean(args.allow_insecure_http, "allow-insecure-http")?;
-    Ok(options)
 }
 
 /// The report to stdout, the files, and the CI's summary; returns the exit code.
