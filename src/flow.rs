@@ -978,7 +978,8 @@ fn scan_command(words: &[OsString], settings: &Settings) -> Result<Vec<OsString>
     let words = shlex::split(&line.value).filter(|w| !w.is_empty()).ok_or_else(|| {
         ConfigError::new(
             line.source.to_string(),
-            format!("{} is not a command line scantoken can split (an unclosed quote?)", safe(&line.value)),
+            // Not quoted back: a command line may carry a credential the user typed there.
+            "is not a command line scantoken can split (an unclosed quote?)",
         )
         .hint("quote as in a POSIX shell: 'single', \"double\", or a backslash; variables are not expanded")
     })?;

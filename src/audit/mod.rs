@@ -205,7 +205,7 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         );
     // The options audit shares with verify, resolved and validated as verify's are.
     let settings = Settings::resolve(&inputs)?;
-    let plan = read_plan(args, &inputs, env, cwd, out)?;
+    let plan = read_plan(args, &inputs, &settings, env, cwd, out)?;
     if !settings.allow_insecure_http {
         let proxies = crate::network::Proxies::from_env(env)?;
         if let Some(v) = crate::sonar::insecure_host(&plan.target, &proxies) {
@@ -233,13 +233,12 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
 fn read_plan(
     args: &AuditArgs,
     inputs: &Inputs,
+    settings: &Settings,
     env: &Env,
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Plan, ConfigError> {
     let scanner = ScannerConfig::load(env, cwd)?;
-    // The options it shares with verify, resolved as verify resolves them.
-    let settings = Settings::resolve(inputs)?;
     let target = target::resolve(&settings.target, env, &scanner)?;
     let keys = read_projects(args, inputs, cwd)?;
     let map = inputs
@@ -322,7 +321,7 @@ fn read_plan(
     let mut default_token = Err(NoToken::NoDefault);
     if map.is_none() {
         let ctx = Context::new(CiKind::Local);
-        if let Ok(c) = credential::resolve(&settings, env, &ctx, "", cwd)? {
+        if let Ok(c) = credential::resolve(settings, env, &ctx, "", cwd)? {
             default_token = Ok(add(&mut tokens, c.token, c.source, false, out));
         }
     }
