@@ -44,8 +44,11 @@ if [ "$("$tools/bin/cargo-mutants" mutants --version 2>/dev/null)" != "cargo-mut
   cargo install --locked --quiet --root "$tools" "cargo-mutants@$VERSION"
 fi
 export PATH="$tools/bin:$PATH"
-# The tests that run for each mutant drive the tools scripts/test.sh installs (OpenBao).
-if [ -d target/tools/venv/bin ]; then export PATH="$PWD/target/tools/venv/bin:$PATH"; fi
+# The tests that run for each mutant drive the tools scripts/test.sh installs: OpenBao and
+# pysonar (the venv), @sonar/scan (npm).
+for bin in target/tools/venv/bin target/tools/npm/node_modules/.bin; do
+  if [ -d "$bin" ]; then export PATH="$PWD/$bin:$PATH"; fi
+done
 
 files=()
 for f in "${CORE[@]}"; do files+=(--file "$f"); done
