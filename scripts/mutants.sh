@@ -28,6 +28,9 @@ TIME_CAP="${SCANTOKEN_MUTANTS_TIME_CAP:-1200}"
 
 CORE=(
   src/sonar/mod.rs
+  src/sonar/identity.rs
+  src/sonar/plan.rs
+  src/date.rs
   src/ci/*.rs
   src/credential/*.rs
   src/target.rs

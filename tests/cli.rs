@@ -175,7 +175,7 @@ fn dotenv_and_json_leave_the_token_out_unless_asked() {
         assert_eq!(code, 0, "{stderr}");
         assert!(!stdout.contains(CANARY), "{format}: {stdout}");
         assert!(stderr.contains("SONAR_TOKEN left out"), "{stderr}");
-        let (_, stdout, _) = scantoken(
+        let (_, stdout, stderr) = scantoken(
             dir.path(),
             &env,
             &[
@@ -187,6 +187,19 @@ fn dotenv_and_json_leave_the_token_out_unless_asked() {
             ],
         );
         assert!(stdout.contains(CANARY), "{format}");
+        // Included: no note says it was left out.
+        assert!(!stderr.contains("left out"), "{format}: {stderr}");
+    }
+    // The masked formats carry the token: no note says it was left out.
+    for format in ["shell", "github"] {
+        let (code, stdout, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", format],
+        );
+        assert_eq!(code, 0, "{format}: {stderr}");
+        assert!(!stderr.contains("left out"), "{format}: {stderr}");
+        assert!(!stdout.contains("left out"), "{format}: {stdout}");
     }
 }
 

@@ -348,6 +348,52 @@ fn a_branch_variable_on_a_pull_request_build_is_refused() {
 }
 
 #[test]
+fn a_pull_request_variable_on_a_branch_build_is_refused() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = common::fixture_env("github/push_branch");
+    env.extend(base_env(&e, dir.path()));
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    set(&mut env, "SONAR_PULLREQUEST_KEY", "7");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--format", "shell"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("variable SONAR_PULLREQUEST_KEY")
+            && stderr.contains("sonar.branch.name")
+            && stderr.contains("pysonar"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("export "), "exports were written: {stdout}");
+}
+
+/// Where scantoken sets neither set (the default branch is scanned as the main branch, a
+/// tag has no branch property), a branch or pull request variable is the scanner's own
+/// business: it changes nothing scantoken verifies, so the export goes on.
+#[test]
+fn branch_and_pull_request_variables_are_left_alone_where_scantoken_sets_neither() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    for (fixture, variable, value) in [
+        ("github/push_default", "SONAR_PULLREQUEST_KEY", "7"),
+        ("github/push_default", "SONAR_BRANCH_NAME", "release"),
+        ("github/push_tag", "SONAR_BRANCH_NAME", "release"),
+        ("github/push_tag", "SONAR_PULLREQUEST_KEY", "7"),
+    ] {
+        let mut env = common::fixture_env(fixture);
+        env.extend(base_env(&e, dir.path()));
+        set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+        set(&mut env, variable, value);
+        let (code, stdout, stderr) =
+            scantoken(dir.path(), &env, &["export", "--format", "shell"]);
+        assert_eq!(code, 0, "{fixture} {variable}: {stderr}");
+        assert!(
+            stdout.contains("export SONAR_TOKEN="),
+            "{fixture} {variable}: {stdout}"
+        );
+    }
+}
+
+#[test]
 fn spellings_no_scanner_reads_are_refused_with_the_right_one() {
     let dir = tempfile::tempdir().unwrap();
     for (wrong, right) in [

@@ -868,6 +868,45 @@ mod tests {
         }
     }
 
+    /// The rendered text holds the token: a debug print of it (`--verbose`, a panic
+    /// message) shows where each part goes and its size, never its text.
+    #[test]
+    fn rendered_output_debugs_as_paths_and_sizes_only() {
+        const CANARY: &str = "sqp_CANARYcanaryCANARYcanaryCANARYcanaryCA";
+        let rendered = Rendered {
+            stdout: format!("export SONAR_TOKEN='{CANARY}'\n"),
+            appends: vec![Append {
+                path: PathBuf::from("/runner/env"),
+                named_by: "GITHUB_ENV",
+                text: format!("SONAR_TOKEN={CANARY}\n"),
+                on_error: OnError::Fail,
+            }],
+            replace: Some(Replace {
+                path: PathBuf::from("/job/scan.env"),
+                text: CANARY.to_owned(),
+                secret: true,
+            }),
+            notes: vec!["a note".into()],
+        };
+        let shown = format!("{rendered:?}");
+        assert!(!shown.contains("CANARY"), "{shown}");
+        let stdout_len = rendered.stdout.len();
+        let append_len = rendered.appends[0].text.len();
+        for part in [
+            format!("stdout: <{stdout_len} bytes, redacted>"),
+            "path: \"/runner/env\"".to_owned(),
+            "named_by: \"GITHUB_ENV\"".to_owned(),
+            format!("text: <{append_len} bytes, redacted>"),
+            "on_error: Fail".to_owned(),
+            "path: \"/job/scan.env\"".to_owned(),
+            format!("text: <{} bytes, redacted>", CANARY.len()),
+            "secret: true".to_owned(),
+            "notes: [\"a note\"]".to_owned(),
+        ] {
+            assert!(shown.contains(&part), "{part} in {shown}");
+        }
+    }
+
     fn build_with(ctx: &Context, json: &str) -> ExportSet {
         let env = Env::from_pairs([
             ("SONAR_SCANNER_JSON_PARAMS", json),
