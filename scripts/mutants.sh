@@ -67,6 +67,9 @@ if [ "${1:-}" != "--changed" ]; then
   for arg in "$@"; do
     case "$arg" in --file | -f | --file=*) files=() ;; esac
   done
+  # One mutant at a time in one build folder. Never -j 2 with a shared CARGO_TARGET_DIR:
+  # both workers' binaries land on the same target/debug/scantoken, so the tests of one
+  # mutant run the other's binary (seen: a mutant that exported nothing passed every test).
   CARGO_TARGET_DIR="$PWD/target/mutants/target" \
     exec cargo mutants "${common[@]}" -j 1 "${files[@]}" --output "$out" "$@"
 fi

@@ -519,4 +519,134 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn every_launcher_and_alias_of_each_scanner() {
+        type Case<'a> = (&'a [&'a str], Option<Scanner>, Vec<(String, String)>);
+        let key_a = || kv(&[("sonar.projectKey", "a")]);
+        let cases: Vec<Case> = vec![
+            (
+                &["uvx", "pysonar==1.10.0.5888", "--project-key=a"],
+                Some(Scanner::Python),
+                key_a(),
+            ),
+            (
+                &["pipx", "run", "pysonar", "--sonar-project-key", "a"],
+                Some(Scanner::Python),
+                key_a(),
+            ),
+            (&["uvx", "ruff", "check"], None, vec![]),
+            (
+                &["pnpm", "dlx", "@sonar/scan", "-Dsonar.projectKey=a"],
+                Some(Scanner::Npm),
+                key_a(),
+            ),
+            (
+                &[
+                    "yarn",
+                    "exec",
+                    "--",
+                    "sonarqube-scanner@3",
+                    "-Dsonar.projectKey=a",
+                ],
+                Some(Scanner::Npm),
+                key_a(),
+            ),
+            (
+                &["npx", "sonarqube-scanner", "-Dsonar.projectKey=a"],
+                Some(Scanner::Npm),
+                key_a(),
+            ),
+            // Installing the package is not scanning.
+            (&["pnpm", "add", "@sonar/scan"], None, vec![]),
+            (
+                &["sonar-scanner-npm", "-Dsonar.projectKey=a"],
+                Some(Scanner::Npm),
+                key_a(),
+            ),
+            (
+                &["dotnet-sonarscanner", "begin", "/k:a"],
+                Some(Scanner::Dotnet),
+                key_a(),
+            ),
+            (
+                &[
+                    "SonarScanner.MSBuild.exe",
+                    "begin",
+                    "/key:a",
+                    "/organization:o",
+                ],
+                Some(Scanner::Dotnet),
+                kv(&[("sonar.projectKey", "a"), ("sonar.organization", "o")]),
+            ),
+            (&["dotnet", "build"], None, vec![]),
+            (
+                &["py", "-m", "pysonar", "--project-key=a"],
+                Some(Scanner::Python),
+                key_a(),
+            ),
+            // Interpreter options before -m.
+            (
+                &[
+                    "python3",
+                    "-X",
+                    "dev",
+                    "-u",
+                    "-m",
+                    "pysonar",
+                    "-Dsonar.projectKey=a",
+                ],
+                Some(Scanner::Python),
+                key_a(),
+            ),
+            // `-m pysonar` makes only Python run pysonar.
+            (&["ruby", "-m", "pysonar", "--project-key=a"], None, vec![]),
+            // @sonar/scan's variadic -D stops at the next option, even a -D one.
+            (
+                &[
+                    "npx",
+                    "@sonar/scan",
+                    "-D",
+                    "sonar.projectKey=a",
+                    "-Dsonar.organization=o",
+                ],
+                Some(Scanner::Npm),
+                kv(&[("sonar.projectKey", "a"), ("sonar.organization", "o")]),
+            ),
+            // A bare -D<key> that pysonar does not declare is a flag (true): the next
+            // argument is read on its own.
+            (
+                &["pysonar", "-Dsonar.verbose", "--sonar-project-key", "a"],
+                Some(Scanner::Python),
+                kv(&[("sonar.verbose", "true"), ("sonar.projectKey", "a")]),
+            ),
+        ];
+        for (words, scanner, expected) in cases {
+            assert_eq!(props(words), (scanner, expected), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn notes_say_what_was_not_read_for_that_scanner_only() {
+        let notes = |words: &[&str]| read_words(words).unwrap().notes.join("\n");
+        for goal in [
+            "sonar:sonar",
+            "org.sonarsource.scanner.maven:sonar-maven-plugin:5.0.0.4389:sonar",
+        ] {
+            let n = notes(&["mvn", "verify", goal]);
+            assert!(!n.contains("no sonar:sonar goal"), "{goal}: {n}");
+            assert!(n.contains("pom.xml"), "{n}");
+        }
+        let n = notes(&["mvn", "verify"]);
+        assert!(n.contains("no sonar:sonar goal"), "{n}");
+        let n = notes(&["dotnet", "sonarscanner", "begin", "/k:a"]);
+        assert!(n.contains("SONARQUBE_SCANNER_PARAMS"), "{n}");
+        for words in [
+            &["sonar-scanner"][..],
+            &["pysonar"],
+            &["npx", "@sonar/scan"],
+        ] {
+            assert_eq!(notes(words), "", "{words:?}");
+        }
+    }
 }

@@ -363,7 +363,10 @@ fn a_pull_request_variable_on_a_branch_build_is_refused() {
             && stderr.contains("pysonar"),
         "{stderr}"
     );
-    assert!(!stdout.contains("export "), "exports were written: {stdout}");
+    assert!(
+        !stdout.contains("export "),
+        "exports were written: {stdout}"
+    );
 }
 
 /// Where scantoken sets neither set (the default branch is scanned as the main branch, a
@@ -383,8 +386,7 @@ fn branch_and_pull_request_variables_are_left_alone_where_scantoken_sets_neither
         env.extend(base_env(&e, dir.path()));
         set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
         set(&mut env, variable, value);
-        let (code, stdout, stderr) =
-            scantoken(dir.path(), &env, &["export", "--format", "shell"]);
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export", "--format", "shell"]);
         assert_eq!(code, 0, "{fixture} {variable}: {stderr}");
         assert!(
             stdout.contains("export SONAR_TOKEN="),
