@@ -292,4 +292,93 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back["m"], "##vso[task.complete]x *** ::error::y");
     }
+
+    /// Runs `f` on an Output for `env`, and returns (stdout, stderr).
+    fn printed(
+        env: &[(&str, &str)],
+        verbose: bool,
+        f: impl FnOnce(&mut Output),
+    ) -> (String, String) {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let env = Env::from_pairs(env.iter().copied());
+        let mut out = Output::new(&env, &mut stdout, &mut stderr, verbose);
+        f(&mut out);
+        drop(out);
+        (
+            String::from_utf8(stdout).unwrap(),
+            String::from_utf8(stderr).unwrap(),
+        )
+    }
+
+    #[test]
+    fn annotations_in_each_cis_syntax_and_level() {
+        let (stdout, stderr) = printed(&[("TF_BUILD", "True")], false, |out| {
+            out.error("bad");
+            out.notice("fyi");
+        });
+        assert_eq!(
+            stdout,
+            "##vso[task.logissue type=error]bad\n##vso[task.logissue type=warning]fyi\n"
+        );
+        assert_eq!(stderr, "error: bad\nnotice: fyi\n");
+        let (stdout, _) = printed(&[("GITHUB_ACTIONS", "true")], false, |out| {
+            out.notice("fyi");
+            out.error("bad");
+        });
+        assert_eq!(
+            stdout,
+            "::notice title=scantoken::fyi\n::error title=scantoken::bad\n"
+        );
+        // Elsewhere, no annotation at all.
+        let (stdout, stderr) = printed(&[], false, |out| out.error("bad"));
+        assert_eq!((stdout.as_str(), stderr.as_str()), ("", "error: bad\n"));
+    }
+
+    #[test]
+    fn when_stdout_carries_data_the_cis_commands_go_to_stderr() {
+        let (stdout, stderr) = printed(&[("GITHUB_ACTIONS", "true")], false, |out| {
+            out.stdout_is_data();
+            out.mask("sqp_SECRET");
+            out.error("bad");
+        });
+        assert_eq!(stdout, "");
+        assert_eq!(
+            stderr,
+            "::add-mask::sqp_SECRET\nerror: bad\n::error title=scantoken::bad\n"
+        );
+    }
+
+    #[test]
+    fn every_secret_is_masked_once_and_redacted_everywhere() {
+        let (stdout, stderr) = printed(&[("GITHUB_ACTIONS", "true")], false, |out| {
+            out.protect("sqp_EARLY");
+            out.mask("sqp_FIRST");
+            out.mask("line one\n\n  line two  \n");
+            out.mask("sqp_FIRST");
+            out.mask("sqp_SECOND");
+            out.say("sqp_EARLY sqp_FIRST line one line two sqp_SECOND");
+        });
+        assert_eq!(
+            stdout,
+            "::add-mask::sqp_FIRST\n::add-mask::line one\n::add-mask::line two\n::add-mask::sqp_SECOND\n"
+        );
+        assert_eq!(stderr, "*** *** *** *** ***\n");
+    }
+
+    #[test]
+    fn debug_prints_only_when_verbose_and_redacted() {
+        let value = vec!["sqp_SECRET", "plain"];
+        let (_, stderr) = printed(&[], true, |out| {
+            out.protect("sqp_SECRET");
+            out.debug("the value", &value);
+        });
+        assert!(stderr.starts_with("debug: the value: ["), "{stderr}");
+        assert!(
+            stderr.contains("\"plain\"") && stderr.contains("***"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("SECRET"), "{stderr}");
+        let (_, stderr) = printed(&[], false, |out| out.debug("the value", &value));
+        assert_eq!(stderr, "");
+    }
 }
