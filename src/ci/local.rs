@@ -175,4 +175,36 @@ mod tests {
         assert!(!is_commit_id("a1b2c3d"));
         assert!(!is_commit_id("--all-a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8"));
     }
+
+    #[test]
+    fn every_rule_of_the_ref_name_check_refuses_its_own_case() {
+        let long = "a".repeat(256);
+        for bad in [
+            long.as_str(),
+            ".hidden",
+            "branch/",
+            "branch.",
+            "a//b",
+            "a\u{1}b",
+            "a\tb",
+            "a~1",
+            "a?",
+            "a*",
+            "a[b",
+            "a\\b",
+            "a@{b",
+        ] {
+            assert!(!plausible_ref_name(bad), "{bad:?}");
+        }
+        assert!(plausible_ref_name(&"a".repeat(255)));
+        assert!(plausible_ref_name("v1.2/rc"));
+    }
+
+    #[test]
+    fn commit_ids_are_forty_or_sixty_four_hex_digits() {
+        assert!(is_commit_id(&"ab12".repeat(16)));
+        assert!(!is_commit_id(&"ab12".repeat(15)));
+        assert!(!is_commit_id(&"g".repeat(40)));
+        assert!(!is_commit_id(&"a".repeat(41)));
+    }
 }
