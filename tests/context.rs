@@ -110,6 +110,30 @@ fn local_shell_reads_the_git_checkout() {
     assert_eq!(ctx["event"], "branch");
     assert_eq!(ctx["branch"], "feature/local");
     assert_eq!(ctx["revision"], head.as_str());
+    assert_eq!(ctx["default_branch"], Value::Null);
+
+    // A clone records the remote's default branch: the branch it names is the main branch,
+    // scanned without a branch property.
+    git(&["update-ref", "refs/remotes/origin/feature/local", "HEAD"]);
+    git(&[
+        "symbolic-ref",
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/feature/local",
+    ]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &[], &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["default_branch"], "feature/local", "{ctx}");
+    assert_eq!(ctx["is_default_branch"], true, "{ctx}");
+
+    // Detached: the revision, no branch, and a note saying why.
+    git(&["checkout", "-q", "--detach"]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &[], &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["branch"], Value::Null, "{ctx}");
+    assert_eq!(ctx["revision"], head.as_str());
+    assert!(ctx["notes"].to_string().contains("detached HEAD"), "{ctx}");
 }
 
 #[test]
