@@ -506,3 +506,41 @@ fn a_scan_killed_by_a_signal_exits_128_plus_its_number() {
     );
     assert_eq!(code, 128 + 9, "{stderr}");
 }
+
+/// What the scan prints after its stdout is closed, from a process it left behind that
+/// still holds stderr (a daemon, a background upload), arrives whole, masked, as long as
+/// it comes within the grace period after the scan exits.
+#[test]
+fn output_after_one_stream_closes_is_still_relayed_masked() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    for (script, stream) in [
+        (
+            "exec >&-; (sleep 0.5; echo \"late $SONAR_TOKEN\" >&2) & exit 0",
+            "stderr",
+        ),
+        (
+            "exec 2>&-; (sleep 0.5; echo \"late $SONAR_TOKEN\") & exit 0",
+            "stdout",
+        ),
+    ] {
+        let (code, stdout, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &[
+                "run",
+                "--project-key",
+                "acme_payments",
+                "--",
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let relayed = if stream == "stderr" { &stderr } else { &stdout };
+        assert!(relayed.contains("late ***"), "{stream}: {relayed}");
+        assert!(!stdout.contains(SOT_PAYMENTS) && !stderr.contains(SOT_PAYMENTS));
+    }
+}
