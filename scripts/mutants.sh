@@ -39,6 +39,7 @@ CORE=(
   src/export/*.rs
   src/output.rs
   src/child.rs
+  src/child/*.rs
 )
 
 tools="$PWD/target/tools/cargo-mutants"
