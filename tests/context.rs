@@ -866,3 +866,152 @@ fn github_event_file_at_the_size_limit_is_read_and_one_byte_more_is_refused() {
         "{stderr}"
     );
 }
+
+fn notes_of(ctx: &Value) -> String {
+    ctx.get("notes").map(|n| n.to_string()).unwrap_or_default()
+}
+
+fn context_with(case: &str, extra: &[(&str, &str)], args: &[&str], dir: &Path) -> Value {
+    let mut env = fixture_env(case);
+    for (k, v) in extra {
+        common::set(&mut env, k, v);
+    }
+    let mut all = vec!["context", "--json"];
+    all.extend_from_slice(args);
+    let (code, stdout, stderr) = common::scantoken(dir, &env, &all);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str::<Value>(&stdout).unwrap()["context"].clone()
+}
+
+/// The `default-branch` option wins over the CI and says so when they differ; a branch
+/// build with no default branch from anywhere says what that means for the scan.
+#[test]
+fn the_default_branch_option_wins_and_every_disagreement_is_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_with(
+        "github/push_branch",
+        &[],
+        &["--default-branch", "changes"],
+        dir.path(),
+    );
+    assert_eq!(ctx["default_branch"], "changes");
+    assert_eq!(ctx["default_branch_source"], "flag --default-branch");
+    assert_eq!(ctx["is_default_branch"], true);
+    let notes = notes_of(&ctx);
+    assert!(
+        notes.contains("though GitHub Actions says master"),
+        "{notes}"
+    );
+
+    // The same branch as the CI's, in the long form: no note.
+    let ctx = context_with(
+        "github/push_branch",
+        &[],
+        &["--default-branch", "refs/heads/master"],
+        dir.path(),
+    );
+    assert_eq!(ctx["default_branch"], "master");
+    assert_eq!(ctx["is_default_branch"], false);
+    assert!(!notes_of(&ctx).contains("though"), "{ctx}");
+
+    // Without the option: the CI's, named as such.
+    let ctx = context_with("github/push_branch", &[], &[], dir.path());
+    assert_eq!(ctx["default_branch_source"], "GitHub Actions variables");
+    assert!(
+        !notes_of(&ctx).contains("does not say which branch"),
+        "{ctx}"
+    );
+
+    // Jenkins does not say: a note, on a branch build only.
+    let ctx = context_with("jenkins/multibranch_branch", &[], &[], dir.path());
+    assert_eq!(ctx["default_branch"], Value::Null);
+    assert_eq!(ctx["is_default_branch"], Value::Null);
+    assert!(
+        notes_of(&ctx).contains("Jenkins does not say which branch is the default"),
+        "{ctx}"
+    );
+    let ctx = context_with("jenkins/multibranch_pr", &[], &[], dir.path());
+    assert_eq!(ctx["is_default_branch"], false);
+    assert!(
+        !notes_of(&ctx).contains("does not say which branch"),
+        "{ctx}"
+    );
+}
+
+/// A CI that does not name the default branch: the workspace's `origin/HEAD`, when the
+/// checkout has it, named as the source.
+#[test]
+fn a_ci_that_does_not_name_the_default_branch_falls_back_to_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "x"]);
+    git(&["update-ref", "refs/remotes/origin/feature/login", "HEAD"]);
+    git(&[
+        "symbolic-ref",
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/feature/login",
+    ]);
+    let ctx = context_with("jenkins/multibranch_branch", &[], &[], dir.path());
+    assert_eq!(ctx["default_branch"], "feature/login", "{ctx}");
+    assert_eq!(
+        ctx["default_branch_source"],
+        "the workspace's git (refs/remotes/origin/HEAD)"
+    );
+    assert_eq!(ctx["is_default_branch"], true);
+    assert!(
+        !notes_of(&ctx).contains("does not say which branch"),
+        "{ctx}"
+    );
+}
+
+/// Which CI was chosen, and what else looked like one: each said in a note.
+#[test]
+fn detection_notes_name_the_other_cis_markers_and_missing_standard_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_with(
+        "github/push_branch",
+        &[("TF_BUILD", "True")],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(ctx["ci"], "github");
+    let notes = notes_of(&ctx);
+    assert!(
+        notes.contains(
+            "the markers of Azure Pipelines (TF_BUILD=true) are set too: GitHub Actions was chosen"
+        ),
+        "{notes}"
+    );
+    // A complete GitHub environment: no note about missing variables.
+    assert!(!notes.contains("in every job"), "{notes}");
+
+    // GitLab's marker without its standard variables.
+    let env = common::pairs(&[("GITLAB_CI", "true")]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["ci"], "gitlab");
+    let notes = notes_of(ctx);
+    assert!(
+        notes.contains(
+            "GitLab CI sets CI_PIPELINE_SOURCE, CI_COMMIT_SHA, CI_PROJECT_PATH in every job"
+        ),
+        "{notes}"
+    );
+}
