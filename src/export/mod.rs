@@ -1014,4 +1014,36 @@ mod tests {
         assert_eq!(set.properties["sonar.branch.name"], "feature");
         assert!(!has_pull_request_keys(&set));
     }
+
+    #[test]
+    fn tokens_in_the_users_json_are_dropped_with_a_warning_and_nothing_else_is() {
+        let branch = || {
+            let mut c = Context::new(CiKind::Github);
+            c.set_branch("feature");
+            c
+        };
+        let set = build_with(
+            &branch(),
+            r#"{"sonar.token":"sqp_X","sonar.login":"sqp_Y","sonar.projectName":"Payments"}"#,
+        );
+        assert!(!set.properties.contains_key("sonar.token"));
+        assert!(!set.properties.contains_key("sonar.login"));
+        assert_eq!(set.properties["sonar.projectName"], "Payments");
+        assert!(
+            set.warnings.iter().any(|w| w
+                .contains("sonar.token, sonar.login found in SONAR_SCANNER_JSON_PARAMS: removed")),
+            "{:?}",
+            set.warnings
+        );
+        let set = build_with(&branch(), r#"{"sonar.projectName":"Payments"}"#);
+        assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+
+        // One set by hand is no conflict: this build's own value replaces it, silently.
+        let set = build_with(&branch(), r#"{"sonar.branch.name":"release"}"#);
+        assert_eq!(set.properties["sonar.branch.name"], "feature");
+        assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+        let set = build_with(&branch(), r#"{"sonar.pullrequest.key":"7"}"#);
+        assert!(!has_pull_request_keys(&set), "{:?}", set.properties);
+        assert!(set.warnings.is_empty(), "{:?}", set.warnings);
+    }
 }
