@@ -1046,4 +1046,17 @@ mod tests {
         assert!(!has_pull_request_keys(&set), "{:?}", set.properties);
         assert!(set.warnings.is_empty(), "{:?}", set.warnings);
     }
+
+    #[test]
+    fn a_tag_build_says_the_scan_reports_on_the_main_branch() {
+        let mut tag = Context::new(CiKind::Github);
+        tag.set_tag("v1.0");
+        let set = build_with(&tag, "{}");
+        assert_eq!(
+            set.warnings,
+            ["tag build (v1.0): no branch or pull request property is set, so the scan reports on the main branch"]
+        );
+        assert!(!set.properties.contains_key("sonar.branch.name"));
+        assert!(!has_pull_request_keys(&set));
+    }
 }
