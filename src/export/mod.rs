@@ -1059,4 +1059,53 @@ mod tests {
         assert!(!set.properties.contains_key("sonar.branch.name"));
         assert!(!has_pull_request_keys(&set));
     }
+
+    /// `exported_variables` decides which variables of the job no longer count against the
+    /// scan (scantoken overwrites them): it must name exactly what `build` exports.
+    #[test]
+    fn exported_variables_are_exactly_the_ones_build_writes() {
+        let token = Token::new("sqp_1111111111111111111111111111111111111111").unwrap();
+        for vars in [
+            &[
+                ("SONAR_HOST_URL", "https://sonar.acme.example"),
+                ("SONAR_ORGANIZATION", "acme"),
+            ][..],
+            &[("SONAR_HOST_URL", "https://sonar.acme.example")],
+            &[("SONAR_ORGANIZATION", "acme")],
+            &[("SONAR_REGION", "us"), ("SONAR_ORGANIZATION", "acme")],
+            &[
+                ("SONAR_SCANNER_SONARCLOUD_URL", "https://cloud.acme.example"),
+                (
+                    "SONAR_SCANNER_API_BASE_URL",
+                    "https://api.cloud.acme.example",
+                ),
+                ("SONAR_ORGANIZATION", "acme"),
+            ],
+        ] {
+            let mut pairs = vars.to_vec();
+            pairs.push(("SCANTOKEN_PROJECT_KEY", "acme_payments"));
+            let env = Env::from_pairs(pairs);
+            let scanner = ScannerConfig::load(&env, std::path::Path::new("/nonexistent")).unwrap();
+            let settings = crate::settings::Settings::from_env(&env).unwrap();
+            let target = crate::target::resolve(&settings.target, &env, &scanner).unwrap();
+            let set = build(
+                &Context::new(CiKind::Local),
+                &target,
+                Some(&token),
+                &scanner,
+                ExportOptions::default(),
+            )
+            .unwrap();
+            let mut written: Vec<&str> = set
+                .variables
+                .iter()
+                .map(|v| v.name)
+                .filter(|n| !JSON_PARAMS_VARIABLES.contains(n))
+                .collect();
+            let mut named = exported_variables(&target);
+            written.sort_unstable();
+            named.sort_unstable();
+            assert_eq!(named, written, "{vars:?}");
+        }
+    }
 }
