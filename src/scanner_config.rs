@@ -383,11 +383,10 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 }
 
 /// A properties file, read as UTF-8 with the Java properties syntax the scanners use.
+/// `bytes` come from [`crate::read::optional_file`], which already refused a file over
+/// [`MAX_CONFIG_BYTES`].
 fn parse_properties(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
     let source = path.display().to_string();
-    if bytes.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::new(source, "is larger than 1 MiB"));
-    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         ConfigError::new(
             &source,
@@ -502,5 +501,29 @@ mod tests {
         let e = ScannerConfig::load(&Env::default(), dir.path()).unwrap_err();
         assert!(e.source.ends_with("sonar-project.properties"), "{e}");
         assert!(e.problem.contains("line 2"), "{e}");
+    }
+
+    /// The size limits, at the byte: 1 MiB is read, one byte more is refused, naming the
+    /// source.
+    #[test]
+    fn configuration_sources_are_read_up_to_one_mebibyte() {
+        let sized = |len: usize| {
+            let head = r#"{"sonar.projectName":""#;
+            let tail = r#""}"#;
+            format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+        };
+        let at_limit = sized(MAX_CONFIG_BYTES);
+        assert_eq!(at_limit.len(), 1 << 20);
+        assert!(parse_json_params("V", &at_limit).is_ok());
+        let e = parse_json_params("V", &sized(MAX_CONFIG_BYTES + 1)).unwrap_err();
+        assert!(e.source == "V" && e.problem.contains("1 MiB"), "{e}");
+
+        // A file over the limit is refused before it is parsed (parsing one of 1 MiB takes
+        // seconds in a debug build, so the limit itself is read.rs's test).
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sonar-project.properties");
+        std::fs::write(&file, "#".repeat(MAX_CONFIG_BYTES + 1)).unwrap();
+        let e = ScannerConfig::load(&Env::default(), dir.path()).unwrap_err();
+        assert!(e.source.ends_with("sonar-project.properties"), "{e}");
     }
 }
