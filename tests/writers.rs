@@ -696,3 +696,27 @@ fn github_refuses_a_name_the_runner_would_read_differently() {
         );
     }
 }
+
+/// The reason the runner's file cannot be written is the system's own, whichever open
+/// failed: a path ending in `/` is not there to append to (`No such file`), and cannot be
+/// created either, being a directory's name (`Is a directory`): the error says the latter.
+#[test]
+fn a_runner_file_that_cannot_be_created_gives_the_creations_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_path = dir.path().join("env");
+    let output = dir.path().join("new/");
+    let dest = Destinations {
+        github_env: Some(env_path.clone()),
+        github_output: Some(output),
+        ..Destinations::default()
+    };
+    let rendered = export::render(Format::Github, &plain_set(), &summary("ok"), &dest).unwrap();
+    let e = export::commit(&rendered, &mut Vec::new()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("cannot open") && text.contains("GITHUB_OUTPUT"),
+        "{text}"
+    );
+    assert_eq!(e.kind(), std::io::ErrorKind::IsADirectory, "{text}");
+    assert!(!env_path.exists(), "nothing is left behind");
+}
