@@ -260,12 +260,6 @@ impl ScannerConfig {
         out
     }
 
-    /// Whether the scanner command line sets `key` at all (a token, which scantoken must
-    /// hand over itself).
-    pub fn command_line_sets(&self, key: &str) -> bool {
-        self.command_line.iter().any(|(k, _)| k == key)
-    }
-
     /// The value for a property from the highest-precedence source: the command line, the
     /// variables, then the JSON parameters, then the properties files (the same order for
     /// every scanner, docs/sonar-facts.md §4). Every source counts here, even one the scanner at hand does
