@@ -613,6 +613,17 @@ mod tests {
                 Some(Scanner::Npm),
                 kv(&[("sonar.projectKey", "a"), ("sonar.organization", "o")]),
             ),
+            // A longer option that only starts with a define flag's name is not that flag.
+            (
+                &["mvn", "--defined=x", "--system-propx"],
+                Some(Scanner::JavaLibrary),
+                vec![],
+            ),
+            (
+                &["gradle", "--system-properties", "-Dsonar.projectKey=a"],
+                Some(Scanner::JavaLibrary),
+                key_a(),
+            ),
             // A bare -D<key> that pysonar does not declare is a flag (true): the next
             // argument is read on its own.
             (
