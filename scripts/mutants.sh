@@ -39,7 +39,6 @@ CORE=(
   src/export/*.rs
   src/output.rs
   src/child.rs
-  src/child/*.rs
 )
 
 tools="$PWD/target/tools/cargo-mutants"

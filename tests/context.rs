@@ -15,6 +15,28 @@ fn context_of(env: &[(String, String)]) -> Value {
     serde_json::from_str::<Value>(&stdout).unwrap()["context"].clone()
 }
 
+/// Runs git in `dir` as a test's author, with no system or user configuration; its
+/// trimmed stdout. A failure fails the test.
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 #[test]
 fn every_fixture_case_gives_the_expected_context() {
     let expected: serde_json::Map<String, Value> = serde_json::from_str(
@@ -83,23 +105,7 @@ fn every_fixture_case_gives_the_expected_context() {
 #[test]
 fn local_shell_reads_the_git_checkout() {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-        String::from_utf8(ok.stdout).unwrap().trim().to_owned()
-    };
+    let git = |args: &[&str]| git_in(dir.path(), args);
     git(&["init", "-q", "-b", "feature/local"]);
     git(&["commit", "-q", "--allow-empty", "-m", "x"]);
     let head = git(&["rev-parse", "HEAD"]);
@@ -197,25 +203,7 @@ fn fixture_props(case: &str, extra: &[&str]) -> (i32, Value, String) {
 /// request's head, `refs/remotes/origin/main` the target, and the checkout is the merge of
 /// the two, made by Jenkins. Returns (head, merge).
 fn jenkins_merge_workspace(dir: &Path) -> (String, String) {
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
+    let git = |args: &[&str]| git_in(dir, args);
     git(&["init", "-q", "-b", "main"]);
     git(&["commit", "-q", "--allow-empty", "-m", "base"]);
     git(&["checkout", "-q", "-b", "feature/login"]);
@@ -943,22 +931,7 @@ fn the_default_branch_option_wins_and_every_disagreement_is_a_note() {
 #[test]
 fn a_ci_that_does_not_name_the_default_branch_falls_back_to_the_workspace() {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir.path())
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let git = |args: &[&str]| git_in(dir.path(), args);
     git(&["init", "-q", "-b", "main"]);
     git(&["commit", "-q", "--allow-empty", "-m", "x"]);
     git(&["update-ref", "refs/remotes/origin/feature/login", "HEAD"]);

@@ -62,6 +62,23 @@ exit "${FAKE_EXIT:-0}"
     env
 }
 
+/// `scantoken run --project-key acme_payments -- sh -c <script>` in `dir`.
+fn run_shell(dir: &Path, env: &[(String, String)], script: &str) -> (i32, String, String) {
+    scantoken(
+        dir,
+        env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    )
+}
+
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -202,19 +219,7 @@ fn the_exit_code_of_the_child_is_passed_through_and_a_failed_verdict_starts_noth
         "sqco_REVOKEDnotknownREVOKEDnotknownREVOKEDnotknownREVOKEDnotkn",
     );
     let marker = dir.path().join("ran");
-    let (code, _, stderr) = scantoken(
-        dir.path(),
-        &env,
-        &[
-            "run",
-            "--project-key",
-            "acme_payments",
-            "--",
-            "sh",
-            "-c",
-            &format!("touch {}", marker.display()),
-        ],
-    );
+    let (code, _, stderr) = run_shell(dir.path(), &env, &format!("touch {}", marker.display()));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("token-rejected"), "{stderr}");
     assert!(!marker.exists(), "the command ran after a failed verdict");
@@ -225,18 +230,10 @@ fn an_unknown_command_gets_the_environment_and_a_note() {
     let e = emulator();
     let dir = tempfile::tempdir().unwrap();
     let env = base_env(&e, dir.path());
-    let (code, stdout, stderr) = scantoken(
+    let (code, stdout, stderr) = run_shell(
         dir.path(),
         &env,
-        &[
-            "run",
-            "--project-key",
-            "acme_payments",
-            "--",
-            "sh",
-            "-c",
-            "echo \"json: $SONAR_SCANNER_JSON_PARAMS\"; echo \"$SONAR_TOKEN\"",
-        ],
+        "echo \"json: $SONAR_SCANNER_JSON_PARAMS\"; echo \"$SONAR_TOKEN\"",
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("arguments were not read"), "{stderr}");
@@ -491,19 +488,7 @@ fn a_scan_killed_by_a_signal_exits_128_plus_its_number() {
     let e = emulator();
     let dir = tempfile::tempdir().unwrap();
     let env = base_env(&e, dir.path());
-    let (code, _, stderr) = scantoken(
-        dir.path(),
-        &env,
-        &[
-            "run",
-            "--project-key",
-            "acme_payments",
-            "--",
-            "sh",
-            "-c",
-            "kill -KILL $$",
-        ],
-    );
+    let (code, _, stderr) = run_shell(dir.path(), &env, "kill -KILL $$");
     assert_eq!(code, 128 + 9, "{stderr}");
 }
 
@@ -525,19 +510,7 @@ fn output_after_one_stream_closes_is_still_relayed_masked() {
             "stdout",
         ),
     ] {
-        let (code, stdout, stderr) = scantoken(
-            dir.path(),
-            &env,
-            &[
-                "run",
-                "--project-key",
-                "acme_payments",
-                "--",
-                "sh",
-                "-c",
-                script,
-            ],
-        );
+        let (code, stdout, stderr) = run_shell(dir.path(), &env, script);
         assert_eq!(code, 0, "{stderr}");
         let relayed = if stream == "stderr" { &stderr } else { &stdout };
         assert!(relayed.contains("late ***"), "{stream}: {relayed}");
