@@ -988,3 +988,77 @@ fn detection_notes_name_the_other_cis_markers_and_missing_standard_variables() {
         "{notes}"
     );
 }
+
+/// Where the default branch came from is reported as it was: a CI that names it wins over
+/// the workspace's `origin/HEAD`, and a local shell names git as its source.
+#[test]
+fn the_default_branch_comes_from_the_ci_before_the_workspace_and_names_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| git_in(dir.path(), args);
+    git(&["init", "-q", "-b", "feature/login"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "x"]);
+    git(&["update-ref", "refs/remotes/origin/trunk", "HEAD"]);
+    git(&[
+        "symbolic-ref",
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/trunk",
+    ]);
+
+    // GitLab says `main` (CI_DEFAULT_BRANCH); the checkout's origin/HEAD says `trunk`.
+    let ctx = context_with("gitlab/branch", &[], &[], dir.path());
+    assert_eq!(ctx["default_branch"], "main", "{ctx}");
+    assert_eq!(ctx["default_branch_source"], "GitLab CI variables", "{ctx}");
+    assert_eq!(ctx["is_default_branch"], false, "{ctx}");
+
+    // A developer's shell: git's origin/HEAD, named as such.
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &[], &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["default_branch"], "trunk", "{ctx}");
+    assert_eq!(
+        ctx["default_branch_source"], "git (refs/remotes/origin/HEAD)",
+        "{ctx}"
+    );
+    assert_eq!(ctx["is_default_branch"], false, "{ctx}");
+}
+
+/// A "nearly this CI" note only for a CI some of whose own markers are set: not for the
+/// CI chosen, not for another CI whose markers all hold (it gets its own note), not for
+/// CIs with no marker set, and not for `CI=true` alone, which every CI sets.
+#[test]
+fn near_miss_notes_only_for_a_ci_some_of_whose_own_markers_are_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context_with(
+        "github/push_branch",
+        &[("TF_BUILD", "True")],
+        &[],
+        dir.path(),
+    );
+    let notes = notes_of(&ctx);
+    assert!(notes.contains("the markers of Azure Pipelines"), "{notes}");
+    assert!(!notes.contains("is set but"), "{notes}");
+
+    let (code, stdout, stderr) = common::scantoken(
+        dir.path(),
+        &common::pairs(&[("CI", "true")]),
+        &["context", "--json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["ci"], "local");
+    assert!(!notes_of(ctx).contains("is set but"), "{ctx}");
+
+    let (code, stdout, stderr) = common::scantoken(
+        dir.path(),
+        &common::pairs(&[("CI", "true"), ("BITBUCKET_COMMIT", "0123abc")]),
+        &["context", "--json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert!(
+        notes_of(ctx).contains(
+            "BITBUCKET_COMMIT, CI=true is set but BITBUCKET_BUILD_NUMBER is not: not Bitbucket Pipelines"
+        ),
+        "{ctx}"
+    );
+}
