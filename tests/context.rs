@@ -1062,3 +1062,59 @@ fn near_miss_notes_only_for_a_ci_some_of_whose_own_markers_are_set() {
         "{ctx}"
     );
 }
+
+/// A branch name git accepts can be long (each path component up to 255 bytes): read
+/// whole from git, not cut at some small buffer.
+#[test]
+fn a_long_local_branch_name_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| git_in(dir.path(), args);
+    let branch = format!("feature/{}", vec!["b".repeat(200); 6].join("/"));
+    assert!(branch.len() > 1200);
+    git(&["init", "-q", "-b", &branch]);
+    git(&["commit", "-q", "--allow-empty", "-m", "x"]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &[], &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["branch"], branch.as_str());
+}
+
+/// A git that never answers (a hung network filesystem, a credential prompt) costs a few
+/// seconds, not the build: scantoken stops waiting and goes on without git's facts.
+#[test]
+fn a_git_that_hangs_is_given_up_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("git");
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 90\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantoken"))
+        .env_clear()
+        .env("PATH", path)
+        .current_dir(dir.path())
+        .args(["context", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("scantoken context still waits on a git that hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["ci"], "local");
+    assert_eq!(ctx["revision"], Value::Null, "{ctx}");
+}
