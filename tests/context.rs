@@ -1118,3 +1118,27 @@ fn a_git_that_hangs_is_given_up_on() {
     assert_eq!(ctx["ci"], "local");
     assert_eq!(ctx["revision"], Value::Null, "{ctx}");
 }
+
+/// What a failing git printed is not taken for an answer: a fake git that prints a commit
+/// id and a branch name but exits 1 leaves the revision and branch unknown.
+#[test]
+fn a_failing_gits_output_is_not_believed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("git");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 0123456789abcdef0123456789abcdef01234567\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let env = common::pairs(&[("PATH", &path)]);
+    let (code, stdout, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let ctx = &serde_json::from_str::<Value>(&stdout).unwrap()["context"];
+    assert_eq!(ctx["revision"], Value::Null, "{ctx}");
+    assert_eq!(ctx["branch"], Value::Null, "{ctx}");
+}

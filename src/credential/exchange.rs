@@ -655,4 +655,36 @@ mod tests {
         assert!(c["long"].as_str().unwrap().ends_with('…'));
         assert!(claims("garbage").is_empty());
     }
+
+    #[test]
+    fn a_path_with_an_empty_or_dot_segment_is_refused() {
+        for template in [
+            "secret/sonar//{project}",
+            "secret/./{project}",
+            "secret/sonar/{organization}/{project}",
+        ] {
+            let e = secret_url(&cfg(template), "", "acme_app")
+                .map(|u| u.to_string())
+                .unwrap_err();
+            assert!(
+                e.problem.contains("gives an invalid path"),
+                "{template}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_is_cut_only_past_200_characters() {
+        let jwt = |v: &str| {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::json!({ "sub": v }).to_string());
+            format!("e30.{payload}.sig")
+        };
+        // A string claim's text is its JSON, quotes included: 198 letters are 200 characters.
+        let whole = "w".repeat(198);
+        assert_eq!(claims(&jwt(&whole))["sub"], whole.as_str());
+        let long = "l".repeat(199);
+        let shown = claims(&jwt(&long))["sub"].as_str().unwrap().to_owned();
+        assert_eq!(shown, format!("\"{}…", "l".repeat(199)));
+    }
 }
