@@ -60,6 +60,29 @@ common=(--baseline skip --timeout 180 --build-timeout 900)
 # it is not installed (as scripts/test.sh does).
 if ! cargo nextest --version >/dev/null 2>&1; then common+=(--test-tool cargo); fi
 
+# Before mutating, and after. tests/verify.rs starts the emulator binary from the build
+# folder, and cargo-mutants builds only this package: without the emulator a test fails for
+# every mutant, and every mutant reads as caught (seen). And a mutant can make
+# `scantoken run` spin for ever: cargo-mutants stops the test run at its timeout, but the
+# scantoken processes it started are left running, so they are stopped here on exit.
+prepare_build_folder() {
+  cargo build --quiet -p sonar-emulator
+  trap "stop_leftovers $(printf %q "$1/debug/scantoken")" EXIT
+}
+# Every process whose program is that binary, or an earlier build of it (" (deleted)"), by
+# /proc (Linux; elsewhere nothing to do).
+stop_leftovers() {
+  local exe pid
+  for exe in /proc/[0-9]*/exe; do
+    case "$(readlink "$exe" 2>/dev/null)" in
+      "$1" | "$1 (deleted)")
+        pid="${exe#/proc/}"
+        kill -KILL "${pid%/exe}" 2>/dev/null || true
+        ;;
+    esac
+  done
+}
+
 if [ "${1:-}" != "--changed" ]; then
   out="target/mutants/full"
   mkdir -p "$out"
@@ -70,8 +93,11 @@ if [ "${1:-}" != "--changed" ]; then
   # One mutant at a time in one build folder. Never -j 2 with a shared CARGO_TARGET_DIR:
   # both workers' binaries land on the same target/debug/scantoken, so the tests of one
   # mutant run the other's binary (seen: a mutant that exported nothing passed every test).
-  CARGO_TARGET_DIR="$PWD/target/mutants/target" \
-    exec cargo mutants "${common[@]}" -j 1 "${files[@]}" --output "$out" "$@"
+  export CARGO_TARGET_DIR="$PWD/target/mutants/target"
+  prepare_build_folder "$CARGO_TARGET_DIR"
+  status=0
+  cargo mutants "${common[@]}" -j 1 "${files[@]}" --output "$out" "$@" || status=$?
+  exit "$status"
 fi
 
 base="${2:-HEAD~1}"
@@ -93,12 +119,15 @@ in_place=()
 if [ -n "${CI:-}" ] && git diff --quiet HEAD -- src; then in_place=(--in-place); fi
 status=0
 if [ ${#in_place[@]} -gt 0 ]; then
+  prepare_build_folder "${CARGO_TARGET_DIR:-$PWD/target}"
   timeout --signal=INT --kill-after=60 "$TIME_CAP" \
     cargo mutants "${common[@]}" "${files[@]}" --in-diff "$diff" --output "$out" --in-place || status=$?
   # An interrupted in-place run restores the file it mutated; make sure of it.
   git diff --quiet HEAD -- src || git checkout --quiet HEAD -- src
 else
-  CARGO_TARGET_DIR="$PWD/target/mutants/target" timeout --signal=INT --kill-after=60 "$TIME_CAP" \
+  export CARGO_TARGET_DIR="$PWD/target/mutants/target"
+  prepare_build_folder "$CARGO_TARGET_DIR"
+  timeout --signal=INT --kill-after=60 "$TIME_CAP" \
     cargo mutants "${common[@]}" -j 1 "${files[@]}" --in-diff "$diff" --output "$out" || status=$?
 fi
 
