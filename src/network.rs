@@ -462,4 +462,15 @@ mod tests {
             "{why}"
         );
     }
+
+    #[test]
+    fn a_proxy_prints_as_its_variable_and_url_without_credentials() {
+        let p = proxies(&[("HTTPS_PROXY", "http://user:s3cretpw@proxy.example:3128")]);
+        let setting = p.first().unwrap();
+        assert_eq!(
+            format!("{setting:?}"),
+            "HTTPS_PROXY=http://proxy.example:3128/"
+        );
+        assert!(!format!("{p:?}").contains("s3cretpw"), "{p:?}");
+    }
 }
