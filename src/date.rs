@@ -59,6 +59,9 @@ mod tests {
         assert_eq!(parse_day("2027-04-31"), None);
         assert_eq!(parse_day("2028-02-29"), Some(21_243));
         assert_eq!(parse_day("2100-02-29"), None);
+        // Every 400th year is a leap year after all.
+        assert_eq!(parse_day("2000-02-29"), Some(11_016));
+        assert_eq!(parse_day("2400-02-29"), Some(157_113));
         assert_eq!(parse_day("soon"), None);
     }
 }
