@@ -377,6 +377,8 @@ mod tests {
             ("[::1]:9000", "http://[::1]:9000", true),
             ("[::1]:9000", "http://[::1]:9001", false),
             ("fd00::/8", "https://[fd12::1]", true),
+            ("fd00::/8", "https://[fe80::1]", false),
+            ("::1", "http://[::2]:9000", false),
             ("127.0.0.1", "http://localhost:9000", false),
             ("localhost", "http://127.0.0.1:9000", false),
             ("a.com b.com,c.com", "https://b.com", true),

@@ -1142,3 +1142,119 @@ fn not_sonar_is_documented_with_its_exit_code() {
         .expect("a not-sonar row in the README's verdict table");
     assert!(row.trim_end().ends_with("| 3; `--on-unreachable warn` does not export it (only `--no-verify` exports without proof) |"), "{row}");
 }
+
+/// What each verdict says depends on the token: a scoped organization token refused a
+/// project is told that it covers only its chosen projects; on Server, a project that does
+/// not exist may be created by a first scan only with a global analysis or user token.
+#[test]
+fn the_advice_follows_the_kind_of_token() {
+    const SOT_SENTENCE: &str = "A scoped organization token covers only the projects chosen";
+    let web = Fake::start(real_cloud(), Mode::Plain);
+    let api = Fake::start(
+        with(
+            real_cloud(),
+            "/sensor-cache/prepare-read",
+            sonar_error(403, "Insufficient privileges"),
+        ),
+        Mode::Plain,
+    );
+    let run = verify(&custom_cloud_env(&web.url("http"), &api.url("http")));
+    assert_eq!(
+        run.report["verdict"], "no-scan-permission",
+        "{:#}",
+        run.report
+    );
+    assert!(cause(&run).contains(SOT_SENTENCE), "{}", cause(&run));
+
+    let server = server_emulator();
+    let mut env = server_env(&server.web_url());
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_docs");
+    let run = verify(&env);
+    assert_eq!(
+        run.report["verdict"], "no-scan-permission",
+        "{:#}",
+        run.report
+    );
+    assert!(!cause(&run).contains(SOT_SENTENCE), "{}", cause(&run));
+
+    let fake = Fake::start(
+        with(
+            real_server(),
+            "/api/analysis_cache/get",
+            sonar_error(404, "Project 'acme_payments' not found"),
+        ),
+        Mode::Plain,
+    );
+    let global = "sqa_0123456789abcdef0123456789abcdef01234567";
+    let user = "squ_0123456789abcdef0123456789abcdef01234567";
+    for (token, creates) in [(global, true), (user, true), (SQP, false)] {
+        let mut env = server_env(&fake.url("http"));
+        set(&mut env, "SONAR_TOKEN", token);
+        let run = verify(&env);
+        assert_eq!(
+            run.report["verdict"], "project-not-found",
+            "{:#}",
+            run.report
+        );
+        assert!(!run.report.to_string().contains(token) && !run.stderr.contains(token));
+        assert_eq!(
+            next(&run)
+                .contains("only when the token's owner also has the Create Projects permission"),
+            creates,
+            "{token}: {}",
+            next(&run)
+        );
+        assert_eq!(
+            next(&run).contains("a scan-only token cannot create projects"),
+            !creates,
+            "{token}: {}",
+            next(&run)
+        );
+    }
+}
+
+/// A 404 from the scan call that is neither about a project nor an unknown URL is an
+/// unexpected answer, shown as it came: not a sign of the other Sonar.
+#[test]
+fn an_unexpected_404_from_the_scan_call_is_shown_as_unexpected() {
+    let fake = Fake::start(
+        with(
+            real_server(),
+            "/api/analysis_cache/get",
+            sonar_error(404, "Component not found"),
+        ),
+        Mode::Plain,
+    );
+    let run = verify(&server_env(&fake.url("http")));
+    assert_eq!(run.report["verdict"], "server-error", "{:#}", run.report);
+    assert!(
+        cause(&run).contains("unexpected answer to the scan probe: 404 Component not found"),
+        "{}",
+        cause(&run)
+    );
+}
+
+/// The evidence of each probe is its own: only the scan probe confirms the scan, and an
+/// empty answer is named as empty.
+#[test]
+fn each_probe_shows_its_own_answer_and_an_empty_body_is_named() {
+    let cloud = cloud_emulator();
+    let run = verify(&custom_cloud_env(&cloud.web_url(), &cloud.api_url()));
+    assert_eq!(run.report["verdict"], "ok");
+    for probe in run.report["probes"].as_array().unwrap() {
+        if probe["role"] != "scan" {
+            assert_ne!(probe["message"], "scan permission confirmed", "{probe}");
+        }
+    }
+
+    let fake = Fake::start(everything(reply(200, Some("text/html"), "")), Mode::Plain);
+    let run = verify(&server_env(&fake.url("http")));
+    assert_eq!(run.report["verdict"], "not-sonar", "{:#}", run.report);
+    assert!(
+        run.report["probes"]
+            .to_string()
+            .contains("text/html, empty body"),
+        "{:#}",
+        run.report["probes"]
+    );
+}
