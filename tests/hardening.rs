@@ -677,3 +677,48 @@ fn peak_memory_stays_under_20_mb_whatever_a_server_vault_or_a_file_offers() {
         r.max_rss_kib
     );
 }
+
+/// The Vault token is revoked after the read; a revocation Vault refuses is a warning (the
+/// token lives on until its TTL), one it accepts is silent.
+#[test]
+fn a_refused_revocation_is_a_warning_and_an_accepted_one_is_silent() {
+    let sonar = server_emulator();
+    let read = Reply::Json(
+        200,
+        format!(r#"{{"data":{{"data":{{"token":"{TOKEN}"}}}}}}"#),
+    );
+    for (revocation, warned) in [
+        (Reply::Json(204, String::new()), false),
+        (
+            Reply::Json(403, r#"{"errors":["permission denied"]}"#.into()),
+            true,
+        ),
+    ] {
+        let vault = Scripted::start(
+            vec![
+                (
+                    "/v1/auth/jwt/login",
+                    Reply::Json(
+                        200,
+                        format!(r#"{{"auth":{{"client_token":"{VAULT_TOKEN}"}}}}"#),
+                    ),
+                ),
+                ("/v1/secret/data/", read.clone()),
+                ("/v1/auth/token/revoke-self", revocation),
+            ],
+            Reply::Json(404, r#"{"errors":[]}"#.into()),
+        );
+        let mut env = vault_env(&vault.url);
+        set(&mut env, "SONAR_HOST_URL", &sonar.web_url());
+        let r = verify(&env, &[]);
+        r.expect_verdict("ok", 0, &["acme_payments"]);
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert_eq!(said.contains("could not be revoked"), warned, "{said}");
+        if warned {
+            assert!(
+                said.contains("the Vault token could not be revoked (/v1/auth/token/revoke-self answered 403); it expires with its TTL"),
+                "{said}"
+            );
+        }
+    }
+}
