@@ -880,3 +880,28 @@ fn project_and_organization_keys_at_their_length_limits() {
         );
     }
 }
+
+/// Inline token maps in the shapes a pipeline variable takes: one line of flow YAML
+/// starting with `rules:`, and several lines that start with a comment.
+#[test]
+fn token_map_inline_on_one_line_or_after_a_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    for map in [
+        "rules: [{projects: [acme_billing], token-env: SONAR_TOKEN_PAYMENTS, organization: acme}]",
+        "  rules: [{projects: [acme_billing], token-env: SONAR_TOKEN_PAYMENTS, organization: acme}]",
+        "# billing's token\nrules:\n  - projects: [acme_billing]\n    token-env: SONAR_TOKEN_PAYMENTS\n    organization: acme\n",
+    ] {
+        let mut env = map_env(dir.path(), "acme_billing");
+        set(&mut env, "SCANTOKEN_TOKEN_MAP", map);
+        let (code, stdout, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "shell"],
+        );
+        assert_eq!(code, 0, "{map:?}: {stderr}");
+        assert!(
+            stdout.contains(&format!("export SONAR_TOKEN='{CANARY}'")),
+            "{map:?}: {stdout}"
+        );
+    }
+}
