@@ -905,3 +905,47 @@ fn token_map_inline_on_one_line_or_after_a_comment() {
         );
     }
 }
+
+/// The report names the kind of Sonar the scan goes to, as the user chose it.
+#[test]
+fn the_report_names_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        ("SONAR_TOKEN", CANARY),
+        ("SCANTOKEN_PROJECT_KEY", "acme_app"),
+    ];
+    for (extra, shown) in [
+        (
+            &[("SONAR_HOST_URL", "https://sonar.acme.example")][..],
+            "Target: SonarQube Server",
+        ),
+        (
+            &[("SONAR_ORGANIZATION", "acme")][..],
+            "Target: SonarQube Cloud (global)",
+        ),
+        (
+            &[("SONAR_ORGANIZATION", "acme"), ("SONAR_REGION", "us")][..],
+            "Target: SonarQube Cloud (US region)",
+        ),
+        (
+            &[
+                ("SONAR_ORGANIZATION", "acme"),
+                ("SONAR_SCANNER_SONARCLOUD_URL", "https://sc-staging.example"),
+                (
+                    "SONAR_SCANNER_API_BASE_URL",
+                    "https://api.sc-staging.example",
+                ),
+            ][..],
+            "Target: SonarQube Cloud (custom URLs)",
+        ),
+    ] {
+        let env = common::pairs(&[&base[..], extra].concat());
+        let (code, _, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "shell"],
+        );
+        assert_eq!(code, 0, "{extra:?}: {stderr}");
+        assert!(stderr.contains(shown), "{extra:?}: {stderr}");
+    }
+}
