@@ -722,3 +722,77 @@ fn a_refused_revocation_is_a_warning_and_an_accepted_one_is_silent() {
         }
     }
 }
+
+/// Exchange errors name the URL that answered, without its query, and the proxy that
+/// carried the request: the answer may be the proxy's.
+#[test]
+fn exchange_errors_name_the_url_and_the_proxy() {
+    // An endless login answer: the login URL is named.
+    let vault = Scripted::start(vec![("/v1/auth/jwt/login", Reply::Endless)], Reply::Endless);
+    let r = verify(&vault_env(&vault.url), &[]);
+    r.expect_verdict(
+        "unreachable",
+        3,
+        &[&format!("{}/v1/auth/jwt/login answered 200", vault.url)],
+    );
+
+    // An insecure OIDC endpoint: named without the query.
+    let mut env = vault_env("https://vault.example.com");
+    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
+    set(
+        &mut env,
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "http://token.example.com/idtoken?api-version=2.0&audience=vault",
+    );
+    set(
+        &mut env,
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "CANARYrequestTOKEN",
+    );
+    let report = verify(&env, &[]).expect_verdict(
+        "insecure-host",
+        2,
+        &[": http://token.example.com/idtoken"],
+    );
+    assert!(
+        !report["cause"].to_string().contains("api-version"),
+        "{report:#}"
+    );
+
+    // A Vault reached through a plain HTTP proxy (allowed by --allow-insecure-http) that
+    // refuses the read: the proxy is named beside the answer.
+    let proxy = Scripted::start(
+        vec![
+            (
+                "/v1/auth/jwt/login",
+                Reply::Json(
+                    200,
+                    format!(r#"{{"auth":{{"client_token":"{VAULT_TOKEN}"}}}}"#),
+                ),
+            ),
+            (
+                "/v1/secret/data/",
+                Reply::Json(403, r#"{"errors":["permission denied"]}"#.into()),
+            ),
+            (
+                "/v1/auth/token/revoke-self",
+                Reply::Json(204, String::new()),
+            ),
+        ],
+        Reply::Json(404, r#"{"errors":[]}"#.into()),
+    );
+    let mut env = vault_env("http://vault.example.com:8200");
+    set(&mut env, "HTTP_PROXY", &proxy.url);
+    let r = verify(&env, &["--allow-insecure-http"]);
+    let report = r.report();
+    let cause = report["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains(&format!(
+            "answered 403 (the role's policy does not allow this path) (via proxy HTTP_PROXY={}/)",
+            proxy.url
+        )),
+        "{report:#}\n{}",
+        r.stderr
+    );
+    r.no_secret();
+}
