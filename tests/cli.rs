@@ -949,3 +949,25 @@ fn the_report_names_the_target() {
         assert!(stderr.contains(shown), "{extra:?}: {stderr}");
     }
 }
+
+/// A host URL with a user name, a password, or both is refused: credentials belong in
+/// SONAR_TOKEN, never in a URL that ends up in logs and the scanner's properties.
+#[test]
+fn a_host_url_with_credentials_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "https://admin@sonar.example.com",
+        "https://:hunter2@sonar.example.com",
+        "https://admin:hunter2@sonar.example.com",
+    ] {
+        let mut env = github_pr(dir.path());
+        set(&mut env, "SONAR_HOST_URL", url);
+        assert_bad_input(dir.path(), &env, "SONAR_HOST_URL");
+        let (_, _, stderr) = scantoken(dir.path(), &env, &["export", "--no-verify"]);
+        assert!(
+            stderr.contains("the URL carries a user name or password")
+                && !stderr.contains("hunter2"),
+            "{url}: {stderr}"
+        );
+    }
+}
