@@ -1142,3 +1142,26 @@ fn a_failing_gits_output_is_not_believed() {
     assert_eq!(ctx["revision"], Value::Null, "{ctx}");
     assert_eq!(ctx["branch"], Value::Null, "{ctx}");
 }
+
+/// Azure: either sign makes a pull request build, BUILD_REASON or the pull request's id;
+/// BUILD_REASON=PullRequest without the id is an error naming the missing variable, not a
+/// branch build of `refs/pull/17/merge`.
+#[test]
+fn azure_pull_request_by_either_sign() {
+    let mut env = fixture_env("azure/pr_azure_repos");
+    env.retain(|(k, _)| k != "BUILD_REASON");
+    let ctx = context_of(&env);
+    assert_eq!(ctx["event"], "pull-request", "{ctx}");
+    assert_eq!(ctx["pull_request"]["key"], "17", "{ctx}");
+
+    let mut env = fixture_env("azure/pr_azure_repos");
+    env.retain(|(k, _)| k != "SYSTEM_PULLREQUEST_PULLREQUESTID");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("SYSTEM_PULLREQUEST_PULLREQUESTID")
+            && stderr.contains("is not set, but this is a pull request build"),
+        "{stderr}"
+    );
+}
