@@ -77,11 +77,6 @@ pub struct Proxies {
 }
 
 impl Proxies {
-    /// No proxy at all.
-    pub fn none() -> Proxies {
-        Proxies::default()
-    }
-
     pub fn from_env(env: &Env) -> Result<Proxies, ConfigError> {
         let setting = |names: [&str; 2]| -> Result<Option<ProxySetting>, ConfigError> {
             let Some((var, raw)) = names
