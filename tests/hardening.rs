@@ -796,3 +796,51 @@ fn exchange_errors_name_the_url_and_the_proxy() {
     );
     r.no_secret();
 }
+
+/// What a refusal says is what came back: a token endpoint that refuses is a refusal even
+/// if its body holds a value, and a Vault error without messages says so.
+#[test]
+fn refusals_are_read_as_refusals() {
+    let ci = Scripted::start(
+        Vec::new(),
+        Reply::Json(403, r#"{"value":"x.CANARYnotAtoken.y"}"#.into()),
+    );
+    let vault = vault_double(Reply::Json(200, "{}".into()));
+    let mut env = vault_env(&vault.url);
+    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
+    set(
+        &mut env,
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        &format!("{}/token?api-version=2.0", ci.url),
+    );
+    set(
+        &mut env,
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "CANARYrequestTOKEN",
+    );
+    let r = verify(&env, &[]);
+    let report = r.report();
+    assert!(
+        report["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the CI's token endpoint answered 403 without a token"),
+        "{report:#}"
+    );
+    assert!(vault.requests().is_empty(), "{:?}", vault.requests());
+
+    let vault = Scripted::start(
+        vec![(
+            "/v1/auth/jwt/login",
+            Reply::Json(400, r#"{"errors":[]}"#.into()),
+        )],
+        Reply::Json(404, r#"{"errors":[]}"#.into()),
+    );
+    let r = verify(&vault_env(&vault.url), &[]);
+    let report = r.report();
+    let cause = report["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("answered 400") && cause.contains("no error message"),
+        "{report:#}"
+    );
+}
