@@ -27,6 +27,8 @@ pub enum Reply {
     Endless,
     /// 407 Proxy Authentication Required, as a proxy says it.
     ProxyAuth,
+    /// The connection closed without an answer, as by a server that went away.
+    Hangup,
 }
 
 pub struct Scripted {
@@ -115,6 +117,7 @@ fn serve(
             conn,
             "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
+        Reply::Hangup => conn.shutdown(std::net::Shutdown::Both),
         Reply::Endless => {
             write!(
                 conn,
