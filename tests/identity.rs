@@ -1258,3 +1258,35 @@ fn each_probe_shows_its_own_answer_and_an_empty_body_is_named() {
         run.report["probes"]
     );
 }
+
+/// A not-sonar cause says what Sonar would have answered instead, so the user can compare.
+#[test]
+fn a_not_sonar_cause_says_what_sonar_would_have_sent() {
+    let fake = Fake::start(everything(html_page()), Mode::Plain);
+    let run = verify(&server_env(&fake.url("http")));
+    assert_eq!(run.report["verdict"], "not-sonar", "{:#}", run.report);
+    assert!(
+        cause(&run).contains(
+            "which is not SonarQube Server: Sonar answers 200 with a version number as plain text"
+        ),
+        "{}",
+        cause(&run)
+    );
+
+    let web = Fake::start(
+        with(
+            real_cloud(),
+            "/api/authentication/validate",
+            json(200, "{}"),
+        ),
+        Mode::Plain,
+    );
+    let api = Fake::start(real_cloud(), Mode::Plain);
+    let run = verify(&custom_cloud_env(&web.url("http"), &api.url("http")));
+    assert_eq!(run.report["verdict"], "not-sonar", "{:#}", run.report);
+    assert!(
+        cause(&run).contains(r#"Sonar answers 200 with JSON with a boolean "valid""#),
+        "{}",
+        cause(&run)
+    );
+}

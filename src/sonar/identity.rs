@@ -223,5 +223,13 @@ mod tests {
         assert!(ok(prepare, answer(403, None, "")));
         assert!(!ok(prepare, answer(200, Some("text/html"), "<html>")));
         assert!(!ok(validate, answer(302, None, "")));
+        // The cache's unread body is binary: any page or text type is not Sonar's.
+        for page in ["text/plain", "application/xml", "application/xhtml+xml"] {
+            let mut cached = answer(200, Some(page), "");
+            cached.body = None;
+            assert!(!ok(cache, cached), "{page}");
+        }
+        // A version starts with a digit.
+        assert!(!ok(version, answer(200, Some("text/plain"), "v10.7.0")));
     }
 }
