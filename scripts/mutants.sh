@@ -2,8 +2,9 @@
 # Mutation testing of the core modules with cargo-mutants (pinned below): each mutant changes
 # one operator or return value, the tests run, and a mutant no test notices is "missed".
 # The core: the modules that decide verdicts, read the CI, choose credentials, resolve the
-# target and write the exports. docs/testing.md has the scores, the equivalent mutants
-# (.cargo/mutants.toml) and how to read a result.
+# target, write the exports, run the scan, and decide which hosts may receive a token.
+# docs/testing.md has the scores, the equivalent mutants (.cargo/mutants.toml) and how to
+# read a result.
 #
 #   scripts/mutants.sh                    every core module (hours on a 2-core machine)
 #   scripts/mutants.sh --file src/x.rs    one module; any cargo-mutants option passes through
@@ -39,6 +40,7 @@ CORE=(
   src/export/*.rs
   src/output.rs
   src/child.rs
+  src/network.rs
 )
 
 tools="$PWD/target/tools/cargo-mutants"
