@@ -1165,3 +1165,59 @@ fn azure_pull_request_by_either_sign() {
         "{stderr}"
     );
 }
+
+/// GitLab: a merge request from a fork is told by the project ids, or by the project paths
+/// when the ids are not there; either alone is enough.
+#[test]
+fn gitlab_fork_by_project_ids_or_paths_alone() {
+    for (dropped, kept) in [
+        (
+            [
+                "CI_MERGE_REQUEST_PROJECT_PATH",
+                "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH",
+            ],
+            "ids",
+        ),
+        (
+            [
+                "CI_MERGE_REQUEST_PROJECT_ID",
+                "CI_MERGE_REQUEST_SOURCE_PROJECT_ID",
+            ],
+            "paths",
+        ),
+    ] {
+        let mut env = fixture_env("gitlab/merge_request_fork");
+        env.retain(|(k, _)| !dropped.contains(&k.as_str()));
+        let ctx = context_of(&env);
+        assert_eq!(ctx["event"], "pull-request", "{kept}: {ctx}");
+        assert_eq!(ctx["fork"], true, "by the {kept}: {ctx}");
+        assert!(
+            ctx["secrets_withheld"]
+                .as_str()
+                .is_some_and(|s| s.contains("merge request from a fork")),
+            "by the {kept}: {ctx}"
+        );
+    }
+}
+
+/// GitLab: an external (GitHub) pull request pipeline by either sign; its source without
+/// the pull request's id is an error naming the missing variable.
+#[test]
+fn gitlab_external_pull_request_by_either_sign() {
+    let mut env = fixture_env("gitlab/external_pull_request");
+    env.retain(|(k, _)| k != "CI_PIPELINE_SOURCE");
+    let ctx = context_of(&env);
+    assert_eq!(ctx["event"], "pull-request", "{ctx}");
+    assert_eq!(ctx["pull_request"]["key"], "42", "{ctx}");
+
+    let mut env = fixture_env("gitlab/external_pull_request");
+    env.retain(|(k, _)| k != "CI_EXTERNAL_PULL_REQUEST_IID");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("CI_EXTERNAL_PULL_REQUEST_IID")
+            && stderr.contains("this is an external pull request pipeline"),
+        "{stderr}"
+    );
+}
