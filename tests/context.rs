@@ -1221,3 +1221,20 @@ fn gitlab_external_pull_request_by_either_sign() {
         "{stderr}"
     );
 }
+
+/// GitLab: an external pull request from another GitHub repository is from a fork; the
+/// same repository in another case is not.
+#[test]
+fn gitlab_external_pull_request_from_another_repository_is_a_fork() {
+    for (source, fork) in [("contributor/payments", true), ("ACME/Payments", false)] {
+        let mut env = fixture_env("gitlab/external_pull_request");
+        common::set(
+            &mut env,
+            "CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY",
+            source,
+        );
+        let ctx = context_of(&env);
+        assert_eq!(ctx["event"], "pull-request", "{ctx}");
+        assert_eq!(ctx["fork"], fork, "{source}: {ctx}");
+    }
+}
