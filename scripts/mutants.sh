@@ -69,7 +69,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then common+=(--test-tool cargo); 
 # scantoken processes it started are left running, so they are stopped here on exit.
 prepare_build_folder() {
   cargo build --quiet -p sonar-emulator
-  trap "stop_leftovers $(printf %q "$1/debug/scantoken")" EXIT
+  leftover_binary="$1/debug/scantoken"
+  trap 'stop_leftovers "$leftover_binary"' EXIT
 }
 # Every process whose program is that binary, or an earlier build of it (" (deleted)"), by
 # /proc (Linux; elsewhere nothing to do).
