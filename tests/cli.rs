@@ -971,3 +971,30 @@ fn a_host_url_with_credentials_is_refused() {
         );
     }
 }
+
+/// dotenv cannot escape a CI log's command markers: a value holding either spelling
+/// (Azure's `##vso[`, or `##[`) is refused, naming the variable.
+#[test]
+fn dotenv_refuses_either_ci_command_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["x ##vso[task.setvariable variable=a]b", "x ##[error]y"] {
+        let params = serde_json::json!({ "sonar.projectName": name }).to_string();
+        let env = common::pairs(&[
+            ("SONAR_TOKEN", CANARY),
+            ("SONAR_HOST_URL", "https://sonar.acme.example"),
+            ("SCANTOKEN_PROJECT_KEY", "acme_app"),
+            ("SONAR_SCANNER_JSON_PARAMS", &params),
+        ]);
+        let (code, stdout, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &["export", "--no-verify", "--format", "dotenv"],
+        );
+        assert_eq!(code, 2, "{name}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("SONAR_SCANNER_JSON_PARAMS") && stderr.contains("CI command marker"),
+            "{name}: {stderr}"
+        );
+        assert!(!stdout.contains("##"), "{name}: {stdout}");
+    }
+}
