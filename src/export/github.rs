@@ -236,4 +236,22 @@ mod tests {
         assert!(body.chars().count() <= 300);
         assert_eq!(cell("short | value"), "short \\| value");
     }
+
+    #[test]
+    fn a_long_value_is_cut_at_a_word_end_only_near_the_cap() {
+        // The last space is far before the cap: cut at the cap, not 290 characters early.
+        let value = format!("ab {}", "x".repeat(400));
+        let shown = cell(&value);
+        assert!(
+            shown.starts_with(&format!("ab {}", "x".repeat(297))),
+            "{shown}"
+        );
+        // A space within the last 80 characters before the cap: cut there.
+        let value = format!("{} {}", "y".repeat(250), "z".repeat(200));
+        let shown = cell(&value);
+        assert!(
+            shown.starts_with(&"y".repeat(250)) && !shown.contains('z'),
+            "{shown}"
+        );
+    }
 }
