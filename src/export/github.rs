@@ -253,5 +253,8 @@ mod tests {
             shown.starts_with(&"y".repeat(250)) && !shown.contains('z'),
             "{shown}"
         );
+        // Exactly 80 before the cap is too far: cut at the cap.
+        let value = format!("{} {}", "y".repeat(220), "z".repeat(200));
+        assert!(cell(&value).contains(&"z".repeat(79)), "{}", cell(&value));
     }
 }
