@@ -1083,14 +1083,8 @@ fn a_long_local_branch_name_is_read_whole() {
 /// seconds, not the build: scantoken stops waiting and goes on without git's facts.
 #[test]
 fn a_git_that_hangs_is_given_up_on() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("git");
-    std::fs::write(&fake, "#!/bin/sh\nexec sleep 90\n").unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with_fake_git(dir.path(), "#!/bin/sh\nexec sleep 90\n");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scantoken"))
         .env_clear()
         .env("PATH", path)
@@ -1123,18 +1117,11 @@ fn a_git_that_hangs_is_given_up_on() {
 /// id and a branch name but exits 1 leaves the revision and branch unknown.
 #[test]
 fn a_failing_gits_output_is_not_believed() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("git");
-    std::fs::write(
-        &fake,
+    let path = path_with_fake_git(
+        dir.path(),
         "#!/bin/sh\necho 0123456789abcdef0123456789abcdef01234567\nexit 1\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    );
     let env = common::pairs(&[("PATH", &path)]);
     let (code, stdout, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
     assert_eq!(code, 0, "{stderr}");
@@ -1156,9 +1143,7 @@ fn azure_pull_request_by_either_sign() {
 
     let mut env = fixture_env("azure/pr_azure_repos");
     env.retain(|(k, _)| k != "SYSTEM_PULLREQUEST_PULLREQUESTID");
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
-    assert_eq!(code, 2, "{stderr}");
+    let stderr = context_refused(&env);
     assert!(
         stderr.contains("SYSTEM_PULLREQUEST_PULLREQUESTID")
             && stderr.contains("is not set, but this is a pull request build"),
@@ -1212,9 +1197,7 @@ fn gitlab_external_pull_request_by_either_sign() {
 
     let mut env = fixture_env("gitlab/external_pull_request");
     env.retain(|(k, _)| k != "CI_EXTERNAL_PULL_REQUEST_IID");
-    let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = common::scantoken(dir.path(), &env, &["context", "--json"]);
-    assert_eq!(code, 2, "{stderr}");
+    let stderr = context_refused(&env);
     assert!(
         stderr.contains("CI_EXTERNAL_PULL_REQUEST_IID")
             && stderr.contains("this is an external pull request pipeline"),
@@ -1237,4 +1220,23 @@ fn gitlab_external_pull_request_from_another_repository_is_a_fork() {
         assert_eq!(ctx["event"], "pull-request", "{ctx}");
         assert_eq!(ctx["fork"], fork, "{source}: {ctx}");
     }
+}
+
+/// A PATH whose `git` is `script`, written under `dir`.
+fn path_with_fake_git(dir: &Path, script: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("git");
+    std::fs::write(&fake, script).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
+/// The stderr of `context --json` in `env`, which must refuse it as bad input (exit 2).
+fn context_refused(env: &[(String, String)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = common::scantoken(dir.path(), env, &["context", "--json"]);
+    assert_eq!(code, 2, "{stderr}");
+    stderr
 }

@@ -248,18 +248,7 @@ fn an_endless_vault_read_ends_the_exchange_and_the_vault_token_is_revoked() {
 fn an_endless_oidc_token_answer_ends_the_exchange() {
     let ci = Scripted::start(Vec::new(), Reply::Endless);
     let vault = vault_double(Reply::Json(200, "{}".into()));
-    let mut env = vault_env(&vault.url);
-    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        &format!("{}/token?api-version=2.0", ci.url),
-    );
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "CANARYrequestTOKEN",
-    );
+    let env = github_oidc_env(&vault.url, &format!("{}/token?api-version=2.0", ci.url));
     let r = verify(&env, &[]);
     r.expect_verdict("unreachable", 3, &["OIDC token", "larger than the 64 KiB"]);
     assert!(!r.stdout.contains("CANARYrequestTOKEN") && !r.stderr.contains("CANARYrequestTOKEN"));
@@ -293,17 +282,9 @@ fn plain_http_vault_on_another_host_is_insecure_host_and_nothing_is_sent() {
 #[test]
 fn a_plain_http_oidc_endpoint_is_insecure_host_and_nothing_is_sent() {
     let proxy = recorder();
-    let mut env = vault_env("https://vault.example.com");
-    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    let mut env = github_oidc_env(
+        "https://vault.example.com",
         "http://token.example.com/idtoken?api-version=2.0",
-    );
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "CANARYrequestTOKEN",
     );
     set(&mut env, "HTTP_PROXY", &proxy.url);
     let r = verify(&env, &[]);
@@ -752,17 +733,9 @@ fn exchange_errors_name_the_url_and_the_proxy() {
     );
 
     // An insecure OIDC endpoint: named without the query.
-    let mut env = vault_env("https://vault.example.com");
-    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    let env = github_oidc_env(
+        "https://vault.example.com",
         "http://token.example.com/idtoken?api-version=2.0&audience=vault",
-    );
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "CANARYrequestTOKEN",
     );
     let report = verify(&env, &[]).expect_verdict(
         "insecure-host",
@@ -821,18 +794,7 @@ fn refusals_are_read_as_refusals() {
         Reply::Json(403, r#"{"value":"x.CANARYnotAtoken.y"}"#.into()),
     );
     let vault = vault_double(Reply::Json(200, "{}".into()));
-    let mut env = vault_env(&vault.url);
-    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        &format!("{}/token?api-version=2.0", ci.url),
-    );
-    set(
-        &mut env,
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "CANARYrequestTOKEN",
-    );
+    let env = github_oidc_env(&vault.url, &format!("{}/token?api-version=2.0", ci.url));
     let r = verify(&env, &[]);
     let report = r.report();
     assert!(
@@ -858,4 +820,18 @@ fn refusals_are_read_as_refusals() {
         cause.contains("answered 400") && cause.contains("no error message"),
         "{report:#}"
     );
+}
+
+/// A Vault exchange at `vault` whose OIDC token comes from a GitHub-style token endpoint at
+/// `request_url` (request token `CANARYrequestTOKEN`).
+fn github_oidc_env(vault: &str, request_url: &str) -> Vec<(String, String)> {
+    let mut env = vault_env(vault);
+    env.retain(|(k, _)| k != "SCANTOKEN_OIDC_TOKEN_ENV" && k != "CI_JWT");
+    set(&mut env, "ACTIONS_ID_TOKEN_REQUEST_URL", request_url);
+    set(
+        &mut env,
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "CANARYrequestTOKEN",
+    );
+    env
 }
