@@ -18,6 +18,7 @@ use crate::settings::{Settings, SkipPolicy, UnreachablePolicy, VaultSettings};
 use crate::sonar::client::{CaSource, ClientOptions};
 use crate::sonar::{self, Scan, Verdict, VerdictKind};
 use crate::target::{self, Target};
+use crate::trust;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -70,14 +71,30 @@ impl From<export::WriteError> for Failure {
     }
 }
 
-/// The stages up to the target, shared by every command.
+/// What the stages up to the target produced, shared by every command.
+struct Stages {
+    ctx: Context,
+    scanner: ScannerConfig,
+    target: Target,
+    /// Whose files were believed, and what the trust check found in them: asked at the
+    /// moment a token is at hand (`Report::gate`).
+    trust: trust::check::Report,
+}
+
+/// The stages up to the target, shared by every command, and the trust check between the
+/// target and the credential. `command` is the scan command `run` starts, as read and as
+/// written.
 fn context_and_target(
     settings: &Settings,
     env: &Env,
     cwd: &Path,
-    command: Option<&ScannerCommand>,
-) -> Result<(Context, ScannerConfig, Target), ConfigError> {
-    let ctx = ci::detect(env, cwd, settings.default_branch.as_ref())?;
+    command: Option<(&ScannerCommand, &[OsString])>,
+) -> Result<Stages, ConfigError> {
+    let argv = command.map(|(_, argv)| argv);
+    let command = command.map(|(c, _)| c);
+    let mut ctx = ci::detect(env, cwd, settings.default_branch.as_ref())?;
+    let decision = trust::decide(&ctx, settings.pull_request_trust);
+    ctx.trust = Some(decision.clone());
     // The scanner reads its properties file from the base directory its command line names.
     let command_base_dir = command.and_then(|c| {
         c.properties
@@ -115,7 +132,24 @@ fn context_and_target(
     }
     let target = target::resolve(&settings.target, env, &scanner)?;
     export::check_scanner_agreement(&ctx, &target, &scanner)?;
-    Ok((ctx, scanner, target))
+    let trust = trust::check::check(
+        &trust::check::Inputs {
+            ctx: &ctx,
+            settings,
+            env,
+            scanner: &scanner,
+            cwd,
+            base_dir: &base_dir,
+            command: argv,
+        },
+        decision,
+    );
+    Ok(Stages {
+        ctx,
+        scanner,
+        target,
+        trust,
+    })
 }
 
 pub fn context(
@@ -126,14 +160,17 @@ pub fn context(
     out: &mut Output,
 ) -> Result<Exit, Failure> {
     // With --json, cli has made stdout data-only before the settings were resolved.
-    let (ctx, _, target) = context_and_target(settings, env, cwd, None)?;
+    let Stages {
+        ctx, target, trust, ..
+    } = context_and_target(settings, env, cwd, None)?;
     if json {
-        out.json(&serde_json::json!({ "context": ctx, "target": target }))?;
+        out.json(&serde_json::json!({ "context": ctx, "target": target, "trust": trust }))?;
     } else {
         out.report(&format!(
-            "{}\n{}",
+            "{}\n{}\n{}",
             report::context_text(&ctx),
-            report::target_text(&target)
+            report::target_text(&target),
+            report::trust_text(&trust)
         ))?;
     }
     Ok(Exit::Ok)
@@ -184,6 +221,7 @@ struct Resolved<'a> {
     ctx: &'a Context,
     scanner: &'a ScannerConfig,
     target: &'a Target,
+    trust: &'a trust::check::Report,
 }
 
 /// The credential stage's outcome: a token (from Vault, with its Vault token still to
@@ -211,11 +249,20 @@ fn check(
         ctx: r.ctx,
         cwd,
         project_key: &project_key,
+        trust: r.trust,
     };
     let (credential, revocation) = match obtain_credential(&sources, r.target, &runtime, mask)? {
         Obtained::Token(c, revocation) => (c, revocation),
         Obtained::Ended(v) => return Ok(Checked::ended(r.target.clone(), None, v)),
     };
+    // There is a token: in an untrusted build, nothing the pull request changed may decide
+    // where it goes. Before any request carries it (trust::check).
+    if let Some(refused) = r.trust.gate() {
+        if let Some(rev) = revocation {
+            let _ = runtime.block_on(rev.run());
+        }
+        return Err(refused);
+    }
     // Masked before anything else can print it: a server that echoes the token in an
     // error would otherwise put it in the log ahead of the writers' own mask.
     mask(credential.token.expose_secret());
@@ -228,6 +275,9 @@ fn check(
     if let Some(w) = revoke_warning {
         checked.warn(w);
     }
+    for w in r.trust.warnings() {
+        checked.warn(w);
+    }
     Ok(checked)
 }
 
@@ -238,6 +288,7 @@ struct Sources<'a> {
     ctx: &'a Context,
     cwd: &'a Path,
     project_key: &'a str,
+    trust: &'a trust::check::Report,
 }
 
 /// The token, from the first source that is configured. A Vault exchange comes after the
@@ -269,6 +320,11 @@ fn obtain_credential(
             )))
         }
         VaultPlan::Exchange(config) => {
+            // The exchange sends the CI's identity, and reads the token by project key:
+            // an untrusted build's refusal comes first.
+            if let Some(refused) = s.trust.gate() {
+                return Err(refused);
+            }
             let org = target
                 .organization
                 .as_ref()
@@ -639,12 +695,18 @@ pub fn verify(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Exit, Failure> {
-    let (ctx, scanner, target) = context_and_target(settings, env, cwd, None)?;
+    let Stages {
+        ctx,
+        scanner,
+        target,
+        trust,
+    } = context_and_target(settings, env, cwd, None)?;
     let resolved = Resolved {
         settings,
         ctx: &ctx,
         scanner: &scanner,
         target: &target,
+        trust: &trust,
     };
     let checked = check_logged(&resolved, env, cwd, false, out)?;
     let target = checked.target.clone();
@@ -750,6 +812,8 @@ struct Plan<'a> {
     output: Option<&'a Path>,
     /// `run`: the scanner command, whose arguments count as the scanner's configuration.
     command: Option<&'a ScannerCommand>,
+    /// `run`: the command's words as written, for the trust check (which program runs).
+    argv: Option<&'a [OsString]>,
 }
 
 /// An export set that may be handed over, with what the writers need beside it.
@@ -772,7 +836,12 @@ fn prepare(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Result<Ready, Exit>, Failure> {
-    let (ctx, scanner, target) = context_and_target(settings, env, cwd, plan.command)?;
+    let Stages {
+        ctx,
+        scanner,
+        target,
+        trust,
+    } = context_and_target(settings, env, cwd, plan.command.zip(plan.argv))?;
     let format = plan.format.resolve(ctx.ci);
     // Azure's logging commands carry the token in clear on stdout: only the agent masks
     // them. Elsewhere they would print it on a terminal or a log (as --format github refuses
@@ -821,6 +890,7 @@ fn prepare(
         ctx: &ctx,
         scanner: &scanner,
         target: &target,
+        trust: &trust,
     };
     let mut checked = check_logged(&resolved, env, cwd, no_verify, out)?;
     if let (Some(v), Some(c)) = (&mut checked.verdict, plan.command) {
@@ -922,6 +992,7 @@ pub fn export(
         include_secrets: settings.include_secrets,
         output: settings.output.as_deref(),
         command: None,
+        argv: None,
     };
     let Ready {
         set,
@@ -1006,6 +1077,7 @@ pub fn run(
         include_secrets: false,
         output: None,
         command: Some(&command),
+        argv: Some(&argv),
     };
     let ready = match prepare(&plan, settings, env, cwd, out)? {
         Ok(ready) => ready,

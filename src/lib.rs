@@ -27,3 +27,4 @@ pub mod secret;
 pub mod settings;
 pub mod sonar;
 pub mod target;
+pub mod trust;

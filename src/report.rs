@@ -175,8 +175,76 @@ pub fn context_text(ctx: &Context) -> String {
     if let Some(why) = &ctx.secrets_withheld {
         writeln!(out, "  {:<13} withheld: {}", "secrets", safe_text(why)).unwrap();
     }
+    if let Some(t) = &ctx.trust {
+        writeln!(
+            out,
+            "  {:<13} {} ({}): {}",
+            "trust",
+            if t.untrusted { "untrusted" } else { "trusted" },
+            t.policy.name(),
+            safe_text(&t.reason)
+        )
+        .unwrap();
+        if let Some(w) = &t.warning {
+            writeln!(out, "  warning: {}", safe_text(w)).unwrap();
+        }
+    }
     for note in &ctx.notes {
         writeln!(out, "  note: {}", safe_text(note)).unwrap();
+    }
+    out
+}
+
+/// What the trust check found in an untrusted build's workspace (`scantoken context`).
+pub fn trust_text(report: &crate::trust::check::Report) -> String {
+    let mut out = String::new();
+    writeln!(out, "Trust").unwrap();
+    let decision = &report.decision;
+    writeln!(
+        out,
+        "  {:<13} {} (pull-request-trust {})",
+        "build",
+        if decision.untrusted {
+            "untrusted"
+        } else {
+            "trusted"
+        },
+        decision.policy.name()
+    )
+    .unwrap();
+    if let Some(base) = &report.base {
+        writeln!(out, "  {:<13} {}", "base", safe_text(base)).unwrap();
+    }
+    for f in &report.accepted {
+        writeln!(
+            out,
+            "  accepted: {} {}: {}",
+            safe(&f.place),
+            safe(&f.key),
+            safe_text(&f.verdict)
+        )
+        .unwrap();
+    }
+    for f in &report.refused {
+        writeln!(
+            out,
+            "  refused:  {} {}: {} ({})",
+            safe(&f.place),
+            safe(&f.key),
+            safe_text(&f.verdict),
+            safe_text(&f.steers)
+        )
+        .unwrap();
+    }
+    if let Some(failure) = &report.failure {
+        writeln!(out, "  refused:  {}", safe_text(failure)).unwrap();
+    }
+    if decision.untrusted && report.refused.is_empty() && report.failure.is_none() {
+        writeln!(
+            out,
+            "  nothing in the workspace that steers the token differs from the base or the pipeline"
+        )
+        .unwrap();
     }
     out
 }

@@ -307,6 +307,37 @@ impl ScannerConfig {
         self.json.first().map(|(_, m)| m)
     }
 
+    /// The value the pipeline itself gives a property, highest rank first: the scan command
+    /// written in the pipeline, then the scanner variables, then the JSON parameters. The
+    /// project's files are not among them: in an untrusted build they are the pull
+    /// request's (`trust`).
+    pub fn pipeline_value(&self, key: &str) -> Option<Sourced<String>> {
+        self.command_line_value(key)
+            .or_else(|| {
+                self.variables
+                    .iter()
+                    .find(|(_, k, v, _)| k == key && !v.trim().is_empty())
+                    .map(|(var, _, v, _)| Sourced::new(v.clone(), Origin::Variable(var.clone())))
+            })
+            .or_else(|| {
+                self.json.iter().find_map(|(var, map)| {
+                    let v = map.get(key).filter(|v| !v.trim().is_empty())?;
+                    Some(Sourced::new(
+                        v.trim().to_owned(),
+                        Origin::ScannerJson {
+                            variable: var.clone(),
+                            key: key.into(),
+                        },
+                    ))
+                })
+            })
+    }
+
+    /// The properties files read from the project's base directory, parsed.
+    pub fn properties_files(&self) -> &[(PathBuf, BTreeMap<String, String>)] {
+        &self.files
+    }
+
     /// Every place a given key is set, for warnings such as "sonar.login found".
     pub fn places_setting(&self, key: &str) -> Vec<Origin> {
         let mut out = Vec::new();
@@ -379,7 +410,10 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 /// A properties file, read as UTF-8 with the Java properties syntax the scanners use.
 /// `bytes` come from [`crate::read::optional_file`], which already refused a file over
 /// [`MAX_CONFIG_BYTES`].
-fn parse_properties(path: &Path, bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
+pub fn parse_properties(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<BTreeMap<String, String>, ConfigError> {
     let source = path.display().to_string();
     let text = std::str::from_utf8(bytes).map_err(|e| {
         ConfigError::new(

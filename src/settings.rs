@@ -46,6 +46,8 @@ pub struct Settings {
     pub target: Requested,
     pub project_base_dir: Option<Sourced<String>>,
     pub default_branch: Option<Sourced<String>>,
+    /// Whose files a pull request build believes (`trust`).
+    pub pull_request_trust: crate::trust::Policy,
     /// The `token` input (never a flag); its `Debug` is redacted.
     pub token: Option<Sourced<SecretString>>,
     /// Token input variables that are set but empty: evidence for a missing token.
@@ -157,6 +159,8 @@ impl Settings {
             },
             project_base_dir: text("project-base-dir"),
             default_branch: text("default-branch"),
+            pull_request_trust: crate::trust::Policy::from_name(&choice("pull-request-trust")?)
+                .expect("the table lists the policies"),
             token: said.get("token").map(|t| t.map(SecretString::from)),
             empty_token_inputs: said.empty_variables("token"),
             token_map: text("token-map"),

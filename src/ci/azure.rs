@@ -75,6 +75,7 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         if v.system_pullrequest_sourcecommitid.is_none() {
             ctx.notes.push("SYSTEM_PULLREQUEST_SOURCECOMMITID is not set: the revision is BUILD_SOURCEVERSION, which may be the merge commit".into());
         }
+        ctx.base = Some(ctx.target_branch_base("SYSTEM_PULLREQUEST_TARGETBRANCH"));
         ctx.fork = v
             .system_pullrequest_isfork
             .as_deref()

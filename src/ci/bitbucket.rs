@@ -43,6 +43,7 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
             .clone()
             .ok_or_else(|| missing("BITBUCKET_PR_DESTINATION_BRANCH"))?;
         ctx.set_pull_request(id, source, target);
+        ctx.base = Some(ctx.target_branch_base("BITBUCKET_PR_DESTINATION_BRANCH"));
     } else if let Some(tag) = &v.bitbucket_tag {
         ctx.trigger = Some("tags pipeline".into());
         ctx.set_tag(tag);

@@ -21,7 +21,7 @@
 //! pull request's author is Dependabot. Every other event, and any event a person starts on a
 //! Dependabot pull request, gets the repository's secrets.
 
-use super::{classify_ref, CiKind, Context, GitRef, DEPENDABOT};
+use super::{classify_ref, BaseRef, CiKind, Context, GitRef, DEPENDABOT};
 use crate::env::Env;
 use crate::error::ConfigError;
 use serde::Deserialize;
@@ -215,6 +215,10 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         })?;
         ctx.set_pull_request(number.to_string(), &pr.head.name, &pr.base.name);
         ctx.revision = Some(pr.head.sha.clone());
+        ctx.base = Some(BaseRef::Commit {
+            sha: pr.base.sha.clone(),
+            source: "pull_request.base.sha in the event".into(),
+        });
         let head_repo = pr.head.repo.as_ref().and_then(|r| r.full_name.as_deref());
         let base_repo = pr.base.repo.as_ref().and_then(|r| r.full_name.as_deref());
         ctx.fork = head_repo.is_none() || head_repo != base_repo;
@@ -296,7 +300,16 @@ fn read_workflow_run(ctx: &mut Context, run: &WorkflowRun) {
             .find(|p| p.head.sha.as_deref() == Some(run.head_sha.as_str()))
             .or(ours.first());
         match pr {
-            Some(pr) => ctx.set_pull_request(pr.number.to_string(), &pr.head.name, &pr.base.name),
+            Some(pr) => {
+                ctx.set_pull_request(pr.number.to_string(), &pr.head.name, &pr.base.name);
+                ctx.base = Some(match &pr.base.sha {
+                    Some(sha) => BaseRef::Commit {
+                        sha: sha.clone(),
+                        source: "workflow_run.pull_requests[].base.sha in the event".into(),
+                    },
+                    None => ctx.target_branch_base("workflow_run.pull_requests[].base.ref"),
+                });
+            }
             None => {
                 ctx.skip = Some(format!(
                     "workflow_run after a {after} run{}: GitHub lists no pull request in the payload (it never does for forks), so its number is unknown; pass sonar.pullrequest.key, .branch and .base in SONAR_SCANNER_JSON_PARAMS (from an artifact of the run it follows) to analyse it",

@@ -12,7 +12,7 @@
 //! project), where it has them ("Merge request pipelines", "Run pipelines in the parent
 //! project", docs.gitlab.com).
 
-use super::{CiKind, Context};
+use super::{BaseRef, CiKind, Context};
 use crate::env::Env;
 use crate::error::ConfigError;
 use serde::Deserialize;
@@ -24,6 +24,8 @@ struct Vars {
     ci_merge_request_source_branch_name: Option<String>,
     ci_merge_request_target_branch_name: Option<String>,
     ci_merge_request_source_branch_sha: Option<String>,
+    ci_merge_request_diff_base_sha: Option<String>,
+    ci_external_pull_request_target_branch_sha: Option<String>,
     ci_merge_request_project_id: Option<String>,
     ci_merge_request_source_project_id: Option<String>,
     ci_merge_request_project_path: Option<String>,
@@ -67,6 +69,13 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         if let Some(sha) = &v.ci_merge_request_source_branch_sha {
             ctx.revision = Some(sha.clone());
         }
+        ctx.base = Some(match &v.ci_merge_request_diff_base_sha {
+            Some(sha) => BaseRef::Commit {
+                sha: sha.clone(),
+                source: "CI_MERGE_REQUEST_DIFF_BASE_SHA".into(),
+            },
+            None => ctx.target_branch_base("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+        });
         let ids = (
             &v.ci_merge_request_project_id,
             &v.ci_merge_request_source_project_id,
@@ -116,6 +125,13 @@ pub fn read(env: &Env) -> Result<Context, ConfigError> {
         if let Some(sha) = &v.ci_external_pull_request_source_branch_sha {
             ctx.revision = Some(sha.clone());
         }
+        ctx.base = Some(match &v.ci_external_pull_request_target_branch_sha {
+            Some(sha) => BaseRef::Commit {
+                sha: sha.clone(),
+                source: "CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA".into(),
+            },
+            None => ctx.target_branch_base("CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME"),
+        });
         ctx.fork = match (
             &v.ci_external_pull_request_source_repository,
             &v.ci_external_pull_request_target_repository,

@@ -73,6 +73,7 @@ pub fn read(env: &Env, cwd: &Path) -> Result<Context, ConfigError> {
             .hint("multibranch pipelines set CHANGE_TARGET with CHANGE_ID; set both or neither")
         })?;
         ctx.set_pull_request(id, source, target);
+        ctx.base = Some(ctx.target_branch_base("CHANGE_TARGET"));
         ctx.fork = v.change_fork.is_some();
         ctx.revision = pull_request_head(&v, cwd, &mut ctx.notes);
     } else if let Some(id) = &v.ghprbpullid {
@@ -93,6 +94,7 @@ pub fn read(env: &Env, cwd: &Path) -> Result<Context, ConfigError> {
             .clone()
             .ok_or_else(|| missing("ghprbTargetBranch"))?;
         ctx.set_pull_request(id, source, target);
+        ctx.base = Some(ctx.target_branch_base("ghprbTargetBranch"));
         // ghprbActualCommit is the pull request's head; GIT_COMMIT is the merge when the
         // job's refspec fetches refs/pull/N/merge, as the plugin's documentation suggests.
         ctx.revision = v.ghprbactualcommit.clone().or_else(|| {

@@ -98,6 +98,24 @@ const GIT_MAX_OUTPUT: u64 = 64 * 1024;
 /// One git command's trimmed output, or `None` if git is missing, says no, or takes too
 /// long (then it is killed).
 fn git(cwd: &Path, args: &[&str]) -> Option<String> {
+    let answer = git_run(cwd, args, GIT_MAX_OUTPUT, GIT_TIMEOUT)?;
+    let text = String::from_utf8(answer.stdout).ok()?.trim().to_owned();
+    (answer.code == Some(0) && !text.is_empty()).then_some(text)
+}
+
+/// What a git command answered: its exit code, and its standard output up to the cap.
+pub struct GitAnswer {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    /// The output went past the cap: what is here is only its start.
+    pub truncated: bool,
+}
+
+/// Runs git in `cwd` with `args`, through the same guards as every other read of the
+/// workspace's git (no shell, no stdin, no pager or prompt, no fsmonitor program, no lock
+/// on the index), reading at most `cap` bytes of its output and killing it after `limit`.
+/// `None` when git cannot be started or took too long.
+pub fn git_run(cwd: &Path, args: &[&str], cap: u64, limit: Duration) -> Option<GitAnswer> {
     let mut child = Command::new("git")
         .arg("-C")
         .arg(cwd)
@@ -108,6 +126,8 @@ fn git(cwd: &Path, args: &[&str]) -> Option<String> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0")
         .env("GIT_PAGER", "cat")
+        // A partial clone would fetch a missing object from its remote: never over the network.
+        .env("GIT_NO_LAZY_FETCH", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -116,16 +136,15 @@ fn git(cwd: &Path, args: &[&str]) -> Option<String> {
     let stdout = child.stdout.take()?;
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = stdout.take(GIT_MAX_OUTPUT).read_to_end(&mut buf);
+        // One byte past the cap tells a full answer from a cut one.
+        let _ = stdout.take(cap + 1).read_to_end(&mut buf);
         buf
     });
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < GIT_TIMEOUT => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -133,9 +152,14 @@ fn git(cwd: &Path, args: &[&str]) -> Option<String> {
             }
         }
     };
-    let out = reader.join().ok()?;
-    let text = String::from_utf8(out).ok()?.trim().to_owned();
-    (status.success() && !text.is_empty()).then_some(text)
+    let mut stdout = reader.join().ok()?;
+    let truncated = stdout.len() as u64 > cap;
+    stdout.truncate(cap as usize);
+    Some(GitAnswer {
+        code: status.code(),
+        stdout,
+        truncated,
+    })
 }
 
 #[cfg(test)]

@@ -102,6 +102,27 @@ pub struct Context {
     /// Facts worth telling the user (a trap this trigger is known for).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Where a pull request's base is, as this CI names it: the commit whose files the
+    /// pull request changes, read by the trust check (`trust`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseRef>,
+    /// Whether the workspace's files are the pipeline's own or a pull request author's:
+    /// decided from this context and the `pull-request-trust` option (`trust::decide`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<crate::trust::Decision>,
+}
+
+/// A pull request's base, as the CI gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum BaseRef {
+    /// A commit the CI names: GitHub's `pull_request.base.sha`, GitLab's
+    /// `CI_MERGE_REQUEST_DIFF_BASE_SHA`.
+    Commit { sha: String, source: String },
+    /// The target branch, as the checkout fetched it (`refs/remotes/origin/<branch>`); else,
+    /// when the checkout is the CI's merge commit, that commit's first parent (Azure
+    /// Pipelines and Jenkins build the merge of the pull request into its target).
+    TargetBranch { branch: String, source: String },
 }
 
 impl Context {
@@ -125,6 +146,8 @@ impl Context {
             is_default_branch: None,
             skip: None,
             notes: Vec::new(),
+            base: None,
+            trust: None,
         }
     }
 
@@ -150,6 +173,19 @@ impl Context {
             source_branch: strip_heads(&source.into()).to_owned(),
             target_branch: strip_heads(&target.into()).to_owned(),
         });
+    }
+
+    /// The pull request's target branch as its base (`source` names the variable that
+    /// gave it), for CIs that name no base commit.
+    pub fn target_branch_base(&self, source: &str) -> BaseRef {
+        BaseRef::TargetBranch {
+            branch: self
+                .pull_request
+                .as_ref()
+                .map(|pr| pr.target_branch.clone())
+                .unwrap_or_default(),
+            source: source.to_owned(),
+        }
     }
 
     /// Settles the default branch (the `default-branch` option wins over the CI, which wins

@@ -7,6 +7,7 @@ use super::{Kind, OptionDef, Scope};
 
 const POLICY: &[&str] = &["fail", "skip"];
 const UNREACHABLE_POLICY: &[&str] = &["fail", "warn"];
+const TRUST_POLICY: &[&str] = &crate::trust::Policy::NAMES;
 const FORMATS: &[&str] = &[
     "auto",
     "github",
@@ -74,6 +75,9 @@ pub const OPTIONS: &[OptionDef] = &[
         "Azure DevOps SonarCloud service connection whose URL and token to use (the task's connectedService input)")),
     opt("default-branch", Some("defaultBranch"), Kind::Text, Scope::Target, "BRANCH",
         "The branch analysed as the project's main branch (no sonar.branch.name), where the CI does not say"),
+    with_default(opt("pull-request-trust", Some("pullRequestTrust"), Kind::Choice(TRUST_POLICY), Scope::Target, "POLICY",
+        "Whose files a pull request build believes: forks-untrusted (a fork's files may not steer the token), all-untrusted, or trusted"),
+        "forks-untrusted"),
     // The token.
     no_flag(opt("token", Some("token"), Kind::Text, Scope::Verify, "TOKEN",
         "The Sonar token; never a flag (a command line is visible to every process): input or SCANTOKEN_TOKEN, else SONAR_TOKEN")),
