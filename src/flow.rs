@@ -92,9 +92,8 @@ fn context_and_target(
 ) -> Result<Stages, ConfigError> {
     let argv = command.map(|(_, argv)| argv);
     let command = command.map(|(c, _)| c);
-    let mut ctx = ci::detect(env, cwd, settings.default_branch.as_ref())?;
+    let ctx = ci::detect(env, cwd, settings.default_branch.as_ref())?;
     let decision = trust::decide(&ctx, settings.pull_request_trust);
-    ctx.trust = Some(decision.clone());
     // The scanner reads its properties file from the base directory its command line names.
     let command_base_dir = command.and_then(|c| {
         c.properties
@@ -168,7 +167,7 @@ pub fn context(
     } else {
         out.report(&format!(
             "{}\n{}\n{}",
-            report::context_text(&ctx),
+            report::context_text(&ctx, &trust.decision),
             report::target_text(&target),
             report::trust_text(&trust)
         ))?;
@@ -731,7 +730,7 @@ pub fn verify(
         });
         out.json(&json)?;
     } else {
-        out.say(&report::context_text(&ctx));
+        out.say(&report::context_text(&ctx, &trust.decision));
         out.say(&report::target_text(&target));
         if let Some(c) = &checked.credential {
             out.say(&format!("Token: {}", safe(&c.describe())));
@@ -876,7 +875,7 @@ fn prepare(
         include_secrets: plan.include_secrets,
     };
 
-    out.say(&report::context_text(&ctx));
+    out.say(&report::context_text(&ctx, &trust.decision));
     out.say(&report::target_text(&target));
     if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
         out.notice(&format!(

@@ -96,7 +96,7 @@ fn sourced(out: &mut String, label: &str, value: Option<&Sourced<String>>) {
     }
 }
 
-pub fn context_text(ctx: &Context) -> String {
+pub fn context_text(ctx: &Context, trust: &crate::trust::Decision) -> String {
     let mut out = String::new();
     let trigger = ctx
         .trigger
@@ -175,7 +175,8 @@ pub fn context_text(ctx: &Context) -> String {
     if let Some(why) = &ctx.secrets_withheld {
         writeln!(out, "  {:<13} withheld: {}", "secrets", safe_text(why)).unwrap();
     }
-    if let Some(t) = &ctx.trust {
+    {
+        let t = trust;
         writeln!(
             out,
             "  {:<13} {} ({}): {}",

@@ -9,6 +9,7 @@ use crate::inputs::{Inputs, Sourced};
 use crate::options::{self, Kind};
 use crate::target::Requested;
 use secrecy::SecretString;
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// `fail` or `skip`.
@@ -23,6 +24,40 @@ pub enum SkipPolicy {
 pub enum UnreachablePolicy {
     Fail,
     Warn,
+}
+
+/// The `pull-request-trust` option (`trust`: whose files a pull request build believes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustPolicy {
+    /// A pull request from a fork is untrusted; one from a branch of this repository is not
+    /// (its author can push here anyway). The default.
+    ForksUntrusted,
+    /// Every pull request is untrusted: for organizations where anyone can push a branch.
+    AllUntrusted,
+    /// Workspace files are believed, even a fork's: opting out, with a warning.
+    Trusted,
+}
+
+impl TrustPolicy {
+    pub const NAMES: [&'static str; 3] = ["forks-untrusted", "all-untrusted", "trusted"];
+
+    pub fn from_name(name: &str) -> Option<TrustPolicy> {
+        match name {
+            "forks-untrusted" => Some(TrustPolicy::ForksUntrusted),
+            "all-untrusted" => Some(TrustPolicy::AllUntrusted),
+            "trusted" => Some(TrustPolicy::Trusted),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TrustPolicy::ForksUntrusted => "forks-untrusted",
+            TrustPolicy::AllUntrusted => "all-untrusted",
+            TrustPolicy::Trusted => "trusted",
+        }
+    }
 }
 
 /// The Vault/OpenBao exchange's settings.
@@ -47,7 +82,7 @@ pub struct Settings {
     pub project_base_dir: Option<Sourced<String>>,
     pub default_branch: Option<Sourced<String>>,
     /// Whose files a pull request build believes (`trust`).
-    pub pull_request_trust: crate::trust::Policy,
+    pub pull_request_trust: TrustPolicy,
     /// The `token` input (never a flag); its `Debug` is redacted.
     pub token: Option<Sourced<SecretString>>,
     /// Token input variables that are set but empty: evidence for a missing token.
@@ -159,7 +194,7 @@ impl Settings {
             },
             project_base_dir: text("project-base-dir"),
             default_branch: text("default-branch"),
-            pull_request_trust: crate::trust::Policy::from_name(&choice("pull-request-trust")?)
+            pull_request_trust: TrustPolicy::from_name(&choice("pull-request-trust")?)
                 .expect("the table lists the policies"),
             token: said.get("token").map(|t| t.map(SecretString::from)),
             empty_token_inputs: said.empty_variables("token"),

@@ -395,13 +395,21 @@ fn the_refusal_names_both_values_and_the_fix() {
     let company = company_server();
     let repo = Repo::new(
         &company.web_url(),
-        &|d: &Path| set_property(d, "sonar.scanner.proxyHost=proxy.mallory.example"),
+        &|d: &Path| {
+            set_property(d, "sonar.scanner.proxyHost=proxy.mallory.example");
+            set_property(d, "sonar.scanner.proxyPassword=CANARYproxyPASSWORD");
+        },
         false,
     );
     let files = tempfile::tempdir().unwrap();
     let env = Ci::Github.env(&repo, files.path(), true);
-    let (code, _, stderr) = scantoken(repo.path(), &env, &["verify"]);
+    let (code, stdout, stderr) = scantoken(repo.path(), &env, &["verify"]);
     assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("sonar.scanner.proxyPassword"), "{stderr}");
+    assert!(
+        !stderr.contains("CANARY") && !stdout.contains("CANARY"),
+        "a password is never shown: {stderr}"
+    );
     assert!(stderr.contains("\"proxy.mallory.example\""), "{stderr}");
     assert!(stderr.contains("absent on the base branch"), "{stderr}");
     assert!(
@@ -587,9 +595,9 @@ fn context_says_which_and_why() {
     let (code, stdout, stderr) = scantoken(repo.path(), &env, &["context", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(json["context"]["trust"]["untrusted"], true, "{json:#}");
-    assert_eq!(json["context"]["trust"]["policy"], "forks-untrusted");
-    assert!(json["context"]["trust"]["reason"]
+    assert_eq!(json["trust"]["decision"]["untrusted"], true, "{json:#}");
+    assert_eq!(json["trust"]["decision"]["policy"], "forks-untrusted");
+    assert!(json["trust"]["decision"]["reason"]
         .as_str()
         .unwrap()
         .contains("fork"));
@@ -600,4 +608,78 @@ fn context_says_which_and_why() {
     let (_, text, _) = scantoken(repo.path(), &env, &["context"]);
     assert!(text.contains("untrusted (forks-untrusted)"), "{text}");
     assert!(text.contains("refused:"), "{text}");
+}
+
+/// Every `sonar.scanner.*` property (and the core ones that could steer) that the real
+/// bootstrappers declare, read from the sources `scripts/test.sh` installs: each is in the
+/// token-steering table or in its list of properties that steer nothing, with why. A new
+/// bootstrapper property fails here until someone decides which it is.
+#[test]
+fn the_steering_table_classifies_every_property_the_bootstrappers_declare() {
+    use common::scanners::{scanner_command, Scanner};
+    use scantoken::trust::steering::{NOT_STEERING, STEERING};
+    let npm_types = scanner_command(Scanner::Npm)
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("@sonar/scan/src/types.js");
+    let venv_python = scanner_command(Scanner::Pysonar)
+        .parent()
+        .unwrap()
+        .join("python");
+    let out = std::process::Command::new(&venv_python)
+        .args([
+            "-c",
+            "import pysonar_scanner.configuration.properties as m; print(m.__file__)",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pysonar_properties = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let core = [
+        "sonar.host.url",
+        "sonar.region",
+        "sonar.userHome",
+        "sonar.organization",
+        "sonar.projectKey",
+        "sonar.token",
+        "sonar.login",
+        "sonar.password",
+        "sonar.working.directory",
+        "sonar.projectBaseDir",
+        "sonar.ws.timeout",
+    ];
+    let quoted = regex::Regex::new(r#"["'](sonar\.[A-Za-z.]+)["']"#).unwrap();
+    for (bootstrapper, file) in [("@sonar/scan", npm_types), ("pysonar", pysonar_properties)] {
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut declared: Vec<String> = quoted
+            .captures_iter(&text)
+            .map(|c| c[1].to_owned())
+            .filter(|k| k.starts_with("sonar.scanner.") || core.contains(&k.as_str()))
+            .collect();
+        declared.sort();
+        declared.dedup();
+        assert!(
+            declared.len() >= 20,
+            "{bootstrapper}: too few properties read from {}: {declared:?}",
+            file.display()
+        );
+        let unclassified: Vec<&String> = declared
+            .iter()
+            .filter(|k| {
+                !STEERING.iter().any(|s| s.key == k.as_str())
+                    && !NOT_STEERING.iter().any(|(n, _)| n == k)
+            })
+            .collect();
+        assert!(
+            unclassified.is_empty(),
+            "{bootstrapper} declares properties the token-steering table does not classify: {unclassified:?}"
+        );
+    }
 }

@@ -106,10 +106,6 @@ pub struct Context {
     /// pull request changes, read by the trust check (`trust`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseRef>,
-    /// Whether the workspace's files are the pipeline's own or a pull request author's:
-    /// decided from this context and the `pull-request-trust` option (`trust::decide`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trust: Option<crate::trust::Decision>,
 }
 
 /// A pull request's base, as the CI gives it.
@@ -147,7 +143,6 @@ impl Context {
             skip: None,
             notes: Vec::new(),
             base: None,
-            trust: None,
         }
     }
 

@@ -130,7 +130,7 @@ pub fn resolve(root: &Path, base: Option<&BaseRef>) -> Result<Base, ConfigError>
                 source.clone(),
                 format!(
                     "the pull request's base cannot be found: this clone has no refs/remotes/origin/{} and HEAD is no merge commit",
-                    crate::report::safe(branch)
+                    quote(branch)
                 ),
             )
             .hint(fetch_hint(&format!("{branch}:refs/remotes/origin/{branch}"))))

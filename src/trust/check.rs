@@ -570,7 +570,7 @@ fn scan_command(
     let refuse = |report: &mut Report, verdict: String| {
         report.refused.push(Finding {
             place: "the scan command".into(),
-            key: crate::report::safe(&program),
+            key: quote(&program),
             steers: Steers::Runs.describe().into(),
             verdict,
         })

@@ -24,39 +24,7 @@ pub mod steering;
 use crate::ci::{Context, EventKind};
 use serde::Serialize;
 
-/// The `pull-request-trust` option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Policy {
-    /// A pull request from a fork is untrusted; one from a branch of this repository is not
-    /// (its author can push here anyway). The default.
-    ForksUntrusted,
-    /// Every pull request is untrusted: for organizations where anyone can push a branch.
-    AllUntrusted,
-    /// Workspace files are believed, even a fork's: opting out, with a warning.
-    Trusted,
-}
-
-impl Policy {
-    pub const NAMES: [&'static str; 3] = ["forks-untrusted", "all-untrusted", "trusted"];
-
-    pub fn from_name(name: &str) -> Option<Policy> {
-        match name {
-            "forks-untrusted" => Some(Policy::ForksUntrusted),
-            "all-untrusted" => Some(Policy::AllUntrusted),
-            "trusted" => Some(Policy::Trusted),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Policy::ForksUntrusted => "forks-untrusted",
-            Policy::AllUntrusted => "all-untrusted",
-            Policy::Trusted => "trusted",
-        }
-    }
-}
+pub use crate::settings::TrustPolicy as Policy;
 
 /// Whether the workspace's files are the pipeline owner's or a pull request author's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,6 +123,19 @@ mod tests {
             !d.untrusted && d.reason.contains("no pull request"),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn the_option_offers_exactly_the_policies() {
+        let def = crate::options::find("pull-request-trust").unwrap();
+        let crate::options::Kind::Choice(choices) = def.kind else {
+            panic!("a choice")
+        };
+        assert_eq!(choices, Policy::NAMES);
+        for name in Policy::NAMES {
+            assert_eq!(Policy::from_name(name).unwrap().name(), name);
+        }
+        assert_eq!(def.default, Some(Policy::ForksUntrusted.name()));
     }
 
     #[test]

@@ -67,6 +67,7 @@ const ALL: &[Scanner] = &[
 ];
 const JNP: &[Scanner] = &[Scanner::JavaLibrary, Scanner::Npm, Scanner::Python];
 const NP: &[Scanner] = &[Scanner::Npm, Scanner::Python];
+const JN: &[Scanner] = &[Scanner::JavaLibrary, Scanner::Npm];
 const N: &[Scanner] = &[Scanner::Npm];
 const P: &[Scanner] = &[Scanner::Python];
 
@@ -117,7 +118,7 @@ pub const STEERING: &[Steering] = &[
     row("sonar.scanner.arch", Runs, Text, JNP, "which JRE is downloaded and run"),
     row("sonar.scanner.version", Runs, Text, N, "the SonarScanner CLI version @sonar/scan downloads and runs on servers without the engine API"),
     row("sonar.scanner.mirror", Runs, Text, N, "where @sonar/scan downloads the SonarScanner CLI it runs"),
-    row("sonar.scanner.internal.sqVersion", Runs, Text, N, "the server version @sonar/scan assumes, choosing between the engine and a downloaded CLI"),
+    row("sonar.scanner.internal.sqVersion", Runs, Text, JN, "the server version the bootstrapper assumes, choosing between the engine, a downloaded CLI, or a simulation"),
     // Which token: only when a token map or a Vault path chooses the token by them.
     row("sonar.projectKey", Which, Text, ALL, "the project key the token map (or the Vault path) chooses the token by"),
     row("sonar.organization", Which, Text, ALL, "the organization the token map (or the Vault path) chooses the token by"),
@@ -162,6 +163,25 @@ pub const NOT_STEERING: &[(&str, &str)] = &[
         "sonar.scanner.keepReport",
         "keeps the analysis report (no token) on disk",
     ),
+    (
+        "sonar.token",
+        "a token in the workspace: the SONAR_TOKEN scantoken hands over is ranked above it by every scanner",
+    ),
+    (
+        "sonar.login",
+        "a token in the workspace: the SONAR_TOKEN scantoken hands over is ranked above it by every scanner",
+    ),
+    ("sonar.password", "goes with sonar.login, which SONAR_TOKEN overrides"),
+    (
+        "sonar.working.directory",
+        "where the scanner writes its work files (no token)",
+    ),
+    (
+        "sonar.projectBaseDir",
+        "where the sources are; the properties files scantoken checks are those of the base directory the pipeline names",
+    ),
+    ("sonar.ws.timeout", "a time limit"),
+    ("sonar.scanner.skip", "skips the analysis: nothing is sent"),
 ];
 
 /// The row of a key, if it steers.
@@ -209,6 +229,54 @@ mod tests {
         );
         assert_eq!(variable_of("sonar.scanner.internal.dumpToFile"), None);
         assert_eq!(variable_of("sonar.host.url"), None);
+    }
+
+    /// The Java scanner library cannot be installed here: its declared properties, as its
+    /// `ScannerProperties` and `internal/InternalProperties` name them (docs/trust.md), are
+    /// each classified.
+    #[test]
+    fn the_java_librarys_declared_properties_are_classified() {
+        const DECLARED: [&str; 28] = [
+            "sonar.host.url",
+            "sonar.scanner.apiBaseUrl",
+            "sonar.scanner.sonarcloudUrl",
+            "sonar.working.directory",
+            "sonar.userHome",
+            "sonar.token",
+            "sonar.login",
+            "sonar.password",
+            "sonar.scanner.proxyPort",
+            "sonar.scanner.connectTimeout",
+            "sonar.scanner.socketTimeout",
+            "sonar.scanner.responseTimeout",
+            "sonar.scanner.proxyHost",
+            "sonar.scanner.proxyUser",
+            "sonar.scanner.proxyPassword",
+            "sonar.scanner.keystorePath",
+            "sonar.scanner.keystorePassword",
+            "sonar.scanner.truststorePath",
+            "sonar.scanner.truststorePassword",
+            "sonar.scanner.skip",
+            "sonar.scanner.javaExePath",
+            "sonar.scanner.skipJreProvisioning",
+            "sonar.scanner.os",
+            "sonar.scanner.arch",
+            "sonar.scanner.javaOpts",
+            "sonar.scanner.app",
+            "sonar.scanner.internal.dumpToFile",
+            "sonar.scanner.internal.sqVersion",
+        ];
+        for key in DECLARED {
+            let steering = find(key);
+            let not = NOT_STEERING.iter().any(|(k, _)| *k == key);
+            assert!(steering.is_some() || not, "{key} is not classified");
+            if let Some(row) = steering {
+                assert!(
+                    row.readers.contains(&Scanner::JavaLibrary),
+                    "{key}: the Java library reads it"
+                );
+            }
+        }
     }
 
     #[test]
