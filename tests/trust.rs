@@ -214,7 +214,9 @@ impl Ci {
     }
 }
 
-/// One edit a fork's pull request makes, and the file and key the refusal must name.
+/// One edit a fork's pull request makes, and the file and key the refusal must name: the
+/// five of the attack (host, proxy, truststore, java, JVM agent), the same host through
+/// pysonar's `pyproject.toml`, and the token map.
 struct Attack {
     name: &'static str,
     edit: fn(&Path, &str),
@@ -294,6 +296,19 @@ fn attacks() -> Vec<Attack> {
             },
             file: "sonar-project.properties",
             key: "sonar.scanner.javaOpts",
+            pipeline: &[],
+        },
+        Attack {
+            name: "pyproject",
+            edit: |d, evil| {
+                write(
+                    d,
+                    "pyproject.toml",
+                    &format!("[project]\nname = \"api\"\n\n[tool.sonar]\nhost.url = \"{evil}\"\n"),
+                );
+            },
+            file: "pyproject.toml",
+            key: "sonar.host.url",
             pipeline: &[],
         },
         Attack {
@@ -377,7 +392,7 @@ fn a_fork_pull_request_cannot_steer_the_token_in_any_ci() {
             }
         }
     }
-    assert_eq!(checked, 4 * 6 * 3);
+    assert_eq!(checked, 4 * 7 * 3);
     assert!(
         author.requests().is_empty(),
         "the author's server was reached: {:?}",

@@ -9,15 +9,17 @@
 //! has no token (a fork pull request the CI gives no secrets) still ends `token-missing`.
 
 use super::base::{self, Base};
+use super::files;
 use super::steering::{self, Shape, Steers, STEERING};
 use super::Decision;
 use crate::ci::Context;
 use crate::env::Env;
 use crate::error::{quote, ConfigError};
 use crate::inputs::Sourced;
-use crate::scanner_config::{self, ScannerConfig};
+use crate::scanner_config::ScannerConfig;
 use crate::settings::Settings;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
@@ -144,8 +146,9 @@ fn run(inp: &Inputs, report: &mut Report) -> Result<(), ConfigError> {
         .filter(|s| s.steers != Steers::Which || chooses_by_key)
         .collect();
 
-    properties_files(inp, &tree, &keys, report)?;
-    steering_paths(inp, &tree, &keys, report)?;
+    let files = workspace_files(inp, &tree, chooses_by_key)?;
+    properties_files(inp, &tree, &keys, &files, report)?;
+    steering_paths(inp, &tree, &keys, &files, report)?;
     scantoken_files(inp, &tree, report)?;
     if let Some(argv) = inp.command {
         scan_command(inp, &tree, argv, report)?;
@@ -254,35 +257,66 @@ fn shown(row: &steering::Steering, value: Option<&str>) -> String {
     }
 }
 
-/// Each steering key of each properties file, the pull request's against the base's.
-fn properties_files(
+/// One of the scanners' configuration files, as the pull request has it and as the base has
+/// it (empty where a side has no such file).
+struct WorkspaceFile {
+    /// Relative to the work tree, for messages.
+    place: String,
+    ours: BTreeMap<String, String>,
+    theirs: BTreeMap<String, String>,
+}
+
+/// The scanners' configuration files of the project's base directory, both sides read.
+/// `package.json` gives only a project key: read where the key chooses the token.
+fn workspace_files(
     inp: &Inputs,
     tree: &Tree,
-    keys: &[&steering::Steering],
-    report: &mut Report,
-) -> Result<(), ConfigError> {
-    for name in scanner_config::PROPERTIES_FILES {
+    chooses_by_key: bool,
+) -> Result<Vec<WorkspaceFile>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, kind) in files::FILES {
+        if kind == files::Kind::PackageJson && !chooses_by_key {
+            continue;
+        }
         let path = inp.base_dir.join(name);
         let Some(rel) = tree.inside(&path).into_iter().next() else {
             continue;
         };
         let place = rel.display().to_string();
-        let ours = inp
-            .scanner
-            .properties_files()
-            .iter()
-            .find(|(p, _)| p == &path)
-            .map(|(_, m)| m.clone())
-            .unwrap_or_default();
+        let ours = match crate::read::optional_file(&path, &place, "the file", files::MAX_BYTES)? {
+            Some(bytes) => files::parse(kind, &path, &bytes)?,
+            None => BTreeMap::new(),
+        };
         let theirs = match base::file_at(&tree.root, &tree.base, &rel)? {
-            Some(bytes) => scanner_config::parse_properties(&path, &bytes).map_err(|e| {
+            Some(bytes) => files::parse(kind, &path, &bytes).map_err(|e| {
                 ConfigError::new(
                     format!("{place} at the base commit {}", tree.base.short()),
                     e.problem,
                 )
             })?,
-            None => Default::default(),
+            None => BTreeMap::new(),
         };
+        if !ours.is_empty() || !theirs.is_empty() {
+            out.push(WorkspaceFile {
+                place,
+                ours,
+                theirs,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Each steering key of each configuration file, the pull request's against the base's.
+fn properties_files(
+    inp: &Inputs,
+    tree: &Tree,
+    keys: &[&steering::Steering],
+    files: &[WorkspaceFile],
+    report: &mut Report,
+) -> Result<(), ConfigError> {
+    for file in files {
+        let (place, ours, theirs) = (&file.place, &file.ours, &file.theirs);
         for row in keys {
             let pr = ours
                 .get(row.key)
@@ -412,6 +446,7 @@ fn steering_paths(
     inp: &Inputs,
     tree: &Tree,
     keys: &[&steering::Steering],
+    files: &[WorkspaceFile],
     report: &mut Report,
 ) -> Result<(), ConfigError> {
     for row in keys {
@@ -423,12 +458,12 @@ fn steering_paths(
         }
         let mut values: Vec<Sourced<String>> = Vec::new();
         values.extend(pipeline_value(inp, row.key));
-        for (path, map) in inp.scanner.properties_files() {
-            if let Some(v) = map.get(row.key).filter(|v| !v.trim().is_empty()) {
+        for file in files {
+            if let Some(v) = file.ours.get(row.key).filter(|v| !v.trim().is_empty()) {
                 values.push(Sourced::new(
                     v.clone(),
                     crate::inputs::Origin::PropertiesFile {
-                        path: path.clone(),
+                        path: PathBuf::from(&file.place),
                         key: row.key.into(),
                     },
                 ));

@@ -19,6 +19,7 @@
 
 pub mod base;
 pub mod check;
+pub mod files;
 pub mod steering;
 
 use crate::ci::{Context, EventKind};
