@@ -727,6 +727,7 @@ pub fn verify(
             "token": checked.credential.as_ref().map(token_json),
             "context": ctx,
             "target": target,
+            "trust": trust,
         });
         out.json(&json)?;
     } else {
