@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod network;
 pub mod options;
 pub mod output;
+pub mod projects;
 pub mod read;
 pub mod report;
 pub mod scanner_command;
