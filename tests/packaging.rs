@@ -1139,8 +1139,16 @@ fn gitlab_job_stops_before_the_scanner_on_a_failed_verdict() {
 /// variables, scantoken exports nothing and exits 0, and the scanner must not run.
 #[test]
 fn gitlab_job_without_a_token_passes_without_scanning() {
-    let mut fork = GITLAB_MR.to_vec();
+    // A fork's merge request pipeline runs in the fork's project (CI_PROJECT_PATH is the
+    // source project): GitLab gives it none of this project's variables.
+    let mut fork: Vec<(&str, &str)> = GITLAB_MR
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "CI_PROJECT_PATH")
+        .collect();
+    fork.push(("CI_MERGE_REQUEST_PROJECT_PATH", "acme/payments"));
     fork.push(("CI_MERGE_REQUEST_SOURCE_PROJECT_PATH", "someone/payments"));
+    fork.push(("CI_PROJECT_PATH", "someone/payments"));
     for shell in SHELLS {
         let run = run_snippet_once(shell, &["-e"], &gitlab_script(), &fork, None);
         let log = &run.log;

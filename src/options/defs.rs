@@ -103,7 +103,7 @@ pub const OPTIONS: &[OptionDef] = &[
         "Azure service connection (workload identity federation) that issues the OIDC token")),
     // What to do when verification cannot say yes.
     with_default(opt("on-missing-token", Some("onMissingToken"), Kind::Choice(POLICY), Scope::Verify, "POLICY",
-        "No token (fork and Dependabot PRs get none): fail (exit 1), or skip (export nothing, exit 0)"), "fail"),
+        "No token: fail (exit 1), or skip (export nothing, exit 0) on builds the CI gives no secrets (fork and Dependabot PRs); elsewhere a missing token still fails"), "fail"),
     with_default(opt("on-project-not-found", Some("onProjectNotFound"), Kind::Choice(POLICY), Scope::Verify, "POLICY",
         "No such project (a shared pipeline over many repositories): fail (exit 1), or skip (export nothing, exit 0)"), "fail"),
     with_default(opt("on-unreachable", Some("onUnreachable"), Kind::Choice(UNREACHABLE_POLICY), Scope::Verify, "POLICY",

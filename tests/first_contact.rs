@@ -1,0 +1,224 @@
+//! What a user meets first (issue 22): the step's outputs on every verdict, `skip` only where
+//! the CI withheld the secrets, a token typed on the command line, a scanner that is not
+//! installed. Each through the real binary, read as the runner, the agent or a user would.
+
+mod common;
+#[allow(clippy::duplicate_mod)] // common also loads the runner's reader, for the scanner tests
+mod support;
+
+use common::{pairs, scantoken, set};
+use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
+use support::{azure_agent, github_runner};
+
+const SOT: &str = "sqco_PAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpay";
+const SOT_REVOKED: &str = "sqco_REVOKEDrevokedREVOKEDrevokedREVOKEDrevokedREVOKEDrevokedRE";
+
+fn emulator() -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments, organization: acme, visibility: private}}
+  - {{key: acme_docs, organization: acme, visibility: public}}
+tokens:
+  - {{value: "{SOT}", kind: sot, organization: acme, projects: [acme_payments]}}
+  - {{value: "{SOT_REVOKED}", kind: sot, organization: acme, projects: all, state: revoked}}
+"#
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+fn cloud(e: &BlockingEmulator) -> Vec<(String, String)> {
+    pairs(&[
+        ("SONAR_SCANNER_SONARCLOUD_URL", &e.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &e.api_url()),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SCANTOKEN_RETRIES", "0"),
+    ])
+}
+
+/// A GitHub job with its file-command files in `dir`.
+fn github(case: &str, dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut env = common::fixture_env(case);
+    for (name, file) in [
+        ("GITHUB_ENV", "env"),
+        ("GITHUB_OUTPUT", "output"),
+        ("GITHUB_STEP_SUMMARY", "summary"),
+    ] {
+        set(&mut env, name, dir.join(file).to_str().unwrap());
+    }
+    env
+}
+
+/// The step's outputs as the runner reads `GITHUB_OUTPUT`.
+fn github_outputs(dir: &std::path::Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("output")).unwrap_or_default();
+    github_runner::parse_env_file(&text).unwrap()
+}
+
+// 1. verdict, project-key and host-url are written on every verdict, never with the token.
+#[test]
+fn the_outputs_are_written_on_every_verdict_on_github() {
+    let e = emulator();
+    // (fixture, project, token, extra args, verdict)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a [&'a str], &'a str);
+    let cases: &[Case] = &[
+        ("github/push_branch", "acme_payments", Some(SOT), &[], "ok"),
+        (
+            "github/push_branch",
+            "acme_docs",
+            Some(SOT),
+            &[],
+            "no-scan-permission",
+        ),
+        (
+            "github/push_branch",
+            "acme_payments",
+            Some(SOT_REVOKED),
+            &[],
+            "token-rejected",
+        ),
+        (
+            "github/push_branch",
+            "acme_nothing",
+            Some(SOT),
+            &[],
+            "project-not-found",
+        ),
+        (
+            "github/push_branch",
+            "acme_payments",
+            None,
+            &[],
+            "token-missing",
+        ),
+        (
+            "github/pull_request_fork",
+            "acme_payments",
+            None,
+            &["--on-missing-token", "skip"],
+            "token-missing",
+        ),
+        (
+            "github/push_branch",
+            "acme_nothing",
+            Some(SOT),
+            &["--on-project-not-found", "skip"],
+            "project-not-found",
+        ),
+    ];
+    for command in ["export", "run"] {
+        for (case, project, token, extra, verdict) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let mut env = github(case, d);
+            env.extend(cloud(&e));
+            set(&mut env, "SCANTOKEN_PROJECT_KEY", project);
+            if let Some(t) = token {
+                set(&mut env, "SONAR_TOKEN", t);
+            }
+            let mut args = vec![command];
+            args.extend_from_slice(extra);
+            if command == "run" {
+                args.extend(["--", "true"]);
+            }
+            let what = format!("{command} {case} {project} {extra:?}");
+            let (_, stdout, stderr) = scantoken(d, &env, &args);
+            let outputs = github_outputs(d);
+            assert_eq!(
+                outputs,
+                pairs(&[
+                    ("verdict", verdict),
+                    ("project-key", project),
+                    ("host-url", &e.web_url()),
+                ]),
+                "{what}: {stderr}"
+            );
+            for text in [&stdout, &stderr] {
+                assert!(!common::outside_masks(text).contains(SOT), "{what}: {text}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_output_variables_are_set_on_every_verdict_on_azure() {
+    let e = emulator();
+    for (project, token, verdict, code) in [
+        ("acme_payments", Some(SOT), "ok", 0),
+        ("acme_docs", Some(SOT), "no-scan-permission", 1),
+        ("acme_payments", None, "token-missing", 1),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = common::fixture_env("azure/branch");
+        env.extend(cloud(&e));
+        set(&mut env, "SCANTOKEN_PROJECT_KEY", project);
+        if let Some(t) = token {
+            set(&mut env, "SONAR_TOKEN", t);
+        }
+        let (got, stdout, stderr) = scantoken(dir.path(), &env, &["export"]);
+        assert_eq!(got, code, "{verdict}: {stderr}");
+        let outputs: Vec<(String, String)> =
+            azure_agent::variables(&azure_agent::parse_logging_commands(&stdout))
+                .into_iter()
+                .filter(|v| v.is_output)
+                .map(|v| {
+                    assert!(!v.is_secret, "{verdict}: {v:?}");
+                    (v.name, v.value)
+                })
+                .collect();
+        assert_eq!(
+            outputs,
+            pairs(&[
+                ("verdict", verdict),
+                ("projectKey", project),
+                ("hostUrl", &e.web_url()),
+            ]),
+            "{verdict}: {stdout}"
+        );
+        assert!(!common::outside_masks(&stdout).contains(SOT), "{stdout}");
+    }
+}
+
+// 2. skip only where the CI withheld secrets: on a push, a missing token fails.
+#[test]
+fn skip_does_not_hide_a_missing_secret_on_a_push() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut env = github("github/push_branch", d);
+    env.extend(cloud(&e));
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    // A mistyped secret name maps to an empty variable.
+    set(&mut env, "SONAR_TOKEN", "");
+    set(&mut env, "INPUT_ON_MISSING_TOKEN", "skip");
+    let (code, stdout, stderr) = scantoken(d, &env, &["export"]);
+    assert_eq!(code, 1, "{stderr}");
+    let commands = github_runner::parse_workflow_commands(&stdout);
+    let error = commands
+        .iter()
+        .find(|c| c.name == "error")
+        .unwrap_or_else(|| panic!("no ::error: {stdout}"));
+    assert!(error.data.contains("token-missing"), "{error:?}");
+    assert!(
+        stderr.contains("does not apply") && stderr.contains("secrets.SONAR_TOKEN"),
+        "says why skip did not skip, and what to check: {stderr}"
+    );
+    assert!(!commands.iter().any(|c| c.name == "notice"), "{stdout}");
+    assert!(!d.join("env").exists(), "nothing exported");
+
+    // The same on a fork's pull request, which gets no secrets: skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = github("github/pull_request_fork", dir.path());
+    env.extend(cloud(&e));
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    set(&mut env, "INPUT_ON_MISSING_TOKEN", "skip");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("::notice title=scantoken::token-missing"),
+        "{stdout}"
+    );
+}
