@@ -222,3 +222,44 @@ fn skip_does_not_hide_a_missing_secret_on_a_push() {
         "{stdout}"
     );
 }
+
+// 3. A token typed on the command line: told how to pass it, never shown, never led to a
+// flag that would print it.
+#[test]
+fn a_token_on_the_command_line_is_never_printed_and_gets_the_way_to_pass_it() {
+    const CANARY: &str = "sqco_CANARYcanaryCANARYcanaryCANARYcanaryCANARYcanaryCANARYcan";
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut env = cloud(&e);
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    let token_map_path = format!("./tokens/{CANARY}");
+    let token_equals = format!("--token={CANARY}");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["verify", "--token", CANARY],
+        vec!["verify", &token_equals],
+        vec!["export", "--sonar-token", CANARY],
+        vec!["run", "--token", CANARY, "--", "true"],
+        vec!["audit", "--token", CANARY],
+        vec!["verify", "--token-map", CANARY],
+        vec!["verify", "--verbose", "--token-map", &token_map_path],
+        vec!["export", "--format", "shell", "--token-map", CANARY],
+        vec!["verify", CANARY],
+    ];
+    for args in cases {
+        let (code, stdout, stderr) = scantoken(d, &env, &args);
+        let all = format!("{stdout}{stderr}");
+        assert_eq!(code, 2, "{args:?}: {all}");
+        assert!(!all.contains("CANARY"), "{args:?} printed the token: {all}");
+        assert!(!all.contains("--token-map'"), "{args:?}: {all}");
+        if args
+            .iter()
+            .any(|a| a.starts_with("--token") || *a == "--sonar-token")
+        {
+            assert!(
+                all.contains("SONAR_TOKEN") && all.contains("SCANTOKEN_TOKEN"),
+                "{args:?}: says how to pass a token: {all}"
+            );
+        }
+    }
+}
