@@ -1010,6 +1010,18 @@ pub fn run(
     out: &mut Output,
 ) -> Result<Outcome, Failure> {
     let argv = scan_command(words, settings)?;
+    // A scanner that is not installed is found out before any probe is sent.
+    if !child::program_exists(&argv[0], env.get("PATH"), cwd) {
+        let program = argv[0].to_string_lossy();
+        let where_ = match program.contains(['/', '\\']) {
+            true => "no such executable file",
+            false => "not found on PATH",
+        };
+        return Err(Failure::Config(
+            ConfigError::new("run", format!("cannot start {}: {where_}; nothing was verified or started", safe(&program)))
+                .hint("install the scanner first (sonar-scanner: the sonarsource/sonar-scanner-cli image or the SonarScanner CLI zip; npx @sonar/scan; pip install pysonar; dotnet tool install dotnet-sonarscanner), or check the command's name"),
+        ));
+    }
     let command = scanner_command::read(&argv)?;
     let plan = Plan {
         format: Format::Auto,

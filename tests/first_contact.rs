@@ -263,3 +263,32 @@ fn a_token_on_the_command_line_is_never_printed_and_gets_the_way_to_pass_it() {
         }
     }
 }
+
+// 4. A scanner that is not installed: exit 2 naming it, before any request is sent.
+#[test]
+fn a_scanner_that_is_not_installed_fails_before_any_probe() {
+    let e = emulator();
+    for program in ["sonar-scanner-not-installed", "./bin/sonar-scanner"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = cloud(&e);
+        set(&mut env, "SONAR_TOKEN", SOT);
+        set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+        let before = e.log().len();
+        let (code, _, stderr) = scantoken(
+            dir.path(),
+            &env,
+            &["run", "--", program, "-Dsonar.verbose=true"],
+        );
+        assert_eq!(code, 2, "{program}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot start {program}")) && stderr.contains("install"),
+            "{stderr}"
+        );
+        assert_eq!(
+            e.log().len(),
+            before,
+            "{program}: a probe was sent: {:?}",
+            e.log()
+        );
+    }
+}
