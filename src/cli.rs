@@ -22,8 +22,10 @@ SONAR_SCANNER_JSON_PARAMS, sonar-project.properties. The token comes from INPUT_
 SCANTOKEN_TOKEN, SONAR_TOKEN or SONAR_AUTH_TOKEN; never from the command line.
 
 Exit codes:
-  0  verified, or skipped by policy (--on-missing-token skip, --on-project-not-found skip)
-  1  verification failed: no token, token rejected, no scan permission, project or organization wrong
+  0  verified; or skipped by policy (--on-missing-token skip on a build the CI gives no
+     secrets, --on-project-not-found skip); or unreachable or failing with --on-unreachable warn
+  1  verification failed: no token, token rejected, no scan permission, wrong project or
+     organization
   2  usage or configuration error, or insecure-host (the message names what to fix)
   3  server unreachable or failing after retries, or not Sonar (not-sonar: a proxy's or portal's
      page, or a SonarQube Cloud URL given as a Server host, answered in its place)
@@ -65,12 +67,15 @@ fn command() -> Command {
         Arg::new("json")
             .long("json")
             .action(ArgAction::SetTrue)
+            .display_order(9_000)
             .help(help)
     };
     Command::new("scantoken")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Hand a Sonar scan its token in CI: detect the pipeline, resolve the target, check the token, export the scanner's environment.")
         .after_help(AFTER_HELP)
+        // Help wraps at the terminal's width, and at 100 columns at most (and in a log).
+        .max_term_width(100)
         .subcommand_required(true)
         .arg_required_else_help(true)
         .arg(
@@ -78,6 +83,8 @@ fn command() -> Command {
                 .short('v')
                 .long("verbose")
                 .global(true)
+                // After the command's own options, not among them.
+                .display_order(10_000)
                 .action(ArgAction::SetTrue)
                 .help("Print internal state for debugging (also on with RUNNER_DEBUG=1 on GitHub, SYSTEM_DEBUG=true on Azure, SCANTOKEN_DEBUG=true). Secrets stay redacted."),
         )

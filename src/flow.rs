@@ -200,6 +200,10 @@ fn check(
     no_verify: bool,
     mask: &mut dyn FnMut(&str),
 ) -> Result<Checked, ConfigError> {
+    if r.target.project_key.is_none() && r.settings.blank_project_key_flag {
+        return Err(ConfigError::new("flag --project-key", "is empty, and no other source sets the project key")
+            .hint("give it the project's key (--project-key \"$KEY\" is empty when KEY is unset), or leave the flag out and set sonar.projectKey in sonar-project.properties"));
+    }
     let project_key = export::require_project_key(r.target)?.value.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -947,7 +951,8 @@ pub fn export(
         Ok(ready) => ready,
         Err(exit) => return Ok(exit),
     };
-    let rendered = export::render(format, &set, &summary, &dest)?;
+    let mut rendered = export::render(format, &set, &summary, &dest)?;
+    rendered.stdout = out.without_repeated_masks(&rendered.stdout);
     // A destination that cannot be written (a GITHUB_OUTPUT in a missing folder, a
     // read-only --output) is the environment's to fix, and nothing was written.
     export::commit(&rendered, out.raw_stdout()).map_err(|e| {

@@ -292,3 +292,106 @@ fn a_scanner_that_is_not_installed_fails_before_any_probe() {
         );
     }
 }
+
+// 6. Help a user can read: wrapped, -v after the command's options, verify's help without
+// exporting, every exit 0 listed; audit's in the same layout.
+#[test]
+fn help_is_wrapped_ordered_and_says_what_each_command_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["context", "verify", "export", "run", "audit"] {
+        let (code, help, _) = scantoken(dir.path(), &[], &[command, "--help"]);
+        assert_eq!(code, 0, "{command}");
+        for line in help.lines() {
+            assert!(line.chars().count() <= 100, "{command}: {line}");
+        }
+        let options: Vec<&str> = help
+            .lines()
+            .skip_while(|l| *l != "Options:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .filter(|l| l.trim_start().starts_with('-'))
+            .collect();
+        assert!(
+            options.len() > 5,
+            "{command}: one block of options:\n{help}"
+        );
+        assert!(
+            options.last().unwrap().contains("--verbose"),
+            "{command}: -v comes after the command's own options:\n{help}"
+        );
+        if command == "verify" || command == "context" {
+            let body: String = help.lines().skip(1).collect::<Vec<_>>().join("\n");
+            assert!(!body.contains("export"), "{command}:\n{help}");
+        }
+        if command == "verify" || command == "export" {
+            let zero = help
+                .lines()
+                .skip_while(|l| !l.starts_with("Exit codes:"))
+                .take_while(|l| !l.trim_start().starts_with("1 "))
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(zero.contains("--on-unreachable warn"), "{command}: {zero}");
+        }
+    }
+}
+
+// 6. Messages: each thing said once, an empty flag said to be empty.
+#[test]
+fn messages_say_each_thing_once_and_an_empty_flag_is_empty() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut env = cloud(&e);
+    set(&mut env, "SONAR_TOKEN_PAYMENTS", SOT);
+    set(
+        &mut env,
+        "INPUT_TOKEN_MAP",
+        "rules:\n  - projects: [\"acme_*\"]\n    token-env: SONAR_TOKEN_PAYMENTS\n",
+    );
+    let (code, stdout, stderr) = scantoken(d, &env, &["verify", "--project-key", "acme_payments"]);
+    assert_eq!(code, 0, "{stderr}");
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("token map in variable INPUT_TOKEN_MAP"),
+        "{all}"
+    );
+    assert!(!all.contains("token map token map"), "{all}");
+
+    std::fs::write(
+        d.join("map.yaml"),
+        "rules:\n  - projects: [a\n    token-env: X\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = scantoken(
+        d,
+        &cloud(&e),
+        &["verify", "--project-key", "a", "--token-map", "map.yaml"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.matches("line 3").count(), 1, "{stderr}");
+
+    for args in [
+        &["verify", "--project-key="][..],
+        &["export", "--format", "shell", "--project-key", ""][..],
+    ] {
+        let (code, _, stderr) = scantoken(d, &cloud(&e), args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("--project-key: is empty") && !stderr.contains("is not set"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    // The token is masked once on GitHub, not once by the check and again by the writer.
+    let mut env = github("github/push_branch", d);
+    env.extend(cloud(&e));
+    set(&mut env, "SONAR_TOKEN", SOT);
+    set(&mut env, "SCANTOKEN_PROJECT_KEY", "acme_payments");
+    let (code, stdout, stderr) = scantoken(d, &env, &["export"]);
+    assert_eq!(code, 0, "{stderr}");
+    let masks = github_runner::parse_workflow_commands(&stdout)
+        .into_iter()
+        .filter(|c| c.name == "add-mask" && c.data == SOT)
+        .count();
+    assert_eq!(masks, 1, "{stdout}");
+}
