@@ -4,8 +4,10 @@
 # a build from source with cargo.
 #
 #   install.sh plan      decides, before the cache is restored: with a SHA-256 pinned for this
-#                        runner's asset, source=release (the cache is not used); otherwise
-#                        source=build, with the cache key and the folder to cache.
+#                        runner's asset, source=release; otherwise source=build (and, with no
+#                        Rust toolchain, fails naming cargo). Either way, where a toolchain
+#                        runs, the cache key and the folder to cache for a source build (a
+#                        release whose download fails falls back to one).
 #   install.sh           installs: downloads and checks the pinned asset; or, for a build,
 #                        takes the binary restored from the cache when it answers --version as
 #                        this version, and builds it with cargo into the cached folder when not.
@@ -20,6 +22,15 @@
 # the runner's OS, architecture and image (ImageOS: a binary linked against one glibc may not
 # run on an older one) and the Rust compiler (release and commit). A different source, runner
 # image or toolchain is a new key, so one cached binary is never taken for another.
+#
+# The toolchain is the runner's own, never the calling repository's: rustup picks a toolchain
+# from a rust-toolchain.toml (or a `rustup override`) in the current directory and its
+# parents, and a step's current directory is the caller's GITHUB_WORKSPACE. So rustc and cargo
+# run from RUNNER_TEMP, outside the workspace (a pinned RUSTUP_TOOLCHAIN in the job's
+# environment is the job's explicit choice, and is kept).
+#
+# A pinned release whose download fails falls back to a build too; that build is cached under
+# the same key as any other, and restored by later runs whose download fails again.
 #
 # Reads: GITHUB_ACTION_PATH, RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, GITHUB_OUTPUT, ImageOS,
 #        SCANTOKEN_DOWNLOAD_BASE (https://github.com/OWNER/REPO/releases/download),
@@ -78,34 +89,56 @@ source_hash() {
   ) | sha256_stdin
 }
 
-# rustc's release and commit, e.g. 1.95.0-59807616e; "none" without a toolchain (the build then
-# stops with its own error).
+# rustc and cargo as the runner has them: run from RUNNER_TEMP, so that no rust-toolchain.toml
+# or rustup override of the caller's workspace picks another toolchain.
+runner_rust() { (cd "$temp" && "$@"); }
+
+# rustc's release and commit, e.g. 1.95.0-59807616e; empty without a working toolchain.
 rust_version() {
-  local release commit
-  release=$(rustc -vV 2>/dev/null | sed -n 's/^release: //p') || true
-  commit=$(rustc -vV 2>/dev/null | sed -n 's/^commit-hash: //p') || true
-  if [ -n "$release" ]; then echo "$release-${commit:0:9}"; else echo none; fi
+  local info release commit
+  info=$(runner_rust rustc -vV 2>/dev/null) || return 0
+  release=$(printf '%s\n' "$info" | sed -n 's/^release: //p')
+  commit=$(printf '%s\n' "$info" | sed -n 's/^commit-hash: //p')
+  if [ -n "$release" ]; then echo "$release-${commit:0:9}"; fi
+}
+
+# Why there is no build: cargo (or a working rustc) is missing. Says so, not "no binary".
+no_toolchain() {
+  local why
+  if ! command -v cargo >/dev/null 2>&1; then why="cargo is not installed on this runner"
+  else why="rustc does not run here (from $temp): $(runner_rust rustc -vV 2>&1 | head -n 1)"; fi
+  echo "::error title=scantoken::cannot build scantoken from source ($1): $why. Install Rust before this step (e.g. rustup, or a setup action), or use a runner a release binary is pinned for"
+  exit 1
 }
 
 if [ "$mode" = plan ]; then
+  rust=$(rust_version)
   if [ -n "$pinned" ]; then
     echo "scantoken: v$version for $os-$arch comes from the release, SHA-256 pinned"
     echo "source=release" >> "$GITHUB_OUTPUT"
-    exit 0
+  elif [ -z "$rust" ]; then
+    no_toolchain "no release binary is pinned for this runner ($RUNNER_OS/$RUNNER_ARCH)"
+  else
+    echo "source=build" >> "$GITHUB_OUTPUT"
   fi
+  # Without a toolchain there is nothing to key a build on: a pinned release needs none.
+  [ -n "$rust" ] || exit 0
   image=${ImageOS:-self-hosted}
-  key="scantoken-v$version-${RUNNER_OS:-unknown}-${RUNNER_ARCH:-unknown}-$image-rustc-$(rust_version)-$(source_hash)"
+  key="scantoken-v$version-${RUNNER_OS:-unknown}-${RUNNER_ARCH:-unknown}-$image-rustc-$rust-$(source_hash)"
   # A cache key may not hold a comma and is at most 512 characters; keep it to plain characters.
   key=$(printf '%s' "$key" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-512)
-  echo "scantoken: no pinned release binary for this runner; cache key $key"
+  if [ -z "$pinned" ]; then
+    echo "scantoken: no pinned release binary for this runner; cache key $key"
+  fi
   {
-    echo "source=build"
     echo "cache-key=$key"
     echo "cache-path=$temp/scantoken-build"
   } >> "$GITHUB_OUTPUT"
   exit 0
 fi
 
+# build_from_source WHY [WARNING]: the cached binary when it answers as this version; else a
+# build with cargo (the warning, if any, printed only then), cached by the next step.
 build_from_source() {
   local root=${SCANTOKEN_CACHE_DIR:-$dest}
   local bin="$root/bin/$exe"
@@ -123,12 +156,15 @@ build_from_source() {
     echo "::warning title=scantoken::the cached binary does not answer as scantoken $version; building it again"
     rm -rf "$root"
   fi
-  echo "scantoken: $1; building v$version from source with cargo"
-  command -v cargo >/dev/null 2>&1 || {
-    echo "::error title=scantoken::no release binary fits this runner ($RUNNER_OS/$RUNNER_ARCH) and cargo is not installed"
+  [ -z "${2:-}" ] || echo "::warning title=scantoken::$2"
+  if ! command -v cargo >/dev/null 2>&1 || [ -z "$(rust_version)" ]; then no_toolchain "$1"; fi
+  # Cold builds take minutes: say so before cargo's silence.
+  echo "scantoken: $1; building v$version from source with cargo (a few minutes, once per cache key)"
+  # The action's own lockfile and sources, the runner's toolchain (from RUNNER_TEMP).
+  if ! runner_rust cargo install --locked --quiet --path "$action" --bin scantoken --root "$root"; then
+    echo "::error title=scantoken::building scantoken v$version from source failed (cargo install, see above); check the runner's Rust toolchain (rust-version in the action's Cargo.toml), or pin a release"
     exit 1
-  }
-  cargo install --locked --quiet --path "$action" --bin scantoken --root "$root"
+  fi
   echo "path=$bin" >> "$GITHUB_OUTPUT"
   echo "built=true" >> "$GITHUB_OUTPUT"
 }
@@ -136,9 +172,10 @@ build_from_source() {
 mkdir -p "$dest"
 if [ -z "$pinned" ]; then
   if [ -n "$os" ] && [ -n "$arch" ]; then
-    # A supported platform should have a pinned binary once a release exists: say so loudly.
-    echo "::warning title=scantoken::no SHA-256 pinned for $asset in action/checksums.txt; building from source with cargo instead (slower; needs a Rust toolchain; cached for later runs)"
-    build_from_source "no pinned release binary for $asset"
+    # A supported platform should have a pinned binary once a release exists: say so loudly,
+    # when it costs a build (a binary restored from the cache is said so instead).
+    build_from_source "no pinned release binary for $asset" \
+      "no SHA-256 pinned for $asset in action/checksums.txt; building from source with cargo instead (slower; needs a Rust toolchain; cached for later runs)"
   else
     build_from_source "no release binary for this runner (RUNNER_OS=${RUNNER_OS:-}, RUNNER_ARCH=${RUNNER_ARCH:-})"
   fi
@@ -148,7 +185,7 @@ fi
 base=${SCANTOKEN_DOWNLOAD_BASE:?SCANTOKEN_DOWNLOAD_BASE is not set}
 if ! curl --fail --silent --show-error --location --retry 3 --retry-delay 2 --connect-timeout 10 \
   --output "$dest/$asset" "$base/v$version/$asset"; then
-  echo "::warning title=scantoken::the release asset $asset could not be downloaded from $base; building from source with cargo instead"
+  echo "::warning title=scantoken::the release asset $asset could not be downloaded from $base; using a build from source instead (restored from the Actions cache when one was built earlier, else built now and cached)"
   build_from_source "the release asset $asset could not be downloaded"
   exit 0
 fi

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 project=${1:-acme_payments}
 
+# A fresh clone builds first (about 2 minutes on 2 cores, silent): say so before it starts.
+if [ ! -x target/debug/scantoken ] || [ ! -x target/debug/sonar-emulator ]; then
+  echo "== building scantoken and the Sonar emulator (cargo build; the first build takes a few minutes)"
+fi
 cargo build --quiet --bins --workspace
 work=$(mktemp -d)
 emulator_pid=

@@ -100,6 +100,58 @@ pub struct Launch<'a> {
     pub secrets: Vec<&'a str>,
 }
 
+/// Whether `program` can be started: a name with a path separator must name an existing
+/// file (from `cwd`); a bare name must be found in `path` (the child's `PATH`), as the
+/// system looks it up. On Unix the file must be executable. Checked before anything is
+/// verified, so a scanner that is not installed costs no request and carries no token.
+pub fn program_exists(
+    program: &std::ffi::OsStr,
+    path: Option<&str>,
+    cwd: &std::path::Path,
+) -> bool {
+    let name = std::path::Path::new(program);
+    if name.as_os_str().is_empty() {
+        return false;
+    }
+    if name.components().count() > 1 || name.is_absolute() {
+        return runnable(&cwd.join(name));
+    }
+    let Some(path) = path else {
+        return false;
+    };
+    std::env::split_paths(path).any(|dir| {
+        let dir = cwd.join(dir);
+        let candidates: Vec<std::path::PathBuf> = if cfg!(windows) {
+            ["", ".exe", ".cmd", ".bat", ".com"]
+                .iter()
+                .map(|ext| {
+                    let mut file = name.as_os_str().to_owned();
+                    file.push(ext);
+                    dir.join(file)
+                })
+                .collect()
+        } else {
+            vec![dir.join(name)]
+        };
+        candidates.iter().any(|c| runnable(c))
+    })
+}
+
+fn runnable(file: &std::path::Path) -> bool {
+    let Ok(meta) = std::fs::metadata(file) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
 /// Why the child could not be started.
 #[derive(Debug)]
 pub struct SpawnError {

@@ -22,8 +22,10 @@ SONAR_SCANNER_JSON_PARAMS, sonar-project.properties. The token comes from INPUT_
 SCANTOKEN_TOKEN, SONAR_TOKEN or SONAR_AUTH_TOKEN; never from the command line.
 
 Exit codes:
-  0  verified, or skipped by policy (--on-missing-token skip, --on-project-not-found skip)
-  1  verification failed: no token, token rejected, no scan permission, project or organization wrong
+  0  verified; or skipped by policy (--on-missing-token skip on a build the CI gives no
+     secrets, --on-project-not-found skip); or unreachable or failing with --on-unreachable warn
+  1  verification failed: no token, token rejected, no scan permission, wrong project or
+     organization
   2  usage or configuration error, or insecure-host (the message names what to fix)
   3  server unreachable or failing after retries, or not Sonar (not-sonar: a proxy's or portal's
      page, or a SonarQube Cloud URL given as a Server host, answered in its place)
@@ -45,17 +47,35 @@ verdict does not start the command and exits as `export` does (1, 2 or 3); other
 exit code is the command's (128 + N when a signal N ended it). SIGINT, SIGTERM and SIGHUP
 are passed on to the command.";
 
+/// `--token` (and `--sonar-token`, `--login`), accepted only to be refused with the way to
+/// pass a token: without it, clap suggests `--token-map`, and following that prints the token
+/// as a path. Hidden from `--help`; its value is never read or shown.
+const TOKEN_FLAG: &str = "token-on-the-command-line";
+
+fn token_flag() -> Arg {
+    Arg::new(TOKEN_FLAG)
+        .long("token")
+        .aliases(["sonar-token", "login"])
+        .hide(true)
+        .num_args(0..=1)
+        .value_parser(clap::value_parser!(OsString))
+        .action(ArgAction::Append)
+}
+
 fn command() -> Command {
     let json = |help: &'static str| {
         Arg::new("json")
             .long("json")
             .action(ArgAction::SetTrue)
+            .display_order(9_000)
             .help(help)
     };
     Command::new("scantoken")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Hand a Sonar scan its token in CI: detect the pipeline, resolve the target, check the token, export the scanner's environment.")
         .after_help(AFTER_HELP)
+        // Help wraps at the terminal's width, and at 100 columns at most (and in a log).
+        .max_term_width(100)
         .subcommand_required(true)
         .arg_required_else_help(true)
         .arg(
@@ -63,6 +83,8 @@ fn command() -> Command {
                 .short('v')
                 .long("verbose")
                 .global(true)
+                // After the command's own options, not among them.
+                .display_order(10_000)
                 .action(ArgAction::SetTrue)
                 .help("Print internal state for debugging (also on with RUNNER_DEBUG=1 on GitHub, SYSTEM_DEBUG=true on Azure, SCANTOKEN_DEBUG=true). Secrets stay redacted."),
         )
@@ -73,6 +95,7 @@ fn command() -> Command {
                 .override_usage("scantoken context [OPTIONS]")
                 .about("Show the detected CI context and the resolved target (no network).")
                 .args(options::args(OptionsCommand::Context))
+                .arg(token_flag())
                 .arg(json("Print JSON instead of text")),
         )
         .subcommand(
@@ -83,6 +106,7 @@ fn command() -> Command {
                 .about("Prove the token can scan the project, without browse rights; export nothing.")
                 .after_help(AFTER_HELP)
                 .args(options::args(OptionsCommand::Verify))
+                .arg(token_flag())
                 .arg(json("Print the report as JSON (verdict, probes, token source and fingerprint; never the token)")),
         )
         .subcommand(
@@ -92,14 +116,15 @@ fn command() -> Command {
                 .override_usage("scantoken export [OPTIONS]")
                 .about("Verify, then write the scanner's environment (SONAR_TOKEN masked) for the steps that follow.")
                 .after_help(AFTER_HELP)
-                .args(options::args(OptionsCommand::Export)),
+                .args(options::args(OptionsCommand::Export))
+                .arg(token_flag()),
         )
         .subcommand(<crate::audit::AuditArgs as clap::Args>::augment_args(
             Command::new("audit")
                 .override_usage("scantoken audit [OPTIONS]")
                 .about("Check every token against every project (a scheduled job's view of the fleet): per project, per token, per token-map rule; a table, Markdown and JSON evidence.")
                 .after_help(crate::audit::AFTER_HELP),
-        ))
+        ).arg(token_flag()))
         .subcommand(
             Command::new("run")
                 // Without it, clap's error for a mistyped flag shows the usage as if the
@@ -108,6 +133,7 @@ fn command() -> Command {
                 .about("Verify the scan a command will run (its own -D arguments included), then run it with the scanner's environment set for it alone, its output masked; exits with its code.")
                 .after_help(RUN_AFTER_HELP)
                 .args(options::args(OptionsCommand::Run))
+                .arg(token_flag())
                 .arg(
                     Arg::new("command")
                         .last(true)
@@ -136,11 +162,14 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Outcome {
-    let matches = match command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let matches = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             let to_stderr = e.use_stderr();
-            let text = e.render().to_string();
+            // clap quotes what it refuses: a token typed as a stray argument must not be
+            // printed back.
+            let text = crate::secret::redact_token_shapes(&e.render().to_string());
             let _ = if to_stderr {
                 stderr.write_all(text.as_bytes())
             } else {
@@ -161,7 +190,27 @@ pub fn run(
             out.protect(value);
         }
     }
+    // So is a token typed on the command line where something else goes (`--token-map
+    // sqco_…`): whatever quotes that value (an error, --verbose) shows `***`. Only the
+    // prefixed kinds: 40 hex digits on a command line are far more often a commit.
+    for arg in &args {
+        let arg = arg.to_string_lossy();
+        for word in arg.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if crate::secret::looks_like_token(word) && word.contains('_') {
+                out.protect(word);
+            }
+        }
+    }
     let (name, sub) = matches.subcommand().expect("a subcommand is required");
+    if sub.try_contains_id(TOKEN_FLAG).unwrap_or(false) {
+        out.error(&crate::error::ConfigError::new(
+            "--token",
+            "the token is never given on the command line: every process on the machine can read a command line, and CI logs and shell histories keep it (the value was not read, and is not shown)",
+        )
+        .hint("put the token in the variable SONAR_TOKEN (or SCANTOKEN_TOKEN; in the GitHub Action and the Azure task, the token input), e.g. SONAR_TOKEN=\"$TOKEN\" scantoken verify --project-key KEY. A token typed here may be in your shell history: consider it exposed")
+        .to_string());
+        return Exit::Usage.into();
+    }
     if name == "audit" {
         // The audit reads its own flags and, for the options it shares with verify, the same
         // variables (src/audit).

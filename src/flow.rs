@@ -237,6 +237,10 @@ fn check(
     no_verify: bool,
     mask: &mut dyn FnMut(&str),
 ) -> Result<Checked, ConfigError> {
+    if r.target.project_key.is_none() && r.settings.blank_project_key_flag {
+        return Err(ConfigError::new("flag --project-key", "is empty, and no other source sets the project key")
+            .hint("give it the project's key (--project-key \"$KEY\" is empty when KEY is unset), or leave the flag out and set sonar.projectKey in sonar-project.properties"));
+    }
     let project_key = export::require_project_key(r.target)?.value.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -393,7 +397,11 @@ fn missing_token_verdict(
                 CiKind::Bitbucket => "add a secured repository variable SONAR_TOKEN (Repository settings → Repository variables), or a deployment variable for this step's environment",
                 CiKind::Local => "export SONAR_TOKEN in this shell",
             };
-            format!("{map}; scantoken also reads SCANTOKEN_TOKEN, a token map (token-map) or a Vault exchange (vault-url)")
+            let skip = match settings.on_missing_token {
+                SkipPolicy::Skip => "--on-missing-token skip does not apply: it skips only builds the CI gives no secrets (fork and Dependabot pull requests), and this one should have the token. ",
+                SkipPolicy::Fail => "",
+            };
+            format!("{skip}{map}; scantoken also reads SCANTOKEN_TOKEN, a token map (token-map) or a Vault exchange (vault-url)")
         }
     };
     Verdict::new(VerdictKind::TokenMissing, missing.reason, next)
@@ -714,7 +722,7 @@ pub fn verify(
         // verify exports nothing: say how the scan gets the token.
         verdict.next_step = "hand the scan its token: scantoken run -- <scan command> verifies and runs it, or scantoken export writes the variables for the steps that follow".into();
     }
-    let policies = Policies::of(settings);
+    let policies = Policies::of(settings, &ctx);
     let exit = policies.exit(&verdict);
     if json {
         let json = serde_json::json!({
@@ -761,14 +769,19 @@ struct Policies {
     missing: SkipPolicy,
     project_not_found: SkipPolicy,
     unreachable: UnreachablePolicy,
+    /// The context says the CI withholds secrets from this build (a fork or Dependabot pull
+    /// request): the only builds `--on-missing-token skip` skips. Elsewhere a missing token
+    /// is a mistake (a mistyped, deleted or unmapped secret) that a green job would hide.
+    secrets_withheld: bool,
 }
 
 impl Policies {
-    fn of(settings: &Settings) -> Policies {
+    fn of(settings: &Settings, ctx: &Context) -> Policies {
         Policies {
             missing: settings.on_missing_token,
             project_not_found: settings.on_project_not_found,
             unreachable: settings.on_unreachable,
+            secrets_withheld: ctx.secrets_withheld.is_some(),
         }
     }
 
@@ -779,7 +792,9 @@ impl Policies {
     /// The policy that skips this verdict, if one does.
     fn skipped_by(&self, v: &Verdict) -> Option<&'static str> {
         match v.verdict {
-            VerdictKind::TokenMissing if self.missing == SkipPolicy::Skip => {
+            VerdictKind::TokenMissing
+                if self.missing == SkipPolicy::Skip && self.secrets_withheld =>
+            {
                 Some("--on-missing-token skip")
             }
             VerdictKind::ProjectNotFound if self.project_not_found == SkipPolicy::Skip => {
@@ -863,7 +878,7 @@ fn prepare(
     if data_on_stdout && plan.command.is_none() {
         out.stdout_is_data();
     }
-    let policies = Policies::of(settings);
+    let policies = Policies::of(settings, &ctx);
     let options = ExportOptions {
         token_in_json: plan.token_in_json,
     };
@@ -883,6 +898,7 @@ fn prepare(
             "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
             report::safe_text(&why)
         ));
+        write_outputs_only(&dest, format, SKIPPED, &target, out)?;
         return Ok(Err(Exit::Ok));
     }
     let resolved = Resolved {
@@ -927,6 +943,7 @@ fn prepare(
                 policies.skipped_by(v).unwrap_or_default()
             ));
             write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), false, out)?;
+            write_outputs_only(&dest, format, v.verdict.name(), &target, out)?;
             return Ok(Err(Exit::Ok));
         }
         // Exporting anyway needs a token: when Vault itself was unreachable there is none.
@@ -937,6 +954,7 @@ fn prepare(
         Some(v) => {
             out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
             write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), v.verdict != VerdictKind::TokenMissing, out)?;
+            write_outputs_only(&dest, format, v.verdict.name(), &target, out)?;
             return Ok(Err(v.verdict.exit()));
         }
     };
@@ -1004,7 +1022,8 @@ pub fn export(
         Ok(ready) => ready,
         Err(exit) => return Ok(exit),
     };
-    let rendered = export::render(format, &set, &summary, &dest)?;
+    let mut rendered = export::render(format, &set, &summary, &dest)?;
+    rendered.stdout = out.without_repeated_masks(&rendered.stdout);
     // A destination that cannot be written (a GITHUB_OUTPUT in a missing folder, a
     // read-only --output) is the environment's to fix, and nothing was written.
     export::commit(&rendered, out.raw_stdout()).map_err(|e| {
@@ -1067,6 +1086,18 @@ pub fn run(
     out: &mut Output,
 ) -> Result<Outcome, Failure> {
     let argv = scan_command(words, settings)?;
+    // A scanner that is not installed is found out before any probe is sent.
+    if !child::program_exists(&argv[0], env.get("PATH"), cwd) {
+        let program = argv[0].to_string_lossy();
+        let where_ = match program.contains(['/', '\\']) {
+            true => "no such executable file",
+            false => "not found on PATH",
+        };
+        return Err(Failure::Config(
+            ConfigError::new("run", format!("cannot start {}: {where_}; nothing was verified or started", safe(&program)))
+                .hint("install the scanner first (sonar-scanner: the sonarsource/sonar-scanner-cli image or the SonarScanner CLI zip; npx @sonar/scan; pip install pysonar; dotnet tool install dotnet-sonarscanner), or check the command's name"),
+        ));
+    }
     let command = scanner_command::read(&argv)?;
     let plan = Plan {
         format: Format::Auto,
@@ -1217,6 +1248,28 @@ fn write_failure_summary(
         ));
     }
     Ok(())
+}
+
+/// The `verdict` output of a build the context says not to scan (a merge queue's branch, a
+/// `workflow_run` whose pull request is unknown).
+const SKIPPED: &str = "skipped";
+
+/// The step's outputs (`verdict`, `project-key`, `host-url`) when nothing is exported: a
+/// failed verdict or a skip still tells the workflow what happened, never with a secret.
+fn write_outputs_only(
+    dest: &Destinations,
+    format: Format,
+    verdict: &str,
+    target: &Target,
+    out: &mut Output,
+) -> Result<(), Failure> {
+    let rendered = export::render_outputs(format, verdict, target, dest)?;
+    export::commit(&rendered, out.raw_stdout()).map_err(|e| {
+        Failure::Config(
+            ConfigError::new("outputs", e.to_string())
+                .hint("check that the file GITHUB_OUTPUT names can be written"),
+        )
+    })
 }
 
 fn format_name(f: Format) -> String {

@@ -63,6 +63,8 @@ impl fmt::Display for Origin {
                 line,
                 variable,
             } => {
+                // An inline map's name already says "token map in variable …".
+                let map = map.strip_prefix("token map ").unwrap_or(map);
                 write!(
                     f,
                     "variable {variable} (token map {map}, rule at line {line})"
@@ -104,6 +106,9 @@ impl<T> Sourced<T> {
 #[derive(Debug, Clone)]
 pub struct Inputs {
     flags: BTreeMap<&'static str, String>,
+    /// Flags given with a blank value (`--project-key=`, or `--project-key "$KEY"` with KEY
+    /// unset): unset as values, but worth naming when the value is then missing.
+    blank_flags: Vec<&'static str>,
     env: Env,
 }
 
@@ -111,18 +116,26 @@ impl Inputs {
     pub fn new(env: Env) -> Self {
         Inputs {
             flags: BTreeMap::new(),
+            blank_flags: Vec::new(),
             env,
         }
     }
 
-    /// Records a flag's value (blank values are ignored, as for variables).
+    /// Records a flag's value (blank values are ignored, as for variables, and remembered).
     pub fn with_flag(mut self, name: &'static str, value: Option<impl Into<String>>) -> Self {
         if let Some(v) = value.map(Into::into) {
             if !v.trim().is_empty() {
                 self.flags.insert(name, v);
+            } else {
+                self.blank_flags.push(name);
             }
         }
         self
+    }
+
+    /// Whether the flag was given on the command line with a blank value.
+    pub fn blank_flag(&self, name: &str) -> bool {
+        self.blank_flags.contains(&name)
     }
 
     pub fn env(&self) -> &Env {

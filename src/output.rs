@@ -162,6 +162,27 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// `text` (a writer's stdout) without the GitHub `::add-mask::` lines for values
+    /// [`Output::mask`] has already masked: the runner needs each once, and a reader of the
+    /// log wonders why it is there twice.
+    pub fn without_repeated_masks(&self, text: &str) -> String {
+        // Outside a GitHub job `mask` printed nothing (a `--format github` test run).
+        if self.ci != Some(CiKind::Github) {
+            return text.to_owned();
+        }
+        text.split_inclusive('\n')
+            .filter(|line| {
+                let Some(value) = line.trim_end_matches('\n').strip_prefix("::add-mask::") else {
+                    return true;
+                };
+                !self
+                    .masked
+                    .iter()
+                    .any(|m| export::github::escape_data(m) == value)
+            })
+            .collect()
+    }
+
     /// Registers a value to redact without telling the CI (yet): a token found in the
     /// environment before it is chosen, so that even a configuration error that quotes it
     /// (a token pasted into the wrong input) does not print it.

@@ -106,6 +106,50 @@ impl Token {
     }
 }
 
+/// Whether a word has the shape of a Sonar token (docs/sonar-facts.md §1): a known prefix
+/// (`sqco_`, `squ_`, `sqa_`, `sqp_`) followed by at least 16 letters and digits, or 40
+/// lowercase hex digits (a personal token). Used to keep a token typed in the wrong place (a
+/// path, a stray argument) out of error messages, which otherwise quote what they refuse.
+pub fn looks_like_token(word: &str) -> bool {
+    let body = ["sqco_", "squ_", "sqa_", "sqp_"]
+        .iter()
+        .find_map(|p| word.strip_prefix(p));
+    match body {
+        Some(rest) => rest.len() >= 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric()),
+        None => {
+            word.len() == 40
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }
+    }
+}
+
+/// `text` with every word that looks like a token ([`looks_like_token`]) replaced by `***`.
+/// Words are split at anything that cannot be part of a token (quotes, slashes, `=`).
+pub fn redact_token_shapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if looks_like_token(word) {
+            out.push_str("***");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Token({}, redacted)", self.fingerprint())
@@ -136,6 +180,31 @@ mod tests {
             TokenFormatError::BadCharacter
         );
         assert_eq!(Token::new("  ").unwrap_err(), TokenFormatError::Empty);
+    }
+
+    #[test]
+    fn token_shapes_are_recognised_and_redacted() {
+        let sot = "sqco_PAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpay";
+        let hex = "0123456789abcdef0123456789abcdef01234567";
+        assert!(looks_like_token(sot) && looks_like_token(hex));
+        assert!(looks_like_token(
+            "sqp_1111111111111111111111111111111111111111"
+        ));
+        for word in [
+            "sqco_",
+            "sqco_short",
+            "token-map.yaml",
+            "acme_payments",
+            "sqco_a-b-c-d-e-f-g-h-i",
+        ] {
+            assert!(!looks_like_token(word), "{word}");
+        }
+        assert_eq!(
+            redact_token_shapes(&format!(
+                "unexpected argument '{sot}' in /tmp/{hex}: acme_payments"
+            )),
+            "unexpected argument '***' in /tmp/***: acme_payments"
+        );
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub struct Settings {
     /// Token input variables that are set but empty: evidence for a missing token.
     pub empty_token_inputs: Vec<String>,
     pub token_map: Option<Sourced<String>>,
+    /// `--project-key` was given blank: a missing project key is then said to be empty.
+    pub blank_project_key_flag: bool,
     pub vault: VaultSettings,
     pub on_missing_token: SkipPolicy,
     pub on_project_not_found: SkipPolicy,
@@ -199,6 +201,7 @@ impl Settings {
             token: said.get("token").map(|t| t.map(SecretString::from)),
             empty_token_inputs: said.empty_variables("token"),
             token_map: text("token-map"),
+            blank_project_key_flag: said.blank_flag("project-key"),
             vault: VaultSettings {
                 url: text("vault-url"),
                 role: text("vault-role"),

@@ -1139,8 +1139,16 @@ fn gitlab_job_stops_before_the_scanner_on_a_failed_verdict() {
 /// variables, scantoken exports nothing and exits 0, and the scanner must not run.
 #[test]
 fn gitlab_job_without_a_token_passes_without_scanning() {
-    let mut fork = GITLAB_MR.to_vec();
+    // A fork's merge request pipeline runs in the fork's project (CI_PROJECT_PATH is the
+    // source project): GitLab gives it none of this project's variables.
+    let mut fork: Vec<(&str, &str)> = GITLAB_MR
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "CI_PROJECT_PATH")
+        .collect();
+    fork.push(("CI_MERGE_REQUEST_PROJECT_PATH", "acme/payments"));
     fork.push(("CI_MERGE_REQUEST_SOURCE_PROJECT_PATH", "someone/payments"));
+    fork.push(("CI_PROJECT_PATH", "someone/payments"));
     for shell in SHELLS {
         let run = run_snippet_once(shell, &["-e"], &gitlab_script(), &fork, None);
         let log = &run.log;
@@ -1187,22 +1195,47 @@ fn composite_checkout(dir: &Path, checksums: &str) -> PathBuf {
     action
 }
 
+/// rustup's proxies' choice of toolchain (rustup's "overrides" documentation): without
+/// RUSTUP_TOOLCHAIN, a `rust-toolchain.toml` (or `rust-toolchain`) in the current directory or
+/// a parent names it, and a toolchain that is not installed stops the command. Only the
+/// runner's default (FAKE_RUST_RELEASE, 1.95.0) is installed here.
+const RUSTUP_PROXY: &str = r#"installed=${FAKE_RUST_RELEASE:-1.95.0}
+if [ -z "${RUSTUP_TOOLCHAIN:-}" ]; then
+  d=$PWD
+  while :; do
+    for f in rust-toolchain.toml rust-toolchain; do
+      if [ -f "$d/$f" ]; then
+        ch=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' "$d/$f")
+        [ -n "$ch" ] || ch=$(head -n 1 "$d/$f")
+        if [ "$ch" != "$installed" ]; then
+          echo "error: toolchain '$ch-x86_64-unknown-linux-gnu' is not installed" >&2
+          exit 1
+        fi
+      fi
+    done
+    [ "$d" = / ] && break
+    d=$(dirname "$d")
+  done
+fi
+"#;
+
 /// A `cargo` that counts its calls and "builds" the real scantoken where `cargo install --root`
-/// would put it, and a `rustc` that names a fixed toolchain.
+/// would put it, and a `rustc` that names a fixed toolchain; both choose the toolchain as
+/// rustup's proxies do.
 fn fake_toolchain(dir: &Path) -> PathBuf {
     let bin = dir.join("toolchain");
     std::fs::create_dir_all(&bin).unwrap();
     write_script(
         &bin.join("cargo"),
         &format!(
-            "#!/bin/sh\necho \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{exe}' \"$root/bin/scantoken\"\n",
+            "#!/bin/sh\n{RUSTUP_PROXY}[ -z \"${{FAKE_CARGO_FAIL:-}}\" ] || {{ echo 'error: could not compile `scantoken`' >&2; exit 101; }}\necho \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{exe}' \"$root/bin/scantoken\"\n",
             calls = dir.join("cargo-calls").display(),
             exe = env!("CARGO_BIN_EXE_scantoken"),
         ),
     );
     write_script(
         &bin.join("rustc"),
-        "#!/bin/sh\nprintf 'rustc 1.95.0 (59807616e 2026-04-14)\\nrelease: %s\\ncommit-hash: 59807616e1234567\\n' \"${FAKE_RUST_RELEASE:-1.95.0}\"\n",
+        &format!("#!/bin/sh\n{RUSTUP_PROXY}printf 'rustc %s (59807616e 2026-04-14)\\nrelease: %s\\ncommit-hash: 59807616e1234567\\n' \"$installed\" \"$installed\"\n"),
     );
     bin
 }
@@ -1218,6 +1251,7 @@ fn job(dir: &Path, action: &Path, name: &str, env: &[(&str, &str)]) -> action_ru
     action_runner::Runner {
         action: action.to_owned(),
         temp: dir.join(name),
+        workspace: dir.join(format!("{name}-workspace")),
         cache: dir.join("actions-cache"),
         runner_os: "Linux".into(),
         runner_arch: "X64".into(),
@@ -1318,6 +1352,11 @@ fn the_action_builds_once_on_a_cold_key_and_restores_the_binary_after() {
         "nothing saved on a hit:\n{}",
         warm.log()
     );
+    assert!(
+        !warm.log().contains("building from source"),
+        "a cache hit builds nothing and says nothing of a build:\n{}",
+        warm.log()
+    );
 
     // What decides the binary decides the key: another source, toolchain or runner image builds.
     std::fs::write(action.join("src/main.rs"), "fn main() { }\n").unwrap();
@@ -1349,7 +1388,7 @@ fn the_action_builds_once_on_a_cold_key_and_restores_the_binary_after() {
     assert_eq!(cargo_calls(dir.path()), 4, "{}", again.log());
 }
 
-/// A pinned release binary wins: no cache step runs, nothing is built.
+/// A pinned release binary wins: nothing is built or saved, the downloaded binary runs.
 #[test]
 fn a_pinned_release_binary_wins_over_the_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -1366,10 +1405,15 @@ fn a_pinned_release_binary_wins_over_the_cache() {
     let run = job(dir.path(), &action, "job-1", &[]).run(&inputs);
     assert_exported(&run);
     assert_eq!(run.step("plan").outputs["source"], "release");
-    assert!(!run.step("restore").ran, "{}", run.log());
     assert!(
-        run.steps.iter().all(|s| !s.log.contains("Cache")),
+        run.steps.iter().all(|s| !s.log.contains("Cache saved")),
         "{}",
+        run.log()
+    );
+    assert_eq!(run.step("install").outputs["built"], "false");
+    assert!(
+        !run.step("install").outputs["path"].contains("scantoken-build"),
+        "the release binary, not a cached build: {}",
         run.log()
     );
     assert_eq!(cargo_calls(dir.path()), 0);
@@ -1377,6 +1421,131 @@ fn a_pinned_release_binary_wins_over_the_cache() {
     assert_eq!(
         *server.requests.lock().unwrap(),
         vec![format!("/v{version}/{name}")]
+    );
+}
+
+/// A pinned release whose download fails: the fallback build is cached, and the next run whose
+/// download fails again restores it instead of building.
+#[test]
+fn a_failed_release_download_falls_back_to_a_build_that_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = cargo_version();
+    let name = format!("scantoken-v{version}-linux-x64.tar.gz");
+    // The release server has no such asset (a 404 for every download).
+    let server = StaticServer::start(HashMap::new());
+    let action = composite_checkout(dir.path(), &format!("{}  {name}\n", "a".repeat(64)));
+    let mut inputs = action_inputs_no_verify();
+    inputs.push(("download-base-url", &server.url));
+    let first = job(dir.path(), &action, "job-1", &[]).run(&inputs);
+    assert_exported(&first);
+    assert_eq!(first.step("plan").outputs["source"], "release");
+    assert!(
+        first
+            .step("install")
+            .log
+            .contains("could not be downloaded"),
+        "{}",
+        first.log()
+    );
+    assert_eq!(first.step("install").outputs["built"], "true");
+    assert_eq!(cargo_calls(dir.path()), 1, "{}", first.log());
+    assert!(
+        first
+            .steps
+            .iter()
+            .any(|s| s.ran && s.log.contains("Cache saved with key: ")),
+        "the fallback build is cached:\n{}",
+        first.log()
+    );
+    let second = job(dir.path(), &action, "job-2", &[]).run(&inputs);
+    assert_exported(&second);
+    assert_eq!(
+        cargo_calls(dir.path()),
+        1,
+        "no second build:\n{}",
+        second.log()
+    );
+    assert!(
+        second
+            .step("install")
+            .log
+            .contains("restored from the Actions cache")
+            && !second.log().contains("building"),
+        "{}",
+        second.log()
+    );
+}
+
+/// A `rust-toolchain.toml` in the calling repository (a toolchain the runner does not have)
+/// changes neither the build nor the cache key: the action builds with the runner's own.
+#[test]
+fn a_callers_rust_toolchain_file_does_not_change_the_actions_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = composite_checkout(dir.path(), "# nothing pinned\n");
+    let runner = job(dir.path(), &action, "job-1", &[]);
+    std::fs::create_dir_all(&runner.workspace).unwrap();
+    std::fs::write(
+        runner.workspace.join("rust-toolchain.toml"),
+        "[toolchain]\nchannel = \"1.80.0\"\n",
+    )
+    .unwrap();
+    // The stand-in is rustup's rule: in the workspace, the caller's toolchain is asked for.
+    let asked = Command::new(runner.path.split(':').next().unwrap().to_owned() + "/rustc")
+        .arg("-vV")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .current_dir(&runner.workspace)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&asked.stderr).contains("toolchain '1.80.0"),
+        "{asked:?}"
+    );
+    let run = runner.run(&action_inputs_no_verify());
+    assert_exported(&run);
+    let key = &run.step("plan").outputs["cache-key"];
+    assert!(key.contains("-rustc-1.95.0-59807616e-"), "{key}");
+    assert!(!key.contains("rustc-none"), "{key}");
+    assert_eq!(run.step("install").outputs["built"], "true");
+    assert_eq!(cargo_calls(dir.path()), 1, "{}", run.log());
+}
+
+/// No Rust toolchain and no pinned binary: the error says cargo is missing (not that no
+/// binary fits); a build that fails is an ::error, not a silent stop.
+#[test]
+fn a_missing_or_failing_cargo_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = composite_checkout(dir.path(), "# nothing pinned\n");
+    let mut bare = job(dir.path(), &action, "job-1", &[]);
+    bare.path = "/usr/bin:/bin".into();
+    let run = bare.run(&action_inputs_no_verify());
+    assert!(!run.success, "{}", run.log());
+    let plan = &run.step("plan").log;
+    assert!(
+        plan.contains("::error title=scantoken::") && plan.contains("cargo is not installed"),
+        "{}",
+        run.log()
+    );
+    assert!(
+        !run.log().contains("no release binary fits"),
+        "{}",
+        run.log()
+    );
+    assert!(!run.log().contains("rustc-none"), "{}", run.log());
+
+    let failing = job(dir.path(), &action, "job-2", &[("FAKE_CARGO_FAIL", "1")]);
+    let run = failing.run(&action_inputs_no_verify());
+    assert!(!run.success, "{}", run.log());
+    let install = &run.step("install").log;
+    assert!(
+        install.contains("::error title=scantoken::building scantoken")
+            && install.contains("failed"),
+        "{}",
+        run.log()
+    );
+    assert!(
+        run.steps.iter().all(|s| !s.log.contains("Cache saved")),
+        "{}",
+        run.log()
     );
 }
 
@@ -1733,6 +1902,7 @@ fn action_install_timings() {
     let runner = |name: &str| action_runner::Runner {
         action: root(),
         temp: dir.path().join(name),
+        workspace: dir.path().join(format!("{name}-workspace")),
         cache: dir.path().join("actions-cache"),
         runner_os: "Linux".into(),
         runner_arch: "X64".into(),

@@ -79,7 +79,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "URL")]
     host_url: Option<String>,
     /// SonarQube Cloud region: `us`, or unset for the global instance [input: region]
-    #[arg(long)]
+    #[arg(long, value_name = "REGION")]
     region: Option<String>,
     /// SonarQube Cloud organization key (else each rule's organization) [input: organization]
     #[arg(long, value_name = "KEY")]
@@ -101,7 +101,8 @@ pub struct AuditArgs {
     /// the summary)
     #[arg(long, value_name = "FILE")]
     markdown_file: Option<PathBuf>,
-    /// Progress on stderr: a bar on a terminal, a line every 5 s otherwise [default: auto]
+    /// Progress on stderr: auto (a bar on a terminal, a line every 5 s otherwise), bar, lines
+    /// or off [default: auto]
     #[arg(long, value_enum)]
     progress: Option<Progress>,
     /// Report tokens expiring within this many days [input: expiry-warning-days; default: 30]
@@ -130,7 +131,7 @@ pub enum AuditFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Progress {
-    /// A bar on a terminal, a line every 5 s otherwise.
+    // No doc comments on the values: clap would switch the whole --help to its long layout.
     Auto,
     Bar,
     Lines,

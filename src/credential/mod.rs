@@ -76,6 +76,18 @@ pub fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, C
     if looks_inline {
         return TokenMap::parse(&format!("token map in {}", input.source), value);
     }
+    // A token given where the map's path goes (`--token-map sqco_…`) would be quoted back in
+    // "cannot read the token map …": refuse it without reading or showing it.
+    if std::path::Path::new(value)
+        .components()
+        .any(|c| crate::secret::looks_like_token(&c.as_os_str().to_string_lossy()))
+    {
+        return Err(ConfigError::new(
+            input.source.to_string(),
+            "looks like a Sonar token, not the path of a token map (not shown)",
+        )
+        .hint("the token goes in the variable SONAR_TOKEN (or SCANTOKEN_TOKEN; the token input in the GitHub Action and the Azure task); token-map takes a YAML file, or the YAML itself, naming the variables that hold the tokens"));
+    }
     let path = cwd.join(value);
     let bytes = crate::read::file(
         &path,

@@ -81,7 +81,7 @@ impl TokenMap {
         options.alias_limits.max_replay_stack_depth = 8;
         let file: MapFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
             let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
-            ConfigError::new(source, format!("is not a valid token map{at}: {}", first_line(&e.to_string())))
+            ConfigError::new(source, format!("is not a valid token map{at}: {}", without_location(first_line(&e.to_string()))))
                 .hint("expected `rules:` with items of `projects: [globs or \"re:regex\"]`, `token-env: VARIABLE`, and optional `organization:` and `expires: YYYY-MM-DD`")
         })?;
         if file.rules.is_empty() {
@@ -132,6 +132,29 @@ impl Rule {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
+}
+
+/// The YAML parser's message without its own `error:` and `line N column M:` prefixes: the
+/// location is already said once, from the error's own location.
+fn without_location(message: &str) -> &str {
+    let message = message.trim_start();
+    let message = message
+        .strip_prefix("error:")
+        .unwrap_or(message)
+        .trim_start();
+    if let Some(rest) = message.strip_prefix("line ") {
+        let spot = rest.split_once(':');
+        if let Some((spot, after)) = spot {
+            let is_location = spot
+                .split([' ', ','])
+                .filter(|w| !w.is_empty())
+                .all(|w| w == "column" || w.chars().all(|c| c.is_ascii_digit()));
+            if is_location {
+                return after.trim_start();
+            }
+        }
+    }
+    message
 }
 
 fn compile(source: &str, rule: RuleFile) -> Result<Rule, ConfigError> {
@@ -326,6 +349,11 @@ rules:
         let text = format!("rules:\n  - projects: [&s acme_a, {few}]\n    token-env: A\n");
         assert!(TokenMap::parse("aliases", &text).is_ok());
 
+        // The location is said once.
+        let e =
+            TokenMap::parse("m.yaml", "rules:\n  - projects: [a\n    token-env: X\n").unwrap_err();
+        assert_eq!(e.problem.matches("line 3").count(), 1, "{e}");
+        assert!(!e.problem.contains("error:"), "{e}");
         // Nesting deeper than any token map needs is refused at once.
         let deep = format!("{}x{}", "[".repeat(5000), "]".repeat(5000));
         let text = format!("rules:\n  - projects: {deep}\n    token-env: A\n");

@@ -57,6 +57,16 @@ fn output_name(kebab: &str) -> String {
     out
 }
 
+/// The step's output variables: `verdict`, then the others in camelCase (`projectKey`,
+/// `hostUrl`), read in later steps as `$(step.verdict)`.
+pub fn outputs(verdict: &str, others: &[(&str, String)]) -> String {
+    let mut out = set_variable("verdict", verdict, false, true);
+    for (name, value) in others {
+        out.push_str(&set_variable(&output_name(name), value, false, true));
+    }
+    out
+}
+
 pub fn render(set: &ExportSet, summary: &Summary) -> Rendered {
     let mut out = String::new();
     // Secrets first (the set is ordered so, this keeps it true whatever the order).
@@ -70,10 +80,7 @@ pub fn render(set: &ExportSet, summary: &Summary) -> Rendered {
             false,
         ));
     }
-    out.push_str(&set_variable("verdict", &summary.verdict, false, true));
-    for (name, value) in &set.outputs {
-        out.push_str(&set_variable(&output_name(name), value, false, true));
-    }
+    out.push_str(&outputs(&summary.verdict, &set.outputs));
     for warning in &set.warnings {
         writeln!(
             out,

@@ -53,14 +53,10 @@ pub fn render(
     });
 
     if let Some(path) = &dest.github_output {
-        let mut out = heredoc("verdict", &summary.verdict)?;
-        for (name, value) in &set.outputs {
-            out.push_str(&heredoc(name, value)?);
-        }
         rendered.appends.push(Append {
             path: path.clone(),
             named_by: "GITHUB_OUTPUT",
-            text: out,
+            text: outputs(&summary.verdict, &set.outputs)?,
             on_error: OnError::Fail,
         });
     }
@@ -75,6 +71,15 @@ pub fn render(
         });
     }
     Ok(rendered)
+}
+
+/// The step's `GITHUB_OUTPUT` entries: `verdict`, then the others (`project-key`, `host-url`).
+pub fn outputs(verdict: &str, others: &[(&str, String)]) -> Result<String, WriteError> {
+    let mut out = heredoc("verdict", verdict)?;
+    for (name, value) in others {
+        out.push_str(&heredoc(name, value)?);
+    }
+    Ok(out)
 }
 
 /// A `::warning` annotation line.

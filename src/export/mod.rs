@@ -326,7 +326,7 @@ pub fn build(
     scanner: &ScannerConfig,
     options: ExportOptions,
 ) -> Result<ExportSet, ConfigError> {
-    let project_key = require_project_key(target)?;
+    require_project_key(target)?;
     let organization = require_organization(target)?;
     let (mut props, mut warnings) = scanner_properties(ctx, target, scanner);
     let mut json_props = props.clone();
@@ -399,16 +399,52 @@ pub fn build(
         variables.extend(json_variables);
     }
 
-    let outputs = vec![
-        ("project-key", project_key.value.clone()),
-        ("host-url", target.web_url.value.clone()),
-    ];
+    let outputs = step_outputs(target);
     Ok(ExportSet {
         variables,
         outputs,
         properties: props,
         warnings,
     })
+}
+
+/// The step's non-secret outputs besides `verdict` (`project-key`, `host-url`): written on
+/// every verdict, so a workflow can branch on them whatever happened.
+pub fn step_outputs(target: &Target) -> Vec<(&'static str, String)> {
+    let mut outputs = Vec::new();
+    if let Some(key) = &target.project_key {
+        outputs.push(("project-key", key.value.clone()));
+    }
+    outputs.push(("host-url", target.web_url.value.clone()));
+    outputs
+}
+
+/// The step's outputs alone (`verdict`, `project-key`, `host-url`), for a verdict that
+/// exports nothing (a failure, a skip): GitHub's `GITHUB_OUTPUT` entries, or Azure's output
+/// variables on stdout. Other formats have no step outputs.
+pub fn render_outputs(
+    format: Format,
+    verdict: &str,
+    target: &Target,
+    dest: &Destinations,
+) -> Result<Rendered, WriteError> {
+    let outputs = step_outputs(target);
+    let mut rendered = Rendered::default();
+    match format {
+        Format::Github => {
+            if let Some(path) = &dest.github_output {
+                rendered.appends.push(Append {
+                    path: path.clone(),
+                    named_by: "GITHUB_OUTPUT",
+                    text: github::outputs(verdict, &outputs)?,
+                    on_error: OnError::Fail,
+                });
+            }
+        }
+        Format::Azure => rendered.stdout = azure::outputs(verdict, &outputs),
+        _ => {}
+    }
+    Ok(rendered)
 }
 
 fn plain(name: &'static str, value: &str) -> Variable {

@@ -108,11 +108,11 @@ pub const OPTIONS: &[OptionDef] = &[
         "Azure service connection (workload identity federation) that issues the OIDC token")),
     // What to do when verification cannot say yes.
     with_default(opt("on-missing-token", Some("onMissingToken"), Kind::Choice(POLICY), Scope::Verify, "POLICY",
-        "No token (fork and Dependabot PRs get none): fail (exit 1), or skip (export nothing, exit 0)"), "fail"),
+        "No token: fail (exit 1), or skip (exit 0, nothing exported or run) on builds the CI gives no secrets (fork and Dependabot PRs); elsewhere a missing token still fails"), "fail"),
     with_default(opt("on-project-not-found", Some("onProjectNotFound"), Kind::Choice(POLICY), Scope::Verify, "POLICY",
-        "No such project (a shared pipeline over many repositories): fail (exit 1), or skip (export nothing, exit 0)"), "fail"),
+        "No such project (a shared pipeline over many repositories): fail (exit 1), or skip (exit 0, nothing exported or run)"), "fail"),
     with_default(opt("on-unreachable", Some("onUnreachable"), Kind::Choice(UNREACHABLE_POLICY), Scope::Verify, "POLICY",
-        "Server unreachable or failing: fail (exit 3), or warn (export anyway, exit 0)"), "fail"),
+        "Server unreachable or failing: fail (exit 3), or warn (exit 0; export and run go on)"), "fail"),
     // The network.
     opt("ca-file", Some("caFile"), Kind::Text, Scope::Verify, "FILE",
         "Extra CA certificate(s) to trust, PEM (also SONAR_ROOT_CERT, SSL_CERT_FILE)"),

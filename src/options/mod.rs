@@ -79,6 +79,18 @@ impl OptionDef {
         )
     }
 
+    /// `--help` text for a command: the help line (without what `export` and `run` do, for
+    /// the commands that do neither), then where else the option can be given.
+    pub fn long_help_for(&self, command: Command) -> String {
+        let text = self.long_help();
+        match command {
+            Command::Context | Command::Verify => text
+                .replace(", nothing exported or run", "")
+                .replace("; export and run go on", ""),
+            Command::Export | Command::Run => text,
+        }
+    }
+
     /// `--help` text: the help line, then where else the option can be given.
     pub fn long_help(&self) -> String {
         let mut text = format!("{} [input: {}", self.help, self.name);
@@ -104,7 +116,7 @@ pub fn args(command: Command) -> Vec<Arg> {
         .iter()
         .filter(|d| d.flag && d.applies_to(command))
         .map(|d| {
-            let arg = Arg::new(d.name).long(d.name).help(d.long_help());
+            let arg = Arg::new(d.name).long(d.name).help(d.long_help_for(command));
             match d.kind {
                 Kind::Bool => arg.action(ArgAction::SetTrue),
                 Kind::Choice(choices) => arg

@@ -1,7 +1,7 @@
 //! A simulated GitHub runner for the composite action: it reads `action.yml`, runs its steps in
 //! order as the runner does (each `if:` evaluated, `${{ }}` expanded in `env:` and `with:`, `run:`
 //! under `bash --noprofile --norc -eo pipefail`, each step with its own `GITHUB_OUTPUT` file,
-//! read by the runner's rules), and stands in for `actions/cache/restore` and
+//! read by the runner's rules, in the job's `GITHUB_WORKSPACE`), and stands in for `actions/cache/restore` and
 //! `actions/cache/save` with a folder of archives that outlives the job, as the Actions cache
 //! does. It owns nothing of the product; what it simulates is written from the runner's
 //! documented behaviour (expressions, `steps.<id>.outputs`) and `actions/cache` v5's source
@@ -25,6 +25,9 @@ pub struct Runner {
     pub action: PathBuf,
     /// RUNNER_TEMP of this job (a new job gets a new, empty one).
     pub temp: PathBuf,
+    /// GITHUB_WORKSPACE: the caller's checkout, every `run:` step's current directory, as on
+    /// the real runner (created if missing).
+    pub workspace: PathBuf,
     /// The repository's Actions cache: one archive per key, kept across jobs.
     pub cache: PathBuf,
     pub runner_os: String,
@@ -413,6 +416,7 @@ impl Runner {
             inputs.insert((*k).into(), (*v).into());
         }
         std::fs::create_dir_all(&self.temp).unwrap();
+        std::fs::create_dir_all(&self.workspace).unwrap();
         let github: HashMap<String, String> = [
             ("server_url", "https://github.com"),
             ("action_repository", "scantoken/scantoken"),
@@ -546,7 +550,8 @@ impl Runner {
             .env("RUNNER_OS", &self.runner_os)
             .env("RUNNER_ARCH", &self.runner_arch)
             .env("RUNNER_TEMP", &self.temp)
-            .current_dir(&self.temp);
+            .env("GITHUB_WORKSPACE", &self.workspace)
+            .current_dir(&self.workspace);
         if let Some(image) = &self.image_os {
             cmd.env("ImageOS", image);
         }
