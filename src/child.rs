@@ -5,8 +5,11 @@
 //! exists only in this process and the child's environment. What the child prints is read
 //! from pipes and every secret is replaced by `***` before it reaches the log, as 1Password's
 //! `op run` does, because a scanner's debug output or a stack trace can echo its
-//! configuration. A cancelled job sends SIGINT or SIGTERM to scantoken; the child gets the
-//! same signal, and scantoken waits for it to stop, so the scan is not left running.
+//! configuration. The scan runs in its own process group (as dumb-init runs its child): a
+//! cancelled job sends SIGINT, SIGTERM or SIGHUP to scantoken, and the whole group gets the
+//! same signal, so the Java engine a bootstrapper started stops with it; whatever is left of
+//! the group after [`KILL_GRACE`] is killed (SIGKILL), and scantoken says so. The scan's exit
+//! code comes back as scantoken's.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -17,6 +20,11 @@ use tokio::io::AsyncReadExt;
 /// How long the child's output pipes may stay open after it exits (a daemon it started may
 /// hold them): then scantoken stops reading and exits with the child's code.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long the scan's process group has to stop after a signal was passed on: then what is
+/// left of it is killed. Short enough to act before a CI's own kill (GitHub's runner sends
+/// SIGTERM 7.5 s after SIGINT, and kills 2.5 s later).
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
 
 /// Replaces every occurrence of a secret in a byte stream by `***`, across chunk
 /// boundaries: bytes that could still be the start of a secret are held back until the next
@@ -139,6 +147,9 @@ async fn supervise(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // Its own process group (the child's pid), so a signal reaches every process of the scan.
+    #[cfg(unix)]
+    command.process_group(0);
     let mut child = command.spawn().map_err(|error| SpawnError {
         program: program.clone(),
         error,
@@ -156,6 +167,11 @@ async fn supervise(
     let mut status = None;
     let grace = tokio::time::sleep(Duration::MAX);
     tokio::pin!(grace);
+    // Set when a signal was passed on: past it, what is left of the group is killed.
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut killed = false;
+    let kill = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(kill);
     while out_open || err_open || status.is_none() {
         tokio::select! {
             read = child_out.read(&mut out_buf), if out_open => match read {
@@ -181,8 +197,27 @@ async fn supervise(
                 relay(stderr, &mask_err.finish());
                 break;
             },
-            signal = signals.next() => forward(pid, signal),
+            signal = signals.next() => {
+                forward(pid, signal);
+                if kill_at.is_none() {
+                    let at = tokio::time::Instant::now() + KILL_GRACE;
+                    kill_at = Some(at);
+                    kill.as_mut().reset(at);
+                }
+            },
+            () = &mut kill, if kill_at.is_some() && !killed => {
+                killed = true;
+                kill_group(pid, stderr);
+            },
         }
+    }
+    // A signal was passed on: the group (an engine that outlived its bootstrapper) gets the
+    // rest of its grace to stop, then is killed.
+    if let (Some(at), false) = (kill_at, killed) {
+        while group_alive(pid) && tokio::time::Instant::now() < at {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        kill_group(pid, stderr);
     }
     let status = status
         .expect("the loop ends only after the child was waited for")
@@ -251,15 +286,43 @@ impl Signals {
     }
 }
 
+/// Sends `signal` to the scan's process group (its id is the child's pid).
 #[cfg(unix)]
 fn forward(pid: Option<u32>, signal: i32) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) with a pid we spawned and still hold (not yet reaped), and a
-        // valid signal number; it touches no memory of ours.
+    if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) on the process group we created for the child, with a valid signal
+        // number; it touches no memory of ours.
         unsafe {
-            libc::kill(pid, signal);
+            libc::kill(-pgid, signal);
         }
     }
+}
+
+/// Whether any process of the scan's group is still there.
+#[cfg(unix)]
+fn group_alive(pid: Option<u32>) -> bool {
+    pid.and_then(|p| i32::try_from(p).ok()).is_some_and(|pgid| {
+        // SAFETY: kill(2) with signal 0 only checks that the group exists.
+        unsafe { libc::kill(-pgid, 0) == 0 }
+    })
+}
+
+/// Kills what is left of the scan's group, and says so.
+#[cfg(unix)]
+fn kill_group(pid: Option<u32>, stderr: &mut dyn Write) {
+    if !group_alive(pid) {
+        return;
+    }
+    forward(pid, libc::SIGKILL);
+    relay(
+        stderr,
+        format!(
+            "scantoken: the scan was still running {} s after the signal was passed on: killed what was left of it (process group {}) with SIGKILL\n",
+            KILL_GRACE.as_secs(),
+            pid.unwrap_or_default()
+        )
+        .as_bytes(),
+    );
 }
 
 /// Elsewhere (Windows): its own module, so that the mutation tests, which run on unix,
@@ -267,7 +330,7 @@ fn forward(pid: Option<u32>, signal: i32) {
 #[cfg(not(unix))]
 mod not_unix;
 #[cfg(not(unix))]
-use not_unix::{forward, Signals};
+use not_unix::{forward, group_alive, kill_group, Signals};
 
 #[cfg(test)]
 mod tests {

@@ -614,7 +614,10 @@ fn pysonars_undeclared_define_beats_its_named_option() {
         ],
     );
     assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("elsewhere.example could not be reached"), "{stderr}");
+    assert!(
+        stderr.contains("elsewhere.example could not be reached"),
+        "{stderr}"
+    );
     assert!(!stdout.contains("args:"), "{stdout}");
 }
 
@@ -705,4 +708,68 @@ fn an_unknown_command_without_a_target_says_its_command_line_was_not_read() {
         stderr.contains("command line of make was not read"),
         "{stderr}"
     );
+}
+
+/// A stand-in bootstrapper (`sh`) that starts a stand-in engine and waits for it, as
+/// @sonar/scan and pysonar start `java`; `ignore`: the engine ignores SIGTERM, SIGINT and
+/// SIGHUP. SIGTERM goes to scantoken alone, as a cancelled CI job sends it.
+fn cancel_a_scan(ignore: bool) -> (i32, std::time::Duration, String) {
+    use common::cancel;
+    use std::time::Duration;
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let trap = if ignore { "trap '' TERM INT HUP; " } else { "" };
+    let engine = format!(
+        "{trap}echo $$ > engine.tmp; mv engine.tmp engine.pid; while :; do sleep 0.1; done\n"
+    );
+    std::fs::write(dir.path().join("engine.sh"), engine).unwrap();
+    let bootstrapper = "sh engine.sh & wait";
+    let mut child = cancel::start(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            bootstrapper,
+        ],
+    );
+    let engine = cancel::wait_for_pid_file(
+        &dir.path().join("engine.pid"),
+        Duration::from_secs(20),
+        dir.path(),
+    );
+    let group = cancel::group_of(engine);
+    cancel::signal(child.id(), "TERM");
+    let (code, took) = cancel::wait(&mut child, Duration::from_secs(30), dir.path());
+    let left = cancel::left_in_group(group);
+    assert!(
+        left.is_empty(),
+        "left running: {left:?}\n{}",
+        cancel::output(dir.path())
+    );
+    (code, took, cancel::output(dir.path()))
+}
+
+/// The engine stops with its bootstrapper: the whole scan's process group gets the signal.
+#[test]
+fn a_cancelled_run_stops_the_engine_its_bootstrapper_started() {
+    let (code, took, output) = cancel_a_scan(false);
+    // The bootstrapper (sh) died of SIGTERM: 128 + 15.
+    assert_eq!(code, 143, "{output}");
+    assert!(took < scantoken::child::KILL_GRACE, "{took:?}");
+    assert!(!output.contains("SIGKILL"), "{output}");
+}
+
+/// An engine that ignores the signal is killed after the grace period, and scantoken says so.
+#[test]
+fn an_engine_that_ignores_the_signal_is_killed_after_the_grace_period() {
+    let (code, took, output) = cancel_a_scan(true);
+    assert_eq!(code, 143, "{output}");
+    assert!(took >= scantoken::child::KILL_GRACE, "{took:?}");
+    assert!(output.contains("killed what was left of it"), "{output}");
 }
