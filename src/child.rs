@@ -30,10 +30,24 @@ pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// boundaries: bytes that could still be the start of a secret are held back until the next
 /// chunk (or the end) says what they are. Secrets are masked line by line (as GitHub does
 /// for multi-line secrets), so a line ending always flushes what came before it.
+///
+/// A bootstrapper may also cut a secret in pieces and print each on a line of its own
+/// (@sonar/scan re-logs the engine's stderr chunk by chunk behind its own prefix): so every
+/// run of [`MIN_RUN`] or more characters of a secret after its public prefix (`sqco_`, `sqp_`,
+/// ...) of a token-like secret is masked too, wherever it appears.
 pub struct Masker {
     secrets: Vec<Vec<u8>>,
+    /// Every [`MIN_RUN`]-byte window of every secret's body (the secret after its public
+    /// prefix): a run of output whose every window is here is a piece of a secret.
+    windows: std::collections::HashSet<[u8; MIN_RUN]>,
     held: Vec<u8>,
 }
+
+/// The shortest piece of a secret that is masked on its own.
+pub const MIN_RUN: usize = 8;
+
+/// Public token prefixes (docs/sonar-facts.md §1): not secret, and in every token.
+const PUBLIC_PREFIXES: [&[u8]; 4] = [b"sqco_", b"sqp_", b"sqa_", b"squ_"];
 
 impl Masker {
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Masker {
@@ -47,8 +61,27 @@ impl Masker {
         // The longest first, so a secret that contains another is masked whole.
         lines.sort_by_key(|l| std::cmp::Reverse(l.len()));
         lines.dedup();
+        let mut windows = std::collections::HashSet::new();
+        // Only token-like secrets (one word of letters, digits, `_` and `-`, 16 characters or
+        // more): a JSON parameter variable that is secret as a whole shares its keys with
+        // ordinary output.
+        let token_like = |l: &&Vec<u8>| {
+            l.len() >= 16
+                && l.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        };
+        for line in lines.iter().filter(token_like) {
+            let body = PUBLIC_PREFIXES
+                .iter()
+                .find_map(|p| line.strip_prefix(*p))
+                .unwrap_or(line);
+            for w in body.windows(MIN_RUN) {
+                windows.insert(<[u8; MIN_RUN]>::try_from(w).expect("a window of MIN_RUN bytes"));
+            }
+        }
         Masker {
             secrets: lines,
+            windows,
             held: Vec::new(),
         }
     }
@@ -91,6 +124,30 @@ impl Masker {
                     i += s.len();
                     continue 'outer;
                 }
+            }
+            // A piece of a secret: a run whose every window is a window of a secret's body.
+            let piece = |at: usize| {
+                held.get(at..at + MIN_RUN).is_some_and(|w| {
+                    self.windows
+                        .contains(<&[u8; MIN_RUN]>::try_from(w).expect("MIN_RUN bytes"))
+                })
+            };
+            if piece(i) {
+                let mut end = i + MIN_RUN;
+                while piece(end + 1 - MIN_RUN) {
+                    end += 1;
+                }
+                if end == held.len() && !at_end {
+                    // The piece may go on in the next chunk: mask it whole then.
+                    break;
+                }
+                out.extend_from_slice(b"***");
+                i = end;
+                continue;
+            }
+            // Fewer than MIN_RUN bytes left that may begin a piece: wait for more.
+            if !at_end && rest.len() < MIN_RUN && self.windows.iter().any(|w| w.starts_with(rest)) {
+                break;
             }
             out.push(held[i]);
             i += 1;
@@ -349,12 +406,12 @@ mod tests {
     #[test]
     fn secrets_are_masked_across_every_chunk_boundary() {
         let input =
-            b"token=sqp_SECRET1234, again sqp_SECRET1234\nsqp_SECRET123 is not it; ss".to_vec();
+            b"token=sqp_SECRET1234, again sqp_SECRET1234\nsqp_SECRET1 is not it; ss".to_vec();
         for size in 1..=input.len() {
             let out = mask_in_chunks(&["sqp_SECRET1234"], &input, size);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
-                "token=***, again ***\nsqp_SECRET123 is not it; ss",
+                "token=***, again ***\nsqp_SECRET1 is not it; ss",
                 "chunk size {size}"
             );
         }
@@ -379,6 +436,43 @@ mod tests {
         assert_eq!(m.push(b"sqp_"), b"");
         assert_eq!(m.push(b"X"), b"***");
         assert_eq!(m.finish(), b"");
+    }
+
+    /// @sonar/scan re-logs the engine's stderr in chunks behind its own prefix: a token cut
+    /// across two of them shows no run of MIN_RUN of its characters after `sqco_`, at any
+    /// chunk size.
+    #[test]
+    fn a_secret_cut_across_prefixed_lines_shows_no_piece_of_itself() {
+        let token = "sqco_PIECEpieceA1PIECEpieceA2PIECEpieceA3PIECEpieceA4PIECEpiece";
+        for cut in [5, 9, 12, 13, 30, 56, 60] {
+            let input = format!(
+                "[ERROR] Bootstrapper: token={}\n[ERROR] Bootstrapper: {} done\n",
+                &token[..cut],
+                &token[cut..]
+            );
+            for size in [1, 3, 7, 64, input.len()] {
+                let out =
+                    String::from_utf8(mask_in_chunks(&[token], input.as_bytes(), size)).unwrap();
+                let body = &token[5..];
+                for start in 0..=body.len() - MIN_RUN {
+                    let run = &body[start..start + MIN_RUN];
+                    assert!(
+                        !out.contains(run),
+                        "cut {cut}, chunks of {size}: {run} in {out}"
+                    );
+                }
+                assert!(
+                    out.contains("[ERROR] Bootstrapper: ") && out.contains(" done\n"),
+                    "{out}"
+                );
+            }
+        }
+        // Short pieces and unrelated text stay as they are.
+        let out = mask_in_chunks(&[token], b"PIECEpi and sqco_ and hello world\n", 4);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "PIECEpi and sqco_ and hello world\n"
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use common::{pairs, scantoken, set};
 use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
 use std::path::Path;
 
-const SOT_PAYMENTS: &str = "sqco_PAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpay";
+/// Random, as real tokens are: the output masking also hides any 8-character piece of a
+/// token, so a canary spelling words would hide those words elsewhere (`acme_payments`).
+const SOT_PAYMENTS: &str = "sqco_kASAOsE1nYEZ9GlGHpYaax7LBejYWo6oScBVX4ANCc9vIFShP88xbjV0fhZ";
 
 fn emulator() -> BlockingEmulator {
     let scenario = Scenario::from_yaml_str(&format!(
@@ -772,4 +774,36 @@ fn an_engine_that_ignores_the_signal_is_killed_after_the_grace_period() {
     assert_eq!(code, 143, "{output}");
     assert!(took >= scantoken::child::KILL_GRACE, "{took:?}");
     assert!(output.contains("killed what was left of it"), "{output}");
+}
+
+/// @sonar/scan re-logs the engine's stderr chunk by chunk behind its own prefix, so a token
+/// can reach the log cut in two: no run of 8 of its characters after `sqco_` may show.
+#[test]
+fn a_token_cut_across_prefixed_lines_is_masked_piece_by_piece() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, _, stderr) = run_shell(
+        dir.path(),
+        &env,
+        r#"t="$SONAR_TOKEN"; printf '[ERROR] Bootstrapper: %s\n[ERROR] Bootstrapper: %s\n' "$(printf %s "$t" | cut -c1-17)" "$(printf %s "$t" | cut -c18-)" >&2"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("[ERROR] Bootstrapper: sqco_***"),
+        "{stderr}"
+    );
+    let logged: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("[ERROR] Bootstrapper:"))
+        .collect();
+    assert_eq!(logged.len(), 2, "{stderr}");
+    let body = &SOT_PAYMENTS[5..];
+    for start in 0..=body.len() - 8 {
+        let run = &body[start..start + 8];
+        assert!(
+            !logged.iter().any(|l| l.contains(run)),
+            "{run} shown: {logged:?}"
+        );
+    }
 }
