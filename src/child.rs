@@ -5,8 +5,11 @@
 //! exists only in this process and the child's environment. What the child prints is read
 //! from pipes and every secret is replaced by `***` before it reaches the log, as 1Password's
 //! `op run` does, because a scanner's debug output or a stack trace can echo its
-//! configuration. A cancelled job sends SIGINT or SIGTERM to scantoken; the child gets the
-//! same signal, and scantoken waits for it to stop, so the scan is not left running.
+//! configuration. The scan runs in its own process group (as dumb-init runs its child): a
+//! cancelled job sends SIGINT, SIGTERM or SIGHUP to scantoken, and the whole group gets the
+//! same signal, so the Java engine a bootstrapper started stops with it; whatever is left of
+//! the group after [`KILL_GRACE`] is killed (SIGKILL), and scantoken says so. The scan's exit
+//! code comes back as scantoken's.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -18,14 +21,33 @@ use tokio::io::AsyncReadExt;
 /// hold them): then scantoken stops reading and exits with the child's code.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
 
+/// How long the scan's process group has to stop after a signal was passed on: then what is
+/// left of it is killed. Short enough to act before a CI's own kill (GitHub's runner sends
+/// SIGTERM 7.5 s after SIGINT, and kills 2.5 s later).
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
 /// Replaces every occurrence of a secret in a byte stream by `***`, across chunk
 /// boundaries: bytes that could still be the start of a secret are held back until the next
 /// chunk (or the end) says what they are. Secrets are masked line by line (as GitHub does
 /// for multi-line secrets), so a line ending always flushes what came before it.
+///
+/// A bootstrapper may also cut a secret in pieces and print each on a line of its own
+/// (@sonar/scan re-logs the engine's stderr chunk by chunk behind its own prefix): so every
+/// run of [`MIN_RUN`] or more characters of a secret after its public prefix (`sqco_`, `sqp_`,
+/// ...) of a token-like secret is masked too, wherever it appears.
 pub struct Masker {
     secrets: Vec<Vec<u8>>,
+    /// Every [`MIN_RUN`]-byte window of every secret's body (the secret after its public
+    /// prefix): a run of output whose every window is here is a piece of a secret.
+    windows: std::collections::HashSet<[u8; MIN_RUN]>,
     held: Vec<u8>,
 }
+
+/// The shortest piece of a secret that is masked on its own.
+pub const MIN_RUN: usize = 8;
+
+/// Public token prefixes (docs/sonar-facts.md §1): not secret, and in every token.
+const PUBLIC_PREFIXES: [&[u8]; 4] = [b"sqco_", b"sqp_", b"sqa_", b"squ_"];
 
 impl Masker {
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Masker {
@@ -39,8 +61,27 @@ impl Masker {
         // The longest first, so a secret that contains another is masked whole.
         lines.sort_by_key(|l| std::cmp::Reverse(l.len()));
         lines.dedup();
+        let mut windows = std::collections::HashSet::new();
+        // Only token-like secrets (one word of letters, digits, `_` and `-`, 16 characters or
+        // more): a JSON parameter variable that is secret as a whole shares its keys with
+        // ordinary output.
+        let token_like = |l: &&Vec<u8>| {
+            l.len() >= 16
+                && l.iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        };
+        for line in lines.iter().filter(token_like) {
+            let body = PUBLIC_PREFIXES
+                .iter()
+                .find_map(|p| line.strip_prefix(*p))
+                .unwrap_or(line);
+            for w in body.windows(MIN_RUN) {
+                windows.insert(<[u8; MIN_RUN]>::try_from(w).expect("a window of MIN_RUN bytes"));
+            }
+        }
         Masker {
             secrets: lines,
+            windows,
             held: Vec::new(),
         }
     }
@@ -83,6 +124,30 @@ impl Masker {
                     i += s.len();
                     continue 'outer;
                 }
+            }
+            // A piece of a secret: a run whose every window is a window of a secret's body.
+            let piece = |at: usize| {
+                held.get(at..at + MIN_RUN).is_some_and(|w| {
+                    self.windows
+                        .contains(<&[u8; MIN_RUN]>::try_from(w).expect("MIN_RUN bytes"))
+                })
+            };
+            if piece(i) {
+                let mut end = i + MIN_RUN;
+                while piece(end + 1 - MIN_RUN) {
+                    end += 1;
+                }
+                if end == held.len() && !at_end {
+                    // The piece may go on in the next chunk: mask it whole then.
+                    break;
+                }
+                out.extend_from_slice(b"***");
+                i = end;
+                continue;
+            }
+            // Fewer than MIN_RUN bytes left that may begin a piece: wait for more.
+            if !at_end && rest.len() < MIN_RUN && self.windows.iter().any(|w| w.starts_with(rest)) {
+                break;
             }
             out.push(held[i]);
             i += 1;
@@ -191,6 +256,9 @@ async fn supervise(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // Its own process group (the child's pid), so a signal reaches every process of the scan.
+    #[cfg(unix)]
+    command.process_group(0);
     let mut child = command.spawn().map_err(|error| SpawnError {
         program: program.clone(),
         error,
@@ -208,6 +276,11 @@ async fn supervise(
     let mut status = None;
     let grace = tokio::time::sleep(Duration::MAX);
     tokio::pin!(grace);
+    // Set when a signal was passed on: past it, what is left of the group is killed.
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let mut killed = false;
+    let kill = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(kill);
     while out_open || err_open || status.is_none() {
         tokio::select! {
             read = child_out.read(&mut out_buf), if out_open => match read {
@@ -233,8 +306,27 @@ async fn supervise(
                 relay(stderr, &mask_err.finish());
                 break;
             },
-            signal = signals.next() => forward(pid, signal),
+            signal = signals.next() => {
+                forward(pid, signal);
+                if kill_at.is_none() {
+                    let at = tokio::time::Instant::now() + KILL_GRACE;
+                    kill_at = Some(at);
+                    kill.as_mut().reset(at);
+                }
+            },
+            () = &mut kill, if kill_at.is_some() && !killed => {
+                killed = true;
+                kill_group(pid, stderr);
+            },
         }
+    }
+    // A signal was passed on: the group (an engine that outlived its bootstrapper) gets the
+    // rest of its grace to stop, then is killed.
+    if let (Some(at), false) = (kill_at, killed) {
+        while group_alive(pid) && tokio::time::Instant::now() < at {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        kill_group(pid, stderr);
     }
     let status = status
         .expect("the loop ends only after the child was waited for")
@@ -303,15 +395,43 @@ impl Signals {
     }
 }
 
+/// Sends `signal` to the scan's process group (its id is the child's pid).
 #[cfg(unix)]
 fn forward(pid: Option<u32>, signal: i32) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) with a pid we spawned and still hold (not yet reaped), and a
-        // valid signal number; it touches no memory of ours.
+    if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) on the process group we created for the child, with a valid signal
+        // number; it touches no memory of ours.
         unsafe {
-            libc::kill(pid, signal);
+            libc::kill(-pgid, signal);
         }
     }
+}
+
+/// Whether any process of the scan's group is still there.
+#[cfg(unix)]
+fn group_alive(pid: Option<u32>) -> bool {
+    pid.and_then(|p| i32::try_from(p).ok()).is_some_and(|pgid| {
+        // SAFETY: kill(2) with signal 0 only checks that the group exists.
+        unsafe { libc::kill(-pgid, 0) == 0 }
+    })
+}
+
+/// Kills what is left of the scan's group, and says so.
+#[cfg(unix)]
+fn kill_group(pid: Option<u32>, stderr: &mut dyn Write) {
+    if !group_alive(pid) {
+        return;
+    }
+    forward(pid, libc::SIGKILL);
+    relay(
+        stderr,
+        format!(
+            "scantoken: the scan was still running {} s after the signal was passed on: killed what was left of it (process group {}) with SIGKILL\n",
+            KILL_GRACE.as_secs(),
+            pid.unwrap_or_default()
+        )
+        .as_bytes(),
+    );
 }
 
 /// Elsewhere (Windows): its own module, so that the mutation tests, which run on unix,
@@ -319,7 +439,7 @@ fn forward(pid: Option<u32>, signal: i32) {
 #[cfg(not(unix))]
 mod not_unix;
 #[cfg(not(unix))]
-use not_unix::{forward, Signals};
+use not_unix::{forward, group_alive, kill_group, Signals};
 
 #[cfg(test)]
 mod tests {
@@ -338,12 +458,12 @@ mod tests {
     #[test]
     fn secrets_are_masked_across_every_chunk_boundary() {
         let input =
-            b"token=sqp_SECRET1234, again sqp_SECRET1234\nsqp_SECRET123 is not it; ss".to_vec();
+            b"token=sqp_SECRET1234, again sqp_SECRET1234\nsqp_SECRET1 is not it; ss".to_vec();
         for size in 1..=input.len() {
             let out = mask_in_chunks(&["sqp_SECRET1234"], &input, size);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
-                "token=***, again ***\nsqp_SECRET123 is not it; ss",
+                "token=***, again ***\nsqp_SECRET1 is not it; ss",
                 "chunk size {size}"
             );
         }
@@ -368,6 +488,43 @@ mod tests {
         assert_eq!(m.push(b"sqp_"), b"");
         assert_eq!(m.push(b"X"), b"***");
         assert_eq!(m.finish(), b"");
+    }
+
+    /// @sonar/scan re-logs the engine's stderr in chunks behind its own prefix: a token cut
+    /// across two of them shows no run of MIN_RUN of its characters after `sqco_`, at any
+    /// chunk size.
+    #[test]
+    fn a_secret_cut_across_prefixed_lines_shows_no_piece_of_itself() {
+        let token = "sqco_PIECEpieceA1PIECEpieceA2PIECEpieceA3PIECEpieceA4PIECEpiece";
+        for cut in [5, 9, 12, 13, 30, 56, 60] {
+            let input = format!(
+                "[ERROR] Bootstrapper: token={}\n[ERROR] Bootstrapper: {} done\n",
+                &token[..cut],
+                &token[cut..]
+            );
+            for size in [1, 3, 7, 64, input.len()] {
+                let out =
+                    String::from_utf8(mask_in_chunks(&[token], input.as_bytes(), size)).unwrap();
+                let body = &token[5..];
+                for start in 0..=body.len() - MIN_RUN {
+                    let run = &body[start..start + MIN_RUN];
+                    assert!(
+                        !out.contains(run),
+                        "cut {cut}, chunks of {size}: {run} in {out}"
+                    );
+                }
+                assert!(
+                    out.contains("[ERROR] Bootstrapper: ") && out.contains(" done\n"),
+                    "{out}"
+                );
+            }
+        }
+        // Short pieces and unrelated text stay as they are.
+        let out = mask_in_chunks(&[token], b"PIECEpi and sqco_ and hello world\n", 4);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "PIECEpi and sqco_ and hello world\n"
+        );
     }
 
     #[test]

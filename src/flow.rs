@@ -129,6 +129,7 @@ fn context_and_target(
             scanner = scanner.for_command(family, &c.name, &c.properties);
         }
     }
+    scanner.check_env_references()?;
     let target = target::resolve(&settings.target, env, &scanner)?;
     export::check_scanner_agreement(&ctx, &target, &scanner)?;
     let trust = trust::check::check(
@@ -1110,7 +1111,20 @@ pub fn run(
         command: Some(&command),
         argv: Some(&argv),
     };
-    let ready = match prepare(&plan, settings, env, cwd, out)? {
+    let prepared = prepare(&plan, settings, env, cwd, out).map_err(|f| match f {
+        // A command scantoken does not know: its arguments were not read, and the user must
+        // know that before looking for a value they set there.
+        Failure::Config(mut e) if command.scanner.is_none() => {
+            e.problem = format!(
+                "{} (the command line of {} was not read: scantoken does not know that command)",
+                e.problem,
+                safe(&command.name)
+            );
+            Failure::Config(e)
+        }
+        f => f,
+    })?;
+    let ready = match prepared {
         Ok(ready) => ready,
         Err(exit) => return Ok(exit.into()),
     };

@@ -1,14 +1,46 @@
 //! Reading a scanner's own command line (`scantoken run -- <command>`): which scanner it
-//! starts, and the analysis properties its arguments set, read the way that scanner's own
-//! parser reads them (docs/scanner-configuration.md lists each one's flags and sources).
+//! starts, however it is started (its bin name, `npx`, `node <path>`, `python -m`, `pipx run`,
+//! `uvx`, Maven, Gradle, `dotnet`), and the analysis properties its arguments set, read by a
+//! model of the parser that scanner uses, one module each: [`commander`] (@sonar/scan),
+//! [`argparse`] (pysonar), [`java_launcher`] (the SonarScanner CLI, Maven, Gradle) and
+//! [`dotnet`] (docs/scanner-configuration.md names each one's sources).
 //!
 //! A property on the command line beats every other source for every scanner, and a step
 //! that runs before the scan cannot see it; reading it here is what lets `run` verify the
-//! scan it then starts. This module only reads: it never changes the command.
+//! scan it then starts. Fail closed: an argument a model cannot place (an ambiguous prefix,
+//! an option the scanner does not know, a word its parser would stop at) is refused, naming
+//! it, and so is a credential in any spelling. This module only reads: it never changes the
+//! command.
+
+pub mod argparse;
+pub mod commander;
+pub mod dotnet;
+pub mod java_launcher;
 
 use crate::error::{quote, ConfigError};
 use crate::scanner_config::Scanner;
 use std::ffi::OsString;
+
+/// `(key, value)` in the order the scanner applies them: the last one of a key wins.
+pub type Props = Vec<(String, String)>;
+
+/// An argument a model cannot place with certainty, or at which the scanner's own parser
+/// would stop: `run` refuses the command, naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplaced {
+    /// The argument's index among those the model read.
+    pub index: usize,
+    pub why: String,
+}
+
+impl Unplaced {
+    pub fn at(index: usize, why: impl Into<String>) -> Unplaced {
+        Unplaced {
+            index,
+            why: why.into(),
+        }
+    }
+}
 
 /// What `run` learned from the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +49,8 @@ pub struct ScannerCommand {
     pub scanner: Option<Scanner>,
     /// The program as the user wrote it (`sonar-scanner`, `mvn`, `dotnet sonarscanner`).
     pub name: String,
-    /// `(key, value)` in command-line order; the last one of a key wins.
-    pub properties: Vec<(String, String)>,
+    /// `(key, value)` in the order the scanner applies them; the last one of a key wins.
+    pub properties: Props,
     /// What the user should know about how the command was read.
     pub notes: Vec<String>,
 }
@@ -27,123 +59,108 @@ pub struct ScannerCommand {
 /// use another token than the one verified (and show it in the process list).
 const CREDENTIAL_KEYS: [&str; 3] = ["sonar.token", "sonar.login", "sonar.password"];
 
-/// pysonar's named flags (argparse, `pysonar_scanner/configuration/cli.py`) for the
-/// properties that decide the target; each also accepts `=value`.
-const PYSONAR_FLAGS: [(&str, &str); 17] = [
-    ("--sonar-project-key", "sonar.projectKey"),
-    ("--project-key", "sonar.projectKey"),
-    ("--sonar-host-url", "sonar.host.url"),
-    ("--sonar-region", "sonar.region"),
-    ("--sonar-organization", "sonar.organization"),
-    ("--sonar-scanner-cloud-url", "sonar.scanner.sonarcloudUrl"),
-    ("--sonar-scanner-api-url", "sonar.scanner.apiBaseUrl"),
-    ("--sonar-branch-name", "sonar.branch.name"),
-    ("--sonar-pullrequest-key", "sonar.pullrequest.key"),
-    ("--sonar-pullrequest-branch", "sonar.pullrequest.branch"),
-    ("--sonar-pullrequest-base", "sonar.pullrequest.base"),
-    ("--sonar-scm-revision", "sonar.scm.revision"),
-    ("--sonar-project-base-dir", "sonar.projectBaseDir"),
-    ("--sonar-token", "sonar.token"),
-    ("--token", "sonar.token"),
-    ("-t", "sonar.token"),
-    ("--sonar-user-home", "sonar.userHome"),
+/// The properties that decide where the scan goes and what it is: where two readings of a
+/// command could differ, these must agree.
+pub const TARGET_KEYS: [&str; 14] = [
+    "sonar.projectKey",
+    "sonar.host.url",
+    "sonar.organization",
+    "sonar.region",
+    "sonar.scanner.sonarcloudUrl",
+    "sonar.scanner.apiBaseUrl",
+    "sonar.branch.name",
+    "sonar.pullrequest.key",
+    "sonar.pullrequest.branch",
+    "sonar.pullrequest.base",
+    "sonar.scm.revision",
+    "sonar.projectBaseDir",
+    "sonar.token",
+    "sonar.login",
 ];
 
-/// pysonar's `-D` spellings that are declared options (they take the value from the next
-/// argument too) and differ from the property they set.
-const PYSONAR_DECLARED_ALIASES: [(&str, &str); 2] = [
-    ("-Dsonar.scanner.cloudUrl", "sonar.scanner.sonarcloudUrl"),
-    ("-Dsonar.scanner.apiUrl", "sonar.scanner.apiBaseUrl"),
-];
+/// Which model reads a command's arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Model {
+    Commander,
+    Argparse,
+    /// `sonar-scanner`: the SonarScanner CLI, or an older @sonar/scan (`sonarqube-scanner`)
+    /// installed under the same name: both readings must agree.
+    ScannerCli,
+    Maven,
+    Gradle,
+    Dotnet,
+}
 
-/// Reads `argv` (the program first). Refuses a command that sets a credential property.
+impl Model {
+    fn scanner(self) -> Scanner {
+        match self {
+            Model::Commander => Scanner::Npm,
+            Model::Argparse => Scanner::Python,
+            Model::ScannerCli | Model::Maven | Model::Gradle => Scanner::JavaLibrary,
+            Model::Dotnet => Scanner::Dotnet,
+        }
+    }
+}
+
+/// Reads `argv` (the program first). Refuses a command that carries a credential, and, for a
+/// scanner it knows, an argument its model cannot place.
 pub fn read(argv: &[OsString]) -> Result<ScannerCommand, ConfigError> {
     let args: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let Some(program) = args.first() else {
+    if args.is_empty() {
         return Err(ConfigError::new("run", "no command was given after --")
             .hint("write the scan command after --, e.g. scantoken run -- sonar-scanner"));
+    }
+    if let Some(at) = args.iter().position(|a| looks_like_token(a)) {
+        return Err(ConfigError::new(
+            "the scan command",
+            format!("holds a Sonar token in argument {at}: every process on the machine can read a command line, and the scanner could use it instead of the token scantoken verifies"),
+        )
+        .hint("remove it: scantoken run hands the scanner the verified token in SONAR_TOKEN, for that process alone"));
+    }
+    let Some((model, name, offset)) = launcher(&args) else {
+        return Ok(unknown(&program_name(&args[0])));
     };
-    let base = program_name(program);
-    let rest = &args[1..];
-    let (scanner, name, props, mut notes) = match base.as_str() {
-        "sonar-scanner" | "sonar-scanner-debug" | "sonar-scanner-npm" | "sonar-runner" => {
-            // The Java CLI and @sonar/scan share the name and the `-D` syntax; @sonar/scan's
-            // `-D` takes several `key=value` words, which the CLI never receives.
-            let scanner = if base == "sonar-scanner-npm" {
-                Scanner::Npm
-            } else {
-                Scanner::JavaLibrary
-            };
-            (scanner, base.clone(), defines(rest, &["-D", "--define"], true), Vec::new())
-        }
-        "npx" | "pnpx" | "bunx" | "pnpm" | "yarn" => match npm_package(rest) {
-            Some((package, after)) => (
-                Scanner::Npm,
-                format!("{base} {package}"),
-                defines(after, &["-D", "--define"], true),
-                Vec::new(),
+    let rest = &args[offset..];
+    let refuse = |u: Unplaced| {
+        let arg = rest.get(u.index).map(String::as_str).unwrap_or("");
+        ConfigError::new(
+            format!("the {name} command line"),
+            format!(
+                "argument {} ({}) cannot be read with certainty: {}",
+                offset + u.index,
+                shown(arg),
+                u.why
             ),
-            None => return Ok(unknown(&base)),
-        },
-        "pysonar" | "pysonar-scanner" => (Scanner::Python, base.clone(), pysonar(rest), Vec::new()),
-        b if is_python(b) => match module_args(rest, "pysonar") {
-            Some(after) => (
-                Scanner::Python,
-                format!("{base} -m pysonar"),
-                pysonar(after),
-                Vec::new(),
-            ),
-            None => return Ok(unknown(&base)),
-        },
-        "uvx" | "pipx" => {
-            let after = rest
-                .iter()
-                .position(|a| a == "pysonar" || a.starts_with("pysonar=="))
-                .map(|i| &rest[i + 1..]);
-            match after {
-                Some(after) => (
-                    Scanner::Python,
-                    format!("{base} pysonar"),
-                    pysonar(after),
-                    Vec::new(),
-                ),
-                None => return Ok(unknown(&base)),
-            }
-        }
-        "mvn" | "mvnw" | "mvnd" => {
-            let mut notes = Vec::new();
-            if !rest.iter().any(|a| a == "sonar:sonar" || a.ends_with(":sonar")) {
-                notes.push(format!("{base}: no sonar:sonar goal among the arguments; the properties it sets were read all the same"));
-            }
-            notes.push("Maven: properties in pom.xml are not read by scantoken; set the project key with -Dsonar.projectKey or a scantoken input so what is verified is what is scanned".into());
-            (
-                Scanner::JavaLibrary,
-                base.clone(),
-                defines(rest, &["-D", "--define"], false),
-                notes,
-            )
-        }
-        "gradle" | "gradlew" => (
-            Scanner::JavaLibrary,
-            base.clone(),
-            defines(rest, &["-D", "--system-prop"], false),
-            vec!["Gradle: the sonar { properties } block of the build script is not read by scantoken; set the project key with -Dsonar.projectKey or a scantoken input so what is verified is what is scanned".into()],
-        ),
-        "dotnet" if rest.first().is_some_and(|a| a.eq_ignore_ascii_case("sonarscanner")) => (
-            Scanner::Dotnet,
-            "dotnet sonarscanner".into(),
-            dotnet(&rest[1..]),
-            Vec::new(),
-        ),
-        "dotnet-sonarscanner" | "sonarscanner.msbuild" => {
-            (Scanner::Dotnet, base.clone(), dotnet(rest), Vec::new())
-        }
-        _ => return Ok(unknown(&base)),
+        )
+        .hint("write it in a form the scanner documents (-Dkey=value, or its full option name), or set the value with a scantoken input; scantoken refuses what it cannot read, so that what it verifies is what is scanned")
     };
-    if let Some((key, _)) = props
+    let mut notes = Vec::new();
+    let properties = match model {
+        Model::Commander => commander::read(rest).map_err(refuse)?,
+        Model::Argparse => argparse::read(rest).map_err(refuse)?,
+        Model::Dotnet => dotnet::read(rest).map_err(refuse)?,
+        Model::ScannerCli => sonar_scanner(rest).map_err(refuse)?,
+        Model::Maven => {
+            let (props, goal) = java_launcher::maven(rest).map_err(refuse)?;
+            if !goal {
+                notes.push(format!("{name}: no sonar:sonar goal among the arguments; the properties it sets were read all the same"));
+            }
+            notes.push("Maven: properties in pom.xml and settings.xml are not read by scantoken; set the project key with -Dsonar.projectKey or a scantoken input so what is verified is what is scanned".into());
+            props
+        }
+        Model::Gradle => {
+            let (props, task) = java_launcher::gradle(rest).map_err(refuse)?;
+            if !task {
+                notes.push(format!("{name}: no sonar task among the arguments; the properties it sets were read all the same"));
+            }
+            notes.push("Gradle: the sonar { properties } block of the build script is not read by scantoken; set the project key with -Dsonar.projectKey or a scantoken input so what is verified is what is scanned".into());
+            props
+        }
+    };
+    if let Some((key, _)) = properties
         .iter()
         .find(|(k, _)| CREDENTIAL_KEYS.contains(&k.as_str()))
     {
@@ -153,15 +170,79 @@ pub fn read(argv: &[OsString]) -> Result<ScannerCommand, ConfigError> {
         )
         .hint(format!("remove {key} from the command: scantoken run hands the scanner the verified token in SONAR_TOKEN, for that process alone")));
     }
-    if scanner == Scanner::Dotnet {
+    if let Some((key, _)) = properties
+        .iter()
+        .find(|(k, v)| TARGET_KEYS.contains(&k.as_str()) && v.trim().is_empty())
+    {
+        return Err(ConfigError::new(
+            format!("the {name} command line"),
+            format!("sets {key} to an empty value, which the scanner would take over every other source"),
+        )
+        .hint(format!("give {key} a value, or remove it from the command")));
+    }
+    if model == Model::Dotnet {
         notes.push("the SonarScanner for .NET reads the token only from SONARQUBE_SCANNER_PARAMS: run puts it there too, for this process alone".into());
     }
     Ok(ScannerCommand {
-        scanner: Some(scanner),
+        scanner: Some(model.scanner()),
         name,
-        properties: props,
+        properties,
         notes,
     })
+}
+
+/// `sonar-scanner` may be the SonarScanner CLI or @sonar/scan under its former bin name: a
+/// reading that one of them would refuse (the scan never starts there) gives way to the other;
+/// both must agree on every target property.
+fn sonar_scanner(rest: &[String]) -> Result<Props, Unplaced> {
+    match (java_launcher::scanner_cli(rest), commander::read(rest)) {
+        (Ok(cli), Ok(npm)) => {
+            let last = |props: &Props, key: &str| {
+                props
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            };
+            match TARGET_KEYS.iter().find(|k| last(&cli, k) != last(&npm, k)) {
+                None => Ok(cli),
+                Some(k) => {
+                    let index = rest.iter().position(|a| a.contains(*k)).unwrap_or_default();
+                    Err(Unplaced::at(index, format!("the SonarScanner CLI and @sonar/scan (both installed as sonar-scanner) read {k} differently here")))
+                }
+            }
+        }
+        (Ok(cli), Err(_)) => Ok(cli),
+        (Err(_), Ok(npm)) => Ok(npm),
+        (Err(u), Err(_)) => Err(u),
+    }
+}
+
+/// A word that holds a Sonar token (FACTS §1): `sqp_`/`sqa_`/`squ_` + 40 hex, or `sqco_` + 59
+/// alphanumerics, anywhere in it.
+fn looks_like_token(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    let run = |from: usize, ok: fn(&u8) -> bool| bytes[from..].iter().take_while(|b| ok(b)).count();
+    for (i, _) in word.match_indices("sq") {
+        let rest = &word[i..];
+        let server = ["sqp_", "sqa_", "squ_"].iter().any(|p| rest.starts_with(p));
+        if server && run(i + 4, |b| b.is_ascii_hexdigit()) >= 40 {
+            return true;
+        }
+        if rest.starts_with("sqco_") && run(i + 5, |b| b.is_ascii_alphanumeric()) >= 59 {
+            return true;
+        }
+    }
+    false
+}
+
+/// An argument as a refusal may show it: up to its first `=` (a value may be a secret), at
+/// most 40 characters.
+fn shown(arg: &str) -> String {
+    let head = arg.split('=').next().unwrap_or(arg);
+    let cut: String = head.chars().take(40).collect();
+    let more = if cut.len() < arg.len() { "…" } else { "" };
+    quote(&format!("{cut}{more}"))
 }
 
 fn unknown(base: &str) -> ScannerCommand {
@@ -170,7 +251,7 @@ fn unknown(base: &str) -> ScannerCommand {
         name: base.to_owned(),
         properties: Vec::new(),
         notes: vec![format!(
-            "{} is not a scanner command scantoken knows (sonar-scanner, npx @sonar/scan, pysonar, mvn, gradle, dotnet sonarscanner): it gets the scanner's environment, but its arguments were not read, so a property set there is not verified",
+            "{} is not a scanner command scantoken knows (sonar-scanner, npx @sonar/scan, pysonar, mvn, gradle, dotnet sonarscanner): it gets the scanner's environment, but its arguments were not read, so ok covers the configuration scantoken read (inputs, variables, files), not what the command line may set",
             quote(base)
         )],
     }
@@ -180,12 +261,121 @@ fn unknown(base: &str) -> ScannerCommand {
 fn program_name(program: &str) -> String {
     let last = program.rsplit(['/', '\\']).next().unwrap_or(program);
     let lower = last.to_ascii_lowercase();
-    for ext in [".exe", ".cmd", ".bat", ".sh", ".js"] {
+    for ext in [".exe", ".cmd", ".bat", ".sh", ".js", ".dll", ".ps1"] {
         if let Some(stem) = lower.strip_suffix(ext) {
             return stem.to_owned();
         }
     }
     lower
+}
+
+/// Which scanner `args` starts, the name to show, and where its own arguments begin.
+fn launcher(args: &[String]) -> Option<(Model, String, usize)> {
+    let base = program_name(&args[0]);
+    let bin = |b: &str| -> Option<Model> {
+        match b {
+            "sonar-scanner" | "sonar-scanner-debug" | "sonar-runner" => Some(Model::ScannerCli),
+            "sonar-scanner-npm" => Some(Model::Commander),
+            "pysonar" | "pysonar-scanner" => Some(Model::Argparse),
+            "mvn" | "mvnw" | "mvnd" => Some(Model::Maven),
+            "gradle" | "gradlew" => Some(Model::Gradle),
+            "dotnet-sonarscanner" | "sonarscanner.msbuild" => Some(Model::Dotnet),
+            _ => None,
+        }
+    };
+    if let Some(model) = bin(&base) {
+        return Some((model, base, 1));
+    }
+    let rest = &args[1..];
+    match base.as_str() {
+        "npx" | "pnpx" | "bunx" => npm_package(rest, 1, &base),
+        "pnpm" | "yarn" | "npm" => {
+            let verb = rest.first()?;
+            matches!(verb.as_str(), "dlx" | "exec" | "x").then_some(())?;
+            npm_package(&rest[1..], 2, &format!("{base} {verb}"))
+        }
+        "node" | "nodejs" | "bun" => {
+            let at = first_word(
+                rest,
+                &["-r", "--require", "--import", "--loader", "--env-file"],
+            )?;
+            let script = rest[at].replace('\\', "/");
+            let npm = script.ends_with("@sonar/scan/bin/sonar-scanner.js")
+                || script.ends_with("sonarqube-scanner/bin/sonar-scanner.js")
+                || script.ends_with("/.bin/sonar-scanner-npm")
+                || script == "sonar-scanner-npm";
+            npm.then(|| (Model::Commander, format!("{base} {}", rest[at]), at + 2))
+        }
+        "dotnet" => {
+            let first = rest.first()?;
+            if first.eq_ignore_ascii_case("sonarscanner") {
+                Some((Model::Dotnet, "dotnet sonarscanner".into(), 2))
+            } else if program_name(first) == "sonarscanner.msbuild" {
+                Some((Model::Dotnet, format!("dotnet {first}"), 2))
+            } else {
+                None
+            }
+        }
+        b if is_python(b) => {
+            // Interpreter options before `-m`; -X and -W take a value.
+            let mut i = 0;
+            while let Some(a) = rest.get(i) {
+                match a.as_str() {
+                    "-m" => break,
+                    "-X" | "-W" => i += 2,
+                    o if o.starts_with('-') && !o.starts_with("-c") => i += 1,
+                    _ => return None,
+                }
+            }
+            let module = rest.get(i + 1)?;
+            matches!(module.as_str(), "pysonar" | "pysonar_scanner")
+                .then(|| (Model::Argparse, format!("{base} -m {module}"), i + 3))
+        }
+        "uvx" | "pipx" | "uv" => {
+            // `pipx run [--spec S] pysonar`, `uvx [--from S] pysonar`, `uv tool run pysonar`.
+            let mut i = 0;
+            if base == "pipx" {
+                (rest.first()? == "run").then_some(())?;
+                i = 1;
+            } else if base == "uv" {
+                (rest.first()? == "tool" && rest.get(1)? == "run").then_some(())?;
+                i = 2;
+            }
+            let at = i + first_word(
+                &rest[i..],
+                &[
+                    "--spec",
+                    "--from",
+                    "--with",
+                    "--python",
+                    "-p",
+                    "--index-url",
+                    "-i",
+                ],
+            )?;
+            let word = &rest[at];
+            let package = word.split(['=', '@', '<', '>', '[']).next().unwrap_or(word);
+            matches!(package, "pysonar" | "pysonar-scanner")
+                .then(|| (Model::Argparse, format!("{base} {package}"), at + 2))
+        }
+        _ => None,
+    }
+}
+
+/// The first word that is not an option, stepping over the values of `valued` options (and
+/// one `--`).
+fn first_word(words: &[String], valued: &[&str]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        if w == "--" {
+            return words.get(i + 1).map(|_| i + 1);
+        }
+        if !w.starts_with('-') {
+            return Some(i);
+        }
+        i += if valued.contains(&w.as_str()) { 2 } else { 1 };
+    }
+    None
 }
 
 fn is_python(base: &str) -> bool {
@@ -195,145 +385,22 @@ fn is_python(base: &str) -> bool {
             .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
-/// The arguments after `-m <module>` (`python3 -m pysonar ...`).
-fn module_args<'a>(rest: &'a [String], module: &str) -> Option<&'a [String]> {
-    let i = rest.iter().position(|a| a == "-m")?;
-    (rest.get(i + 1)? == module).then(|| &rest[i + 2..])
-}
-
-/// `npx --yes @sonar/scan@5 -Dk=v` → (`@sonar/scan@5`, the arguments after it). Also
-/// `pnpm dlx`, `yarn dlx` and `npx sonarqube-scanner` (the package's former name).
-fn npm_package(rest: &[String]) -> Option<(String, &[String])> {
-    let i = rest.iter().position(|a| {
-        a.starts_with("@sonar/scan")
-            || a == "sonarqube-scanner"
-            || a.starts_with("sonarqube-scanner@")
-    })?;
-    let before_ok = rest[..i]
-        .iter()
-        .all(|a| a.starts_with('-') || a == "dlx" || a == "exec" || a == "--");
-    before_ok.then(|| (rest[i].clone(), &rest[i + 1..]))
-}
-
-/// `-Dkey=value`, `-D key=value`, `--define key=value`, `--define=key=value` (and Gradle's
-/// `--system-prop`). `variadic`: @sonar/scan's `-D` keeps taking `key=value` words up to the
-/// next option (commander's variadic option). A `-D` with no `=` sets the key to `true`, as
-/// Maven does.
-fn defines(args: &[String], flags: &[&str], variadic: bool) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    let split = |word: &str| match word.split_once('=') {
-        Some((k, v)) => (k.to_owned(), v.to_owned()),
-        None => (word.to_owned(), "true".to_owned()),
+/// `npx --yes @sonar/scan@5 -Dk=v` → @sonar/scan, its arguments after it. The command may
+/// be the package (`@sonar/scan`, its former name `sonarqube-scanner`) or its bin
+/// (`sonar-scanner-npm`, or `sonar-scanner`, which may also be the Java CLI).
+fn npm_package(rest: &[String], skipped: usize, launcher: &str) -> Option<(Model, String, usize)> {
+    let at = first_word(rest, &["-p", "--package", "-c", "--call"])?;
+    let word = rest[at].as_str();
+    let without_version = match word.strip_prefix('@') {
+        Some(scoped) => format!("@{}", scoped.split('@').next().unwrap_or(scoped)),
+        None => word.split('@').next().unwrap_or(word).to_owned(),
     };
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if arg == "--" {
-            break;
-        }
-        let mut separate = false;
-        for flag in flags {
-            if arg == flag {
-                separate = true;
-            } else if let Some(word) = arg
-                .strip_prefix(&format!("{flag}="))
-                .filter(|_| flag.starts_with("--"))
-            {
-                out.push(split(word));
-            } else if let Some(word) = arg
-                .strip_prefix(flag)
-                .filter(|w| !flag.starts_with("--") && !w.is_empty())
-            {
-                out.push(split(word));
-            }
-        }
-        if separate {
-            if let Some(word) = args.get(i) {
-                out.push(split(word));
-                i += 1;
-            }
-            while variadic
-                && args
-                    .get(i)
-                    .is_some_and(|w| !w.starts_with('-') && w.contains('='))
-            {
-                out.push(split(&args[i]));
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// pysonar: its named flags (`--sonar-project-key X`, `--sonar-project-key=X`), its declared
-/// `-D` options (`-Dsonar.projectKey X` takes the next word, as argparse does), and any
-/// other `-Dkey=value` (a bare `-Dkey` is `true`).
-fn pysonar(args: &[String]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        let (flag, attached) = match arg.split_once('=') {
-            Some((f, v)) => (f, Some(v.to_owned())),
-            None => (arg.as_str(), None),
-        };
-        let named = PYSONAR_FLAGS
-            .iter()
-            .chain(&PYSONAR_DECLARED_ALIASES)
-            .find(|(f, _)| *f == flag)
-            .map(|(_, key)| (*key).to_owned())
-            .or_else(|| {
-                // Every property pysonar declares has a `-D<key>` spelling that takes the
-                // next word; the ones that decide the target are in the table above.
-                let key = flag.strip_prefix("-D")?;
-                PYSONAR_FLAGS
-                    .iter()
-                    .any(|(_, k)| *k == key)
-                    .then(|| key.to_owned())
-            });
-        match (named, attached) {
-            (Some(key), Some(value)) => out.push((key, value)),
-            (Some(key), None) => {
-                if let Some(value) = args.get(i) {
-                    out.push((key, value.clone()));
-                    i += 1;
-                }
-            }
-            (None, attached) => {
-                if let Some(key) = flag.strip_prefix("-D").filter(|k| !k.is_empty()) {
-                    out.push((key.to_owned(), attached.unwrap_or_else(|| "true".into())));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The SonarScanner for .NET: `begin /k:KEY /o:ORG /d:key=value` (also `-k:`, `-o:`,
-/// `-d:`, and the long `/key:`, `/organization:`); `end /d:sonar.token=...`.
-fn dotnet(args: &[String]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for arg in args {
-        let Some(body) = arg.strip_prefix('/').or_else(|| arg.strip_prefix('-')) else {
-            continue;
-        };
-        let Some((name, value)) = body.split_once(':') else {
-            continue;
-        };
-        match name.to_ascii_lowercase().as_str() {
-            "k" | "key" => out.push(("sonar.projectKey".into(), value.to_owned())),
-            "o" | "organization" => out.push(("sonar.organization".into(), value.to_owned())),
-            "d" => {
-                if let Some((k, v)) = value.split_once('=') {
-                    out.push((k.to_owned(), v.to_owned()));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+    let model = match without_version.as_str() {
+        "@sonar/scan" | "sonarqube-scanner" | "sonar-scanner-npm" => Model::Commander,
+        "sonar-scanner" => Model::ScannerCli,
+        _ => return None,
+    };
+    Some((model, format!("{launcher} {word}"), skipped + at + 1))
 }
 
 #[cfg(test)]
@@ -370,7 +437,11 @@ mod tests {
                     "-X",
                 ],
                 Scanner::JavaLibrary,
-                kv(&[("sonar.projectKey", "a"), ("sonar.organization", "o")]),
+                kv(&[
+                    ("sonar.projectKey", "a"),
+                    ("sonar.organization", "o"),
+                    ("sonar.verbose", "true"),
+                ]),
             ),
             (
                 &[
@@ -392,7 +463,11 @@ mod tests {
                     "--debug",
                 ],
                 Scanner::Npm,
-                kv(&[("sonar.projectKey", "a"), ("sonar.branch.name", "b")]),
+                kv(&[
+                    ("sonar.verbose", "true"),
+                    ("sonar.projectKey", "a"),
+                    ("sonar.branch.name", "b"),
+                ]),
             ),
             (
                 &[
@@ -463,6 +538,7 @@ mod tests {
                     ("sonar.projectKey", "a"),
                     ("sonar.organization", "o"),
                     ("sonar.host.url", "https://h"),
+                    ("sonar.projectVersion", "1.0"),
                 ]),
             ),
         ];
@@ -659,5 +735,232 @@ mod tests {
         ] {
             assert_eq!(notes(words), "", "{words:?}");
         }
+    }
+
+    /// Issue 21, cases 1 and 2: the spellings the parsers accept and the old rules missed.
+    #[test]
+    fn the_parsers_own_spellings_are_read() {
+        const TOKEN: &str = "CANARYcanaryCANARY";
+        for words in [
+            &["pysonar", "-tCANARYcanaryCANARY"][..],
+            &["pysonar", "-vtCANARYcanaryCANARY"],
+            &["pysonar", "-Dsonar.tok", TOKEN],
+            &["pysonar", "-Dsonar.verbose=tCANARYcanaryCANARY"],
+            &["npx", "@sonar/scan", "-XDsonar.token=CANARYcanaryCANARY"],
+            &[
+                "sonar-scanner-npm",
+                "-D",
+                "sonar.verbose",
+                "sonar.login=CANARYcanaryCANARY",
+            ],
+        ] {
+            let e = read_words(words).unwrap_err().to_string();
+            assert!(!e.contains("CANARY"), "{e}");
+            assert!(
+                e.contains("sonar.token") || e.contains("sonar.login"),
+                "{words:?}: {e}"
+            );
+        }
+        let key = |words: &[&str]| {
+            let (_, p) = props(words);
+            p.iter()
+                .rev()
+                .find(|(k, _)| k == "sonar.projectKey")
+                .map(|(_, v)| v.clone())
+        };
+        let other = Some("other".to_string());
+        assert_eq!(
+            key(&["sonar-scanner-npm", "-XDsonar.projectKey=other"]),
+            other
+        );
+        assert_eq!(
+            key(&[
+                "npx",
+                "@sonar/scan",
+                "-D",
+                "sonar.verbose",
+                "sonar.scm.disabled",
+                "sonar.projectKey=other"
+            ]),
+            other
+        );
+        assert_eq!(key(&["pysonar", "-Dsonar.projectK", "other"]), other);
+
+        // pysonar applies an undeclared -D after every declared option.
+        let (_, p) = props(&[
+            "pysonar",
+            "-Dsonar.scanner.sonarcloudUrl=http://x",
+            "--sonar-scanner-cloud-url",
+            "http://y",
+        ]);
+        assert_eq!(
+            p.iter()
+                .rev()
+                .find(|(k, _)| k == "sonar.scanner.sonarcloudUrl")
+                .unwrap()
+                .1,
+            "http://x"
+        );
+    }
+
+    /// Fail closed: what a model cannot place is refused, naming it.
+    #[test]
+    fn an_argument_the_model_cannot_place_is_refused_by_name() {
+        for (words, named) in [
+            (&["pysonar", "-Dsonar.p", "x"][..], "-Dsonar.p"),
+            (&["pysonar", "--sonar-proj", "x"], "--sonar-proj"),
+            (&["pysonar", "make"], "make"),
+            (&["npx", "@sonar/scan", "-Q"], "-Q"),
+            (&["sonar-scanner-npm", "-Dsonar.projectKey=a", "b=c"], "b…"),
+            (&["mvn", "--de", "sonar.projectKey=x"], "--de"),
+            (
+                &["dotnet", "sonarscanner", "begin", "/s:settings.xml"],
+                "/s:settings.xml",
+            ),
+            (
+                &["sonar-scanner", "--define=sonar.projectKey=a", "-e"],
+                "--define",
+            ),
+        ] {
+            let e = read_words(words).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("({}", quote(named))) || e.contains(named),
+                "{words:?}: {e}"
+            );
+            assert!(e.contains("cannot be read with certainty"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_token_anywhere_on_any_command_line_is_refused_unshown() {
+        let token = format!("sqp_{}", "ab12".repeat(10));
+        let cloud = format!("sqco_{}", "Ab1".repeat(20));
+        for words in [
+            vec!["make".to_string(), "scan".into(), format!("TOKEN={token}")],
+            vec!["mvn".into(), "sonar:sonar".into(), format!("-Dx={cloud}")],
+        ] {
+            let argv: Vec<OsString> = words.iter().map(OsString::from).collect();
+            let e = read(&argv).unwrap_err().to_string();
+            assert!(
+                !e.contains(&token[4..20]) && !e.contains(&cloud[5..20]),
+                "{e}"
+            );
+            assert!(e.contains("argument 2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn every_way_of_starting_the_bootstrappers() {
+        let key_a = || kv(&[("sonar.projectKey", "a")]);
+        for (words, scanner) in [
+            (
+                &[
+                    "node",
+                    "--max-old-space-size=4096",
+                    "/ci/node_modules/@sonar/scan/bin/sonar-scanner.js",
+                    "-Dsonar.projectKey=a",
+                ][..],
+                Scanner::Npm,
+            ),
+            (
+                &[
+                    "node",
+                    "node_modules/.bin/sonar-scanner-npm",
+                    "-Dsonar.projectKey=a",
+                ],
+                Scanner::Npm,
+            ),
+            (
+                &["npx", "sonar-scanner-npm", "-Dsonar.projectKey=a"],
+                Scanner::Npm,
+            ),
+            (
+                &["npx", "-y", "@sonar/scan@5.0.1", "-Dsonar.projectKey=a"],
+                Scanner::Npm,
+            ),
+            (
+                &["npm", "exec", "--", "@sonar/scan", "-Dsonar.projectKey=a"],
+                Scanner::Npm,
+            ),
+            (
+                &["npx", "sonar-scanner", "-Dsonar.projectKey=a"],
+                Scanner::JavaLibrary,
+            ),
+            (
+                &["python", "-m", "pysonar_scanner", "--project-key", "a"],
+                Scanner::Python,
+            ),
+            (
+                &[
+                    "pipx",
+                    "run",
+                    "--spec",
+                    "pysonar==1.10.0.5888",
+                    "pysonar",
+                    "--project-key=a",
+                ],
+                Scanner::Python,
+            ),
+            (
+                &["uv", "tool", "run", "pysonar", "--project-key=a"],
+                Scanner::Python,
+            ),
+            (
+                &["uvx", "--from", "pysonar", "pysonar", "--project-key=a"],
+                Scanner::Python,
+            ),
+            (
+                &["/opt/venv/bin/pysonar", "-Dsonar.projectKey=a"],
+                Scanner::Python,
+            ),
+            (
+                &["C:\\tools\\SonarScanner.MSBuild.exe", "begin", "/k:a"],
+                Scanner::Dotnet,
+            ),
+            (
+                &[
+                    "dotnet",
+                    "/opt/sonar/SonarScanner.MSBuild.dll",
+                    "begin",
+                    "-k:a",
+                ],
+                Scanner::Dotnet,
+            ),
+            (
+                &["./gradlew", "sonarqube", "-Dsonar.projectKey=a"],
+                Scanner::JavaLibrary,
+            ),
+            (
+                &["gradlew.bat", ":app:sonar", "-Dsonar.projectKey=a"],
+                Scanner::JavaLibrary,
+            ),
+            (
+                &["mvnw.cmd", "sonar:sonar", "-Dsonar.projectKey=a"],
+                Scanner::JavaLibrary,
+            ),
+        ] {
+            assert_eq!(props(words), (Some(scanner), key_a()), "{words:?}");
+        }
+        for words in [
+            &["node", "server.js", "-Dsonar.projectKey=a"][..],
+            &["npx", "eslint"],
+            &["uvx", "ruff"],
+            &["pipx", "install", "pysonar"],
+        ] {
+            assert_eq!(read_words(words).unwrap().scanner, None, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn sonar_scanner_is_read_both_ways_and_must_agree() {
+        // The CLI stops at `b=2`, so the npm reading is the scan that can run.
+        let (_, p) = props(&["sonar-scanner", "-D", "a=1", "sonar.projectKey=x"]);
+        assert_eq!(p, kv(&[("a", "1"), ("sonar.projectKey", "x")]));
+        // A bare -Dkey is `true` for the CLI, empty for @sonar/scan: a target key differs.
+        let e = read_words(&["sonar-scanner", "-Dsonar.branch.name"]).unwrap_err();
+        assert!(
+            e.to_string().contains("read sonar.branch.name differently"),
+            "{e}"
+        );
     }
 }

@@ -135,8 +135,12 @@ pub struct ScannerConfig {
     variables: Vec<(String, String, String, Readers)>,
     /// Parsed JSON parameter variables: (variable, object).
     json: Vec<(String, BTreeMap<String, String>)>,
-    /// Parsed properties files: (path, key/value).
+    /// Parsed properties files: (path, key/value), values as written.
     files: Vec<(PathBuf, BTreeMap<String, String>)>,
+    /// The same values with `${env.NAME}` resolved from the environment, as @sonar/scan
+    /// (`resolveEnvVariables`) and the SonarScanner CLI resolve them; `Err(NAME)` for a
+    /// variable that is not set, which stops those scanners.
+    files_resolved: Vec<BTreeMap<String, Result<String, String>>>,
     /// The scanners whose rules count: all of them, unless `scantoken run` knows which
     /// scanner it starts.
     scanners: Vec<Scanner>,
@@ -185,12 +189,21 @@ impl ScannerConfig {
                 files.push((path.clone(), parse_properties(&path, &bytes)?));
             }
         }
+        let files_resolved = files
+            .iter()
+            .map(|(_, map)| {
+                map.iter()
+                    .map(|(k, v)| (k.clone(), resolve_env_references(v, env)))
+                    .collect()
+            })
+            .collect();
         Ok(ScannerConfig {
             command_line: Vec::new(),
             command_name: None,
             variables,
             json,
             files,
+            files_resolved,
             scanners: Scanner::ALL.to_vec(),
         })
     }
@@ -246,6 +259,9 @@ impl ScannerConfig {
                 value,
                 readers: self.scanners.clone(),
             });
+            // The command line beats every variable, for every scanner (pysonar ranks its
+            // `--sonar-project-key` above `SONAR_PROJECT_KEY`): a variable decides nothing.
+            return out;
         }
         for (var, k, v, readers) in &self.variables {
             let readers = self.read_by_some(readers);
@@ -288,17 +304,50 @@ impl ScannerConfig {
                 })
             })
             .or_else(|| {
-                self.files.iter().find_map(|(path, map)| {
-                    let v = map.get(key).filter(|v| !v.trim().is_empty())?;
-                    Some(Sourced::new(
-                        v.trim().to_owned(),
-                        Origin::PropertiesFile {
-                            path: path.clone(),
-                            key: key.into(),
-                        },
-                    ))
-                })
+                self.files
+                    .iter()
+                    .zip(&self.files_resolved)
+                    .find_map(|((path, map), resolved)| {
+                        let v = match resolved.get(key) {
+                            Some(Ok(v)) if self.resolves_env_references() => v,
+                            _ => map.get(key)?,
+                        };
+                        let v = Some(v).filter(|v| !v.trim().is_empty())?;
+                        Some(Sourced::new(
+                            v.trim().to_owned(),
+                            Origin::PropertiesFile {
+                                path: path.clone(),
+                                key: key.into(),
+                            },
+                        ))
+                    })
             })
+    }
+
+    /// Whether the scanners that count resolve `${env.NAME}` in a properties file: @sonar/scan
+    /// and the SonarScanner CLI do; pysonar reads the text as written (jproperties).
+    fn resolves_env_references(&self) -> bool {
+        self.scanners
+            .iter()
+            .any(|s| matches!(s, Scanner::Npm | Scanner::JavaLibrary))
+    }
+
+    /// A `${env.NAME}` in a properties file whose variable is not set: @sonar/scan stops with
+    /// "references undefined environment variable", so scantoken refuses it before the scan.
+    pub fn check_env_references(&self) -> Result<(), ConfigError> {
+        if !self.resolves_env_references() {
+            return Ok(());
+        }
+        for ((path, _), resolved) in self.files.iter().zip(&self.files_resolved) {
+            if let Some((key, Err(name))) = resolved.iter().find(|(_, v)| v.is_err()) {
+                return Err(ConfigError::new(
+                    format!("{} key {key}", path.display()),
+                    format!("references ${{env.{name}}}, and {name} is not set: the scanner stops there"),
+                )
+                .hint(format!("set {name} in the job's environment, or write the value in the file")));
+            }
+        }
+        Ok(())
     }
 
     /// The JSON parameters already in the environment (the newest variable), so exports can
@@ -358,6 +407,41 @@ impl ScannerConfig {
             }
         }
         out
+    }
+}
+
+/// `${env.NAME}` references replaced by the variables' values; `Err(NAME)` for the first
+/// that is not set.
+fn resolve_env_references(value: &str, env: &Env) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find("${env.") {
+        let after = &rest[at + 6..];
+        let Some(end) = after.find('}').filter(|&e| e > 0) else {
+            break;
+        };
+        let name = &after[..end];
+        out.push_str(&rest[..at]);
+        match env.get(name) {
+            Some(v) => out.push_str(v),
+            None => return Err(name.to_owned()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Whether two values of `key` mean the same to the scanners: URLs (`sonar.host.url`,
+/// `sonar.scanner.sonarcloudUrl`, `sonar.scanner.apiBaseUrl`) are the same with or without a
+/// final `/`, which the scanners strip (@sonar/scan `getHostProperties`, the Java library's
+/// endpoint resolution); other values must be equal.
+pub fn same_value(key: &str, a: &str, b: &str) -> bool {
+    let is_url = key.ends_with(".url") || key.ends_with("Url");
+    if is_url {
+        a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
+    } else {
+        a == b
     }
 }
 

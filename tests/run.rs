@@ -10,7 +10,9 @@ use common::{pairs, scantoken, set};
 use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
 use std::path::Path;
 
-const SOT_PAYMENTS: &str = "sqco_PAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpaymentsPAYMENTSpay";
+/// Random, as real tokens are: the output masking also hides any 8-character piece of a
+/// token, so a canary spelling words would hide those words elsewhere (`acme_payments`).
+const SOT_PAYMENTS: &str = "sqco_kASAOsE1nYEZ9GlGHpYaax7LBejYWo6oScBVX4ANCc9vIFShP88xbjV0fhZ";
 
 fn emulator() -> BlockingEmulator {
     let scenario = Scenario::from_yaml_str(&format!(
@@ -49,7 +51,7 @@ echo "legacy: $SONARQUBE_SCANNER_PARAMS"
 echo "stderr token: $SONAR_TOKEN" >&2
 exit "${FAKE_EXIT:-0}"
 "#;
-    for name in ["sonar-scanner", "pysonar", "mvn"] {
+    for name in ["sonar-scanner", "sonar-scanner-npm", "pysonar", "mvn"] {
         let path = bin.join(name);
         std::fs::write(&path, script).unwrap();
         make_executable(&path);
@@ -515,5 +517,293 @@ fn output_after_one_stream_closes_is_still_relayed_masked() {
         let relayed = if stream == "stderr" { &stderr } else { &stdout };
         assert!(relayed.contains("late ***"), "{stream}: {relayed}");
         assert!(!stdout.contains(SOT_PAYMENTS) && !stderr.contains(SOT_PAYMENTS));
+    }
+}
+
+// Issue 21: the command line read as each scanner's parser reads it.
+
+/// A token smuggled in a spelling the parsers accept is refused before anything starts, and
+/// never shown.
+#[test]
+fn a_token_in_any_spelling_the_parsers_accept_is_refused_unshown() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let smuggled = "SMUGGLEDsmuggledSMUGGLED";
+    for command in [
+        vec!["pysonar".to_string(), format!("-t{smuggled}")],
+        vec!["pysonar".into(), "-Dsonar.tok".into(), smuggled.into()],
+        vec![
+            "sonar-scanner-npm".into(),
+            format!("-XDsonar.token={smuggled}"),
+        ],
+    ] {
+        let mut args = vec!["run".to_string(), "--".into()];
+        args.extend(command.clone());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &args);
+        assert_eq!(code, 2, "{command:?}: {stderr}");
+        assert!(stderr.contains("sonar.token"), "{stderr}");
+        assert!(!stdout.contains("args:"), "the scanner started: {stdout}");
+        assert!(
+            !stderr.contains("SMUGGLED") && !stdout.contains("SMUGGLED"),
+            "{stderr}"
+        );
+    }
+}
+
+/// The project key in the spellings the old rules missed decides what is verified: the token
+/// cannot scan acme_ledger, so each is a failed verdict and nothing starts.
+#[test]
+fn a_project_key_in_the_parsers_own_spellings_is_verified() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    for command in [
+        &["sonar-scanner-npm", "-XDsonar.projectKey=acme_ledger"][..],
+        &[
+            "sonar-scanner-npm",
+            "-D",
+            "sonar.verbose",
+            "sonar.scm.disabled",
+            "sonar.projectKey=acme_ledger",
+        ],
+        &["pysonar", "-Dsonar.projectK", "acme_ledger"],
+    ] {
+        let mut args = vec!["run", "--"];
+        args.extend(command);
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &args);
+        assert_eq!(code, 1, "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("acme_ledger") && stderr.contains("no-scan-permission"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("args:"), "the scanner started: {stdout}");
+    }
+    // An ambiguous prefix is refused by name (exit 2), as argparse would stop at it.
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "-Dsonar.p", "x"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("\"-Dsonar.p\"") && stderr.contains("ambiguous"),
+        "{stderr}"
+    );
+}
+
+/// pysonar applies an undeclared `-Dsonar.scanner.sonarcloudUrl=X` after its named
+/// `--sonar-scanner-cloud-url Y`: X is what the scan uses, so X is what is verified (here
+/// unreachable, exit 3), not Y (the emulator, which would have said ok).
+#[test]
+fn pysonars_undeclared_define_beats_its_named_option() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "pysonar",
+            "-Dsonar.scanner.sonarcloudUrl=https://elsewhere.example",
+            "--sonar-scanner-cloud-url",
+            &e.web_url(),
+        ],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("elsewhere.example could not be reached"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("args:"), "{stdout}");
+}
+
+/// pysonar ranks its own `--sonar-project-key` above a job-level `SONAR_PROJECT_KEY`: the
+/// variable decides nothing, so it is no reason to refuse.
+#[test]
+fn pysonars_own_flag_beats_a_job_level_project_key_variable() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    set(&mut env, "SONAR_PROJECT_KEY", "acme_ledger");
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--",
+            "pysonar",
+            "--sonar-project-key",
+            "acme_payments",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+}
+
+/// `https://host/` and `https://host` are the same host to the scanners, which strip the slash.
+#[test]
+fn a_final_slash_does_not_make_another_host() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let url = format!("-Dsonar.scanner.sonarcloudUrl={}/", e.web_url());
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sonar-scanner",
+            &url,
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// `${env.NAME}` in sonar-project.properties, resolved as @sonar/scan and the SonarScanner
+/// CLI resolve it; a variable that is not set stops those scanners, so it is refused.
+#[test]
+fn env_references_in_the_properties_file_are_resolved() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.projectKey=${env.APP}_payments\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("${env.APP}") && stderr.contains("APP is not set"),
+        "{stderr}"
+    );
+    set(&mut env, "APP", "acme");
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+}
+
+/// A command scantoken does not know: where the target cannot be resolved, the error says
+/// its command line was not read.
+#[test]
+fn an_unknown_command_without_a_target_says_its_command_line_was_not_read() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "make", "scan", "SONAR_KEY=acme_payments"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("project key"), "{stderr}");
+    assert!(
+        stderr.contains("command line of make was not read"),
+        "{stderr}"
+    );
+}
+
+/// A stand-in bootstrapper (`sh`) that starts a stand-in engine and waits for it, as
+/// @sonar/scan and pysonar start `java`; `ignore`: the engine ignores SIGTERM, SIGINT and
+/// SIGHUP. SIGTERM goes to scantoken alone, as a cancelled CI job sends it.
+fn cancel_a_scan(ignore: bool) -> (i32, std::time::Duration, String) {
+    use common::cancel;
+    use std::time::Duration;
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let trap = if ignore { "trap '' TERM INT HUP; " } else { "" };
+    let engine = format!(
+        "{trap}echo $$ > engine.tmp; mv engine.tmp engine.pid; while :; do sleep 0.1; done\n"
+    );
+    std::fs::write(dir.path().join("engine.sh"), engine).unwrap();
+    let bootstrapper = "sh engine.sh & wait";
+    let mut child = cancel::start(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--project-key",
+            "acme_payments",
+            "--",
+            "sh",
+            "-c",
+            bootstrapper,
+        ],
+    );
+    let engine = cancel::wait_for_pid_file(
+        &dir.path().join("engine.pid"),
+        Duration::from_secs(20),
+        dir.path(),
+    );
+    let group = cancel::group_of(engine);
+    cancel::signal(child.id(), "TERM");
+    let (code, took) = cancel::wait(&mut child, Duration::from_secs(30), dir.path());
+    let left = cancel::left_in_group(group);
+    assert!(
+        left.is_empty(),
+        "left running: {left:?}\n{}",
+        cancel::output(dir.path())
+    );
+    (code, took, cancel::output(dir.path()))
+}
+
+/// The engine stops with its bootstrapper: the whole scan's process group gets the signal.
+#[test]
+fn a_cancelled_run_stops_the_engine_its_bootstrapper_started() {
+    let (code, took, output) = cancel_a_scan(false);
+    // The bootstrapper (sh) died of SIGTERM: 128 + 15.
+    assert_eq!(code, 143, "{output}");
+    assert!(took < scantoken::child::KILL_GRACE, "{took:?}");
+    assert!(!output.contains("SIGKILL"), "{output}");
+}
+
+/// An engine that ignores the signal is killed after the grace period, and scantoken says so.
+#[test]
+fn an_engine_that_ignores_the_signal_is_killed_after_the_grace_period() {
+    let (code, took, output) = cancel_a_scan(true);
+    assert_eq!(code, 143, "{output}");
+    assert!(took >= scantoken::child::KILL_GRACE, "{took:?}");
+    assert!(output.contains("killed what was left of it"), "{output}");
+}
+
+/// @sonar/scan re-logs the engine's stderr chunk by chunk behind its own prefix, so a token
+/// can reach the log cut in two: no run of 8 of its characters after `sqco_` may show.
+#[test]
+fn a_token_cut_across_prefixed_lines_is_masked_piece_by_piece() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    let (code, _, stderr) = run_shell(
+        dir.path(),
+        &env,
+        r#"t="$SONAR_TOKEN"; printf '[ERROR] Bootstrapper: %s\n[ERROR] Bootstrapper: %s\n' "$(printf %s "$t" | cut -c1-17)" "$(printf %s "$t" | cut -c18-)" >&2"#,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("[ERROR] Bootstrapper: sqco_***"),
+        "{stderr}"
+    );
+    let logged: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("[ERROR] Bootstrapper:"))
+        .collect();
+    assert_eq!(logged.len(), 2, "{stderr}");
+    let body = &SOT_PAYMENTS[5..];
+    for start in 0..=body.len() - 8 {
+        let run = &body[start..start + 8];
+        assert!(
+            !logged.iter().any(|l| l.contains(run)),
+            "{run} shown: {logged:?}"
+        );
     }
 }

@@ -19,8 +19,8 @@ mod common;
 
 use common::scanners::{
     assert_refused_or_scans_the_verified, assert_scan_is_the_verified_one, bootstrap_calls,
-    github_fixture, github_job, gitlab_fixture, run_job, shell_job, EngineInput, Event, Flavor,
-    Scanner, Sonar, EVENTS, PROJECT,
+    github_fixture, github_job, gitlab_fixture, job_env, run_job, scanner_command, scanner_env,
+    shell_job, workspace, EngineInput, Event, Flavor, Scanner, Sonar, EVENTS, PROJECT,
 };
 
 /// Both scanners, a branch and a pull request, after a GitHub step, on one flavor.
@@ -271,4 +271,65 @@ fn run_knows_which_scanner_reads_a_project_key_variable() {
     assert!(run.stderr.contains("SONAR_PROJECT_KEY"), "{}", run.stderr);
     let run = run_job(Scanner::Npm, &sonar, fixture, &other, &[]);
     assert_scan_is_the_verified_one(Scanner::Npm, &sonar, fixture, &run);
+}
+
+/// A cancelled `scantoken run` leaves no scanner process behind, with each real bootstrapper:
+/// the stand-in engine (`java`, started by the bootstrapper) runs until stopped; SIGTERM goes
+/// to scantoken alone, as a cancelled CI job sends it. With an engine that stops on the
+/// signal, the whole scan stops at once; with one that ignores it (and so outlives its
+/// bootstrapper), scantoken kills it after the grace period and says so.
+fn cancel_a_real_scan(which: Scanner, ignore: bool) {
+    use common::cancel;
+    use sonar_emulator::bootstrap::{ENGINE_IGNORE_SIGNALS_VAR, ENGINE_PIDFILE_VAR};
+    use std::time::Duration;
+    let sonar = Sonar::start(Flavor::Server);
+    let dir = workspace();
+    let d = dir.path();
+    let mut env = job_env(&sonar, github_fixture(Event::Branch), &[]);
+    env.extend(scanner_env(d));
+    let pid_file = d.join("engine.pid");
+    env.push((ENGINE_PIDFILE_VAR.into(), pid_file.to_str().unwrap().into()));
+    if ignore {
+        env.push((ENGINE_IGNORE_SIGNALS_VAR.into(), "1".into()));
+    }
+    let mut args = vec!["run".to_string()];
+    args.extend(sonar.target_args());
+    args.push("--".into());
+    args.push(scanner_command(which).to_str().unwrap().into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = cancel::start(d, &env, &args);
+    let engine = cancel::wait_for_pid_file(&pid_file, Duration::from_secs(90), d);
+    let group = cancel::group_of(engine);
+    cancel::signal(child.id(), "TERM");
+    let (code, took) = cancel::wait(&mut child, Duration::from_secs(60), d);
+    let output = sonar.redact(&cancel::output(d));
+    let left = cancel::left_in_group(group);
+    assert!(
+        left.is_empty(),
+        "{which:?}: left running {left:?}\n{output}"
+    );
+    assert_ne!(code, 0, "{which:?}: a cancelled scan passed\n{output}");
+    if ignore {
+        assert!(
+            output.contains("killed what was left of it"),
+            "{which:?}: {output}"
+        );
+    } else {
+        assert!(
+            took < scantoken::child::KILL_GRACE,
+            "{which:?}: {took:?}\n{output}"
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_run_leaves_no_npm_scanner_process_behind() {
+    cancel_a_real_scan(Scanner::Npm, false);
+    cancel_a_real_scan(Scanner::Npm, true);
+}
+
+#[test]
+fn a_cancelled_run_leaves_no_pysonar_process_behind() {
+    cancel_a_real_scan(Scanner::Pysonar, false);
+    cancel_a_real_scan(Scanner::Pysonar, true);
 }

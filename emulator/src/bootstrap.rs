@@ -30,6 +30,11 @@ pub const ENGINE_INPUT_VAR: &str = "SONAR_EMULATOR_ENGINE_INPUT";
 /// The variable holding the stand-in's exit code.
 pub const ENGINE_EXIT_VAR: &str = "SONAR_EMULATOR_ENGINE_EXIT";
 
+/// The variable naming the file a long-running stand-in writes its pid to (see the script).
+pub const ENGINE_PIDFILE_VAR: &str = "SONAR_EMULATOR_ENGINE_PIDFILE";
+/// With `1`, the long-running stand-in ignores SIGTERM, SIGINT and SIGHUP.
+pub const ENGINE_IGNORE_SIGNALS_VAR: &str = "SONAR_EMULATOR_ENGINE_IGNORE_SIGNALS";
+
 /// Where `java` is inside the unpacked archive (the `javaPath` of the JRE answer).
 pub const JAVA_PATH: &str = "jre/bin/java";
 /// The engine jar's file name (the `filename` of the engine answer).
@@ -47,6 +52,14 @@ else
   cat > /dev/null
 fi
 printf '%s\n' '{"level":"INFO","message":"sonar-emulator stand-in engine: properties recorded, nothing analysed"}'
+# A long scan, for tests of cancelling one: it writes its pid to the file this names and runs
+# until killed; with SONAR_EMULATOR_ENGINE_IGNORE_SIGNALS=1 it ignores SIGTERM, SIGINT and
+# SIGHUP, as an engine busy in a shutdown hook may.
+if [ -n "${SONAR_EMULATOR_ENGINE_PIDFILE:-}" ]; then
+  if [ "${SONAR_EMULATOR_ENGINE_IGNORE_SIGNALS:-}" = 1 ]; then trap '' TERM INT HUP; fi
+  echo $$ > "$SONAR_EMULATOR_ENGINE_PIDFILE.tmp" && mv "$SONAR_EMULATOR_ENGINE_PIDFILE.tmp" "$SONAR_EMULATOR_ENGINE_PIDFILE"
+  while :; do sleep 0.1; done
+fi
 exit "${SONAR_EMULATOR_ENGINE_EXIT:-0}"
 "#;
 

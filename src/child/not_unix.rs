@@ -15,3 +15,9 @@ impl Signals {
 }
 
 pub(super) fn forward(_pid: Option<u32>, _signal: i32) {}
+
+pub(super) fn group_alive(_pid: Option<u32>) -> bool {
+    false
+}
+
+pub(super) fn kill_group(_pid: Option<u32>, _stderr: &mut dyn std::io::Write) {}

@@ -293,7 +293,7 @@ pub fn check_scanner_agreement(
         for o in scanner.overrides(key, &exported) {
             let shown = quote(&o.value.value);
             let problem = match props.get(key) {
-                Some(ours) if *ours == o.value.value => continue,
+                Some(ours) if crate::scanner_config::same_value(key, ours, &o.value.value) => continue,
                 Some(ours) => format!(
                     "holds {shown}, which {} use(s) instead of the {key} scantoken verifies and exports ({})",
                     o.scanners(),

@@ -2,6 +2,7 @@
 //! scanner bootstrappers after it.
 #![allow(dead_code)]
 
+pub mod cancel;
 pub mod connect_proxy;
 pub mod oidc;
 pub mod scanners;
