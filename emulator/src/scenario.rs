@@ -54,11 +54,12 @@ pub struct Scenario {
     /// Answer 429 past this many requests per second (see [`Throttle`]).
     #[serde(default)]
     pub throttle: Option<Throttle>,
-    /// How deep the listings page (`p × ps` at most) where Sonar caps it: the Elasticsearch
-    /// result window of `api/components/search_projects` (10,000, `SearchOptions.java`), and
-    /// SonarQube Cloud's `api/projects/search` (10,000 **[inferred]**: its code is not public).
-    /// A smaller value lets a test cross the cap with a small fleet. SonarQube Server's
-    /// `api/projects/search` pages its database and has no cap (`project/ws/SearchAction.java`).
+    /// How deep the listings page (`p × ps` at most). `api/components/search_projects` keeps
+    /// to Elasticsearch's result window (10,000, `SearchOptions.java`) unless this says
+    /// otherwise; `api/projects/search` pages its database with no cap
+    /// (`project/ws/SearchAction.java`) unless this sets one, standing for a server that caps
+    /// it (SonarQube Cloud's code is not public). A small value lets a test cross a cap with a
+    /// small fleet.
     #[serde(default)]
     pub result_window: Option<usize>,
     /// Projects deleted while the emulator runs (`DELETE /__emulator/projects/KEY`): gone from

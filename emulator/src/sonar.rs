@@ -507,8 +507,8 @@ fn search_projects(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer 
 
 /// `api/projects/search`: every project (of the organization, on Cloud) for an
 /// administrator: Server's Administer System, Cloud's Administer on the organization
-/// (`project/ws/SearchAction.java`). Server pages its database (no window); Cloud's window
-/// is taken as Elasticsearch's **[inferred]**.
+/// (`project/ws/SearchAction.java`, which pages the database: no window). A scenario's
+/// `result_window` puts one on it too, to stand for a server that caps it.
 fn projects_search(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
     c.not_invalid()?;
     let t = c.authenticated()?;
@@ -533,12 +533,7 @@ fn projects_search(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer 
     if !admin {
         return Err(insufficient());
     }
-    let window = if cloud {
-        Some(s.result_window.unwrap_or(crate::scenario::RESULT_WINDOW))
-    } else {
-        None
-    };
-    let (page, size) = paging(r, window)?;
+    let (page, size) = paging(r, s.result_window)?;
     let q = optional(r, "q");
     let keys: Option<Vec<&str>> = optional(r, "projects").map(|k| k.split(',').collect());
     ok(page_of(
@@ -1117,12 +1112,16 @@ tokens:
         assert_eq!((total(&r), keys(&r).len()), (1201, 500));
         let r = call(&s, Web, "GET", ps, "organization=other", Some("admin"));
         assert_eq!(keys(&r), ["Other-x"]);
-        // The window is Elasticsearch's unless the scenario says otherwise.
+        // search_projects keeps to Elasticsearch's window unless the scenario says otherwise;
+        // projects/search pages its database.
         let s = listing_fleet("cloud", "");
-        let r = call(&s, Web, "GET", ps, "organization=acme&ps=500&p=20", Some("admin"));
+        let sp = "/api/components/search_projects";
+        let r = call(&s, Web, "GET", sp, "ps=500&p=20", Some("member"));
         assert_eq!(r.status, 200);
-        let r = call(&s, Web, "GET", ps, "organization=acme&ps=500&p=21", Some("admin"));
+        let r = call(&s, Web, "GET", sp, "ps=500&p=21", Some("member"));
         assert_eq!(msg(&r), Some("Can return only the first 10000 results. 10500th result asked."));
+        let r = call(&s, Web, "GET", ps, "organization=acme&ps=500&p=21", Some("admin"));
+        assert_eq!((r.status, keys(&r).len()), (200, 0));
         let r = call(&s, Web, "GET", "/api/components/search_projects", r#"filter=query = "ZET""#, Some("member"));
         assert_eq!(keys(&r), ["zeta"]);
     }
