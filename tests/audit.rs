@@ -940,3 +940,190 @@ fn the_read_credential_is_checked_and_never_leaks() {
     };
     assert_no_canary(&[&unmasked(&out), &unmasked(&err)]);
 }
+
+/// The evidence without what differs from run to run (times, request counts: each shard
+/// lists the fleet itself) and with every list in one order.
+fn normalized(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for k in ["elapsed_ms", "generated_at", "started_at", "requests"] {
+                    o.remove(k);
+                }
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    for k in ["shard", "merged_shards"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    let by = |a: &Value, b: &Value| a.to_string().cmp(&b.to_string());
+    for list in ["projects", "pairs", "findings"] {
+        v[list].as_array_mut().unwrap().sort_by(by);
+    }
+    for t in v["tokens"].as_array_mut().unwrap() {
+        for list in ["can_scan", "cannot_scan"] {
+            t[list].as_array_mut().unwrap().sort_by(by);
+        }
+    }
+    v
+}
+
+/// Where two JSON values first differ, and how, for a readable failure.
+fn first_difference(a: &Value, b: &Value, at: String) -> String {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                if va != vb {
+                    return first_difference(va, vb, format!("{at}.{k}"));
+                }
+            }
+            at
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                if va != vb {
+                    return first_difference(va, vb, format!("{at}[{i}]"));
+                }
+            }
+            at
+        }
+        _ => format!("{at}: merged {a} against single {b}"),
+    }
+}
+
+#[test]
+fn shards_cover_each_project_once_and_their_merge_is_the_single_report() {
+    let sonar = fleet_cloud(40, 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet_map(dir.path());
+    let env = fleet_env(&sonar);
+    let audit = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "--projects-from-server",
+            "--read-token-env",
+            "ADMIN",
+            "--token-map",
+            "map.yaml",
+            "--projects-file",
+            "projects.txt",
+            "--progress",
+            "off",
+            // A shard's own pace (generous here, so the test stays quick).
+            "--max-rate",
+            "2000",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = scantoken(dir.path(), &env, &args);
+        assert_no_canary(&[&out, &err]);
+        (code, out, err)
+    };
+    let (code, _, err) = audit(&["--json-file", "single.json"]);
+    assert_eq!(code, 1, "{err}");
+    let read = |name: &str| json(&std::fs::read_to_string(dir.path().join(name)).unwrap());
+    let single = read("single.json");
+    let all_keys: Vec<String> = single["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all_keys.len(), 43);
+
+    for n in [1, 3, 7] {
+        let mut files = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for i in 1..=n {
+            let file = format!("shard-{i}-of-{n}.json");
+            let shard = format!("{i}/{n}");
+            let (code, _, err) = audit(&["--shard", &shard, "--json-file", &file]);
+            assert!(code == 0 || code == 1, "{err}");
+            let v = read(&file);
+            assert_eq!(v["shard"], serde_json::json!({"index": i, "count": n}));
+            seen.extend(
+                v["projects"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["key"].as_str().unwrap().to_owned()),
+            );
+            files.push(file);
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "N = {n}: a project in two shards");
+        let mut expected = all_keys.clone();
+        expected.sort();
+        assert_eq!(sorted, expected, "N = {n}: every project, once");
+
+        // Merged in any order of the files: the single process's report.
+        files.reverse();
+        let mut args: Vec<&str> = vec!["audit", "merge"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--json-file", "merged.json", "--markdown-file", "merged.md"]);
+        let (code, table, err) = scantoken(dir.path(), &env, &args);
+        assert_eq!(code, 1, "N = {n}: {table}{err}");
+        assert_no_canary(&[&table, &err]);
+        let merged = read("merged.json");
+        assert_eq!(merged["merged_shards"], n);
+        let (m, s) = (normalized(merged), normalized(single.clone()));
+        assert!(
+            m == s,
+            "N = {n}: {}",
+            first_difference(&m, &s, String::new())
+        );
+        check_schema(&[
+            "--schemafile",
+            "docs/audit.schema.json",
+            dir.path().join("merged.json").to_str().unwrap(),
+        ]);
+    }
+
+    // Refused: a missing shard (named), the same shard twice, a shard of another run, and
+    // evidence that is no shard's.
+    let merge = |files: &[&str]| {
+        let mut args = vec!["audit", "merge"];
+        args.extend_from_slice(files);
+        scantoken(dir.path(), &env, &args)
+    };
+    let (code, _, err) = merge(&["shard-1-of-3.json", "shard-3-of-3.json"]);
+    assert!(
+        code == 2 && err.contains("shard(s) 2/3 missing") && err.contains("hint"),
+        "{err}"
+    );
+    let (code, _, err) = merge(&[
+        "shard-1-of-3.json",
+        "shard-1-of-3.json",
+        "shard-2-of-3.json",
+    ]);
+    assert!(code == 2 && err.contains("is shard 1/3 again"), "{err}");
+    let (code, _, err) = merge(&["shard-1-of-3.json", "shard-2-of-7.json"]);
+    assert!(code == 2 && err.contains("different N"), "{err}");
+    let (code, _, err) = audit(&[
+        "--shard",
+        "2/3",
+        "--expiry-warning-days",
+        "3",
+        "--json-file",
+        "other.json",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let (code, _, err) = merge(&["shard-1-of-3.json", "other.json", "shard-3-of-3.json"]);
+    assert!(
+        code == 2 && err.contains("other settings") && err.contains("expiry_warning_days"),
+        "{err}"
+    );
+    let (code, _, err) = merge(&["single.json"]);
+    assert!(code == 2 && err.contains("not a shard's evidence"), "{err}");
+    let (code, _, err) = merge(&["nope.json"]);
+    assert!(code == 2 && err.contains("nope.json"), "{err}");
+}

@@ -13,6 +13,7 @@
 
 pub mod budget;
 pub mod listing;
+pub mod merge;
 pub mod probe;
 pub mod report;
 pub mod shard;
@@ -62,6 +63,15 @@ Exit codes:
   1  a project cannot be scanned by its token (or has none), or a token expires soon or has expired
   2  usage or configuration error (the message names what to fix)
   3  the server could not be asked (unreachable, throttling, deadline), and nothing else was found wrong";
+
+pub const MERGE_AFTER_HELP: &str = "\
+Each shard is `scantoken audit --shard I/N --json-file shard-I.json` with the same options
+(often one CI job each, in a matrix); the merge reads every shard's evidence and writes the
+report one process would have: projects and pairs sorted by key, the fleet-wide findings
+(coverage, unused rules, tokens that scan nothing) computed over the whole.
+
+Exit codes: those of the merged audit (0, 1, 3); 2 when a shard is missing, given twice, or
+from another run (different N, host, organization, token map, tokens or options).";
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
@@ -338,7 +348,14 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out));
     let mut report = report::Report::build(&plan, outcome, budget.stats());
     report.redact(out);
-    write_outputs(&report, format, args, env, out)
+    write_report(
+        &report,
+        format,
+        args.json_file.as_deref(),
+        args.markdown_file.as_deref(),
+        env,
+        out,
+    )
 }
 
 fn read_plan(
@@ -689,13 +706,17 @@ fn read_projects(
 }
 
 /// The report to stdout, the files, and the CI's summary; returns the exit code.
-fn write_outputs(
+pub fn write_report(
     report: &report::Report,
     format: AuditFormat,
-    args: &AuditArgs,
+    json_file: Option<&Path>,
+    markdown_file: Option<&Path>,
     env: &Env,
     out: &mut Output,
 ) -> Result<Exit, ConfigError> {
+    if format != AuditFormat::Table {
+        out.stdout_is_data();
+    }
     let written = |path: &Path, what: &str, e: std::io::Error| {
         ConfigError::new(
             path.display().to_string(),
@@ -710,18 +731,18 @@ fn write_outputs(
     let azure = env.is("TF_BUILD", "true");
     // Each rendering is built only when something reads it: at fleet size the JSON document
     // is the largest thing the audit holds.
-    let markdown = (args.markdown_file.is_some()
+    let markdown = (markdown_file.is_some()
         || format == AuditFormat::Markdown
         || github_summary.is_some()
         || azure)
         .then(|| out.redact(&report.markdown()));
     let markdown = markdown.as_deref().unwrap_or_default();
-    let json = (args.json_file.is_some() || format == AuditFormat::Json)
+    let json = (json_file.is_some() || format == AuditFormat::Json)
         .then(|| out.json_text(&report.json()) + "\n");
-    if let (Some(path), Some(text)) = (&args.json_file, &json) {
+    if let (Some(path), Some(text)) = (json_file, &json) {
         std::fs::write(path, text).map_err(|e| written(path, "JSON evidence", e))?;
     }
-    if let Some(path) = &args.markdown_file {
+    if let Some(path) = markdown_file {
         std::fs::write(path, markdown).map_err(|e| written(path, "Markdown report", e))?;
     }
     let io = match format {
@@ -751,8 +772,8 @@ fn write_outputs(
         }
     }
     if azure {
-        let path = match &args.markdown_file {
-            Some(p) => p.clone(),
+        let path = match markdown_file {
+            Some(p) => p.to_path_buf(),
             None => {
                 let dir = env
                     .non_empty("AGENT_TEMPDIRECTORY")

@@ -765,6 +765,7 @@ impl Report {
                 "cause": r.cause,
                 "next_step": r.next_step,
                 "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
+                "undecided": r.undecided,
                 "listed": r.listed,
                 "on_server": r.on_server,
                 "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
