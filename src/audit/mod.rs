@@ -737,10 +737,14 @@ pub fn write_report(
         || azure)
         .then(|| out.redact(&report.markdown()));
     let markdown = markdown.as_deref().unwrap_or_default();
-    let json = (json_file.is_some() || format == AuditFormat::Json)
-        .then(|| out.json_text(&report.json()) + "\n");
-    if let (Some(path), Some(text)) = (json_file, &json) {
-        std::fs::write(path, text).map_err(|e| written(path, "JSON evidence", e))?;
+    // The JSON evidence is written element by element, straight to its file or stdout.
+    if let Some(path) = json_file {
+        let written_json = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            report.write_json(&mut w, out)?;
+            w.flush()
+        });
+        written_json.map_err(|e| written(path, "JSON evidence", e))?;
     }
     if let Some(path) = markdown_file {
         std::fs::write(path, markdown).map_err(|e| written(path, "Markdown report", e))?;
@@ -748,12 +752,13 @@ pub fn write_report(
     let io = match format {
         AuditFormat::Table => out.report(&report.table()),
         AuditFormat::Markdown => out.report(markdown),
-        // Already redacted and escaped as Output::json does.
-        AuditFormat::Json => out
-            .raw_stdout()
-            .write_all(json.as_deref().unwrap_or_default().as_bytes()),
+        AuditFormat::Json => {
+            let mut buffer = Vec::new();
+            report
+                .write_json(&mut buffer, out)
+                .and_then(|()| out.raw_stdout().write_all(&buffer))
+        }
     };
-    drop(json);
     if let Err(e) = io {
         out.error(&format!("cannot write the output: {e}"));
         return Ok(Exit::Internal);

@@ -692,9 +692,8 @@ impl Report {
         md.replace("##vso[", "##vso␣[")
     }
 
-    /// The JSON evidence (docs/audit.schema.json).
-    pub fn json(&self) -> Value {
-        let key = |p: usize| self.projects[p].key.clone();
+    /// The JSON evidence's fields before its four lists (docs/audit.schema.json).
+    fn json_head(&self) -> Value {
         let (covered, not_covered) = self.counts();
         json!({
             "schema_version": SCHEMA_VERSION,
@@ -755,51 +754,123 @@ impl Report {
                     "matched_projects": r.matched,
                 })).collect::<Vec<_>>(),
             })),
-            "projects": self.projects.iter().map(|r| json!({
-                "key": r.key,
-                "organization": r.organization,
-                "rule_line": r.rule_line,
-                "token_env": r.token_env,
-                "token": r.token.map(|t| self.tokens[t].id.clone()),
-                "verdict": r.verdict,
-                "cause": r.cause,
-                "next_step": r.next_step,
-                "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
-                "undecided": r.undecided,
-                "listed": r.listed,
-                "on_server": r.on_server,
-                "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "tokens": self.tokens.iter().map(|t| json!({
-                "id": t.id,
-                "fingerprint": t.fingerprint,
-                "kind": t.kind,
-                "sources": t.sources,
-                "named": t.named,
-                "used_by_ci": t.used_by_ci,
-                "valid": t.valid,
-                "probe": t.probe,
-                "expires": t.expiry.as_ref().map(|e| json!({
-                    "date": e.date, "from": e.from, "days_left": e.days_left,
-                })),
-                "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
-                "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
-                    "project": key(*p), "verdict": v,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "pairs": self.pairs.iter().map(|(p, t, v)| json!({
-                "project": key(*p),
-                "token": self.tokens[*t].id,
-                "verdict": verdict_name(v),
-                "cause": v.cause,
-                "probes": v.probes,
-            })).collect::<Vec<_>>(),
-            "findings": self.findings.iter().map(|f| json!({
-                "kind": f.kind,
-                "severity": f.severity.name(),
-                "message": f.message,
+        })
+    }
+
+    fn project_value(&self, r: &ProjectRow) -> Value {
+        json!({
+            "key": r.key,
+            "organization": r.organization,
+            "rule_line": r.rule_line,
+            "token_env": r.token_env,
+            "token": r.token.map(|t| self.tokens[t].id.clone()),
+            "verdict": r.verdict,
+            "cause": r.cause,
+            "next_step": r.next_step,
+            "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
+            "undecided": r.undecided,
+            "listed": r.listed,
+            "on_server": r.on_server,
+            "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
+        })
+    }
+
+    fn token_value(&self, t: &TokenRow) -> Value {
+        let key = |p: usize| self.projects[p].key.clone();
+        json!({
+            "id": t.id,
+            "fingerprint": t.fingerprint,
+            "kind": t.kind,
+            "sources": t.sources,
+            "named": t.named,
+            "used_by_ci": t.used_by_ci,
+            "valid": t.valid,
+            "probe": t.probe,
+            "expires": t.expiry.as_ref().map(|e| json!({
+                "date": e.date, "from": e.from, "days_left": e.days_left,
+            })),
+            "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
+            "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
+                "project": key(*p), "verdict": v,
             })).collect::<Vec<_>>(),
         })
+    }
+
+    fn pair_value(&self, (p, t, v): &(usize, usize, Verdict)) -> Value {
+        let key = |p: usize| self.projects[p].key.clone();
+        json!({
+            "project": key(*p),
+            "token": self.tokens[*t].id,
+            "verdict": verdict_name(v),
+            "cause": v.cause,
+            "probes": v.probes,
+        })
+    }
+
+    /// Writes the JSON evidence, one element at a time (never the whole document in
+    /// memory), redacted and escaped as [`Output::json_text`] does.
+    pub fn write_json(&self, w: &mut dyn std::io::Write, out: &Output) -> std::io::Result<()> {
+        let indented = |text: String| text.replace('\n', "\n  ");
+        w.write_all(b"{\n")?;
+        if let Value::Object(head) = self.json_head() {
+            for (k, v) in head {
+                writeln!(
+                    w,
+                    "  {}: {},",
+                    Value::String(k),
+                    indented(out.json_text(&v))
+                )?;
+            }
+        }
+        fn list<T>(
+            w: &mut dyn std::io::Write,
+            name: &str,
+            items: &[T],
+            value: impl Fn(&T) -> Value,
+            out: &Output,
+            last: bool,
+        ) -> std::io::Result<()> {
+            write!(w, "  \"{name}\": [")?;
+            for (i, item) in items.iter().enumerate() {
+                let sep = if i == 0 { "\n    " } else { ",\n    " };
+                let text = out.json_text(&value(item)).replace('\n', "\n    ");
+                write!(w, "{sep}{text}")?;
+            }
+            let close = if items.is_empty() { "]" } else { "\n  ]" };
+            writeln!(w, "{close}{}", if last { "" } else { "," })
+        }
+        list(
+            w,
+            "projects",
+            &self.projects,
+            |r| self.project_value(r),
+            out,
+            false,
+        )?;
+        list(
+            w,
+            "tokens",
+            &self.tokens,
+            |t| self.token_value(t),
+            out,
+            false,
+        )?;
+        list(w, "pairs", &self.pairs, |p| self.pair_value(p), out, false)?;
+        list(
+            w,
+            "findings",
+            &self.findings,
+            |f| {
+                json!({
+                    "kind": f.kind,
+                    "severity": f.severity.name(),
+                    "message": f.message,
+                })
+            },
+            out,
+            true,
+        )?;
+        w.write_all(b"}\n")
     }
 }
 
