@@ -123,7 +123,14 @@ fn command() -> Command {
             Command::new("audit")
                 .override_usage("scantoken audit [OPTIONS]")
                 .about("Check every token against every project (a scheduled job's view of the fleet): per project, per token, per token-map rule; a table, Markdown and JSON evidence.")
-                .after_help(crate::audit::AFTER_HELP),
+                .after_help(crate::audit::AFTER_HELP)
+                .args_conflicts_with_subcommands(true)
+                .subcommand(<crate::audit::MergeArgs as clap::Args>::augment_args(
+                    Command::new("merge")
+                        .override_usage("scantoken audit merge [OPTIONS] <FILE>...")
+                        .about("Combine the JSON evidence of `audit --shard I/N` runs into one report (the same schema); refuses shards of different settings, hosts or N, duplicates, and a missing shard.")
+                        .after_help(crate::audit::MERGE_AFTER_HELP),
+                )),
         ).arg(token_flag()))
         .subcommand(
             Command::new("run")
@@ -214,9 +221,14 @@ pub fn run(
     if name == "audit" {
         // The audit reads its own flags and, for the options it shares with verify, the same
         // variables (src/audit).
-        let result = <crate::audit::AuditArgs as clap::FromArgMatches>::from_arg_matches(sub)
-            .map_err(|e| crate::error::ConfigError::new("audit", e.to_string()))
-            .and_then(|args| crate::audit::run(&args, env, cwd, &mut out));
+        let result = match sub.subcommand_matches("merge") {
+            Some(m) => <crate::audit::MergeArgs as clap::FromArgMatches>::from_arg_matches(m)
+                .map_err(|e| crate::error::ConfigError::new("audit merge", e.to_string()))
+                .and_then(|args| crate::audit::merge::run(&args, env, cwd, &mut out)),
+            None => <crate::audit::AuditArgs as clap::FromArgMatches>::from_arg_matches(sub)
+                .map_err(|e| crate::error::ConfigError::new("audit", e.to_string()))
+                .and_then(|args| crate::audit::run(&args, env, cwd, &mut out)),
+        };
         return match result {
             Ok(exit) => exit.into(),
             Err(e) => {

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// What the token's prefix says it is (docs/sonar-facts.md §1). Prefixes are public; this is safe to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenKind {
     /// `sqco_`: SonarQube Cloud Scoped Organization Token.

@@ -12,7 +12,7 @@ use crate::scanner_config::ScannerConfig;
 use serde::Serialize;
 use url::Url;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flavor {
     /// SonarQube Server (any self-hosted host).

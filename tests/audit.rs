@@ -676,3 +676,454 @@ fn the_azure_scheduled_example_matches_azures_schema() {
         "examples/azure/audit-schedule.yml",
     ]);
 }
+
+// The read credential: an organization administrator's personal token (a canary too).
+const ADMIN: &str = "CANARYadmin0123456789abcdef0123456789ab";
+const SOT_FLEET: &str = "sqco_CANARYfleetFLEETfleetFLEETfleetFLEETfleetFLEETfleetFLEETflee";
+const SOT_OLD: &str = "sqco_CANARYoldOLDoldOLDoldOLDoldOLDoldOLDoldOLDoldOLDoldOLDoldOLD";
+
+/// A Cloud organization of `fleet` generated projects (acme_svc-…, scanned by SOT_FLEET),
+/// payments (SOT_PAYMENTS), one project nobody can scan, one a SOT was scoped to and that
+/// is then deleted, and a project of another organization; listings stop at `window`.
+fn fleet_cloud(fleet: usize, window: usize) -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme, other]
+result_window: {window}
+projects:
+  - {{key: acme_payments-api, organization: acme}}
+  - {{key: acme_lost, organization: acme}}
+  - {{key: acme_gone, organization: acme}}
+  - {{key: other_thing, organization: other}}
+fleet:
+  - {{prefix: acme_svc-, count: {fleet}, organization: acme, scanned_by: ["{SOT_FLEET}"]}}
+tokens:
+  - {{value: "{SOT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments-api]}}
+  - {{value: "{SOT_OLD}", kind: sot, organization: acme, projects: [acme_gone]}}
+  - {{value: "{SOT_FLEET}", kind: sot, organization: acme}}
+  - {{value: "{ADMIN}", kind: personal, admin: true, organization: acme}}
+  - {{value: "{PERSONAL}", kind: personal, scan: all}}
+"#
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    assert!(sonar.delete_project("acme_gone"));
+    sonar
+}
+
+fn fleet_env(sonar: &BlockingEmulator) -> Vec<(String, String)> {
+    pairs(&[
+        ("SONAR_SCANNER_SONARCLOUD_URL", &sonar.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", &sonar.api_url()),
+        ("SONAR_ORGANIZATION", "acme"),
+        ("SONAR_TOKEN_PAYMENTS", SOT_PAYMENTS),
+        ("SONAR_TOKEN_FLEET", SOT_FLEET),
+        ("SONAR_TOKEN_OLD", SOT_OLD),
+        ("ADMIN", ADMIN),
+    ])
+}
+
+fn write_fleet_map(dir: &Path) {
+    std::fs::write(
+        dir.join("map.yaml"),
+        r#"rules:
+  - projects: ["acme_svc-*"]
+    token-env: SONAR_TOKEN_FLEET
+  - projects: ["acme_payments-*"]
+    token-env: SONAR_TOKEN_PAYMENTS
+  - projects: ["acme_gone"]
+    token-env: SONAR_TOKEN_OLD
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("projects.txt"), "acme_payments-api\nacme_typo\n").unwrap();
+}
+
+#[test]
+fn projects_from_the_server_past_the_listing_window_coverage_and_findings() {
+    // 700 projects and a window of 300: the listing must be split to reach them all.
+    let sonar = fleet_cloud(700, 300);
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet_map(dir.path());
+    let evidence = dir.path().join("evidence.json");
+    let md = dir.path().join("audit.md");
+    let (code, table, stderr) = scantoken(
+        dir.path(),
+        &fleet_env(&sonar),
+        &[
+            "audit",
+            "--projects-from-server",
+            "--read-token-env",
+            "ADMIN",
+            "--token-map",
+            "map.yaml",
+            "--projects-file",
+            "projects.txt",
+            "--json-file",
+            evidence.to_str().unwrap(),
+            "--markdown-file",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{table}\n{stderr}");
+    let text = std::fs::read_to_string(&evidence).unwrap();
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert_no_canary(&[&table, &stderr, &text, &markdown]);
+    let report = json(&text);
+
+    // Every project of the organization, once; not the other organization's, not the deleted one.
+    let listing = &report["listing"];
+    assert_eq!(listing["projects"], 702, "{listing}");
+    assert_eq!(listing["total"], 702);
+    assert_eq!(listing["window"], 300, "learned from the server's refusal");
+    assert!(listing["queries"].as_u64().unwrap() > 1, "split: {listing}");
+    // The walk follows the keys' own prefixes and stops when all are found.
+    assert!(listing["pages"].as_u64().unwrap() < 250, "{listing}");
+    assert_eq!(listing["endpoint"], "api/projects/search");
+    let admin_fingerprint = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(ADMIN.as_bytes());
+        format!("sha256:{:02x}{:02x}", d[0], d[1])
+    };
+    assert_eq!(
+        listing["credential"]["fingerprint"],
+        admin_fingerprint.as_str()
+    );
+    assert_eq!(listing["credential"]["source"], "variable ADMIN");
+    let keys: Vec<&str> = report["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = keys.iter().collect();
+    assert_eq!(keys.len(), unique.len(), "each project once");
+    assert_eq!(
+        keys.len(),
+        703,
+        "702 on the server and one listed key it lacks"
+    );
+    for k in [
+        "acme_svc-001",
+        "acme_svc-700",
+        "acme_lost",
+        "acme_payments-api",
+    ] {
+        assert!(keys.contains(&k), "{k}");
+    }
+    assert!(!keys.contains(&"other_thing") && !keys.contains(&"acme_gone"));
+
+    // The lists against the server.
+    let typo = project(&report, "acme_typo");
+    assert_eq!(
+        (typo["listed"].as_bool(), typo["on_server"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let svc = project(&report, "acme_svc-123");
+    assert_eq!(
+        (svc["listed"].as_bool(), svc["on_server"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(svc["verdict"], "ok");
+    assert_eq!(report["summary"]["unlisted"], 701);
+    assert_eq!(report["summary"]["not_on_server"], 1);
+    assert!(findings(&report, "project-unlisted")[0].starts_with("701 project(s)"));
+    assert!(findings(&report, "project-not-on-server")[0].contains("acme_typo"));
+
+    // Coverage: acme_lost has no rule and no token of the audit scans it.
+    let uncovered = findings(&report, "project-uncovered");
+    assert_eq!(uncovered.len(), 1, "{uncovered:?}");
+    assert!(
+        uncovered[0].starts_with("acme_lost: uncovered")
+            && uncovered[0].contains("no rule of the token map matches acme_lost"),
+        "{uncovered:?}"
+    );
+    assert_eq!(report["summary"]["uncovered"], 1);
+    assert_eq!(
+        project(&report, "acme_lost")["covered_by"],
+        serde_json::json!([])
+    );
+    // The deleted project's SOT and rule.
+    let gone = findings(&report, "rule-names-missing-project");
+    assert!(
+        gone[0].contains("line 6") && gone[0].contains("acme_gone"),
+        "{gone:?}"
+    );
+    let nothing = findings(&report, "token-scans-nothing");
+    assert_eq!(nothing.len(), 1, "{nothing:?}");
+    assert!(nothing[0].contains("SONAR_TOKEN_OLD"), "{nothing:?}");
+    assert!(findings(&report, "rule-unused")
+        .iter()
+        .any(|m| m.contains("line 6") && m.contains("matches no project on the server")));
+
+    // The read credential went to the listing and nowhere else; the scan tokens never listed.
+    let log = sonar.log();
+    let listing_calls: Vec<_> = log
+        .iter()
+        .filter(|r| r.path == "/api/projects/search")
+        .collect();
+    // Every page, plus the one refusal that told the window.
+    assert_eq!(
+        listing_calls.len() as u64,
+        listing["pages"].as_u64().unwrap() + 1
+    );
+    let admin_seen = |r: &&sonar_emulator::LoggedRequest| {
+        r.token_fingerprint.as_deref() == Some(sonar_emulator::fingerprint(ADMIN).as_str())
+    };
+    assert!(listing_calls.iter().all(admin_seen));
+    assert_eq!(log.iter().filter(admin_seen).count(), listing_calls.len());
+    assert!(log
+        .iter()
+        .all(|r| r.path != "/api/components/search_projects"));
+    assert!(markdown.contains("Projects from the server"), "{markdown}");
+
+    check_schema(&[
+        "--schemafile",
+        "docs/audit.schema.json",
+        evidence.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn the_read_credential_is_checked_and_never_leaks() {
+    let sonar = fleet_cloud(3, 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet_map(dir.path());
+    let run = |env: &[(String, String)], extra: &[&str]| {
+        let mut args = vec!["audit", "--projects-from-server", "--token-map", "map.yaml"];
+        args.extend_from_slice(extra);
+        scantoken(dir.path(), env, &args)
+    };
+    let mut env = fleet_env(&sonar);
+    // A scan token cannot list projects: 403, a hint, exit 2.
+    common::set(&mut env, "READER", SOT_PAYMENTS);
+    common::set(&mut env, "SONAR_TOKEN_PAYMENTS", SOT_NEW);
+    let (code, out, err) = run(&env, &["--read-token-env", "READER"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("403") && err.contains("Administer"), "{err}");
+    // The same token as one the audit checks: refused before any request.
+    let (code, out, err) = run(&env, &["--read-token-env", "SONAR_TOKEN_FLEET"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("never probed as a scan token"), "{err}");
+    // Unset, malformed, rejected.
+    let (code, _, err) = run(&env, &["--read-token-env", "NOPE"]);
+    assert!(
+        code == 2 && err.contains("NOPE") && err.contains("hint"),
+        "{err}"
+    );
+    common::set(&mut env, "READER", "CANARY with space");
+    let (code, _, err) = run(&env, &["--read-token-env", "READER"]);
+    assert!(code == 2 && err.contains("whitespace"), "{err}");
+    common::set(
+        &mut env,
+        "READER",
+        "CANARYrevoked0000000000000000000000000000",
+    );
+    let (code, out, err) = run(&env, &["--read-token-env", "READER", "--format", "json"]);
+    assert!(code == 2 && err.contains("401"), "{out}{err}");
+    // Without --read-token-env, clap refuses.
+    let (code, _, err) = run(&env, &[]);
+    assert!(code == 2 && err.contains("--read-token-env"), "{err}");
+    // On GitHub Actions the credential is masked before anything else is printed.
+    common::set(&mut env, "GITHUB_ACTIONS", "true");
+    common::set(&mut env, "READER", ADMIN);
+    let (code, out, err) = run(&env, &["--read-token-env", "READER", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let mask = format!("::add-mask::{ADMIN}");
+    assert!(err.starts_with(&mask), "masked first: {err}");
+    let unmasked = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_no_canary(&[&unmasked(&out), &unmasked(&err)]);
+}
+
+/// The evidence without what differs from run to run (times, request counts: each shard
+/// lists the fleet itself) and with every list in one order.
+fn normalized(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for k in ["elapsed_ms", "generated_at", "started_at", "requests"] {
+                    o.remove(k);
+                }
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    for k in ["shard", "merged_shards"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    let by = |a: &Value, b: &Value| a.to_string().cmp(&b.to_string());
+    for list in ["projects", "pairs", "findings"] {
+        v[list].as_array_mut().unwrap().sort_by(by);
+    }
+    for t in v["tokens"].as_array_mut().unwrap() {
+        for list in ["can_scan", "cannot_scan"] {
+            t[list].as_array_mut().unwrap().sort_by(by);
+        }
+    }
+    v
+}
+
+/// Where two JSON values first differ, and how, for a readable failure.
+fn first_difference(a: &Value, b: &Value, at: String) -> String {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                if va != vb {
+                    return first_difference(va, vb, format!("{at}.{k}"));
+                }
+            }
+            at
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                if va != vb {
+                    return first_difference(va, vb, format!("{at}[{i}]"));
+                }
+            }
+            at
+        }
+        _ => format!("{at}: merged {a} against single {b}"),
+    }
+}
+
+#[test]
+fn shards_cover_each_project_once_and_their_merge_is_the_single_report() {
+    let sonar = fleet_cloud(40, 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet_map(dir.path());
+    let env = fleet_env(&sonar);
+    let audit = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "--projects-from-server",
+            "--read-token-env",
+            "ADMIN",
+            "--token-map",
+            "map.yaml",
+            "--projects-file",
+            "projects.txt",
+            "--progress",
+            "off",
+            // A shard's own pace (generous here, so the test stays quick).
+            "--max-rate",
+            "2000",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = scantoken(dir.path(), &env, &args);
+        assert_no_canary(&[&out, &err]);
+        (code, out, err)
+    };
+    let (code, _, err) = audit(&["--json-file", "single.json"]);
+    assert_eq!(code, 1, "{err}");
+    let read = |name: &str| json(&std::fs::read_to_string(dir.path().join(name)).unwrap());
+    let single = read("single.json");
+    let all_keys: Vec<String> = single["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(all_keys.len(), 43);
+
+    for n in [1, 3, 7] {
+        let mut files = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for i in 1..=n {
+            let file = format!("shard-{i}-of-{n}.json");
+            let shard = format!("{i}/{n}");
+            let (code, _, err) = audit(&["--shard", &shard, "--json-file", &file]);
+            assert!(code == 0 || code == 1, "{err}");
+            let v = read(&file);
+            assert_eq!(v["shard"], serde_json::json!({"index": i, "count": n}));
+            seen.extend(
+                v["projects"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["key"].as_str().unwrap().to_owned()),
+            );
+            files.push(file);
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "N = {n}: a project in two shards");
+        let mut expected = all_keys.clone();
+        expected.sort();
+        assert_eq!(sorted, expected, "N = {n}: every project, once");
+
+        // Merged in any order of the files: the single process's report.
+        files.reverse();
+        let mut args: Vec<&str> = vec!["audit", "merge"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--json-file", "merged.json", "--markdown-file", "merged.md"]);
+        let (code, table, err) = scantoken(dir.path(), &env, &args);
+        assert_eq!(code, 1, "N = {n}: {table}{err}");
+        assert_no_canary(&[&table, &err]);
+        let merged = read("merged.json");
+        assert_eq!(merged["merged_shards"], n);
+        let (m, s) = (normalized(merged), normalized(single.clone()));
+        assert!(
+            m == s,
+            "N = {n}: {}",
+            first_difference(&m, &s, String::new())
+        );
+        check_schema(&[
+            "--schemafile",
+            "docs/audit.schema.json",
+            dir.path().join("merged.json").to_str().unwrap(),
+        ]);
+    }
+
+    // Refused: a missing shard (named), the same shard twice, a shard of another run, and
+    // evidence that is no shard's.
+    let merge = |files: &[&str]| {
+        let mut args = vec!["audit", "merge"];
+        args.extend_from_slice(files);
+        scantoken(dir.path(), &env, &args)
+    };
+    let (code, _, err) = merge(&["shard-1-of-3.json", "shard-3-of-3.json"]);
+    assert!(
+        code == 2 && err.contains("shard(s) 2/3 missing") && err.contains("hint"),
+        "{err}"
+    );
+    let (code, _, err) = merge(&[
+        "shard-1-of-3.json",
+        "shard-1-of-3.json",
+        "shard-2-of-3.json",
+    ]);
+    assert!(code == 2 && err.contains("is shard 1/3 again"), "{err}");
+    let (code, _, err) = merge(&["shard-1-of-3.json", "shard-2-of-7.json"]);
+    assert!(code == 2 && err.contains("different N"), "{err}");
+    let (code, _, err) = audit(&[
+        "--shard",
+        "2/3",
+        "--expiry-warning-days",
+        "3",
+        "--json-file",
+        "other.json",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let (code, _, err) = merge(&["shard-1-of-3.json", "other.json", "shard-3-of-3.json"]);
+    assert!(
+        code == 2 && err.contains("other settings") && err.contains("expiry_warning_days"),
+        "{err}"
+    );
+    let (code, _, err) = merge(&["single.json"]);
+    assert!(code == 2 && err.contains("not a shard's evidence"), "{err}");
+    let (code, _, err) = merge(&["nope.json"]);
+    assert!(code == 2 && err.contains("nope.json"), "{err}");
+}

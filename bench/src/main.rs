@@ -39,6 +39,7 @@ fn scenario() -> Scenario {
 }
 
 mod fleet;
+mod fleet_server;
 
 struct Args {
     binary: PathBuf,
@@ -46,6 +47,8 @@ struct Args {
     target: String,
     /// `--fleet`: `scantoken audit` at fleet size (bench/src/fleet.rs) instead.
     fleet: bool,
+    /// `--fleet-server`: the fleet read from the server, shards and merge (bench/src/fleet_server.rs).
+    fleet_server: bool,
 }
 
 fn parse_args(root: &Path) -> anyhow::Result<Args> {
@@ -53,6 +56,7 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
     let mut runs = DEFAULT_RUNS;
     let mut target = "host build".to_owned();
     let mut fleet = false;
+    let mut fleet_server = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -69,8 +73,9 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
                     .ok_or_else(|| anyhow::anyhow!("--target wants a label"))?
             }
             "--fleet" => fleet = true,
+            "--fleet-server" => fleet_server = true,
             "-h" | "--help" => {
-                println!("usage: scantoken-bench [--fleet] [--runs N] [--target LABEL] [BINARY]");
+                println!("usage: scantoken-bench [--fleet | --fleet-server] [--runs N] [--target LABEL] [BINARY]");
                 std::process::exit(0);
             }
             other if other.starts_with('-') => anyhow::bail!("unknown option {other}"),
@@ -82,6 +87,7 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
         runs,
         target,
         fleet,
+        fleet_server,
     })
 }
 
@@ -576,6 +582,9 @@ fn main() -> anyhow::Result<()> {
     );
     if args.fleet {
         return fleet::run(&binary, args.runs, &args.target);
+    }
+    if args.fleet_server {
+        return fleet_server::run_all(&binary, &args.target);
     }
     let runs = args.runs;
     let dir = std::env::temp_dir().join(format!("scantoken-bench-{}", std::process::id()));

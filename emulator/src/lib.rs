@@ -188,6 +188,12 @@ impl RunningEmulator {
         *self.shared.faults.lock().unwrap() = faults::FaultState::new(faults);
     }
 
+    /// Deletes a project: every later answer treats it as never created. False when the
+    /// scenario has no such project (or it is already deleted).
+    pub fn delete_project(&self, key: &str) -> bool {
+        self.shared.scenario.delete_project(key)
+    }
+
     /// Stops listening and closes every open connection.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -259,6 +265,10 @@ impl BlockingEmulator {
 
     pub fn set_faults(&self, faults: Vec<FaultRule>) {
         self.running().set_faults(faults)
+    }
+
+    pub fn delete_project(&self, key: &str) -> bool {
+        self.running().delete_project(key)
     }
 
     /// Stops the server (the same as dropping it).

@@ -54,6 +54,18 @@ pub struct Scenario {
     /// Answer 429 past this many requests per second (see [`Throttle`]).
     #[serde(default)]
     pub throttle: Option<Throttle>,
+    /// How deep the listings page (`p × ps` at most). `api/components/search_projects` keeps
+    /// to Elasticsearch's result window (10,000, `SearchOptions.java`) unless this says
+    /// otherwise; `api/projects/search` pages its database with no cap
+    /// (`project/ws/SearchAction.java`) unless this sets one, standing for a server that caps
+    /// it (SonarQube Cloud's code is not public). A small value lets a test cross a cap with a
+    /// small fleet.
+    #[serde(default)]
+    pub result_window: Option<usize>,
+    /// Projects deleted while the emulator runs (`DELETE /__emulator/projects/KEY`): gone from
+    /// every answer, as a deleted project is.
+    #[serde(skip)]
+    pub deleted: std::sync::Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
     /// Project key → index in `projects`, built on first use: a fleet is looked up by key
     /// thousands of times.
     #[serde(skip)]
@@ -94,6 +106,9 @@ pub struct Throttle {
 fn one_second() -> u64 {
     1
 }
+
+/// Sonar's Elasticsearch result window (`SearchOptions.MAX_RETURNABLE_RESULTS`).
+pub const RESULT_WINDOW: usize = 10_000;
 
 /// The largest fleet a scenario may generate.
 pub const MAX_FLEET: usize = 1_000_000;
@@ -226,6 +241,11 @@ pub struct TokenSpec {
     /// sent as written), or `+Nd`: N days after today (UTC), as `YYYY-MM-DD`.
     #[serde(default)]
     pub expires: Option<String>,
+    /// User and personal tokens: the owner administers (Server: Administer System, which
+    /// `api/projects/search` needs; Cloud: Administer on `organization`, or on every
+    /// organization when the token names none).
+    #[serde(default)]
+    pub admin: bool,
 }
 
 impl Scenario {
@@ -354,10 +374,17 @@ impl Scenario {
             if !scoped && t.projects.is_set() {
                 bail!("invalid scenario: {name}: `projects` is for sot and project-analysis tokens; user tokens take `scan` and `browse`");
             }
+            if t.admin && !t.kind.is_user() {
+                bail!("invalid scenario: {name}: `admin` is for user and personal tokens");
+            }
             if !t.kind.is_user() && (t.scan.is_set() || t.browse.is_set()) {
                 bail!("invalid scenario: {name}: `scan` and `browse` are for user and personal tokens; scoped tokens take `projects`");
             }
         }
+        anyhow::ensure!(
+            self.result_window != Some(0),
+            "invalid scenario: result_window must be at least 1"
+        );
         if let Some(t) = &self.throttle {
             anyhow::ensure!(
                 t.per_second >= 1,
@@ -383,7 +410,32 @@ impl Scenario {
                 .map(|(i, p)| (p.key.clone(), i))
                 .collect()
         });
-        index.get(key).map(|&i| &self.projects[i])
+        index
+            .get(key)
+            .map(|&i| &self.projects[i])
+            .filter(|p| !self.is_deleted(&p.key))
+    }
+
+    /// Deletes a project from every later answer; false when there is no such project.
+    pub fn delete_project(&self, key: &str) -> bool {
+        if self.project(key).is_none() {
+            return false;
+        }
+        self.deleted.write().unwrap().insert(key.to_owned());
+        true
+    }
+
+    pub fn is_deleted(&self, key: &str) -> bool {
+        let deleted = self.deleted.read().unwrap();
+        !deleted.is_empty() && deleted.contains(key)
+    }
+
+    /// The projects that exist now (deleted ones left out), in the scenario's order.
+    pub fn live_projects(&self) -> impl Iterator<Item = &Project> {
+        let deleted = self.deleted.read().unwrap().clone();
+        self.projects
+            .iter()
+            .filter(move |p| deleted.is_empty() || !deleted.contains(&p.key))
     }
 
     pub fn has_organization(&self, key: &str) -> bool {

@@ -2,7 +2,8 @@
 //!
 //! Besides Sonar's API, every listener answers three control paths (never logged, never
 //! faulted): `GET /__emulator/log` (the log as a JSON array), `DELETE /__emulator/log`
-//! (clear it) and `PUT /__emulator/faults` (replace the fault rules with a JSON or YAML list).
+//! (clear it), `PUT /__emulator/faults` (replace the fault rules with a JSON or YAML list)
+//! and `DELETE /__emulator/projects/KEY` (delete a project, as an admin would).
 
 use crate::faults::{FaultRule, FaultState, ListenerKind};
 use crate::scenario::Scenario;
@@ -389,6 +390,26 @@ async fn control_path(
                     json(200, serde_json::json!({ "faults": n }))
                 }
                 Err(e) => json(400, serde_json::json!({ "error": e.to_string() })),
+            }
+        }
+        ("DELETE", w) if w.starts_with("projects/") => {
+            let key = form_urlencoded::parse(&w.as_bytes()["projects/".len()..])
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        k.into_owned()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .next()
+                .unwrap_or_default();
+            if shared.scenario.delete_project(&key) {
+                json(200, serde_json::json!({ "deleted": key }))
+            } else {
+                json(
+                    404,
+                    serde_json::json!({ "errors": [{ "msg": format!("Project '{key}' not found") }] }),
+                )
             }
         }
         _ => json(

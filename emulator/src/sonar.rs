@@ -204,7 +204,8 @@ fn web(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
         ("GET", "/api/components/show") | ("GET", "/api/navigation/component") => {
             component(s, r, c)
         }
-        ("GET", "/api/components/search_projects") => search_projects(s, c),
+        ("GET", "/api/components/search_projects") => search_projects(s, r, c, cloud),
+        ("GET", "/api/projects/search") => projects_search(s, r, c, cloud),
         ("GET", "/api/organizations/search") => organizations(s, c),
         (_, path) => Err(error(404, &format!("Unknown url : {path}"))),
     }
@@ -400,21 +401,150 @@ fn project_json(p: &Project) -> Value {
     })
 }
 
-/// Listing calls that need a user identity: a SOT or an analysis token has none.
-fn search_projects(s: &Scenario, c: Caller) -> Answer {
+/// A listing's `p` and `ps` (`WebService.addPagingParams`: `ps` at most 500), and the
+/// result window where one caps how deep it pages (`SearchOptions.setPage`: `p × ps` at most).
+fn paging(r: &Request, window: Option<usize>) -> Result<(usize, usize), Reply> {
+    let int = |name: &str, default: usize| -> Result<usize, Reply> {
+        match optional(r, name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .map_err(|_| {
+                    error(
+                        400,
+                        &format!(
+                            "The '{name}' parameter cannot be parsed as an integer value: {v}"
+                        ),
+                    )
+                })
+                .and_then(|n| {
+                    usize::try_from(n).map_err(|_| {
+                        error(400, &format!("'{name}' value ({n}) must be greater than 0"))
+                    })
+                }),
+        }
+    };
+    let (page, size) = (int("p", 1)?, int("ps", 100)?);
+    if size > 500 {
+        return Err(error(
+            400,
+            &format!("'ps' value ({size}) must be less than 500"),
+        ));
+    }
+    if size == 0 {
+        return Err(error(400, "'ps' value (0) must be greater than 0"));
+    }
+    if page == 0 {
+        return Err(error(400, "Page must be greater or equal to 1 (got 0)"));
+    }
+    if let Some(w) = window {
+        let last = page.saturating_mul(size);
+        if last > w {
+            return Err(error(
+                400,
+                &format!("Can return only the first {w} results. {last}th result asked."),
+            ));
+        }
+    }
+    Ok((page, size))
+}
+
+/// `q`: the key or the name contains it, ignoring case (`ComponentQuery` with
+/// `partialMatchOnKey`; the emulator's names are the keys).
+fn matches_query(p: &Project, q: Option<&str>) -> bool {
+    q.is_none_or(|q| p.key.to_lowercase().contains(&q.to_lowercase()))
+}
+
+fn page_of<'s>(found: impl Iterator<Item = &'s Project>, page: usize, size: usize) -> Value {
+    let mut total = 0usize;
+    let mut components = Vec::new();
+    let first = (page - 1).saturating_mul(size);
+    for p in found {
+        if total >= first && components.len() < size {
+            components.push(project_json(p));
+        }
+        total += 1;
+    }
+    json!({ "paging": { "pageIndex": page, "pageSize": size, "total": total }, "components": components })
+}
+
+/// `api/components/search_projects` (internal): the projects the caller may browse, from
+/// Elasticsearch, so within the result window; a user identity is needed (a SOT or an
+/// analysis token has none). `filter=query = "X"` narrows as `q` does.
+fn search_projects(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
     c.not_invalid()?;
     if !c.is_user() {
         return Err(insufficient());
     }
-    let found: Vec<Value> = s
-        .projects
-        .iter()
-        .filter(|p| c.can_browse(p))
-        .map(project_json)
-        .collect();
-    ok(
-        json!({ "paging": { "pageIndex": 1, "pageSize": 100, "total": found.len() }, "components": found }),
-    )
+    let (page, size) = paging(
+        r,
+        Some(s.result_window.unwrap_or(crate::scenario::RESULT_WINDOW)),
+    )?;
+    let org = if cloud {
+        optional(r, "organization")
+    } else {
+        None
+    };
+    let query = optional(r, "filter").and_then(|f| {
+        let f = f.trim();
+        let rest = f
+            .strip_prefix("query")?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim();
+        Some(rest.trim_matches('"').to_owned())
+    });
+    ok(page_of(
+        s.live_projects().filter(|p| {
+            c.can_browse(p)
+                && org.is_none_or(|o| p.organization.as_deref() == Some(o))
+                && matches_query(p, query.as_deref())
+        }),
+        page,
+        size,
+    ))
+}
+
+/// `api/projects/search`: every project (of the organization, on Cloud) for an
+/// administrator: Server's Administer System, Cloud's Administer on the organization
+/// (`project/ws/SearchAction.java`, which pages the database: no window). A scenario's
+/// `result_window` puts one on it too, to stand for a server that caps it.
+fn projects_search(s: &Scenario, r: &Request, c: Caller, cloud: bool) -> Answer {
+    c.not_invalid()?;
+    let t = c.authenticated()?;
+    let org = if cloud {
+        let org = required(r, "organization")?;
+        if !s.has_organization(org) {
+            return Err(error(
+                404,
+                &format!("No organization found with key: {org}"),
+            ));
+        }
+        Some(org)
+    } else {
+        None
+    };
+    let admin = t.kind.is_user()
+        && t.admin
+        && (org.is_none()
+            || t.organization
+                .as_deref()
+                .is_none_or(|mine| Some(mine) == org));
+    if !admin {
+        return Err(insufficient());
+    }
+    let (page, size) = paging(r, s.result_window)?;
+    let q = optional(r, "q");
+    let keys: Option<Vec<&str>> = optional(r, "projects").map(|k| k.split(',').collect());
+    ok(page_of(
+        s.live_projects().filter(|p| {
+            (org.is_none() || p.organization.as_deref() == org)
+                && matches_query(p, q)
+                && keys.as_ref().is_none_or(|k| k.contains(&p.key.as_str()))
+        }),
+        page,
+        size,
+    ))
 }
 
 fn organizations(s: &Scenario, c: Caller) -> Answer {
@@ -883,6 +1013,117 @@ tokens:
                 (Api, "GET", "/sensor-cache/blob/pay", "", None, 404, "Not found"),
             ],
         );
+    }
+
+    fn listing_fleet(flavor: &str, window: &str) -> Scenario {
+        let org = if flavor == "cloud" {
+            "organizations: [acme, other]\n"
+        } else {
+            ""
+        };
+        let o = |x: &str| {
+            if flavor == "cloud" {
+                format!(", organization: {x}")
+            } else {
+                String::new()
+            }
+        };
+        Scenario::from_yaml_str(&format!(
+            "flavor: {flavor}\n{org}{window}\
+             projects: [{{key: zeta{}}}, {{key: Other-x{}}}]\n\
+             fleet: [{{prefix: svc-, count: 1200{}}}]\n\
+             tokens:\n\
+             - {{value: admin, kind: user, admin: true}}\n\
+             - {{value: acme-admin, kind: personal, admin: true{}}}\n\
+             - {{value: member, kind: user, browse: [zeta]}}\n\
+             - {{value: sqa, kind: global-analysis}}\n",
+            o("acme"),
+            o("other"),
+            o("acme"),
+            if flavor == "cloud" {
+                ", organization: acme"
+            } else {
+                ""
+            },
+        ))
+        .unwrap()
+    }
+
+    fn total(r: &Reply) -> u64 {
+        json_of(r)["paging"]["total"].as_u64().unwrap()
+    }
+
+    fn keys(r: &Reply) -> Vec<String> {
+        json_of(r)["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn listing_needs_an_administrator_and_pages_up_to_500() {
+        let s = listing_fleet("server", "");
+        let ps = "/api/projects/search";
+        check(&s, &[
+            (Web, "GET", ps, "", Some("member"), 403, PRIV),
+            (Web, "GET", ps, "", Some("sqa"), 403, PRIV),
+            (Web, "GET", ps, "", None, 401, ""),
+            (Web, "GET", ps, "", Some("nobody"), 401, ""),
+            (Web, "GET", ps, "ps=501", Some("admin"), 400, "'ps' value (501) must be less than 500"),
+            (Web, "GET", ps, "ps=x", Some("admin"), 400, "The 'ps' parameter cannot be parsed as an integer value: x"),
+            (Web, "GET", ps, "p=0", Some("admin"), 400, "Page must be greater or equal to 1 (got 0)"),
+            (Web, "GET", ps, "", Some("admin"), 200, r#""pageSize":100"#),
+        ]);
+        let r = call(&s, Web, "GET", ps, "ps=500&p=3", Some("admin"));
+        assert_eq!((total(&r), keys(&r).len()), (1202, 202));
+        // Server pages its database: no window.
+        let r = call(&s, Web, "GET", ps, "ps=500&p=30", Some("admin"));
+        assert_eq!((r.status, keys(&r).len()), (200, 0));
+        // q: the key contains it, ignoring case.
+        let r = call(&s, Web, "GET", ps, "q=OTHER", Some("admin"));
+        assert_eq!(keys(&r), ["Other-x"]);
+        let r = call(&s, Web, "GET", ps, "projects=zeta,svc-0001", Some("admin"));
+        assert_eq!(keys(&r), ["zeta", "svc-0001"]);
+        // A deleted project is gone from the listing and from every other answer.
+        assert!(s.delete_project("zeta") && !s.delete_project("zeta"));
+        let r = call(&s, Web, "GET", ps, "q=zeta", Some("admin"));
+        assert_eq!(total(&r), 0);
+        assert!(s.project("zeta").is_none());
+        let r = call(&s, Web, "GET", "/api/components/search_projects", "", Some("member"));
+        assert_eq!(total(&r), 0);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn cloud_listing_is_per_organization_and_within_the_result_window() {
+        let s = listing_fleet("cloud", "result_window: 1000\n");
+        let ps = "/api/projects/search";
+        check(&s, &[
+            (Web, "GET", ps, "", Some("admin"), 400, "The 'organization' parameter is missing"),
+            (Web, "GET", ps, "organization=nope", Some("admin"), 404, "No organization found with key: nope"),
+            (Web, "GET", ps, "organization=other", Some("acme-admin"), 403, PRIV),
+            (Web, "GET", ps, "organization=acme&ps=500&p=3", Some("admin"), 400, "Can return only the first 1000 results. 1500th result asked."),
+            (Web, "GET", "/api/components/search_projects", "ps=500&p=3", Some("member"), 400, "Can return only the first 1000 results. 1500th result asked."),
+        ]);
+        let r = call(&s, Web, "GET", ps, "organization=acme&ps=500&p=2", Some("acme-admin"));
+        assert_eq!((total(&r), keys(&r).len()), (1201, 500));
+        let r = call(&s, Web, "GET", ps, "organization=other", Some("admin"));
+        assert_eq!(keys(&r), ["Other-x"]);
+        // search_projects keeps to Elasticsearch's window unless the scenario says otherwise;
+        // projects/search pages its database.
+        let s = listing_fleet("cloud", "");
+        let sp = "/api/components/search_projects";
+        let r = call(&s, Web, "GET", sp, "ps=500&p=20", Some("member"));
+        assert_eq!(r.status, 200);
+        let r = call(&s, Web, "GET", sp, "ps=500&p=21", Some("member"));
+        assert_eq!(msg(&r), Some("Can return only the first 10000 results. 10500th result asked."));
+        let r = call(&s, Web, "GET", ps, "organization=acme&ps=500&p=21", Some("admin"));
+        assert_eq!((r.status, keys(&r).len()), (200, 0));
+        let r = call(&s, Web, "GET", "/api/components/search_projects", r#"filter=query = "ZET""#, Some("member"));
+        assert_eq!(keys(&r), ["zeta"]);
     }
 
     const OCTET: Option<&str> = Some("application/octet-stream");

@@ -706,3 +706,53 @@ async fn cloud_bootstrap_download_urls_match_their_sha256() {
         "{log:?}"
     );
 }
+
+#[tokio::test]
+async fn a_project_deleted_over_http_is_gone_from_every_answer() {
+    let sonar = start(EmulatorConfig::new(server())).await.unwrap();
+    let web = sonar.web_url();
+    let listed = |r: &support::Resp| r.json()["paging"]["total"].as_u64().unwrap();
+    let search = "/api/components/search_projects";
+    assert_eq!(
+        listed(&get(&web, search, Auth::Bearer(SQU_BROWSE)).await),
+        2
+    );
+    let r = support::request(
+        &web,
+        "DELETE",
+        "/__emulator/projects/pay",
+        Auth::None,
+        &Options::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        listed(&get(&web, search, Auth::Bearer(SQU_BROWSE)).await),
+        1
+    );
+    let r = get(
+        &web,
+        "/api/analysis_cache/get?project=pay",
+        Auth::Bearer(SQP),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.msg().as_str()),
+        (404, "Project 'pay' not found")
+    );
+    let r = support::request(
+        &web,
+        "DELETE",
+        "/__emulator/projects/pay",
+        Auth::None,
+        &Options::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 404, "already deleted");
+    assert!(sonar
+        .log()
+        .iter()
+        .all(|l| !l.path.starts_with("/__emulator")));
+}

@@ -36,6 +36,8 @@ struct State {
     paused_until: Option<Instant>,
     /// The gap between two requests once the server has throttled.
     interval: Option<Duration>,
+    /// The gap `--max-rate` sets from the start (the larger of the two gaps is kept).
+    floor: Option<Duration>,
     next_slot: Option<Instant>,
     /// When each recent request left (the last few seconds), to measure the server's rate.
     recent: VecDeque<Instant>,
@@ -66,6 +68,14 @@ impl Budget {
         }
     }
 
+    /// At most `per_second` requests leave each second, from the first one (`--max-rate`).
+    pub fn with_max_rate(self, per_second: Option<f64>) -> Budget {
+        if let Some(r) = per_second.filter(|r| *r > 0.0) {
+            self.state.lock().expect("budget lock").floor = Some(Duration::from_secs_f64(1.0 / r));
+        }
+        self
+    }
+
     pub fn stats(&self) -> BudgetStats {
         let s = self.state.lock().expect("budget lock");
         BudgetStats {
@@ -84,13 +94,17 @@ impl Budget {
         if let Some(p) = s.paused_until {
             at = at.max(p);
         }
-        if let (Some(_), Some(n)) = (s.interval, s.next_slot) {
+        let gap = match (s.interval, s.floor) {
+            (Some(i), Some(f)) => Some(i.max(f)),
+            (i, f) => i.or(f),
+        };
+        if let (Some(_), Some(n)) = (gap, s.next_slot) {
             at = at.max(n);
         }
         if at > now {
             return Err(at);
         }
-        if let Some(i) = s.interval {
+        if let Some(i) = gap {
             s.next_slot = Some(now + i);
         }
         s.recent.push_back(now);
@@ -162,6 +176,23 @@ impl Gate for Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn max_rate_spaces_requests_from_the_first() {
+        let budget = Budget::new(8).with_max_rate(Some(50.0));
+        let start = Instant::now();
+        for _ in 0..6 {
+            let pass = budget.admit().await;
+            budget.answered(pass, Some(200), None);
+        }
+        // Five gaps of 20 ms.
+        assert!(
+            start.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(budget.stats().paced_per_second, None, "not throttled");
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_429_pauses_everyone_then_sets_a_pace_under_the_rate_seen() {

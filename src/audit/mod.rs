@@ -12,8 +12,11 @@
 //! else was found wrong).
 
 pub mod budget;
+pub mod listing;
+pub mod merge;
 pub mod probe;
 pub mod report;
+pub mod shard;
 
 use crate::ci::{CiKind, Context};
 use crate::credential::{self, token_map::TokenMap, Credential};
@@ -60,6 +63,15 @@ Exit codes:
   1  a project cannot be scanned by its token (or has none), or a token expires soon or has expired
   2  usage or configuration error (the message names what to fix)
   3  the server could not be asked (unreachable, throttling, deadline), and nothing else was found wrong";
+
+pub const MERGE_AFTER_HELP: &str = "\
+Each shard is `scantoken audit --shard I/N --json-file shard-I.json` with the same options
+(often one CI job each, in a matrix); the merge reads every shard's evidence and writes the
+report one process would have: projects and pairs sorted by key, the fleet-wide findings
+(coverage, unused rules, tokens that scan nothing) computed over the whole.
+
+Exit codes: those of the merged audit (0, 1, 3); 2 when a shard is missing, given twice, or
+from another run (different N, host, organization, token map, tokens or options).";
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
@@ -120,6 +132,38 @@ pub struct AuditArgs {
     /// Allow sending tokens over plain http to a non-loopback host [input: allow-insecure-http]
     #[arg(long)]
     allow_insecure_http: bool,
+    /// Audit every project the server lists (the organization's on SonarQube Cloud, the
+    /// instance's on Server), read with the credential --read-token-env names
+    #[arg(long, requires = "read_token_env")]
+    projects_from_server: bool,
+    /// The variable holding the credential that lists the projects (an administrator's
+    /// token): only read from, never probed as a scan token, never exported
+    #[arg(long, value_name = "VAR", requires = "projects_from_server")]
+    read_token_env: Option<String>,
+    /// Audit one share of the projects, I of N (a stable hash of the key: shards are
+    /// disjoint and together complete); combine the shards with `scantoken audit merge`
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Requests per second at most (per shard: keep N × R under the server's limit)
+    #[arg(long, value_name = "R")]
+    max_rate: Option<f64>,
+}
+
+/// `scantoken audit merge`: the shards' JSON evidence as one report.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' JSON evidence (`audit --shard I/N --json-file ...`), one file each
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Write the merged JSON evidence to this file
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
+    /// Write the merged Markdown report to this file
+    #[arg(long, value_name = "FILE")]
+    pub markdown_file: Option<PathBuf>,
+    /// What stdout carries [default: table]
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,6 +216,10 @@ pub struct ProjectEntry {
     pub token: Result<usize, NoToken>,
     /// The rule's organization contradicts the organization setting (CI refuses that).
     pub organization_conflict: Option<String>,
+    /// Named by --projects-file or --project.
+    pub listed: bool,
+    /// Whether the server's listing holds it (`None`: projects were not read from the server).
+    pub on_server: Option<bool>,
 }
 
 /// Everything the audit checks, read and validated before any request.
@@ -183,6 +231,19 @@ pub struct Plan {
     pub concurrency: usize,
     pub deadline: Duration,
     pub expiry_warning_days: i64,
+    /// The server's listing, when projects were read from it.
+    pub listing: Option<listing::Listing>,
+    pub shard: Option<shard::Shard>,
+    pub max_rate: Option<f64>,
+    /// Each map rule's token (by index into `tokens`), or why it has none.
+    rule_tokens: Vec<Result<usize, NoToken>>,
+    default_token: Result<usize, NoToken>,
+}
+
+/// The read credential: where it came from, and the token (masked before anything else).
+struct ReadCredential {
+    token: Token,
+    variable: String,
 }
 
 /// Runs `scantoken audit`. Configuration errors come back to the caller (exit 2).
@@ -204,9 +265,34 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
             "allow-insecure-http",
             args.allow_insecure_http.then_some("true"),
         );
+    // The read credential is masked before anything else can print.
+    let read = read_credential(args, env, out)?;
     // The options audit shares with verify, resolved and validated as verify's are.
     let settings = Settings::resolve(&inputs)?;
-    let plan = read_plan(args, &inputs, &settings, env, cwd, out)?;
+    let mut plan = read_plan(args, &inputs, &settings, env, cwd, out)?;
+    if let Some(read) = &read {
+        if let Some(t) = plan
+            .tokens
+            .iter()
+            .find(|t| t.credential.token.expose_secret() == read.token.expose_secret())
+        {
+            return Err(ConfigError::new(
+                format!("flag --read-token-env {}", read.variable),
+                format!(
+                    "holds the same token as {}: the read credential is never probed as a scan token",
+                    t.sources.join("; ")
+                ),
+            )
+            .hint("list the projects with a separate credential (an administrator's token), not a token the audit checks"));
+        }
+        if plan.target.flavor.is_cloud() && plan.target.organization.is_none() {
+            return Err(ConfigError::new(
+                "organization",
+                "SonarQube Cloud lists the projects of one organization, and none is set",
+            )
+            .hint("pass --organization or set SONAR_ORGANIZATION"));
+        }
+    }
     if !settings.allow_insecure_http {
         let proxies = crate::network::Proxies::from_env(env)?;
         if let Some(v) = crate::sonar::insecure_host(&plan.target, &proxies) {
@@ -214,7 +300,7 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         }
     }
     let options = crate::flow::client_options(&settings, env);
-    let budget = Arc::new(budget::Budget::new(plan.concurrency));
+    let budget = Arc::new(budget::Budget::new(plan.concurrency).with_max_rate(plan.max_rate));
     let client = Client::new(env, options)?.with_gate(budget.clone());
     let progress = match args.progress.unwrap_or(Progress::Auto) {
         Progress::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => Progress::Bar,
@@ -225,10 +311,52 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         .enable_all()
         .build()
         .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
+    if let Some(read) = &read {
+        let listed = runtime.block_on(listing::list_all(
+            &client,
+            &plan.target.web_url.value,
+            plan.target.organization.as_ref().map(|o| o.value.as_str()),
+            &read.token,
+            format!("variable {}", read.variable),
+            plan.concurrency,
+        ));
+        match listed {
+            Ok(l) => {
+                if progress != Progress::Off {
+                    out.say(&format!(
+                        "audit: {} project(s) listed by {} ({} page(s), {} quer(ies)) in {:.1} s",
+                        l.keys.len(),
+                        l.endpoint,
+                        l.pages,
+                        l.queries,
+                        l.elapsed.as_secs_f64()
+                    ));
+                }
+                plan.add_server_projects(l);
+            }
+            Err(e) => {
+                out.error(&out.redact(&format!("audit: {}", e.cause)));
+                out.say(&out.redact(&format!("hint: {}", e.next_step)));
+                return Ok(if e.unreachable {
+                    Exit::Unreachable
+                } else {
+                    Exit::Usage
+                });
+            }
+        }
+    }
+    plan.apply_shard();
     let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out));
     let mut report = report::Report::build(&plan, outcome, budget.stats());
     report.redact(out);
-    write_outputs(&report, format, args, env, out)
+    write_report(
+        &report,
+        format,
+        args.json_file.as_deref(),
+        args.markdown_file.as_deref(),
+        env,
+        out,
+    )
 }
 
 fn read_plan(
@@ -242,6 +370,22 @@ fn read_plan(
     let scanner = ScannerConfig::load(env, cwd)?;
     let target = target::resolve(&settings.target, env, &scanner)?;
     let keys = read_projects(args, inputs, cwd)?;
+    if keys.is_empty() && !args.projects_from_server {
+        return Err(ConfigError::new("audit", "no project to check").hint(
+            "list the project keys in a file (--projects-file, one per line), give --project KEY, or read them from the server (--projects-from-server --read-token-env VAR)",
+        ));
+    }
+    let shard = args.shard.as_deref().map(shard::Shard::parse).transpose()?;
+    let max_rate = match args.max_rate {
+        Some(r) if !(r.is_finite() && r > 0.0) => {
+            return Err(ConfigError::new(
+                "flag --max-rate",
+                format!("{r} is not a positive number of requests per second"),
+            )
+            .hint("e.g. --max-rate 20"))
+        }
+        r => r,
+    };
     let map = inputs
         .get("token-map")
         .map(|m| credential::load_token_map(&m, cwd))
@@ -327,18 +471,7 @@ fn read_plan(
         }
     }
     for var in &args.token_envs {
-        let valid = var
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(ConfigError::new(
-                "flag --token-env",
-                format!("{} is not a variable name", quote(var)),
-            )
-            .hint("name the environment variable that holds the token, e.g. SONAR_TOKEN_NEW"));
-        }
+        check_variable_name("flag --token-env", var)?;
         let source = Origin::Variable(var.clone());
         match token_of(var, &source)? {
             Some(token) => {
@@ -357,37 +490,6 @@ fn read_plan(
         return Err(ConfigError::new("audit", "no token to check")
             .hint("give --token-map (the map CI uses), --token-env VAR, or set SONAR_TOKEN"));
     }
-    let global_org = target.organization.as_ref().map(|o| o.value.clone());
-    let projects = keys
-        .into_iter()
-        .map(|key| {
-            let rule = map.as_ref().and_then(|m| m.rules.iter().position(|r| r.matches(&key)));
-            let token = match (&map, rule) {
-                (Some(_), Some(r)) => rule_tokens[r].clone(),
-                (Some(_), None) => Err(NoToken::NoRule),
-                (None, _) => default_token.clone(),
-            };
-            let rule_org = rule.and_then(|r| map.as_ref()?.rules[r].organization.clone());
-            let organization_conflict = match (&global_org, &rule_org) {
-                (Some(g), Some(r)) if g != r => Some(format!(
-                    "the token map rule says the token belongs to organization {r}, but organization {g} is set; CI refuses this combination"
-                )),
-                _ => None,
-            };
-            let organization = if target.flavor.is_cloud() {
-                global_org.clone().or(rule_org)
-            } else {
-                None
-            };
-            ProjectEntry {
-                key,
-                organization,
-                rule,
-                token,
-                organization_conflict,
-            }
-        })
-        .collect();
     let concurrency = inputs
         .number(args.concurrency, "concurrency")?
         .unwrap_or(DEFAULT_CONCURRENCY);
@@ -406,15 +508,139 @@ fn read_plan(
     let expiry_warning_days = inputs
         .number(args.expiry_warning_days, "expiry-warning-days")?
         .unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS) as i64;
-    Ok(Plan {
+    let mut plan = Plan {
         target,
         map,
-        projects,
+        projects: Vec::new(),
         tokens,
         concurrency: concurrency as usize,
         deadline: Duration::from_secs(deadline),
         expiry_warning_days,
-    })
+        listing: None,
+        shard,
+        max_rate,
+        rule_tokens,
+        default_token,
+    };
+    plan.projects = keys.into_iter().map(|k| plan.entry(k, true)).collect();
+    Ok(plan)
+}
+
+impl Plan {
+    /// A project as CI would check it: the rule it would pick, that rule's token.
+    fn entry(&self, key: String, listed: bool) -> ProjectEntry {
+        let map = &self.map;
+        let rule = map
+            .as_ref()
+            .and_then(|m| m.rules.iter().position(|r| r.matches(&key)));
+        let token = match (map, rule) {
+            (Some(_), Some(r)) => self.rule_tokens[r].clone(),
+            (Some(_), None) => Err(NoToken::NoRule),
+            (None, _) => self.default_token.clone(),
+        };
+        let global_org = self.target.organization.as_ref().map(|o| o.value.clone());
+        let rule_org = rule.and_then(|r| map.as_ref()?.rules[r].organization.clone());
+        let organization_conflict = match (&global_org, &rule_org) {
+            (Some(g), Some(r)) if g != r => Some(format!(
+                "the token map rule says the token belongs to organization {r}, but organization {g} is set; CI refuses this combination"
+            )),
+            _ => None,
+        };
+        let organization = if self.target.flavor.is_cloud() {
+            global_org.or(rule_org)
+        } else {
+            None
+        };
+        ProjectEntry {
+            key,
+            organization,
+            rule,
+            token,
+            organization_conflict,
+            listed,
+            on_server: None,
+        }
+    }
+
+    /// The server's projects join the listed ones: each listed key learns whether the server
+    /// has it, each server project no list names is added.
+    fn add_server_projects(&mut self, listing: listing::Listing) {
+        let on_server: std::collections::HashSet<&str> =
+            listing.keys.iter().map(String::as_str).collect();
+        let mut known = std::collections::HashSet::new();
+        for p in &mut self.projects {
+            p.on_server = Some(on_server.contains(p.key.as_str()));
+            known.insert(p.key.clone());
+        }
+        let added: Vec<ProjectEntry> = listing
+            .keys
+            .iter()
+            .filter(|k| !known.contains(*k))
+            .map(|k| {
+                let mut e = self.entry(k.clone(), false);
+                e.on_server = Some(true);
+                e
+            })
+            .collect();
+        self.projects.extend(added);
+        self.listing = Some(listing);
+    }
+
+    /// Keeps this shard's share of the projects.
+    fn apply_shard(&mut self) {
+        if let Some(shard) = self.shard {
+            self.projects.retain(|p| shard.owns(&p.key));
+        }
+    }
+}
+
+/// Reads the read credential's variable, masking it at once.
+fn read_credential(
+    args: &AuditArgs,
+    env: &Env,
+    out: &mut Output,
+) -> Result<Option<ReadCredential>, ConfigError> {
+    let Some(var) = args.read_token_env.as_deref() else {
+        return Ok(None);
+    };
+    if let Some(v) = env.get(var) {
+        // Masked before it is even checked: an error below must not quote it either.
+        out.mask(v);
+    }
+    check_variable_name("flag --read-token-env", var)?;
+    let value = env.non_empty(var).ok_or_else(|| {
+        ConfigError::new(
+            "flag --read-token-env",
+            format!("names variable {var}, which is empty or not set"),
+        )
+        .hint(format!(
+            "map the listing credential (an administrator's token) into this step as {var}"
+        ))
+    })?;
+    let token = Token::new(value).map_err(|e| {
+        ConfigError::new(format!("variable {var}"), e.to_string())
+            .hint("store the token as the secret's whole value")
+    })?;
+    Ok(Some(ReadCredential {
+        token,
+        variable: var.to_owned(),
+    }))
+}
+
+fn check_variable_name(what: &str, var: &str) -> Result<(), ConfigError> {
+    let valid = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(
+            ConfigError::new(what, format!("{} is not a variable name", quote(var)))
+                .hint("name the environment variable that holds the token, e.g. SONAR_TOKEN_NEW"),
+        )
+    }
 }
 
 /// The project keys: the file's, then `--project`'s, each checked as the scanner would, in
@@ -459,11 +685,6 @@ fn read_projects(
             Origin::Flag("project".into()),
         ));
     }
-    if keys.is_empty() {
-        return Err(ConfigError::new("audit", "no project to check").hint(
-            "list the project keys in a file (--projects-file, one per line) or give --project KEY",
-        ));
-    }
     if keys.len() > MAX_PROJECTS {
         return Err(ConfigError::new(
             "audit",
@@ -486,13 +707,17 @@ fn read_projects(
 }
 
 /// The report to stdout, the files, and the CI's summary; returns the exit code.
-fn write_outputs(
+pub fn write_report(
     report: &report::Report,
     format: AuditFormat,
-    args: &AuditArgs,
+    json_file: Option<&Path>,
+    markdown_file: Option<&Path>,
     env: &Env,
     out: &mut Output,
 ) -> Result<Exit, ConfigError> {
+    if format != AuditFormat::Table {
+        out.stdout_is_data();
+    }
     let written = |path: &Path, what: &str, e: std::io::Error| {
         ConfigError::new(
             path.display().to_string(),
@@ -507,29 +732,34 @@ fn write_outputs(
     let azure = env.is("TF_BUILD", "true");
     // Each rendering is built only when something reads it: at fleet size the JSON document
     // is the largest thing the audit holds.
-    let markdown = (args.markdown_file.is_some()
+    let markdown = (markdown_file.is_some()
         || format == AuditFormat::Markdown
         || github_summary.is_some()
         || azure)
         .then(|| out.redact(&report.markdown()));
     let markdown = markdown.as_deref().unwrap_or_default();
-    let json = (args.json_file.is_some() || format == AuditFormat::Json)
-        .then(|| out.json_text(&report.json()) + "\n");
-    if let (Some(path), Some(text)) = (&args.json_file, &json) {
-        std::fs::write(path, text).map_err(|e| written(path, "JSON evidence", e))?;
+    // The JSON evidence is written element by element, straight to its file or stdout.
+    if let Some(path) = json_file {
+        let written_json = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            report.write_json(&mut w, out)?;
+            w.flush()
+        });
+        written_json.map_err(|e| written(path, "JSON evidence", e))?;
     }
-    if let Some(path) = &args.markdown_file {
+    if let Some(path) = markdown_file {
         std::fs::write(path, markdown).map_err(|e| written(path, "Markdown report", e))?;
     }
     let io = match format {
         AuditFormat::Table => out.report(&report.table()),
         AuditFormat::Markdown => out.report(markdown),
-        // Already redacted and escaped as Output::json does.
-        AuditFormat::Json => out
-            .raw_stdout()
-            .write_all(json.as_deref().unwrap_or_default().as_bytes()),
+        AuditFormat::Json => {
+            let mut buffer = Vec::new();
+            report
+                .write_json(&mut buffer, out)
+                .and_then(|()| out.raw_stdout().write_all(&buffer))
+        }
     };
-    drop(json);
     if let Err(e) = io {
         out.error(&format!("cannot write the output: {e}"));
         return Ok(Exit::Internal);
@@ -548,8 +778,8 @@ fn write_outputs(
         }
     }
     if azure {
-        let path = match &args.markdown_file {
-            Some(p) => p.clone(),
+        let path = match markdown_file {
+            Some(p) => p.to_path_buf(),
             None => {
                 let dir = env
                     .non_empty("AGENT_TEMPDIRECTORY")

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::fmt::Write;
 
 /// Version of the JSON evidence's shape (`schema_version`); raised on any incompatible change.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 /// GitHub keeps 1 MiB of step summary per step: the Markdown stops adding project rows here.
 const MARKDOWN_BUDGET: usize = 900 * 1024;
 
@@ -35,6 +35,12 @@ pub struct ProjectRow {
     pub pair: Option<usize>,
     /// The server could not be asked (or the deadline came first): nothing is known.
     pub undecided: bool,
+    /// Named by --projects-file or --project.
+    pub listed: bool,
+    /// Whether the server's listing holds it (`None`: not read from the server).
+    pub on_server: Option<bool>,
+    /// Every token of the audit whose pair with this project is `ok`.
+    pub covered_by: Vec<usize>,
 }
 
 pub struct Expiry {
@@ -65,7 +71,28 @@ pub struct RuleRow {
     pub token_env: String,
     pub organization: Option<String>,
     pub expires: Option<String>,
+    /// Projects CI would give this rule (the first rule that matches).
     pub selected: usize,
+    /// Projects its patterns match, first or not.
+    pub matched: usize,
+}
+
+/// How the projects were read from the server, for the evidence.
+#[derive(Clone)]
+pub struct ListingEvidence {
+    pub endpoint: String,
+    pub credential_fingerprint: String,
+    pub credential_source: String,
+    pub organization: Option<String>,
+    pub started_at: String,
+    pub elapsed_ms: u64,
+    pub pages: u64,
+    pub queries: u64,
+    pub window: Option<u64>,
+    /// What the server said it holds (its `paging.total`).
+    pub total: u64,
+    /// Keys the listing returned.
+    pub projects: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,6 +141,11 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub stats: BudgetStats,
     pub deadline_reached: bool,
+    pub listing: Option<ListingEvidence>,
+    pub shard: Option<super::shard::Shard>,
+    /// Shards merged into this report (`audit merge`), else 0.
+    pub merged_shards: u32,
+    pub max_rate: Option<f64>,
 }
 
 fn is_ok(verdict: &str) -> bool {
@@ -134,7 +166,7 @@ fn verdict_name(v: &Verdict) -> String {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a moment.
-fn rfc3339(t: std::time::SystemTime) -> String {
+pub fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -236,6 +268,11 @@ impl Report {
                         next_step: next.to_owned(),
                         pair: None,
                         undecided: false,
+                        listed: project.listed,
+                        on_server: project.on_server,
+                        covered_by: (0..n_tokens)
+                            .filter(|&t| is_ok(&verdict_name(pair(p, t))))
+                            .collect(),
                     }
                 };
                 let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
@@ -300,6 +337,22 @@ impl Report {
             findings: Vec::new(),
             stats,
             deadline_reached: outcome.deadline_reached,
+            listing: plan.listing.as_ref().map(|l| ListingEvidence {
+                endpoint: l.endpoint.to_owned(),
+                credential_fingerprint: l.fingerprint.clone(),
+                credential_source: l.source.clone(),
+                organization: l.organization.clone(),
+                started_at: rfc3339(l.started_at),
+                elapsed_ms: l.elapsed.as_millis() as u64,
+                pages: l.pages,
+                queries: l.queries,
+                window: l.window.map(|w| w as u64),
+                total: l.total,
+                projects: l.keys.len() as u64,
+            }),
+            shard: plan.shard,
+            merged_shards: 0,
+            max_rate: plan.max_rate,
         };
         report.rules = plan
             .map
@@ -312,9 +365,26 @@ impl Report {
                 organization: rule.organization.clone(),
                 expires: rule.expires.as_ref().map(|(d, _)| d.clone()),
                 selected: plan.projects.iter().filter(|p| p.rule == Some(r)).count(),
+                matched: plan
+                    .projects
+                    .iter()
+                    .filter(|p| rule.matches(&p.key))
+                    .count(),
             })
             .collect();
-        report.findings = findings(plan, &report);
+        let exact: Vec<Vec<String>> = plan
+            .map
+            .iter()
+            .flat_map(|m| m.rules.iter())
+            .map(|r| {
+                r.patterns
+                    .iter()
+                    .filter(|p| is_exact_key(p))
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        report.findings = findings(&report, &exact);
         report
     }
 
@@ -441,6 +511,12 @@ impl Report {
         )
         .unwrap();
         writeln!(s, "{}", self.headline()).unwrap();
+        if let Some(l) = &self.listing {
+            writeln!(s, "{}", listing_line(l)).unwrap();
+        }
+        if let Some(sh) = self.shard {
+            writeln!(s, "shard {sh}: the projects whose key hashes to it").unwrap();
+        }
         let ci_token = |row: &ProjectRow| {
             let mut text = match row.token {
                 Some(t) => self.token_label(t),
@@ -541,6 +617,20 @@ impl Report {
             writeln!(md, "| Token map | {} |", cell(m)).unwrap();
         }
         writeln!(md, "| Generated | {} |", self.generated_at).unwrap();
+        if let Some(l) = &self.listing {
+            writeln!(
+                md,
+                "| Projects from the server | {} |",
+                cell(&listing_line(l))
+            )
+            .unwrap();
+        }
+        if let Some(sh) = self.shard {
+            writeln!(md, "| Shard | {sh} |").unwrap();
+        }
+        if self.merged_shards > 0 {
+            writeln!(md, "| Merged | {} shards |", self.merged_shards).unwrap();
+        }
         if !self.findings.is_empty() {
             md.push_str("\n#### Findings\n\n");
             for f in &self.findings {
@@ -602,9 +692,8 @@ impl Report {
         md.replace("##vso[", "##vso␣[")
     }
 
-    /// The JSON evidence (docs/audit.schema.json).
-    pub fn json(&self) -> Value {
-        let key = |p: usize| self.projects[p].key.clone();
+    /// The JSON evidence's fields before its four lists (docs/audit.schema.json).
+    fn json_head(&self) -> Value {
         let (covered, not_covered) = self.counts();
         json!({
             "schema_version": SCHEMA_VERSION,
@@ -623,11 +712,29 @@ impl Report {
                 "concurrency": self.concurrency,
                 "deadline_s": self.deadline_s,
                 "expiry_warning_days": self.expiry_warning_days,
+                "max_rate": self.max_rate,
             },
+            "shard": self.shard.map(|s| json!({ "index": s.index, "count": s.count })),
+            "merged_shards": self.merged_shards,
+            "listing": self.listing.as_ref().map(|l| json!({
+                "endpoint": l.endpoint,
+                "credential": { "fingerprint": l.credential_fingerprint, "source": l.credential_source },
+                "organization": l.organization,
+                "started_at": l.started_at,
+                "elapsed_ms": l.elapsed_ms,
+                "pages": l.pages,
+                "queries": l.queries,
+                "window": l.window,
+                "total": l.total,
+                "projects": l.projects,
+            })),
             "summary": {
                 "projects": self.projects.len(),
                 "covered": covered,
                 "not_covered": not_covered,
+                "uncovered": self.findings.iter().filter(|f| f.kind == "project-uncovered").count(),
+                "unlisted": self.projects.iter().filter(|p| !p.listed && p.on_server == Some(true)).count(),
+                "not_on_server": self.projects.iter().filter(|p| p.on_server == Some(false)).count(),
                 "tokens": self.tokens.len(),
                 "pairs": self.pairs.len(),
                 "requests": self.stats.requests,
@@ -644,50 +751,134 @@ impl Report {
                     "organization": r.organization,
                     "expires": r.expires,
                     "selected_projects": r.selected,
+                    "matched_projects": r.matched,
                 })).collect::<Vec<_>>(),
             })),
-            "projects": self.projects.iter().map(|r| json!({
-                "key": r.key,
-                "organization": r.organization,
-                "rule_line": r.rule_line,
-                "token_env": r.token_env,
-                "token": r.token.map(|t| self.tokens[t].id.clone()),
-                "verdict": r.verdict,
-                "cause": r.cause,
-                "next_step": r.next_step,
-                "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
-            })).collect::<Vec<_>>(),
-            "tokens": self.tokens.iter().map(|t| json!({
-                "id": t.id,
-                "fingerprint": t.fingerprint,
-                "kind": t.kind,
-                "sources": t.sources,
-                "named": t.named,
-                "used_by_ci": t.used_by_ci,
-                "valid": t.valid,
-                "probe": t.probe,
-                "expires": t.expiry.as_ref().map(|e| json!({
-                    "date": e.date, "from": e.from, "days_left": e.days_left,
-                })),
-                "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
-                "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
-                    "project": key(*p), "verdict": v,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "pairs": self.pairs.iter().map(|(p, t, v)| json!({
-                "project": key(*p),
-                "token": self.tokens[*t].id,
-                "verdict": verdict_name(v),
-                "cause": v.cause,
-                "probes": v.probes,
-            })).collect::<Vec<_>>(),
-            "findings": self.findings.iter().map(|f| json!({
-                "kind": f.kind,
-                "severity": f.severity.name(),
-                "message": f.message,
+        })
+    }
+
+    fn project_value(&self, r: &ProjectRow) -> Value {
+        json!({
+            "key": r.key,
+            "organization": r.organization,
+            "rule_line": r.rule_line,
+            "token_env": r.token_env,
+            "token": r.token.map(|t| self.tokens[t].id.clone()),
+            "verdict": r.verdict,
+            "cause": r.cause,
+            "next_step": r.next_step,
+            "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
+            "undecided": r.undecided,
+            "listed": r.listed,
+            "on_server": r.on_server,
+            "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
+        })
+    }
+
+    fn token_value(&self, t: &TokenRow) -> Value {
+        let key = |p: usize| self.projects[p].key.clone();
+        json!({
+            "id": t.id,
+            "fingerprint": t.fingerprint,
+            "kind": t.kind,
+            "sources": t.sources,
+            "named": t.named,
+            "used_by_ci": t.used_by_ci,
+            "valid": t.valid,
+            "probe": t.probe,
+            "expires": t.expiry.as_ref().map(|e| json!({
+                "date": e.date, "from": e.from, "days_left": e.days_left,
+            })),
+            "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
+            "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
+                "project": key(*p), "verdict": v,
             })).collect::<Vec<_>>(),
         })
     }
+
+    fn pair_value(&self, (p, t, v): &(usize, usize, Verdict)) -> Value {
+        let key = |p: usize| self.projects[p].key.clone();
+        json!({
+            "project": key(*p),
+            "token": self.tokens[*t].id,
+            "verdict": verdict_name(v),
+            "cause": v.cause,
+            "probes": v.probes,
+        })
+    }
+
+    /// Writes the JSON evidence, one element at a time (never the whole document in
+    /// memory), redacted and escaped as [`Output::json_text`] does.
+    pub fn write_json(&self, w: &mut dyn std::io::Write, out: &Output) -> std::io::Result<()> {
+        let indented = |text: String| text.replace('\n', "\n  ");
+        w.write_all(b"{\n")?;
+        if let Value::Object(head) = self.json_head() {
+            for (k, v) in head {
+                writeln!(
+                    w,
+                    "  {}: {},",
+                    Value::String(k),
+                    indented(out.json_text(&v))
+                )?;
+            }
+        }
+        fn list<T>(
+            w: &mut dyn std::io::Write,
+            name: &str,
+            items: &[T],
+            value: impl Fn(&T) -> Value,
+            out: &Output,
+            last: bool,
+        ) -> std::io::Result<()> {
+            write!(w, "  \"{name}\": [")?;
+            for (i, item) in items.iter().enumerate() {
+                let sep = if i == 0 { "\n    " } else { ",\n    " };
+                let text = out.json_text(&value(item)).replace('\n', "\n    ");
+                write!(w, "{sep}{text}")?;
+            }
+            let close = if items.is_empty() { "]" } else { "\n  ]" };
+            writeln!(w, "{close}{}", if last { "" } else { "," })
+        }
+        list(
+            w,
+            "projects",
+            &self.projects,
+            |r| self.project_value(r),
+            out,
+            false,
+        )?;
+        list(
+            w,
+            "tokens",
+            &self.tokens,
+            |t| self.token_value(t),
+            out,
+            false,
+        )?;
+        list(w, "pairs", &self.pairs, |p| self.pair_value(p), out, false)?;
+        list(
+            w,
+            "findings",
+            &self.findings,
+            |f| {
+                json!({
+                    "kind": f.kind,
+                    "severity": f.severity.name(),
+                    "message": f.message,
+                })
+            },
+            out,
+            true,
+        )?;
+        w.write_all(b"}\n")
+    }
+}
+
+fn listing_line(l: &ListingEvidence) -> String {
+    format!(
+        "{} project(s) listed by {} with the read credential {} ({}), {} page(s), {} quer(ies), at {}",
+        l.projects, l.endpoint, l.credential_fingerprint, l.credential_source, l.pages, l.queries, l.started_at
+    )
 }
 
 fn kind_name(kind: TokenKind) -> &'static str {
@@ -746,8 +937,28 @@ fn columns<const N: usize>(s: &mut String, rows: &[[String; N]]) {
     }
 }
 
-fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
+/// A pattern with no glob or regex syntax: it names one project key.
+pub fn is_exact_key(pattern: &str) -> bool {
+    !pattern.starts_with("re:") && !pattern.contains(['*', '?', '[', ']', '{', '}'])
+}
+
+/// Up to `max` keys, then a count.
+fn some_keys<'a>(keys: impl Iterator<Item = &'a str>, max: usize) -> String {
+    let all: Vec<&str> = keys.collect();
+    let mut text = all.iter().take(max).copied().collect::<Vec<_>>().join(", ");
+    if all.len() > max {
+        text.push_str(&format!(", … {} in all", all.len()));
+    }
+    text
+}
+
+/// Every finding, from the report alone (so that `audit merge` computes them over the
+/// merged shards exactly as one process would). `exact`: each rule's patterns that name one
+/// key.
+pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
     let mut out = Vec::new();
+    // The whole fleet is in view: one process over all of it, or the merge of every shard.
+    let whole = report.listing.is_some() && report.shard.is_none();
     for row in &report.projects {
         if is_ok(&row.verdict) {
             continue;
@@ -768,17 +979,85 @@ fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
             message: format!("{}: {}: {}", row.key, row.verdict, row.cause),
         });
     }
-    // The map: rules no listed project selects.
-    if let Some(map) = &plan.map {
-        for (r, rule) in map.rules.iter().enumerate() {
-            if report.rules[r].selected > 0 {
-                continue;
+    // Coverage: a project on the server that no token of the audit can scan.
+    for row in &report.projects {
+        if row.on_server == Some(false) || !row.covered_by.is_empty() || row.undecided {
+            continue;
+        }
+        if report.listing.is_none() {
+            continue;
+        }
+        let change = match (row.rule_line, &row.token_env) {
+            (Some(line), Some(var)) => {
+                let r = report.rules.iter().find(|r| r.line == line);
+                format!(
+                    "the rule at line {line} ({}) gives it {var}: scope that token to {} (or give the rule a token that can scan it)",
+                    r.map(|r| r.patterns.join(", ")).unwrap_or_default(),
+                    row.key
+                )
             }
-            let matches_any = plan.projects.iter().any(|p| rule.matches(&p.key));
-            let why = if matches_any {
-                "is shadowed: every listed project it matches is taken by an earlier rule"
+            _ if report.map_source.is_some() => format!(
+                "no rule of the token map matches {}: add one whose token can scan it",
+                row.key
+            ),
+            _ => "give the audit the token that should scan it (--token-map or --token-env)"
+                .to_owned(),
+        };
+        out.push(Finding {
+            kind: "project-uncovered",
+            severity: Severity::Fail,
+            message: format!(
+                "{}: uncovered: no token of the audit can scan it; to change: {change}",
+                row.key
+            ),
+        });
+    }
+    // The lists against the server.
+    if report.listing.is_some() {
+        let any_listed = report.projects.iter().any(|p| p.listed);
+        let unlisted = report
+            .projects
+            .iter()
+            .filter(|p| !p.listed && p.on_server == Some(true));
+        let n = unlisted.clone().count();
+        if any_listed && n > 0 {
+            out.push(Finding {
+                kind: "project-unlisted",
+                severity: Severity::Info,
+                message: format!(
+                    "{n} project(s) on the server are in no list (--projects-file, --project): {}",
+                    some_keys(unlisted.map(|p| p.key.as_str()), 10)
+                ),
+            });
+        }
+        let missing = report
+            .projects
+            .iter()
+            .filter(|p| p.listed && p.on_server == Some(false));
+        let n = missing.clone().count();
+        if n > 0 {
+            out.push(Finding {
+                kind: "project-not-on-server",
+                severity: Severity::Info,
+                message: format!(
+                    "{n} listed project key(s) are not on the server (deleted, renamed or mistyped): {}",
+                    some_keys(missing.map(|p| p.key.as_str()), 10)
+                ),
+            });
+        }
+    }
+    // The map: rules that select nothing, and rules naming projects the server lacks.
+    let scope = if report.listing.is_some() {
+        "project on the server"
+    } else {
+        "listed project"
+    };
+    for (r, rule) in report.rules.iter().enumerate() {
+        if rule.selected == 0 && report.shard.is_none() {
+            let why = if rule.matched > 0 {
+                format!("is shadowed: every {scope} it matches is taken by an earlier rule")
             } else {
-                "matches no listed project"
+                format!("matches no {scope}")
             };
             out.push(Finding {
                 kind: "rule-unused",
@@ -790,6 +1069,32 @@ fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
                     rule.token_env
                 ),
             });
+        }
+        if whole {
+            let gone: Vec<&str> = exact
+                .get(r)
+                .into_iter()
+                .flatten()
+                .filter(|k| {
+                    !report
+                        .projects
+                        .iter()
+                        .any(|p| p.key == **k && p.on_server == Some(true))
+                })
+                .map(String::as_str)
+                .collect();
+            if !gone.is_empty() {
+                out.push(Finding {
+                    kind: "rule-names-missing-project",
+                    severity: Severity::Info,
+                    message: format!(
+                        "the rule at line {} ({}) names project(s) the server does not have (deleted?): {}",
+                        rule.line,
+                        rule.token_env,
+                        gone.join(", ")
+                    ),
+                });
+            }
         }
     }
     for (t, token) in report.tokens.iter().enumerate() {
@@ -851,6 +1156,15 @@ fn findings(plan: &Plan, report: &Report) -> Vec<Finding> {
                 }),
                 _ => {}
             }
+        }
+        if whole && token.valid == Some(true) && token.can_scan.is_empty() {
+            out.push(Finding {
+                kind: "token-scans-nothing",
+                severity: Severity::Info,
+                message: format!(
+                    "{label} can scan no project on the server: the projects it was scoped to may have been deleted; revoke it, or scope it to live projects"
+                ),
+            });
         }
         if token.named && token.valid == Some(false) {
             out.push(Finding {

@@ -298,6 +298,19 @@ impl Client {
         token: Option<&Token>,
         status_only_on_success: bool,
     ) -> Exchange {
+        self.get_capped(url, token, status_only_on_success, read::BODY_CAP)
+            .await
+    }
+
+    /// [`Client::get`] reading a body of up to `cap` bytes: a listing's page of 500
+    /// projects is larger than any probe's answer.
+    pub async fn get_capped(
+        &self,
+        url: &Url,
+        token: Option<&Token>,
+        status_only_on_success: bool,
+        cap: usize,
+    ) -> Exchange {
         let start = Instant::now();
         let mut retries = Vec::new();
         let mut attempt = 0;
@@ -307,7 +320,7 @@ impl Client {
                 Some(gate) => Some(gate.admit().await),
                 None => None,
             };
-            let result = self.attempt(url, token, status_only_on_success).await;
+            let result = self.attempt(url, token, status_only_on_success, cap).await;
             if let (Some(gate), Some(pass)) = (&self.gate, pass) {
                 match &result {
                     Ok(a) => gate.answered(pass, Some(a.answer.status), a.retry_after),
@@ -374,6 +387,7 @@ impl Client {
         url: &Url,
         token: Option<&Token>,
         status_only_on_success: bool,
+        cap: usize,
     ) -> Result<Attempt, (TransportError, Retry)> {
         // A body that is never read on success (the Server analysis cache) is asked for
         // gzipped: the server then sends the cache as stored instead of inflating it
@@ -408,7 +422,7 @@ impl Client {
         let body = if !read_body {
             Vec::new()
         } else {
-            match read::body(&mut response, read::BODY_CAP).await {
+            match read::body(&mut response, cap).await {
                 Ok(body) => body,
                 Err(BodyError::Transport(e)) => return Err((self.classify(url, &e), Retry::Yes)),
                 // A failing server's oversized error page: its status says enough.

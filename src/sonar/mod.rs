@@ -19,7 +19,7 @@ use plan::{Host, Probe, Role};
 use serde::Serialize;
 use url::Url;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerdictKind {
     Ok,

@@ -16,7 +16,7 @@ pub enum Host {
 }
 
 /// What a probe's answer tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Is it a Sonar server at all, and which version (no authentication).

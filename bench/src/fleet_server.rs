@@ -1,0 +1,242 @@
+//! `scantoken-bench --fleet-server`: `scantoken audit --projects-from-server` at 10,000 and
+//! 100,000 projects, and `audit merge` of 10 shards of 10,000 (issue 24).
+//!
+//! SonarQube Cloud in-process, one scoped token over every project, the projects listed by an
+//! organization administrator's token (`api/projects/search`, 500 per page). Each audit runs as
+//! a child measured with `wait4` (wall, user+sys CPU) and GNU time (peak RSS, as in
+//! [`crate::fleet`]). The 10,000-project run has L = 50 ms per response; the 100,000-project
+//! runs (one process, and 10 shards of it, then their merge) L = 5 ms, so that one run stays
+//! within minutes on this machine. The bound is the issue's: 2 × ⌈P / C⌉ × L + 1 s, plus the
+//! listing's pages (page 1, then the rest C at a time).
+
+use crate::{measure, show, stats};
+use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
+use std::path::Path;
+use std::process::Command;
+
+const TOKEN: &str = "sqco_FLEETfleetFLEETfleetFLEETfleetFLEETfleetFLEETfleetFLEETfleet1";
+const ADMIN: &str = "0123456789abcdef0123456789abcdef01234567";
+const C: u64 = 32;
+const SHARDS: u32 = 10;
+
+fn cloud(projects: usize, latency: u64) -> anyhow::Result<BlockingEmulator> {
+    let scenario = Scenario::from_yaml_str(&format!(
+        "flavor: cloud\norganizations: [acme]\n\
+         tokens: [{{value: \"{TOKEN}\", kind: sot, organization: acme, projects: all}},\
+                  {{value: \"{ADMIN}\", kind: personal, admin: true, organization: acme}}]\n\
+         fleet: [{{prefix: acme_svc-, count: {projects}, organization: acme}}]\n"
+    ))?;
+    start_blocking(EmulatorConfig::new(scenario).with_latency_ms(latency))
+}
+
+struct Run {
+    wall_ms: f64,
+    cpu_ms: f64,
+    rss_mb: f64,
+    projects: u64,
+    pages: u64,
+    requests: usize,
+}
+
+/// One scantoken command as a measured child; `evidence` is the JSON it writes.
+fn run(
+    binary: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    dir: &Path,
+    evidence: &Path,
+) -> anyhow::Result<Run> {
+    let _ = std::fs::remove_file(evidence);
+    let rss_file = dir.join("rss");
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(binary)
+        .args(args)
+        .arg("--json-file")
+        .arg(evidence)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir);
+    let stderr = dir.join("stderr");
+    let (wall, cpu, _, ok) = measure(&mut cmd, &stderr)?;
+    anyhow::ensure!(
+        ok,
+        "scantoken {args:?} failed:\n{}",
+        std::fs::read_to_string(&stderr).unwrap_or_default()
+    );
+    let rss: f64 = std::fs::read_to_string(&rss_file)?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .parse()?;
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(evidence)?)?;
+    anyhow::ensure!(
+        report["summary"]["not_covered"] == 0,
+        "not every project covered: {}",
+        report["summary"]
+    );
+    Ok(Run {
+        wall_ms: wall.as_secs_f64() * 1000.0,
+        cpu_ms: cpu.as_secs_f64() * 1000.0,
+        rss_mb: rss / 1024.0,
+        projects: report["summary"]["projects"].as_u64().unwrap_or(0),
+        pages: report["listing"]["pages"].as_u64().unwrap_or(0),
+        requests: 0,
+    })
+}
+
+fn env(emulator: &BlockingEmulator) -> Vec<(&'static str, String)> {
+    vec![
+        ("SONAR_TOKEN", TOKEN.to_owned()),
+        ("ADMIN_TOKEN", ADMIN.to_owned()),
+        ("SONAR_ORGANIZATION", "acme".to_owned()),
+        ("SONAR_SCANNER_SONARCLOUD_URL", emulator.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", emulator.api_url()),
+    ]
+}
+
+const AUDIT: [&str; 6] = [
+    "audit",
+    "--projects-from-server",
+    "--read-token-env",
+    "ADMIN_TOKEN",
+    "--progress",
+    "off",
+];
+
+fn bound_ms(projects: u64, pages: u64, latency: u64) -> f64 {
+    let pairs = 2.0 * (projects as f64 / C as f64).ceil() * latency as f64 + 1000.0;
+    let listing = (1.0 + ((pages.saturating_sub(1)) as f64 / C as f64).ceil()) * latency as f64;
+    pairs + listing
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**not met**"
+    }
+}
+
+pub fn run_all(binary: &Path, label: &str) -> anyhow::Result<()> {
+    let binary = &std::path::absolute(binary)?;
+    let dir = std::env::temp_dir().join(format!("scantoken-fleet-server-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    println!(
+        "Binary: `{}` ({label}); one run per configuration, default concurrency C = {C}.",
+        binary.display()
+    );
+    println!();
+    let mut rows: Vec<(String, Run, Option<f64>)> = Vec::new();
+
+    eprintln!("scantoken-bench --fleet-server: Cloud, 10,000 projects from the server, L = 50 ms");
+    let emulator = cloud(10_000, 50)?;
+    let mut r = run(
+        binary,
+        &AUDIT,
+        &env(&emulator),
+        &dir,
+        &dir.join("e10k.json"),
+    )?;
+    r.requests = emulator.log().len();
+    let b = bound_ms(r.projects, r.pages, 50);
+    rows.push((
+        "10,000 projects from the server, one process, L = 50 ms".into(),
+        r,
+        Some(b),
+    ));
+    drop(emulator);
+
+    eprintln!("scantoken-bench --fleet-server: Cloud, 100,000 projects from the server, L = 5 ms");
+    let emulator = cloud(100_000, 5)?;
+    let e = env(&emulator);
+    let mut r = run(binary, &AUDIT, &e, &dir, &dir.join("e100k.json"))?;
+    r.requests = emulator.log().len();
+    let b = bound_ms(r.projects, r.pages, 5);
+    rows.push((
+        "100,000 projects from the server, one process, L = 5 ms".into(),
+        r,
+        Some(b),
+    ));
+
+    eprintln!("scantoken-bench --fleet-server: 10 shards of the 100,000, then their merge");
+    let mut shard_runs = Vec::new();
+    let mut files = Vec::new();
+    for i in 1..=SHARDS {
+        emulator.clear_log();
+        let shard = format!("{i}/{SHARDS}");
+        let file = dir.join(format!("shard-{i}.json"));
+        let mut args = AUDIT.to_vec();
+        args.extend(["--shard", &shard]);
+        let mut r = run(binary, &args, &e, &dir, &file)?;
+        r.requests = emulator.log().len();
+        shard_runs.push(r);
+        files.push(file);
+    }
+    drop(emulator);
+    let mut args = vec!["audit", "merge"];
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let merged = run(binary, &args, &[], &dir, &dir.join("merged.json"))?;
+    anyhow::ensure!(
+        merged.projects == 100_000,
+        "the merge holds {} projects",
+        merged.projects
+    );
+
+    println!("| configuration | wall | user+sys CPU | peak RSS | projects | listing pages | requests | bound (wall) | |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, r, b) in &rows {
+        println!(
+            "| {name} | {:.0} ms | {:.0} ms | {:.1} MB | {} | {} | {} | {:.0} ms | {} |",
+            r.wall_ms,
+            r.cpu_ms,
+            r.rss_mb,
+            r.projects,
+            r.pages,
+            r.requests,
+            b.unwrap_or_default(),
+            verdict(b.is_none_or(|b| r.wall_ms <= b))
+        );
+    }
+    let s = |f: fn(&Run) -> f64| stats(shard_runs.iter().map(f).collect());
+    println!(
+        "| one of 10 shards of the 100,000 (median (min–max) of the 10), L = 5 ms | {} | {} | {} | {} | {} | {} | | |",
+        show(&s(|r| r.wall_ms), "ms", 0),
+        show(&s(|r| r.cpu_ms), "ms", 0),
+        show(&s(|r| r.rss_mb), "MB", 1),
+        shard_runs.iter().map(|r| r.projects).sum::<u64>(),
+        shard_runs[0].pages,
+        shard_runs.iter().map(|r| r.requests).sum::<usize>(),
+    );
+    println!(
+        "| `audit merge` of the 10 shards | {:.0} ms | {:.0} ms | {:.1} MB | {} | | | | |",
+        merged.wall_ms, merged.cpu_ms, merged.rss_mb, merged.projects
+    );
+    println!();
+    let worst_shard = shard_runs.iter().map(|r| r.rss_mb).fold(0.0, f64::max);
+    println!("| figure | value | target | |");
+    println!("|---|---|---|---|");
+    for (name, r, _) in &rows {
+        println!(
+            "| peak RSS, {name} | {:.1} MB | ≤ 50 MB | {} |",
+            r.rss_mb,
+            verdict(r.rss_mb <= 50.0)
+        );
+    }
+    println!(
+        "| peak RSS, one shard of 10,000 (worst) | {worst_shard:.1} MB | ≤ 50 MB | {} |",
+        verdict(worst_shard <= 50.0)
+    );
+    println!(
+        "| peak RSS, merge of 10 shards of 10,000 | {:.1} MB | ≤ 50 MB | {} |",
+        merged.rss_mb,
+        verdict(merged.rss_mb <= 50.0)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
