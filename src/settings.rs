@@ -80,6 +80,12 @@ pub struct Settings {
     /// What the options say about the target.
     pub target: Requested,
     pub project_base_dir: Option<Sourced<String>>,
+    /// `--projects`: globs of the project directories of this run, or `auto` (`projects`).
+    pub projects: Option<Sourced<String>>,
+    /// `run --projects`: stop at the first scan that fails.
+    pub fail_fast: bool,
+    /// `run --projects`: how many scans run at once.
+    pub jobs: u64,
     pub default_branch: Option<Sourced<String>>,
     /// Whose files a pull request build believes (`trust`).
     pub pull_request_trust: TrustPolicy,
@@ -195,6 +201,9 @@ impl Settings {
                 sonarcloud_connection: text("sonarcloud-connection"),
             },
             project_base_dir: text("project-base-dir"),
+            projects: text("projects"),
+            fail_fast: boolean("fail-fast")?,
+            jobs: number("jobs")?,
             default_branch: text("default-branch"),
             pull_request_trust: TrustPolicy::from_name(&choice("pull-request-trust")?)
                 .expect("the table lists the policies"),

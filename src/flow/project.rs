@@ -12,6 +12,7 @@ use crate::error::ConfigError;
 use crate::export;
 use crate::inputs::{Origin, Sourced};
 use crate::output::Output;
+use crate::projects::ProjectDir;
 use crate::report::safe;
 use crate::scanner_command::ScannerCommand;
 use crate::scanner_config::ScannerConfig;
@@ -32,19 +33,100 @@ pub(super) struct Stages {
     pub(super) trust: trust::check::Report,
 }
 
-/// The stages up to the target, shared by every command, and the trust check between the
-/// target and the credential. `command` is the scan command `run` starts, as read and as
-/// written.
+/// One project of the run: its directory when `--projects` named it, and its stages.
+pub(super) struct Project {
+    pub(super) dir: Option<ProjectDir>,
+    pub(super) stages: Stages,
+}
+
+/// The projects of this run, each through the stages up to the target: the one the options
+/// name, or every directory `--projects` finds, each resolved as `--project-base-dir DIR`
+/// would resolve it. The context is read once. `command` is the scan command `run` starts,
+/// as read and as written.
+pub(super) fn projects(
+    settings: &Settings,
+    env: &Env,
+    cwd: &Path,
+    command: Option<(&ScannerCommand, &[OsString])>,
+) -> Result<Vec<Project>, ConfigError> {
+    let ctx = ci::detect(env, cwd, settings.default_branch.as_ref())?;
+    let decision = trust::decide(&ctx, settings.pull_request_trust);
+    let Some(spec) = &settings.projects else {
+        let stages = stages_of(settings, env, cwd, command, &ctx, &decision, None)?;
+        return Ok(vec![Project { dir: None, stages }]);
+    };
+    let found = crate::projects::find(
+        cwd,
+        std::slice::from_ref(&spec.value),
+        &spec.source.to_string(),
+    )?;
+    if let (Some(key), true) = (&settings.target.project_key, found.len() > 1) {
+        return Err(ConfigError::new(
+            key.source.to_string(),
+            format!(
+                "names one project key, but {} names {} projects ({})",
+                spec.source,
+                found.len(),
+                found.iter().map(|p| p.dir.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .hint("leave the project key to each project's own configuration (sonar.projectKey), or name one project"));
+    }
+    let mut out: Vec<Project> = Vec::new();
+    for dir in found {
+        let base = Sourced::new(dir.dir.clone(), Origin::Derived(spec.source.to_string()));
+        let stages = stages_of(settings, env, cwd, command, &ctx, &decision, Some(base))?;
+        if let Some(key) = &stages.target.project_key {
+            let twin = out.iter().find(|p| {
+                p.stages.target.project_key.as_ref().map(|k| &k.value) == Some(&key.value)
+            });
+            if let Some(twin) = twin {
+                return Err(ConfigError::new(
+                    spec.source.to_string(),
+                    format!(
+                        "{} and {} resolve to the same project key {}",
+                        twin.dir.as_ref().map(|d| d.dir.as_str()).unwrap_or_default(),
+                        dir.dir,
+                        safe(&key.value)
+                    ),
+                )
+                .hint("each project needs its own key: set sonar.projectKey in each directory's sonar-project.properties"));
+            }
+        }
+        out.push(Project {
+            dir: Some(dir),
+            stages,
+        });
+    }
+    Ok(out)
+}
+
+/// The stages up to the target for the single project the options name (`context`).
 pub(super) fn context_and_target(
     settings: &Settings,
     env: &Env,
     cwd: &Path,
     command: Option<(&ScannerCommand, &[OsString])>,
 ) -> Result<Stages, ConfigError> {
-    let argv = command.map(|(_, argv)| argv);
-    let command = command.map(|(c, _)| c);
     let ctx = ci::detect(env, cwd, settings.default_branch.as_ref())?;
     let decision = trust::decide(&ctx, settings.pull_request_trust);
+    stages_of(settings, env, cwd, command, &ctx, &decision, None)
+}
+
+/// One project's stages after the context: its configuration, its target, and the trust
+/// check between the target and the credential. `base_dir` is the project's directory when
+/// `--projects` found it (else the options' and the command line's).
+fn stages_of(
+    settings: &Settings,
+    env: &Env,
+    cwd: &Path,
+    command: Option<(&ScannerCommand, &[OsString])>,
+    ctx: &Context,
+    decision: &trust::Decision,
+    base_dir: Option<Sourced<String>>,
+) -> Result<Stages, ConfigError> {
+    let argv = command.map(|(_, argv)| argv);
+    let command = command.map(|(c, _)| c);
     // The scanner reads its properties file from the base directory its command line names.
     let command_base_dir = command.and_then(|c| {
         c.properties
@@ -61,7 +143,10 @@ pub(super) fn context_and_target(
                 )
             })
     });
-    let base_dir = match settings.project_base_dir.clone().or(command_base_dir) {
+    let base_dir = match base_dir
+        .or_else(|| settings.project_base_dir.clone())
+        .or(command_base_dir)
+    {
         Some(dir) => {
             let path = cwd.join(&dir.value);
             if !path.is_dir() {
@@ -82,10 +167,10 @@ pub(super) fn context_and_target(
     }
     scanner.check_env_references()?;
     let target = target::resolve(&settings.target, env, &scanner)?;
-    export::check_scanner_agreement(&ctx, &target, &scanner)?;
+    export::check_scanner_agreement(ctx, &target, &scanner)?;
     let trust = trust::check::check(
         &trust::check::Inputs {
-            ctx: &ctx,
+            ctx,
             settings,
             env,
             scanner: &scanner,
@@ -93,10 +178,10 @@ pub(super) fn context_and_target(
             base_dir: &base_dir,
             command: argv,
         },
-        decision,
+        decision.clone(),
     );
     Ok(Stages {
-        ctx,
+        ctx: ctx.clone(),
         scanner,
         target,
         trust,
@@ -155,6 +240,7 @@ pub(super) struct Resolved<'a> {
     pub(super) trust: &'a trust::check::Report,
 }
 
+/// One project's check: [`check_set`] with a set of one.
 pub(super) fn check(
     r: &Resolved,
     env: &Env,
@@ -162,15 +248,142 @@ pub(super) fn check(
     no_verify: bool,
     mask: &mut dyn FnMut(&str),
 ) -> Result<Checked, ConfigError> {
+    let mut checked = check_set(std::slice::from_ref(r), env, cwd, no_verify, mask)?;
+    Ok(checked.pop().expect("one result per project"))
+}
+
+/// How many probes of a set are in flight at once (as `audit`'s default).
+const SET_CONCURRENCY: usize = 32;
+
+/// What a project's check reached before the probes.
+enum Step {
+    /// Decided without asking the server (no token, a local check failed, `--no-verify`).
+    Done(Checked),
+    /// To be proven by the probes.
+    Probe {
+        target: Target,
+        credential: Credential,
+        warnings: Vec<String>,
+    },
+}
+
+type Revoking = Vec<(usize, tokio::task::JoinHandle<Option<String>>)>;
+
+/// Waits for every Vault revocation started: each one's warning, by project.
+fn revoke_all(runtime: &tokio::runtime::Runtime, revoking: Revoking) -> Vec<(usize, String)> {
+    revoking
+        .into_iter()
+        .filter_map(|(i, task)| runtime.block_on(task).ok().flatten().map(|w| (i, w)))
+        .collect()
+}
+
+/// Checks a set of projects: each one's credential and local checks in turn (a
+/// configuration error in any of them ends the set before a single probe is sent), then every
+/// project's probes in one wave, a probe several projects share asked once
+/// (`sonar::verify_set`). The results are in the projects' order.
+pub(super) fn check_set(
+    rs: &[Resolved],
+    env: &Env,
+    cwd: &Path,
+    no_verify: bool,
+    mask: &mut dyn FnMut(&str),
+) -> Result<Vec<Checked>, ConfigError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
+    let mut steps = Vec::new();
+    // A Vault token is revoked alongside what follows: the task runs whenever the runtime
+    // is driven (the probes), and is waited for on every path.
+    let mut revoking: Revoking = Vec::new();
+    for (i, r) in rs.iter().enumerate() {
+        match step(r, env, cwd, no_verify, &runtime, mask) {
+            Ok((step, revocation)) => {
+                steps.push(step);
+                if let Some(rev) = revocation {
+                    revoking.push((i, runtime.spawn(rev.run())));
+                }
+            }
+            Err(e) => {
+                revoke_all(&runtime, revoking);
+                return Err(e);
+            }
+        }
+    }
+    let mut verdicts = Vec::new();
+    if steps.iter().any(|s| matches!(s, Step::Probe { .. })) {
+        let settings = rs[0].settings;
+        let client = match sonar::client::Client::new(env, client_options(settings, env)) {
+            Ok(c) => c,
+            Err(e) => {
+                revoke_all(&runtime, revoking);
+                return Err(e);
+            }
+        };
+        let scans: Vec<Scan> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Probe {
+                    target, credential, ..
+                } => Some(Scan {
+                    target,
+                    project_key: target
+                        .project_key
+                        .as_ref()
+                        .map(|k| k.value.as_str())
+                        .unwrap_or_default(),
+                    organization: target.organization.as_ref().map(|o| o.value.as_str()),
+                    token: &credential.token,
+                    token_source: &credential.source,
+                    expiry_warning_days: settings.expiry_warning_days,
+                }),
+                Step::Done(_) => None,
+            })
+            .collect();
+        verdicts = runtime.block_on(sonar::verify_set(&client, &scans, SET_CONCURRENCY));
+    }
+    let revoked = revoke_all(&runtime, revoking);
+    let mut verdicts = verdicts.into_iter();
+    let mut out = Vec::new();
+    for (i, (step, r)) in steps.into_iter().zip(rs).enumerate() {
+        let mut checked = match step {
+            Step::Done(c) => c,
+            Step::Probe {
+                target,
+                credential,
+                warnings,
+            } => {
+                let mut verdict = verdicts.next().expect("one verdict per probed project");
+                verdict.warnings.extend(warnings);
+                Checked::ended(target, Some(credential), verdict)
+            }
+        };
+        for (_, w) in revoked.iter().filter(|(j, _)| *j == i) {
+            checked.warn(w.clone());
+        }
+        for w in r.trust.warnings() {
+            checked.warn(w);
+        }
+        out.push(checked);
+    }
+    Ok(out)
+}
+
+/// One project's check up to the probes: its token, the trust gate, the local checks; and
+/// the Vault token to revoke, if the token came from Vault.
+fn step(
+    r: &Resolved,
+    env: &Env,
+    cwd: &Path,
+    no_verify: bool,
+    runtime: &tokio::runtime::Runtime,
+    mask: &mut dyn FnMut(&str),
+) -> Result<(Step, Option<crate::credential::exchange::Revocation>), ConfigError> {
     if r.target.project_key.is_none() && r.settings.blank_project_key_flag {
         return Err(ConfigError::new("flag --project-key", "is empty, and no other source sets the project key")
             .hint("give it the project's key (--project-key \"$KEY\" is empty when KEY is unset), or leave the flag out and set sonar.projectKey in sonar-project.properties"));
     }
     let project_key = export::require_project_key(r.target)?.value.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ConfigError::new("runtime", format!("cannot start: {e}")))?;
     let sources = Sources {
         settings: r.settings,
         env,
@@ -179,45 +392,42 @@ pub(super) fn check(
         project_key: &project_key,
         trust: r.trust,
     };
-    let (credential, revocation) = match obtain_credential(&sources, r.target, &runtime, mask)? {
+    let (credential, revocation) = match obtain_credential(&sources, r.target, runtime, mask)? {
         Obtained::Token(c, revocation) => (c, revocation),
-        Obtained::Ended(v) => return Ok(Checked::ended(r.target.clone(), None, v)),
+        Obtained::Ended(v) => {
+            return Ok((Step::Done(Checked::ended(r.target.clone(), None, v)), None))
+        }
     };
     // There is a token: in an untrusted build, nothing the pull request changed may decide
     // where it goes. Before any request carries it (trust::check).
-    if let Some(refused) = r.trust.gate() {
-        if let Some(rev) = revocation {
-            let _ = runtime.block_on(rev.run());
+    let step = match r.trust.gate() {
+        Some(refused) => Err(refused),
+        None => {
+            // Masked before anything else can print it: a server that echoes the token in
+            // an error would otherwise put it in the log ahead of the writers' own mask.
+            mask(credential.token.expose_secret());
+            local_checks(&sources, r, credential, no_verify)
         }
-        return Err(refused);
+    };
+    match step {
+        Ok(step) => Ok((step, revocation)),
+        Err(e) => {
+            if let Some(rev) = revocation {
+                let _ = runtime.block_on(rev.run());
+            }
+            Err(e)
+        }
     }
-    // Masked before anything else can print it: a server that echoes the token in an
-    // error would otherwise put it in the log ahead of the writers' own mask.
-    mask(credential.token.expose_secret());
-    // A Vault token is revoked alongside what follows: the task runs whenever the runtime
-    // is driven (the probes), and is waited for here on every path.
-    let revoking = revocation.map(|rev| runtime.spawn(rev.run()));
-    let checked = check_credential(&sources, r, &runtime, credential, no_verify);
-    let revoke_warning = revoking.and_then(|task| runtime.block_on(task).ok().flatten());
-    let mut checked = checked?;
-    if let Some(w) = revoke_warning {
-        checked.warn(w);
-    }
-    for w in r.trust.warnings() {
-        checked.warn(w);
-    }
-    Ok(checked)
 }
 
-/// The checks that follow once there is a token: the organization, its expiry, the host,
-/// then the probes.
-pub(super) fn check_credential(
+/// The checks that follow once there is a token, before the probes: the organization, its
+/// expiry, the host.
+fn local_checks(
     s: &Sources,
     r: &Resolved,
-    runtime: &tokio::runtime::Runtime,
     credential: Credential,
     no_verify: bool,
-) -> Result<Checked, ConfigError> {
+) -> Result<Step, ConfigError> {
     let mut target = r.target.clone();
     if let Some(org) = &credential.organization {
         match &target.organization {
@@ -241,7 +451,7 @@ pub(super) fn check_credential(
             format!("no organization is set, and {} needs one", target.flavor.describe()),
             "pass --organization, set the input organization, SONAR_ORGANIZATION, or sonar.organization in sonar-project.properties",
         );
-        return Ok(Checked::ended(target, Some(credential), v));
+        return Ok(Step::Done(Checked::ended(target, Some(credential), v)));
     }
     let expiry_days = s.settings.expiry_warning_days;
     let mut warnings = sonar::configuration_warnings(r.scanner, s.env);
@@ -256,7 +466,7 @@ pub(super) fn check_credential(
                 ),
                 "create a new token, store it in the secret, and update the rule's expires date",
             );
-            return Ok(Checked::ended(target, Some(credential), v));
+            return Ok(Step::Done(Checked::ended(target, Some(credential), v)));
         }
         if left <= expiry_days {
             warnings.push(format!(
@@ -269,30 +479,22 @@ pub(super) fn check_credential(
         let proxies = crate::network::Proxies::from_env(s.env)?;
         if let Some(mut v) = sonar::insecure_host(&target, &proxies) {
             v.warnings.extend(warnings);
-            return Ok(Checked::ended(target, Some(credential), v));
+            return Ok(Step::Done(Checked::ended(target, Some(credential), v)));
         }
     }
     if no_verify {
-        return Ok(Checked {
+        return Ok(Step::Done(Checked {
             target,
             credential: Some(credential),
             verdict: None,
             unverified_warnings: warnings,
-        });
+        }));
     }
-    let options = client_options(s.settings, s.env);
-    let client = sonar::client::Client::new(s.env, options)?;
-    let scan = Scan {
-        target: &target,
-        project_key: s.project_key,
-        organization: target.organization.as_ref().map(|o| o.value.as_str()),
-        token: &credential.token,
-        token_source: &credential.source,
-        expiry_warning_days: expiry_days,
-    };
-    let mut verdict = runtime.block_on(sonar::verify(&client, &scan));
-    verdict.warnings.extend(warnings);
-    Ok(Checked::ended(target, Some(credential), verdict))
+    Ok(Step::Probe {
+        target,
+        credential,
+        warnings,
+    })
 }
 
 /// [`check`], with its inputs and results shown under --verbose and secrets masked as they

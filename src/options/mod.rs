@@ -17,8 +17,13 @@ use clap::{Arg, ArgAction, ArgMatches};
 pub enum Kind {
     Text,
     Bool,
-    Number { min: u64, max: u64 },
+    Number {
+        min: u64,
+        max: u64,
+    },
     Choice(&'static [&'static str]),
+    /// Text that may be given more than once on the command line (each occurrence a line).
+    List,
 }
 
 /// Which commands take the option: `context` the target's, `verify` those and the
@@ -122,6 +127,7 @@ pub fn args(command: Command) -> Vec<Arg> {
                 Kind::Choice(choices) => arg
                     .value_name(d.value_name)
                     .value_parser(clap::builder::PossibleValuesParser::new(choices)),
+                Kind::List => arg.value_name(d.value_name).action(ArgAction::Append),
                 Kind::Text | Kind::Number { .. } => arg.value_name(d.value_name),
             }
         })
@@ -138,6 +144,9 @@ pub fn said(command: Command, matches: &ArgMatches, env: &Env) -> Inputs {
     {
         let value = match d.kind {
             Kind::Bool => matches.get_flag(d.name).then(|| "true".to_owned()),
+            Kind::List => matches
+                .get_many::<String>(d.name)
+                .map(|values| values.cloned().collect::<Vec<_>>().join("\n")),
             _ => matches.get_one::<String>(d.name).cloned(),
         };
         inputs = inputs.with_flag(d.name, value);

@@ -190,32 +190,81 @@ pub fn insecure_host(target: &Target, proxies: &crate::network::Proxies) -> Opti
 
 /// Sends the flavor's probes concurrently and decides.
 pub async fn verify(client: &Client, scan: &Scan<'_>) -> Verdict {
-    let probes = plan::for_flavor(scan.target.flavor);
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut urls = Vec::new();
-    for (i, probe) in probes.iter().enumerate() {
-        let url = probe_url(scan, probe);
-        urls.push(url.clone());
-        let client = client.clone();
-        let token = probe.authenticated.then(|| scan.token.clone());
-        let status_only = probe.status_only_on_success;
-        tasks.spawn(async move { (i, client.get(&url, token.as_ref(), status_only).await) });
+    verify_set(client, std::slice::from_ref(scan), usize::MAX)
+        .await
+        .pop()
+        .expect("one verdict per scan")
+}
+
+/// Verifies several scans in one wave: every scan's probes at once, at most `concurrency`
+/// in flight, and a request that several scans share (the same URL with the same token, or
+/// none: the server's version, the token's validity) sent once and its answer given to each.
+/// Each scan is then decided from its own answers exactly as alone.
+pub async fn verify_set(client: &Client, scans: &[Scan<'_>], concurrency: usize) -> Vec<Verdict> {
+    // The distinct requests, and for each scan which request answers each of its probes.
+    let mut requests: Vec<(Url, Option<Token>, bool)> = Vec::new();
+    let mut plans: Vec<Vec<(Probe, Url, usize)>> = Vec::new();
+    for scan in scans {
+        let mut plan_of_scan = Vec::new();
+        for probe in plan::for_flavor(scan.target.flavor) {
+            let url = probe_url(scan, probe);
+            let token = probe.authenticated.then(|| scan.token.clone());
+            let status_only = probe.status_only_on_success;
+            let same = |(u, t, s): &(Url, Option<Token>, bool)| {
+                *u == url
+                    && *s == status_only
+                    && match (t, &token) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => a.expose_secret() == b.expose_secret(),
+                        _ => false,
+                    }
+            };
+            let index = match requests.iter().position(same) {
+                Some(i) => i,
+                None => {
+                    requests.push((url.clone(), token, status_only));
+                    requests.len() - 1
+                }
+            };
+            plan_of_scan.push((*probe, url, index));
+        }
+        plans.push(plan_of_scan);
     }
-    let mut exchanges: Vec<Option<Exchange>> = vec![None; probes.len()];
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.clamp(1, 1 << 16)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (url, token, status_only)) in requests.iter().cloned().enumerate() {
+        let client = client.clone();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            (i, client.get(&url, token.as_ref(), status_only).await)
+        });
+    }
+    let mut exchanges: Vec<Option<Exchange>> = vec![None; requests.len()];
     while let Some(done) = tasks.join_next().await {
         let (i, exchange) = done.expect("a probe task never panics");
         exchanges[i] = Some(exchange);
     }
-    let answered: Vec<(Probe, Url, Exchange)> = probes
+    scans
         .iter()
-        .zip(urls)
-        .zip(exchanges)
-        .map(|((p, u), e)| (*p, u, e.expect("every probe task reports")))
-        .collect();
-    let mut verdict = decide(scan, &answered, client.proxy());
-    verdict.probes = answered.iter().map(|(p, u, e)| report(p, u, e)).collect();
-    verdict.warnings.extend(token_warnings(scan, &answered));
-    verdict
+        .zip(plans)
+        .map(|(scan, plan_of_scan)| {
+            let answered: Vec<(Probe, Url, Exchange)> = plan_of_scan
+                .into_iter()
+                .map(|(p, u, i)| {
+                    let e = exchanges[i].clone().expect("every probe task reports");
+                    (p, u, e)
+                })
+                .collect();
+            let mut verdict = decide(scan, &answered, client.proxy());
+            verdict.probes = answered.iter().map(|(p, u, e)| report(p, u, e)).collect();
+            verdict.warnings.extend(token_warnings(scan, &answered));
+            verdict
+        })
+        .collect()
 }
 
 /// The URL a probe of `scan` goes to.
