@@ -362,3 +362,59 @@ mod tests {
         assert_eq!(safe_text(&"x".repeat(5000)).chars().count(), 1001);
     }
 }
+
+/// The projects of a `--projects` run as an aligned table: directory, project key, token,
+/// verdict (the cause is told under the table for every project not `ok`).
+pub fn projects_table(rows: &[[String; 5]]) -> String {
+    let header = ["directory", "project key", "token", "verdict"];
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| [safe(&r[0]), safe(&r[1]), safe(&r[2]), safe(&r[3])])
+        .collect();
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2), width(3)];
+    let mut out = String::new();
+    writeln!(out, "Projects ({})", rows.len()).unwrap();
+    let line = |cols: [&str; 4]| {
+        let mut l = String::from(" ");
+        for (i, c) in cols.iter().enumerate() {
+            l.push(' ');
+            l.push_str(c);
+            if i < 3 {
+                l.push_str(&" ".repeat(widths[i].saturating_sub(c.chars().count()) + 1));
+            }
+        }
+        l.trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(header)).unwrap();
+    for c in &cells {
+        writeln!(out, "{}", line([&c[0], &c[1], &c[2], &c[3]])).unwrap();
+    }
+    out
+}
+
+/// The same rows as a Markdown table, for the CI's summary page.
+pub fn projects_markdown(rows: &[[String; 5]]) -> String {
+    let cell = crate::export::github::cell;
+    let mut out = String::from("### scantoken: projects\n\n| directory | project key | token | verdict | cause |\n|---|---|---|---|---|\n");
+    for r in rows {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(&r[0]),
+            cell(&r[1]),
+            cell(&r[2]),
+            cell(&r[3]),
+            cell(&r[4])
+        )
+        .unwrap();
+    }
+    out
+}

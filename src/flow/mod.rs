@@ -178,3 +178,54 @@ pub(super) fn format_name(f: Format) -> String {
         .map(|p| p.get_name().to_owned())
         .unwrap_or_default()
 }
+
+/// Puts a Markdown report on the CI's summary page: GitHub reads the file
+/// `GITHUB_STEP_SUMMARY` names; Azure uploads the file a logging command names. Elsewhere
+/// nothing. A summary is for reading: failing to write it is a warning.
+pub(super) fn publish_summary(
+    env: &Env,
+    ci: crate::ci::CiKind,
+    markdown: &str,
+    stdout_is_data: bool,
+    out: &mut crate::output::Output,
+) {
+    use std::io::Write;
+    match ci {
+        crate::ci::CiKind::Github => {
+            let Some(path) = env.non_empty("GITHUB_STEP_SUMMARY") else {
+                return;
+            };
+            let written = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(markdown.as_bytes()));
+            if let Err(e) = written {
+                out.say(&format!(
+                    "warning: the step summary (GITHUB_STEP_SUMMARY) cannot be written: {e}"
+                ));
+            }
+        }
+        crate::ci::CiKind::Azure => {
+            let dir = env
+                .non_empty("AGENT_TEMPDIRECTORY")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            let path = dir.join(format!("scantoken-{}.md", uuid::Uuid::new_v4()));
+            if let Err(e) = std::fs::write(&path, markdown) {
+                out.say(&format!("warning: the summary {} cannot be written: {e}", path.display()));
+                return;
+            }
+            let line = format!(
+                "##vso[task.uploadsummary]{}\n",
+                crate::export::azure::escape_data(&path.display().to_string())
+            );
+            // A logging command: written past the line filter, escaped as the agent reads it;
+            // on stderr when stdout carries data.
+            let (stdout, stderr) = out.raw_streams();
+            let sink = if stdout_is_data { stderr } else { stdout };
+            let _ = sink.write_all(line.as_bytes());
+        }
+        _ => {}
+    }
+}

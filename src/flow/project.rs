@@ -497,6 +497,42 @@ fn local_checks(
     })
 }
 
+/// [`check_set`] over the projects of a run, masking secrets as they appear and showing
+/// inputs and results under --verbose.
+pub(super) fn check_projects(
+    settings: &Settings,
+    projects: &[Project],
+    env: &Env,
+    cwd: &Path,
+    no_verify: bool,
+    out: &mut Output,
+) -> Result<Vec<Checked>, ConfigError> {
+    let resolved: Vec<Resolved> = projects
+        .iter()
+        .map(|p| Resolved {
+            settings,
+            ctx: &p.stages.ctx,
+            scanner: &p.stages.scanner,
+            target: &p.stages.target,
+            trust: &p.stages.trust,
+        })
+        .collect();
+    for r in &resolved {
+        out.debug("target", r.target);
+    }
+    let mut checked = check_set(&resolved, env, cwd, no_verify, &mut |secret| out.mask(secret))?;
+    for c in &mut checked {
+        if let Some(v) = &mut c.verdict {
+            out.redact_verdict(v);
+        }
+        for w in &mut c.unverified_warnings {
+            *w = out.redact(w);
+        }
+        out.debug("verdict", &c.verdict);
+    }
+    Ok(checked)
+}
+
 /// [`check`], with its inputs and results shown under --verbose and secrets masked as they
 /// appear.
 pub(super) fn check_logged(
