@@ -111,6 +111,10 @@ fn context_and_target(
     if let Some(c) = command {
         if let Some(family) = c.scanner {
             scanner = scanner.for_command(family, &c.name, &c.properties);
+            let toml_path = c.properties.iter().rev().find(|(k, _)| k == "toml-path");
+            if let (Scanner::Python, Some((_, path))) = (family, toml_path) {
+                scanner = scanner.with_toml_path(path, cwd)?;
+            }
         }
     }
     scanner.check_env_references()?;

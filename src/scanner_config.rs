@@ -141,6 +141,12 @@ pub struct ScannerConfig {
     /// (`resolveEnvVariables`) and the SonarScanner CLI resolve them; `Err(NAME)` for a
     /// variable that is not set, which stops those scanners.
     files_resolved: Vec<BTreeMap<String, Result<String, String>>>,
+    /// pysonar's `pyproject.toml` `[tool.sonar]` (path, key/value): above the properties
+    /// files and below the variables, for pysonar (`ConfigurationLoader.load`).
+    pyproject: Option<(PathBuf, BTreeMap<String, String>)>,
+    /// @sonar/scan's `package.json`: the project key its `name` gives (path, key), below the
+    /// properties file (`getPackageJsonProperties`).
+    package_json: Option<(PathBuf, String)>,
     /// The scanners whose rules count: all of them, unless `scantoken run` knows which
     /// scanner it starts.
     scanners: Vec<Scanner>,
@@ -197,6 +203,13 @@ impl ScannerConfig {
                     .collect()
             })
             .collect();
+        let pyproject_path = base_dir.join("pyproject.toml");
+        // pysonar warns and reads nothing from a pyproject.toml it cannot parse.
+        let pyproject = read_pyproject(&pyproject_path)
+            .ok()
+            .flatten()
+            .map(|map| (pyproject_path, map));
+        let package_json = read_package_json(&base_dir.join("package.json"))?;
         Ok(ScannerConfig {
             command_line: Vec::new(),
             command_name: None,
@@ -204,6 +217,8 @@ impl ScannerConfig {
             json,
             files,
             files_resolved,
+            pyproject,
+            package_json,
             scanners: Scanner::ALL.to_vec(),
         })
     }
@@ -220,6 +235,37 @@ impl ScannerConfig {
         self.command_name = Some(command_name.to_owned());
         self.command_line = properties.to_vec();
         self
+    }
+
+    /// pysonar's `--toml-path` (the command line's `toml-path`): the `pyproject.toml` it
+    /// names (a file of that name, or a folder holding one) replaces the one in the base
+    /// directory, and must exist and parse, as pysonar requires of a named one.
+    pub fn with_toml_path(mut self, toml_path: &str, cwd: &Path) -> Result<Self, ConfigError> {
+        let given = cwd.join(toml_path);
+        let path = if given.file_name().is_some_and(|n| n == "pyproject.toml") {
+            given
+        } else {
+            given.join("pyproject.toml")
+        };
+        let source = format!("--toml-path {}", path.display());
+        match read_pyproject(&path) {
+            Ok(Some(map)) => self.pyproject = Some((path, map)),
+            Ok(None) => {
+                return Err(ConfigError::new(
+                    source,
+                    "does not exist or is not a file: pysonar stops there",
+                )
+                .hint("give --toml-path a pyproject.toml, or the folder that holds one"))
+            }
+            Err(why) => {
+                return Err(ConfigError::new(
+                    source,
+                    format!("cannot be read: {why}; pysonar stops there"),
+                )
+                .hint("fix the TOML, or remove --toml-path"))
+            }
+        }
+        Ok(self)
     }
 
     fn read_by_some(&self, readers: Readers) -> Vec<Scanner> {
@@ -304,6 +350,21 @@ impl ScannerConfig {
                 })
             })
             .or_else(|| {
+                // pysonar ranks [tool.sonar] above sonar-project.properties.
+                let (path, map) = self
+                    .pyproject
+                    .as_ref()
+                    .filter(|_| self.counts(Scanner::Python))?;
+                let v = map.get(key).filter(|v| !v.trim().is_empty())?;
+                Some(Sourced::new(
+                    v.trim().to_owned(),
+                    Origin::PropertiesFile {
+                        path: path.clone(),
+                        key: format!("[tool.sonar] {key}"),
+                    },
+                ))
+            })
+            .or_else(|| {
                 self.files
                     .iter()
                     .zip(&self.files_resolved)
@@ -322,6 +383,25 @@ impl ScannerConfig {
                         ))
                     })
             })
+            .or_else(|| {
+                // @sonar/scan's lowest source: the key its package.json name gives.
+                let (path, project_key) = self
+                    .package_json
+                    .as_ref()
+                    .filter(|_| key == "sonar.projectKey" && self.counts(Scanner::Npm))?;
+                Some(Sourced::new(
+                    project_key.clone(),
+                    Origin::PropertiesFile {
+                        path: path.clone(),
+                        key: "name".into(),
+                    },
+                ))
+            })
+    }
+
+    /// Whether `scanner`'s rules count.
+    fn counts(&self, scanner: Scanner) -> bool {
+        self.scanners.contains(&scanner)
     }
 
     /// Whether the scanners that count resolve `${env.NAME}` in a properties file: @sonar/scan
@@ -377,6 +457,89 @@ impl ScannerConfig {
         }
         out
     }
+}
+
+/// pysonar's `[tool.sonar]` table of a `pyproject.toml` (`TomlConfigurationLoader`): nested
+/// tables flattened with dots under `sonar.`, kebab-case names turned to camel case
+/// (`project-key` → `sonar.projectKey`), values as strings. `Ok(None)`: no such file.
+fn read_pyproject(path: &Path) -> Result<Option<BTreeMap<String, String>>, String> {
+    let source = path.display().to_string();
+    let Some(bytes) = crate::read::optional_file(path, &source, "pyproject.toml", MAX_CONFIG_BYTES)
+        .map_err(|e| e.problem)?
+    else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| "it is not UTF-8".to_owned())?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    let mut out = BTreeMap::new();
+    if let Some(toml::Value::Table(sonar)) = table.get("tool").and_then(|t| t.get("sonar")) {
+        flatten("sonar.", sonar, &mut out);
+    }
+    Ok(Some(out))
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>) {
+    for (k, v) in table {
+        let name = format!("{prefix}{k}");
+        match v {
+            toml::Value::Table(t) => flatten(&format!("{name}."), t, out),
+            toml::Value::String(s) => {
+                out.insert(kebab_to_camel(&name), s.clone());
+            }
+            toml::Value::Integer(i) => {
+                out.insert(kebab_to_camel(&name), i.to_string());
+            }
+            toml::Value::Float(f) => {
+                out.insert(kebab_to_camel(&name), f.to_string());
+            }
+            toml::Value::Boolean(b) => {
+                out.insert(kebab_to_camel(&name), b.to_string());
+            }
+            // Dates and arrays set no property scantoken reads.
+            _ => {}
+        }
+    }
+}
+
+/// pysonar's `__kebab_to_camel_case`: the first part, then each later part with its first
+/// letter upper-case and the rest lower-case (Python's `str.capitalize`).
+fn kebab_to_camel(key: &str) -> String {
+    let mut parts = key.split('-');
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(&chars.as_str().to_lowercase());
+        }
+    }
+    out
+}
+
+/// @sonar/scan's project key from `package.json`'s `name` (`populatePackageParams`: slugify
+/// with `?$*+~.()'"!:@/` removed, whitespace runs replaced by `-`). slugify's transliteration
+/// of other characters is not modelled: such a name is kept as it is, and the project key
+/// check refuses it.
+fn read_package_json(path: &Path) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    let source = path.display().to_string();
+    let Some(bytes) = crate::read::optional_file(path, &source, "package.json", MAX_CONFIG_BYTES)?
+    else {
+        return Ok(None);
+    };
+    // @sonar/scan reads nothing from a package.json it cannot parse.
+    let Ok(serde_json::Value::Object(pkg)) = serde_json::from_slice::<serde_json::Value>(&bytes)
+    else {
+        return Ok(None);
+    };
+    let Some(name) = pkg.get("name").and_then(|n| n.as_str()) else {
+        return Ok(None);
+    };
+    let kept: String = name
+        .chars()
+        .filter(|c| !"?$*+~.()'\"!:@/".contains(*c))
+        .collect();
+    let key = kept.split_whitespace().collect::<Vec<_>>().join("-");
+    Ok((!key.is_empty()).then(|| (path.to_path_buf(), key)))
 }
 
 /// `${env.NAME}` references replaced by the variables' values; `Err(NAME)` for the first

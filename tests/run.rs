@@ -807,3 +807,89 @@ fn a_token_cut_across_prefixed_lines_is_masked_piece_by_piece() {
         );
     }
 }
+
+/// pysonar ranks `pyproject.toml` `[tool.sonar]` above `sonar-project.properties` (and reads
+/// the file `--toml-path` names instead); @sonar/scan reads neither the TOML nor pysonar's
+/// ranking. The token can scan acme_payments only, so the key read decides the verdict.
+#[test]
+fn pysonars_pyproject_is_ranked_as_pysonar_ranks_it() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.projectKey=acme_ledger\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project]\nname = \"payments\"\n\n[tool.sonar]\nprojectKey = \"acme_payments\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "pysonar"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    assert!(stderr.contains("[tool.sonar] sonar.projectKey"), "{stderr}");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("acme_ledger"), "{stderr}");
+
+    // --toml-path: a folder holding one, kebab-case names, nested tables.
+    std::fs::create_dir(dir.path().join("py")).unwrap();
+    std::fs::write(
+        dir.path().join("py/pyproject.toml"),
+        "[tool.sonar]\nproject-key = \"acme_payments\"\n[tool.sonar.branch]\nname = \"main\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.sonar]\nprojectKey = \"acme_ledger\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "--toml-path", "py"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "--toml-path", "missing"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("missing/pyproject.toml") && stderr.contains("pysonar stops"),
+        "{stderr}"
+    );
+}
+
+/// @sonar/scan takes a project key from `package.json`'s name, below every other source.
+#[test]
+fn sonar_scans_package_json_name_is_its_lowest_project_key() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"name": "acme_payments", "version": "1.0.0"}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    // pysonar does not read it.
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "pysonar"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("project key"), "{stderr}");
+    // sonar-project.properties ranks above it.
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.projectKey=acme_ledger\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("acme_ledger"), "{stderr}");
+}
