@@ -963,4 +963,18 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn what_looks_like_a_token() {
+        let hex = "0123456789abcdef0123456789abcdef01234567";
+        assert!(looks_like_token(&format!("sqp_{hex}")));
+        assert!(looks_like_token(&format!("-Dx=squ_{hex}9")));
+        assert!(!looks_like_token(&format!("sqp_{}", &hex[..39])));
+        assert!(!looks_like_token(&format!("sqx_{hex}")));
+        assert!(looks_like_token(&format!("sqco_{}", "aB3".repeat(20))));
+        assert!(!looks_like_token(&format!(
+            "sqco_{}",
+            &"aB3".repeat(20)[..58]
+        )));
+    }
 }

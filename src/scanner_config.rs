@@ -767,4 +767,43 @@ mod tests {
         let e = ScannerConfig::load(&Env::default(), dir.path()).unwrap_err();
         assert!(e.source.ends_with("sonar-project.properties"), "{e}");
     }
+
+    #[test]
+    fn env_references_are_resolved_as_sonar_scan_resolves_them() {
+        let env = Env::from_pairs([("APP", "acme"), ("EMPTY", "")]);
+        assert_eq!(
+            resolve_env_references("${env.APP}_payments", &env),
+            Ok("acme_payments".into())
+        );
+        assert_eq!(
+            resolve_env_references("a${env.EMPTY}b${env.APP}", &env),
+            Ok("abacme".into())
+        );
+        assert_eq!(
+            resolve_env_references("${env.NOPE}", &env),
+            Err("NOPE".into())
+        );
+        assert_eq!(
+            resolve_env_references("${APP} ${env.} $env.APP", &env),
+            Ok("${APP} ${env.} $env.APP".into())
+        );
+    }
+
+    #[test]
+    fn pysonar_toml_names_and_urls() {
+        assert_eq!(kebab_to_camel("sonar.project-key"), "sonar.projectKey");
+        assert_eq!(
+            kebab_to_camel("sonar.scanner.api-BASE-url"),
+            "sonar.scanner.apiBaseUrl"
+        );
+        assert_eq!(kebab_to_camel("sonar.host.url"), "sonar.host.url");
+        assert!(same_value("sonar.host.url", "https://h/", "https://h"));
+        assert!(same_value(
+            "sonar.scanner.apiBaseUrl",
+            "https://h/api",
+            "https://h/api/"
+        ));
+        assert!(!same_value("sonar.projectKey", "a/", "a"));
+        assert!(!same_value("sonar.host.url", "https://h", "https://g"));
+    }
 }
