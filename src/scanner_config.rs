@@ -125,6 +125,10 @@ impl Override {
     }
 }
 
+/// A properties-file value with `${env.NAME}` resolved: @sonar/scan's way (`Err(NAME)`: not
+/// set), and the SonarScanner CLI's (not set: empty).
+type Resolved = (Result<String, String>, String);
+
 #[derive(Debug, Clone, Default)]
 pub struct ScannerConfig {
     /// Properties on the scanner's own command line (`scantoken run`), the highest rank.
@@ -137,10 +141,11 @@ pub struct ScannerConfig {
     json: Vec<(String, BTreeMap<String, String>)>,
     /// Parsed properties files: (path, key/value), values as written.
     files: Vec<(PathBuf, BTreeMap<String, String>)>,
-    /// The same values with `${env.NAME}` resolved from the environment, as @sonar/scan
-    /// (`resolveEnvVariables`) and the SonarScanner CLI resolve them; `Err(NAME)` for a
-    /// variable that is not set, which stops those scanners.
-    files_resolved: Vec<BTreeMap<String, Result<String, String>>>,
+    /// The same values with `${env.NAME}` resolved from the environment: as @sonar/scan
+    /// resolves them (`resolveEnvVariables`: `Err(NAME)` for a variable that is not set,
+    /// which stops it), and as the SonarScanner CLI does (`PropertyResolver`: such a
+    /// variable is the empty string).
+    files_resolved: Vec<BTreeMap<String, Resolved>>,
     /// pysonar's `pyproject.toml` `[tool.sonar]` (path, key/value): above the properties
     /// files and below the variables, for pysonar (`ConfigurationLoader.load`).
     pyproject: Option<(PathBuf, BTreeMap<String, String>)>,
@@ -199,7 +204,11 @@ impl ScannerConfig {
             .iter()
             .map(|(_, map)| {
                 map.iter()
-                    .map(|(k, v)| (k.clone(), resolve_env_references(v, env)))
+                    .map(|(k, v)| {
+                        let strict = resolve_env_references(v, env, false);
+                        let lenient = resolve_env_references(v, env, true).unwrap_or_default();
+                        (k.clone(), (strict, lenient))
+                    })
                     .collect()
             })
             .collect();
@@ -370,7 +379,13 @@ impl ScannerConfig {
                     .zip(&self.files_resolved)
                     .find_map(|((path, map), resolved)| {
                         let v = match resolved.get(key) {
-                            Some(Ok(v)) if self.resolves_env_references() => v,
+                            Some((Ok(v), _)) if self.resolves_env_references() => v,
+                            // Only the CLI counts: an unset variable is the empty string.
+                            Some((Err(_), lenient))
+                                if self.resolves_env_references() && !self.counts(Scanner::Npm) =>
+                            {
+                                lenient
+                            }
                             _ => map.get(key)?,
                         };
                         let v = Some(v).filter(|v| !v.trim().is_empty())?;
@@ -413,13 +428,14 @@ impl ScannerConfig {
     }
 
     /// A `${env.NAME}` in a properties file whose variable is not set: @sonar/scan stops with
-    /// "references undefined environment variable", so scantoken refuses it before the scan.
+    /// "references undefined environment variable", so where it counts scantoken refuses it
+    /// before the scan.
     pub fn check_env_references(&self) -> Result<(), ConfigError> {
-        if !self.resolves_env_references() {
+        if !self.counts(Scanner::Npm) {
             return Ok(());
         }
         for ((path, _), resolved) in self.files.iter().zip(&self.files_resolved) {
-            if let Some((key, Err(name))) = resolved.iter().find(|(_, v)| v.is_err()) {
+            if let Some((key, (Err(name), _))) = resolved.iter().find(|(_, v)| v.0.is_err()) {
                 return Err(ConfigError::new(
                     format!("{} key {key}", path.display()),
                     format!("references ${{env.{name}}}, and {name} is not set: the scanner stops there"),
@@ -543,8 +559,12 @@ fn read_package_json(path: &Path) -> Result<Option<(PathBuf, String)>, ConfigErr
 }
 
 /// `${env.NAME}` references replaced by the variables' values; `Err(NAME)` for the first
-/// that is not set.
-fn resolve_env_references(value: &str, env: &Env) -> Result<String, String> {
+/// that is not set, or with `missing_as_empty` the empty string in its place.
+fn resolve_env_references(
+    value: &str,
+    env: &Env,
+    missing_as_empty: bool,
+) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(at) = rest.find("${env.") {
@@ -556,6 +576,7 @@ fn resolve_env_references(value: &str, env: &Env) -> Result<String, String> {
         out.push_str(&rest[..at]);
         match env.get(name) {
             Some(v) => out.push_str(v),
+            None if missing_as_empty => {}
             None => return Err(name.to_owned()),
         }
         rest = &after[end + 1..];
@@ -771,21 +792,18 @@ mod tests {
     #[test]
     fn env_references_are_resolved_as_sonar_scan_resolves_them() {
         let env = Env::from_pairs([("APP", "acme"), ("EMPTY", "")]);
+        let strict = |v: &str| resolve_env_references(v, &env, false);
+        assert_eq!(strict("${env.APP}_payments"), Ok("acme_payments".into()));
+        assert_eq!(strict("a${env.EMPTY}b${env.APP}"), Ok("abacme".into()));
+        assert_eq!(strict("${env.NOPE}"), Err("NOPE".into()));
         assert_eq!(
-            resolve_env_references("${env.APP}_payments", &env),
-            Ok("acme_payments".into())
-        );
-        assert_eq!(
-            resolve_env_references("a${env.EMPTY}b${env.APP}", &env),
-            Ok("abacme".into())
-        );
-        assert_eq!(
-            resolve_env_references("${env.NOPE}", &env),
-            Err("NOPE".into())
-        );
-        assert_eq!(
-            resolve_env_references("${APP} ${env.} $env.APP", &env),
+            strict("${APP} ${env.} $env.APP"),
             Ok("${APP} ${env.} $env.APP".into())
+        );
+        // The SonarScanner CLI: an unset variable is the empty string.
+        assert_eq!(
+            resolve_env_references("${env.NOPE}x", &env, true),
+            Ok("x".into())
         );
     }
 

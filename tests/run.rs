@@ -686,6 +686,13 @@ fn env_references_in_the_properties_file_are_resolved() {
         stderr.contains("${env.APP}") && stderr.contains("APP is not set"),
         "{stderr}"
     );
+    // The SonarScanner CLI reads an unset variable as the empty string (PropertyResolver).
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("project _payments") && !stderr.contains("APP is not set"),
+        "{stderr}"
+    );
     set(&mut env, "APP", "acme");
     let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
     assert_eq!(code, 0, "{stderr}");
