@@ -977,4 +977,30 @@ mod tests {
             &"aB3".repeat(20)[..58]
         )));
     }
+
+    proptest::proptest! {
+        /// Any command line, in any script: an answer, never a panic, and never the token.
+        #[test]
+        fn any_command_line_is_read_or_refused_without_a_panic(
+            launcher in proptest::sample::select(vec![
+                "pysonar", "sonar-scanner-npm", "sonar-scanner", "mvn", "gradle", "dotnet-sonarscanner",
+            ]),
+            words in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "-[DXvtéD]{0,2}[a-zé.=_-]{0,12}",
+                    "--[a-z-]{0,14}(=[a-zé]{0,4})?",
+                    "[/-][kdoKs]:[a-z=.é]{0,8}",
+                    ".{0,6}",
+                ],
+                0..7,
+            ),
+        ) {
+            let mut argv = vec![OsString::from(launcher)];
+            argv.extend(words.iter().map(OsString::from));
+            argv.push(OsString::from("-Dsonar.token=sqp_PROPTESTcanary"));
+            if let Err(e) = read(&argv) {
+                proptest::prop_assert!(!e.to_string().contains("PROPTEST"), "{}", e);
+            }
+        }
+    }
 }
