@@ -1001,7 +1001,7 @@ pub fn run(
     out: &mut Output,
 ) -> Result<Outcome, Failure> {
     let argv = scan_command(words, settings)?;
-    let command = scanner_command::read(&argv)?;
+    let command = scanner_command::read_in(&argv, env, cwd)?;
     let plan = Plan {
         format: Format::Auto,
         // The .NET scanner reads the token from SONARQUBE_SCANNER_PARAMS only; in the

@@ -102,6 +102,80 @@ impl Model {
     }
 }
 
+/// Reads `argv` as [`read`] does, with the arguments Maven adds on its own: the words of
+/// `.mvn/maven.config` (in the nearest folder up from `cwd` that has `.mvn`) and of the
+/// `MAVEN_ARGS` variable (Maven 3.9), both before the command line's, which wins over them.
+pub fn read_in(
+    argv: &[OsString],
+    env: &crate::env::Env,
+    cwd: &std::path::Path,
+) -> Result<ScannerCommand, ConfigError> {
+    let mut command = read(argv)?;
+    let maven = argv
+        .first()
+        .map(|p| program_name(&p.to_string_lossy()))
+        .is_some_and(|b| matches!(b.as_str(), "mvn" | "mvnw" | "mvnd"));
+    if !maven {
+        return Ok(command);
+    }
+    let mut before: Vec<(String, String)> = Vec::new();
+    let config = cwd
+        .ancestors()
+        .map(|d| d.join(".mvn/maven.config"))
+        .find(|f| f.is_file());
+    if let Some(file) = config {
+        let source = file.display().to_string();
+        if let Some(bytes) = crate::read::optional_file(&file, &source, "maven.config", 1 << 20)? {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains(['"', '\'']) {
+                return Err(ConfigError::new(
+                    source,
+                    "holds quoted arguments, which scantoken does not read",
+                )
+                .hint(
+                    "write each -Dkey=value without quotes, or set the value on the command line",
+                ));
+            }
+            before.extend(extra_maven_args(&source, text.split_whitespace())?);
+        }
+    }
+    if let Some(args) = env.non_empty("MAVEN_ARGS") {
+        before.extend(extra_maven_args(
+            "variable MAVEN_ARGS",
+            args.split_whitespace(),
+        )?);
+    }
+    if let Some((key, _)) = before
+        .iter()
+        .find(|(k, _)| CREDENTIAL_KEYS.contains(&k.as_str()))
+    {
+        return Err(ConfigError::new("Maven's own arguments", format!("set {key}: the scanner would use that credential instead of the token scantoken verifies"))
+            .hint(format!("remove {key} from .mvn/maven.config or MAVEN_ARGS")));
+    }
+    before.append(&mut command.properties);
+    command.properties = before;
+    Ok(command)
+}
+
+fn extra_maven_args<'a>(
+    source: &str,
+    words: impl Iterator<Item = &'a str>,
+) -> Result<Props, ConfigError> {
+    let words: Vec<String> = words.map(str::to_owned).collect();
+    java_launcher::maven(&words).map(|(p, _)| p).map_err(|u| {
+        ConfigError::new(
+            source,
+            format!(
+                "argument {} ({}) cannot be read with certainty: {}",
+                u.index,
+                shown(words.get(u.index).map(String::as_str).unwrap_or("")),
+                u.why
+            ),
+        )
+        .hint("write -Dkey=value there, or set the value on the command line")
+    })
+}
+
 /// Reads `argv` (the program first). Refuses a command that carries a credential, and, for a
 /// scanner it knows, an argument its model cannot place.
 pub fn read(argv: &[OsString]) -> Result<ScannerCommand, ConfigError> {

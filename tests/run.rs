@@ -900,3 +900,46 @@ fn sonar_scans_package_json_name_is_its_lowest_project_key() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("acme_ledger"), "{stderr}");
 }
+
+/// Maven adds `.mvn/maven.config` and `MAVEN_ARGS` before the command line's arguments: a
+/// project key there is what Maven scans unless the command line sets another.
+#[test]
+fn mavens_own_argument_sources_are_read_before_the_command_line() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    std::fs::create_dir_all(dir.path().join(".mvn")).unwrap();
+    std::fs::write(
+        dir.path().join(".mvn/maven.config"),
+        "-B\n-Dsonar.projectKey=acme_ledger\n",
+    )
+    .unwrap();
+    let sub = dir.path().join("module");
+    std::fs::create_dir(&sub).unwrap();
+    let (code, _, stderr) = scantoken(&sub, &env, &["run", "--", "mvn", "sonar:sonar"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("acme_ledger") && stderr.contains("no-scan-permission"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = scantoken(
+        &sub,
+        &env,
+        &[
+            "run",
+            "--",
+            "mvn",
+            "sonar:sonar",
+            "-Dsonar.projectKey=acme_payments",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    set(&mut env, "MAVEN_ARGS", "-Dsonar.login=SMUGGLEDsmuggled");
+    let (code, _, stderr) = scantoken(&sub, &env, &["run", "--", "mvn", "sonar:sonar"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("sonar.login") && !stderr.contains("SMUGGLED"),
+        "{stderr}"
+    );
+}
