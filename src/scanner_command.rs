@@ -110,15 +110,45 @@ pub fn read_in(
     env: &crate::env::Env,
     cwd: &std::path::Path,
 ) -> Result<ScannerCommand, ConfigError> {
-    let mut command = read(argv)?;
+    let command = read(argv)?;
+    if command.scanner != Some(Scanner::JavaLibrary) {
+        return Ok(command);
+    }
+    // JVM options become system properties, which the Java launchers read as analysis
+    // properties below their command line (the CLI's `Cli.parse` starts from them).
+    let mut before: Vec<(String, String)> = Vec::new();
+    for var in JVM_OPTION_VARIABLES {
+        let Some(value) = env.non_empty(var) else {
+            continue;
+        };
+        let defines: Vec<&str> = value
+            .split_whitespace()
+            .filter(|w| w.starts_with("-Dsonar."))
+            .collect();
+        if defines.is_empty() {
+            continue;
+        }
+        if value.contains(['"', '\'']) {
+            return Err(ConfigError::new(
+                format!("variable {var}"),
+                "sets sonar. system properties with quotes, which scantoken does not read",
+            )
+            .hint(
+                "set the property on the scan's command line or with a scantoken input instead",
+            ));
+        }
+        before.extend(extra_maven_args(
+            &format!("variable {var}"),
+            defines.into_iter(),
+        )?);
+    }
     let maven = argv
         .first()
         .map(|p| program_name(&p.to_string_lossy()))
         .is_some_and(|b| matches!(b.as_str(), "mvn" | "mvnw" | "mvnd"));
     if !maven {
-        return Ok(command);
+        return finish(command, before);
     }
-    let mut before: Vec<(String, String)> = Vec::new();
     let config = cwd
         .ancestors()
         .map(|d| d.join(".mvn/maven.config"))
@@ -145,12 +175,28 @@ pub fn read_in(
             args.split_whitespace(),
         )?);
     }
+    finish(command, before)
+}
+
+/// The variables whose JVM options the Java launchers' JVM starts with: the SonarScanner
+/// CLI's `SONAR_SCANNER_OPTS`, Maven's `MAVEN_OPTS`, Gradle's `GRADLE_OPTS` and `JAVA_OPTS`,
+/// and the JVM's own `JAVA_TOOL_OPTIONS`.
+const JVM_OPTION_VARIABLES: [&str; 5] = [
+    "JAVA_TOOL_OPTIONS",
+    "SONAR_SCANNER_OPTS",
+    "MAVEN_OPTS",
+    "GRADLE_OPTS",
+    "JAVA_OPTS",
+];
+
+/// `before` (what the launcher reads below its command line) then the command line's own.
+fn finish(mut command: ScannerCommand, mut before: Props) -> Result<ScannerCommand, ConfigError> {
     if let Some((key, _)) = before
         .iter()
         .find(|(k, _)| CREDENTIAL_KEYS.contains(&k.as_str()))
     {
-        return Err(ConfigError::new("Maven's own arguments", format!("set {key}: the scanner would use that credential instead of the token scantoken verifies"))
-            .hint(format!("remove {key} from .mvn/maven.config or MAVEN_ARGS")));
+        return Err(ConfigError::new(format!("the arguments {} reads besides its command line", command.name), format!("set {key}: the scanner would use that credential instead of the token scantoken verifies"))
+            .hint(format!("remove {key} from .mvn/maven.config, MAVEN_ARGS or the JVM options variables")));
     }
     before.append(&mut command.properties);
     command.properties = before;

@@ -943,3 +943,38 @@ fn mavens_own_argument_sources_are_read_before_the_command_line() {
         "{stderr}"
     );
 }
+
+/// JVM options become system properties, which the SonarScanner CLI (and Maven and Gradle)
+/// read below their command line: a project key there is what they scan.
+#[test]
+fn sonar_system_properties_in_jvm_options_are_read() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    set(
+        &mut env,
+        "SONAR_SCANNER_OPTS",
+        "-Xmx512m -Dsonar.projectKey=acme_ledger",
+    );
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("acme_ledger"), "{stderr}");
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--",
+            "sonar-scanner",
+            "-Dsonar.projectKey=acme_payments",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // pysonar's JVM is the engine's, started with its own options: not read there.
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "--project-key", "acme_payments"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
