@@ -412,6 +412,11 @@ fn launcher(args: &[String]) -> Option<(Model, String, usize)> {
         "pnpm" | "yarn" | "npm" => {
             let verb = rest.first()?;
             matches!(verb.as_str(), "dlx" | "exec" | "x").then_some(())?;
+            // `npm exec` keeps the options before `--` for itself (`-D` is its
+            // `--save-dev`): without `--`, what the scanner receives is not known.
+            if base == "npm" && !rest[1..].iter().any(|w| w == "--") {
+                return None;
+            }
             npm_package(&rest[1..], 2, &format!("{base} {verb}"))
         }
         "node" | "nodejs" | "bun" => {
@@ -1066,6 +1071,7 @@ mod tests {
             &["npx", "eslint"],
             &["uvx", "ruff"],
             &["pipx", "install", "pysonar"],
+            &["npm", "exec", "@sonar/scan", "-Dsonar.projectKey=a"],
         ] {
             assert_eq!(read_words(words).unwrap().scanner, None, "{words:?}");
         }
