@@ -110,7 +110,9 @@ fn context_and_target(
     let mut scanner = ScannerConfig::load(env, &base_dir)?;
     if let Some(c) = command {
         if let Some(family) = c.scanner {
-            scanner = scanner.for_command(family, &c.name, &c.properties);
+            scanner = scanner
+                .for_command(family, &c.name, &c.properties)
+                .with_command_extra(&c.extra);
             let toml_path = c.properties.iter().rev().find(|(k, _)| k == "toml-path");
             if let (Scanner::Python, Some((_, path))) = (family, toml_path) {
                 scanner = scanner.with_toml_path(path, cwd)?;

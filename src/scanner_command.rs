@@ -18,6 +18,7 @@ pub mod dotnet;
 pub mod java_launcher;
 
 use crate::error::{quote, ConfigError};
+use crate::inputs::Origin;
 use crate::scanner_config::Scanner;
 use std::ffi::OsString;
 
@@ -53,6 +54,11 @@ pub struct ScannerCommand {
     pub properties: Props,
     /// What the user should know about how the command was read.
     pub notes: Vec<String>,
+    /// Properties the launcher reads as arguments from elsewhere, below its command line, in
+    /// the order it applies them: `.mvn/maven.config` (a workspace file), `MAVEN_ARGS`, the
+    /// `-Dsonar.*` words of JVM option variables. Each keeps where it came from, so that a
+    /// trust check can tell a workspace file from the pipeline's own configuration.
+    pub extra: Vec<(Origin, String, String)>,
 }
 
 /// Property keys that carry a credential. On the command line they would make the scanner
@@ -116,7 +122,13 @@ pub fn read_in(
     }
     // JVM options become system properties, which the Java launchers read as analysis
     // properties below their command line (the CLI's `Cli.parse` starts from them).
-    let mut before: Vec<(String, String)> = Vec::new();
+    let mut before: Vec<(Origin, String, String)> = Vec::new();
+    let tag = |origin: Origin, props: Props| {
+        props
+            .into_iter()
+            .map(move |(k, v)| (origin.clone(), k, v))
+            .collect::<Vec<_>>()
+    };
     for var in JVM_OPTION_VARIABLES {
         let Some(value) = env.non_empty(var) else {
             continue;
@@ -137,10 +149,8 @@ pub fn read_in(
                 "set the property on the scan's command line or with a scantoken input instead",
             ));
         }
-        before.extend(extra_maven_args(
-            &format!("variable {var}"),
-            defines.into_iter(),
-        )?);
+        let props = extra_maven_args(&format!("variable {var}"), defines.into_iter())?;
+        before.extend(tag(Origin::Variable(var.into()), props));
     }
     let maven = argv
         .first()
@@ -166,14 +176,20 @@ pub fn read_in(
                     "write each -Dkey=value without quotes, or set the value on the command line",
                 ));
             }
-            before.extend(extra_maven_args(&source, text.split_whitespace())?);
+            let props = extra_maven_args(&source, text.split_whitespace())?;
+            // A workspace file: its origin says so (a pull request may have changed it).
+            before.extend(props.into_iter().map(|(k, v)| {
+                let origin = Origin::PropertiesFile {
+                    path: file.clone(),
+                    key: k.clone(),
+                };
+                (origin, k, v)
+            }));
         }
     }
     if let Some(args) = env.non_empty("MAVEN_ARGS") {
-        before.extend(extra_maven_args(
-            "variable MAVEN_ARGS",
-            args.split_whitespace(),
-        )?);
+        let props = extra_maven_args("variable MAVEN_ARGS", args.split_whitespace())?;
+        before.extend(tag(Origin::Variable("MAVEN_ARGS".into()), props));
     }
     finish(command, before)
 }
@@ -189,17 +205,29 @@ const JVM_OPTION_VARIABLES: [&str; 5] = [
     "JAVA_OPTS",
 ];
 
-/// `before` (what the launcher reads below its command line) then the command line's own.
-fn finish(mut command: ScannerCommand, mut before: Props) -> Result<ScannerCommand, ConfigError> {
-    if let Some((key, _)) = before
+/// Records what the launcher reads below its command line (`before`, in the order applied).
+fn finish(
+    mut command: ScannerCommand,
+    before: Vec<(Origin, String, String)>,
+) -> Result<ScannerCommand, ConfigError> {
+    if let Some((_, key, _)) = before
         .iter()
-        .find(|(k, _)| CREDENTIAL_KEYS.contains(&k.as_str()))
+        .find(|(_, k, _)| CREDENTIAL_KEYS.contains(&k.as_str()))
     {
         return Err(ConfigError::new(format!("the arguments {} reads besides its command line", command.name), format!("set {key}: the scanner would use that credential instead of the token scantoken verifies"))
             .hint(format!("remove {key} from .mvn/maven.config, MAVEN_ARGS or the JVM options variables")));
     }
-    before.append(&mut command.properties);
-    command.properties = before;
+    if let Some((origin, key, _)) = before
+        .iter()
+        .find(|(_, k, v)| TARGET_KEYS.contains(&k.as_str()) && v.trim().is_empty())
+    {
+        return Err(ConfigError::new(
+            origin.to_string(),
+            format!("sets {key} to an empty value, which the scanner would take over the files and variables"),
+        )
+        .hint(format!("give {key} a value, or remove it")));
+    }
+    command.extra = before;
     Ok(command)
 }
 
@@ -308,6 +336,7 @@ pub fn read(argv: &[OsString]) -> Result<ScannerCommand, ConfigError> {
         name,
         properties,
         notes,
+        extra: Vec::new(),
     })
 }
 
@@ -370,6 +399,7 @@ fn unknown(base: &str) -> ScannerCommand {
         scanner: None,
         name: base.to_owned(),
         properties: Vec::new(),
+        extra: Vec::new(),
         notes: vec![format!(
             "{} is not a scanner command scantoken knows (sonar-scanner, npx @sonar/scan, pysonar, mvn, gradle, dotnet sonarscanner): it gets the scanner's environment, but its arguments were not read, so ok covers the configuration scantoken read (inputs, variables, files), not what the command line may set",
             quote(base)

@@ -135,6 +135,9 @@ pub struct ScannerConfig {
     command_line: Vec<(String, String)>,
     /// What the command line is, for messages (`sonar-scanner`, `pysonar`).
     command_name: Option<String>,
+    /// What the launcher reads as arguments besides its command line, each with its origin
+    /// (`.mvn/maven.config`, `MAVEN_ARGS`, JVM option variables): just below the command line.
+    command_extra: Vec<(Origin, String, String)>,
     /// Scanner variables that map to a property (`SONAR_HOST_URL` → `sonar.host.url`).
     variables: Vec<(String, String, String, Readers)>,
     /// Parsed JSON parameter variables: (variable, object).
@@ -222,6 +225,7 @@ impl ScannerConfig {
         Ok(ScannerConfig {
             command_line: Vec::new(),
             command_name: None,
+            command_extra: Vec::new(),
             variables,
             json,
             files,
@@ -285,6 +289,13 @@ impl ScannerConfig {
             .collect()
     }
 
+    /// What the launcher reads as arguments besides its command line (`run` knows them),
+    /// with the origin of each; they rank just below the command line.
+    pub fn with_command_extra(mut self, extra: &[(Origin, String, String)]) -> Self {
+        self.command_extra = extra.to_vec();
+        self
+    }
+
     fn command_line_value(&self, key: &str) -> Option<Sourced<String>> {
         // The last definition on a command line wins, as in every scanner's parser.
         let name = self.command_name.clone().unwrap_or_default();
@@ -300,6 +311,13 @@ impl ScannerConfig {
                         key: k.clone(),
                     },
                 )
+            })
+            .or_else(|| {
+                self.command_extra
+                    .iter()
+                    .rev()
+                    .find(|(_, k, v)| k == key && !v.trim().is_empty())
+                    .map(|(origin, _, v)| Sourced::new(v.trim().to_owned(), origin.clone()))
             })
     }
 

@@ -922,6 +922,11 @@ fn mavens_own_argument_sources_are_read_before_the_command_line() {
         stderr.contains("acme_ledger") && stderr.contains("no-scan-permission"),
         "{stderr}"
     );
+    // A workspace file, and its origin says so (for the trust check of untrusted builds).
+    assert!(
+        stderr.contains(".mvn/maven.config key sonar.projectKey"),
+        "{stderr}"
+    );
     let (code, stdout, stderr) = scantoken(
         &sub,
         &env,
@@ -959,6 +964,7 @@ fn sonar_system_properties_in_jvm_options_are_read() {
     let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("acme_ledger"), "{stderr}");
+    assert!(stderr.contains("variable SONAR_SCANNER_OPTS"), "{stderr}");
     let (code, _, stderr) = scantoken(
         dir.path(),
         &env,
