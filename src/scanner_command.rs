@@ -18,6 +18,7 @@ pub mod dotnet;
 pub mod java_launcher;
 
 use crate::error::{quote, ConfigError};
+use crate::inputs::Origin;
 use crate::scanner_config::Scanner;
 use std::ffi::OsString;
 
@@ -53,6 +54,11 @@ pub struct ScannerCommand {
     pub properties: Props,
     /// What the user should know about how the command was read.
     pub notes: Vec<String>,
+    /// Properties the launcher reads as arguments from elsewhere, below its command line, in
+    /// the order it applies them: `.mvn/maven.config` (a workspace file), `MAVEN_ARGS`, the
+    /// `-Dsonar.*` words of JVM option variables. Each keeps where it came from, so that a
+    /// trust check can tell a workspace file from the pipeline's own configuration.
+    pub extra: Vec<(Origin, String, String)>,
 }
 
 /// Property keys that carry a credential. On the command line they would make the scanner
@@ -100,6 +106,148 @@ impl Model {
             Model::Dotnet => Scanner::Dotnet,
         }
     }
+}
+
+/// Reads `argv` as [`read`] does, with the arguments Maven adds on its own: the words of
+/// `.mvn/maven.config` (in the nearest folder up from `cwd` that has `.mvn`) and of the
+/// `MAVEN_ARGS` variable (Maven 3.9), both before the command line's, which wins over them.
+pub fn read_in(
+    argv: &[OsString],
+    env: &crate::env::Env,
+    cwd: &std::path::Path,
+) -> Result<ScannerCommand, ConfigError> {
+    let command = read(argv)?;
+    if command.scanner != Some(Scanner::JavaLibrary) {
+        return Ok(command);
+    }
+    // JVM options become system properties, which the Java launchers read as analysis
+    // properties below their command line (the CLI's `Cli.parse` starts from them).
+    let mut before: Vec<(Origin, String, String)> = Vec::new();
+    let tag = |origin: Origin, props: Props| {
+        props
+            .into_iter()
+            .map(move |(k, v)| (origin.clone(), k, v))
+            .collect::<Vec<_>>()
+    };
+    for var in JVM_OPTION_VARIABLES {
+        let Some(value) = env.non_empty(var) else {
+            continue;
+        };
+        let defines: Vec<&str> = value
+            .split_whitespace()
+            .filter(|w| w.starts_with("-Dsonar."))
+            .collect();
+        if defines.is_empty() {
+            continue;
+        }
+        if value.contains(['"', '\'']) {
+            return Err(ConfigError::new(
+                format!("variable {var}"),
+                "sets sonar. system properties with quotes, which scantoken does not read",
+            )
+            .hint(
+                "set the property on the scan's command line or with a scantoken input instead",
+            ));
+        }
+        let props = extra_maven_args(&format!("variable {var}"), defines.into_iter())?;
+        before.extend(tag(Origin::Variable(var.into()), props));
+    }
+    let maven = argv
+        .first()
+        .map(|p| program_name(&p.to_string_lossy()))
+        .is_some_and(|b| matches!(b.as_str(), "mvn" | "mvnw" | "mvnd"));
+    if !maven {
+        return finish(command, before);
+    }
+    let config = cwd
+        .ancestors()
+        .map(|d| d.join(".mvn/maven.config"))
+        .find(|f| f.is_file());
+    if let Some(file) = config {
+        let source = file.display().to_string();
+        if let Some(bytes) = crate::read::optional_file(&file, &source, "maven.config", 1 << 20)? {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains(['"', '\'']) {
+                return Err(ConfigError::new(
+                    source,
+                    "holds quoted arguments, which scantoken does not read",
+                )
+                .hint(
+                    "write each -Dkey=value without quotes, or set the value on the command line",
+                ));
+            }
+            let props = extra_maven_args(&source, text.split_whitespace())?;
+            // A workspace file: its origin says so (a pull request may have changed it).
+            before.extend(props.into_iter().map(|(k, v)| {
+                let origin = Origin::PropertiesFile {
+                    path: file.clone(),
+                    key: k.clone(),
+                };
+                (origin, k, v)
+            }));
+        }
+    }
+    if let Some(args) = env.non_empty("MAVEN_ARGS") {
+        let props = extra_maven_args("variable MAVEN_ARGS", args.split_whitespace())?;
+        before.extend(tag(Origin::Variable("MAVEN_ARGS".into()), props));
+    }
+    finish(command, before)
+}
+
+/// The variables whose JVM options the Java launchers' JVM starts with: the SonarScanner
+/// CLI's `SONAR_SCANNER_OPTS`, Maven's `MAVEN_OPTS`, Gradle's `GRADLE_OPTS` and `JAVA_OPTS`,
+/// and the JVM's own `JAVA_TOOL_OPTIONS`.
+const JVM_OPTION_VARIABLES: [&str; 5] = [
+    "JAVA_TOOL_OPTIONS",
+    "SONAR_SCANNER_OPTS",
+    "MAVEN_OPTS",
+    "GRADLE_OPTS",
+    "JAVA_OPTS",
+];
+
+/// Records what the launcher reads below its command line (`before`, in the order applied).
+fn finish(
+    mut command: ScannerCommand,
+    before: Vec<(Origin, String, String)>,
+) -> Result<ScannerCommand, ConfigError> {
+    if let Some((_, key, _)) = before
+        .iter()
+        .find(|(_, k, _)| CREDENTIAL_KEYS.contains(&k.as_str()))
+    {
+        return Err(ConfigError::new(format!("the arguments {} reads besides its command line", command.name), format!("set {key}: the scanner would use that credential instead of the token scantoken verifies"))
+            .hint(format!("remove {key} from .mvn/maven.config, MAVEN_ARGS or the JVM options variables")));
+    }
+    if let Some((origin, key, _)) = before
+        .iter()
+        .find(|(_, k, v)| TARGET_KEYS.contains(&k.as_str()) && v.trim().is_empty())
+    {
+        return Err(ConfigError::new(
+            origin.to_string(),
+            format!("sets {key} to an empty value, which the scanner would take over the files and variables"),
+        )
+        .hint(format!("give {key} a value, or remove it")));
+    }
+    command.extra = before;
+    Ok(command)
+}
+
+fn extra_maven_args<'a>(
+    source: &str,
+    words: impl Iterator<Item = &'a str>,
+) -> Result<Props, ConfigError> {
+    let words: Vec<String> = words.map(str::to_owned).collect();
+    java_launcher::maven(&words).map(|(p, _)| p).map_err(|u| {
+        ConfigError::new(
+            source,
+            format!(
+                "argument {} ({}) cannot be read with certainty: {}",
+                u.index,
+                shown(words.get(u.index).map(String::as_str).unwrap_or("")),
+                u.why
+            ),
+        )
+        .hint("write -Dkey=value there, or set the value on the command line")
+    })
 }
 
 /// Reads `argv` (the program first). Refuses a command that carries a credential, and, for a
@@ -188,6 +336,7 @@ pub fn read(argv: &[OsString]) -> Result<ScannerCommand, ConfigError> {
         name,
         properties,
         notes,
+        extra: Vec::new(),
     })
 }
 
@@ -250,6 +399,7 @@ fn unknown(base: &str) -> ScannerCommand {
         scanner: None,
         name: base.to_owned(),
         properties: Vec::new(),
+        extra: Vec::new(),
         notes: vec![format!(
             "{} is not a scanner command scantoken knows (sonar-scanner, npx @sonar/scan, pysonar, mvn, gradle, dotnet sonarscanner): it gets the scanner's environment, but its arguments were not read, so ok covers the configuration scantoken read (inputs, variables, files), not what the command line may set",
             quote(base)
@@ -292,6 +442,11 @@ fn launcher(args: &[String]) -> Option<(Model, String, usize)> {
         "pnpm" | "yarn" | "npm" => {
             let verb = rest.first()?;
             matches!(verb.as_str(), "dlx" | "exec" | "x").then_some(())?;
+            // `npm exec` keeps the options before `--` for itself (`-D` is its
+            // `--save-dev`): without `--`, what the scanner receives is not known.
+            if base == "npm" && !rest[1..].iter().any(|w| w == "--") {
+                return None;
+            }
             npm_package(&rest[1..], 2, &format!("{base} {verb}"))
         }
         "node" | "nodejs" | "bun" => {
@@ -946,6 +1101,7 @@ mod tests {
             &["npx", "eslint"],
             &["uvx", "ruff"],
             &["pipx", "install", "pysonar"],
+            &["npm", "exec", "@sonar/scan", "-Dsonar.projectKey=a"],
         ] {
             assert_eq!(read_words(words).unwrap().scanner, None, "{words:?}");
         }
@@ -962,5 +1118,45 @@ mod tests {
             e.to_string().contains("read sonar.branch.name differently"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn what_looks_like_a_token() {
+        let hex = "0123456789abcdef0123456789abcdef01234567";
+        assert!(looks_like_token(&format!("sqp_{hex}")));
+        assert!(looks_like_token(&format!("-Dx=squ_{hex}9")));
+        assert!(!looks_like_token(&format!("sqp_{}", &hex[..39])));
+        assert!(!looks_like_token(&format!("sqx_{hex}")));
+        assert!(looks_like_token(&format!("sqco_{}", "aB3".repeat(20))));
+        assert!(!looks_like_token(&format!(
+            "sqco_{}",
+            &"aB3".repeat(20)[..58]
+        )));
+    }
+
+    proptest::proptest! {
+        /// Any command line, in any script: an answer, never a panic, and never the token.
+        #[test]
+        fn any_command_line_is_read_or_refused_without_a_panic(
+            launcher in proptest::sample::select(vec![
+                "pysonar", "sonar-scanner-npm", "sonar-scanner", "mvn", "gradle", "dotnet-sonarscanner",
+            ]),
+            words in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "-[DXvtéD]{0,2}[a-zé.=_-]{0,12}",
+                    "--[a-z-]{0,14}(=[a-zé]{0,4})?",
+                    "[/-][kdoKs]:[a-z=.é]{0,8}",
+                    ".{0,6}",
+                ],
+                0..7,
+            ),
+        ) {
+            let mut argv = vec![OsString::from(launcher)];
+            argv.extend(words.iter().map(OsString::from));
+            argv.push(OsString::from("-Dsonar.token=sqp_PROPTESTcanary"));
+            if let Err(e) = read(&argv) {
+                proptest::prop_assert!(!e.to_string().contains("PROPTEST"), "{}", e);
+            }
+        }
     }
 }

@@ -125,22 +125,36 @@ impl Override {
     }
 }
 
+/// A properties-file value with `${env.NAME}` resolved: @sonar/scan's way (`Err(NAME)`: not
+/// set), and the SonarScanner CLI's (not set: empty).
+type Resolved = (Result<String, String>, String);
+
 #[derive(Debug, Clone, Default)]
 pub struct ScannerConfig {
     /// Properties on the scanner's own command line (`scantoken run`), the highest rank.
     command_line: Vec<(String, String)>,
     /// What the command line is, for messages (`sonar-scanner`, `pysonar`).
     command_name: Option<String>,
+    /// What the launcher reads as arguments besides its command line, each with its origin
+    /// (`.mvn/maven.config`, `MAVEN_ARGS`, JVM option variables): just below the command line.
+    command_extra: Vec<(Origin, String, String)>,
     /// Scanner variables that map to a property (`SONAR_HOST_URL` → `sonar.host.url`).
     variables: Vec<(String, String, String, Readers)>,
     /// Parsed JSON parameter variables: (variable, object).
     json: Vec<(String, BTreeMap<String, String>)>,
     /// Parsed properties files: (path, key/value), values as written.
     files: Vec<(PathBuf, BTreeMap<String, String>)>,
-    /// The same values with `${env.NAME}` resolved from the environment, as @sonar/scan
-    /// (`resolveEnvVariables`) and the SonarScanner CLI resolve them; `Err(NAME)` for a
-    /// variable that is not set, which stops those scanners.
-    files_resolved: Vec<BTreeMap<String, Result<String, String>>>,
+    /// The same values with `${env.NAME}` resolved from the environment: as @sonar/scan
+    /// resolves them (`resolveEnvVariables`: `Err(NAME)` for a variable that is not set,
+    /// which stops it), and as the SonarScanner CLI does (`PropertyResolver`: such a
+    /// variable is the empty string).
+    files_resolved: Vec<BTreeMap<String, Resolved>>,
+    /// pysonar's `pyproject.toml` `[tool.sonar]` (path, key/value): above the properties
+    /// files and below the variables, for pysonar (`ConfigurationLoader.load`).
+    pyproject: Option<(PathBuf, BTreeMap<String, String>)>,
+    /// @sonar/scan's `package.json`: the project key its `name` gives (path, key), below the
+    /// properties file (`getPackageJsonProperties`).
+    package_json: Option<(PathBuf, String)>,
     /// The scanners whose rules count: all of them, unless `scantoken run` knows which
     /// scanner it starts.
     scanners: Vec<Scanner>,
@@ -193,17 +207,31 @@ impl ScannerConfig {
             .iter()
             .map(|(_, map)| {
                 map.iter()
-                    .map(|(k, v)| (k.clone(), resolve_env_references(v, env)))
+                    .map(|(k, v)| {
+                        let strict = resolve_env_references(v, env, false);
+                        let lenient = resolve_env_references(v, env, true).unwrap_or_default();
+                        (k.clone(), (strict, lenient))
+                    })
                     .collect()
             })
             .collect();
+        let pyproject_path = base_dir.join("pyproject.toml");
+        // pysonar warns and reads nothing from a pyproject.toml it cannot parse.
+        let pyproject = read_pyproject(&pyproject_path)
+            .ok()
+            .flatten()
+            .map(|map| (pyproject_path, map));
+        let package_json = read_package_json(&base_dir.join("package.json"))?;
         Ok(ScannerConfig {
             command_line: Vec::new(),
             command_name: None,
+            command_extra: Vec::new(),
             variables,
             json,
             files,
             files_resolved,
+            pyproject,
+            package_json,
             scanners: Scanner::ALL.to_vec(),
         })
     }
@@ -222,12 +250,50 @@ impl ScannerConfig {
         self
     }
 
+    /// pysonar's `--toml-path` (the command line's `toml-path`): the `pyproject.toml` it
+    /// names (a file of that name, or a folder holding one) replaces the one in the base
+    /// directory, and must exist and parse, as pysonar requires of a named one.
+    pub fn with_toml_path(mut self, toml_path: &str, cwd: &Path) -> Result<Self, ConfigError> {
+        let given = cwd.join(toml_path);
+        let path = if given.file_name().is_some_and(|n| n == "pyproject.toml") {
+            given
+        } else {
+            given.join("pyproject.toml")
+        };
+        let source = format!("--toml-path {}", path.display());
+        match read_pyproject(&path) {
+            Ok(Some(map)) => self.pyproject = Some((path, map)),
+            Ok(None) => {
+                return Err(ConfigError::new(
+                    source,
+                    "does not exist or is not a file: pysonar stops there",
+                )
+                .hint("give --toml-path a pyproject.toml, or the folder that holds one"))
+            }
+            Err(why) => {
+                return Err(ConfigError::new(
+                    source,
+                    format!("cannot be read: {why}; pysonar stops there"),
+                )
+                .hint("fix the TOML, or remove --toml-path"))
+            }
+        }
+        Ok(self)
+    }
+
     fn read_by_some(&self, readers: Readers) -> Vec<Scanner> {
         readers
             .iter()
             .copied()
             .filter(|s| self.scanners.contains(s))
             .collect()
+    }
+
+    /// What the launcher reads as arguments besides its command line (`run` knows them),
+    /// with the origin of each; they rank just below the command line.
+    pub fn with_command_extra(mut self, extra: &[(Origin, String, String)]) -> Self {
+        self.command_extra = extra.to_vec();
+        self
     }
 
     fn command_line_value(&self, key: &str) -> Option<Sourced<String>> {
@@ -245,6 +311,13 @@ impl ScannerConfig {
                         key: k.clone(),
                     },
                 )
+            })
+            .or_else(|| {
+                self.command_extra
+                    .iter()
+                    .rev()
+                    .find(|(_, k, v)| k == key && !v.trim().is_empty())
+                    .map(|(origin, _, v)| Sourced::new(v.trim().to_owned(), origin.clone()))
             })
     }
 
@@ -304,12 +377,33 @@ impl ScannerConfig {
                 })
             })
             .or_else(|| {
+                // pysonar ranks [tool.sonar] above sonar-project.properties.
+                let (path, map) = self
+                    .pyproject
+                    .as_ref()
+                    .filter(|_| self.counts(Scanner::Python))?;
+                let v = map.get(key).filter(|v| !v.trim().is_empty())?;
+                Some(Sourced::new(
+                    v.trim().to_owned(),
+                    Origin::PropertiesFile {
+                        path: path.clone(),
+                        key: format!("[tool.sonar] {key}"),
+                    },
+                ))
+            })
+            .or_else(|| {
                 self.files
                     .iter()
                     .zip(&self.files_resolved)
                     .find_map(|((path, map), resolved)| {
                         let v = match resolved.get(key) {
-                            Some(Ok(v)) if self.resolves_env_references() => v,
+                            Some((Ok(v), _)) if self.resolves_env_references() => v,
+                            // Only the CLI counts: an unset variable is the empty string.
+                            Some((Err(_), lenient))
+                                if self.resolves_env_references() && !self.counts(Scanner::Npm) =>
+                            {
+                                lenient
+                            }
                             _ => map.get(key)?,
                         };
                         let v = Some(v).filter(|v| !v.trim().is_empty())?;
@@ -322,6 +416,25 @@ impl ScannerConfig {
                         ))
                     })
             })
+            .or_else(|| {
+                // @sonar/scan's lowest source: the key its package.json name gives.
+                let (path, project_key) = self
+                    .package_json
+                    .as_ref()
+                    .filter(|_| key == "sonar.projectKey" && self.counts(Scanner::Npm))?;
+                Some(Sourced::new(
+                    project_key.clone(),
+                    Origin::PropertiesFile {
+                        path: path.clone(),
+                        key: "name".into(),
+                    },
+                ))
+            })
+    }
+
+    /// Whether `scanner`'s rules count.
+    fn counts(&self, scanner: Scanner) -> bool {
+        self.scanners.contains(&scanner)
     }
 
     /// Whether the scanners that count resolve `${env.NAME}` in a properties file: @sonar/scan
@@ -333,13 +446,14 @@ impl ScannerConfig {
     }
 
     /// A `${env.NAME}` in a properties file whose variable is not set: @sonar/scan stops with
-    /// "references undefined environment variable", so scantoken refuses it before the scan.
+    /// "references undefined environment variable", so where it counts scantoken refuses it
+    /// before the scan.
     pub fn check_env_references(&self) -> Result<(), ConfigError> {
-        if !self.resolves_env_references() {
+        if !self.counts(Scanner::Npm) {
             return Ok(());
         }
         for ((path, _), resolved) in self.files.iter().zip(&self.files_resolved) {
-            if let Some((key, Err(name))) = resolved.iter().find(|(_, v)| v.is_err()) {
+            if let Some((key, (Err(name), _))) = resolved.iter().find(|(_, v)| v.0.is_err()) {
                 return Err(ConfigError::new(
                     format!("{} key {key}", path.display()),
                     format!("references ${{env.{name}}}, and {name} is not set: the scanner stops there"),
@@ -410,9 +524,96 @@ impl ScannerConfig {
     }
 }
 
+/// pysonar's `[tool.sonar]` table of a `pyproject.toml` (`TomlConfigurationLoader`): nested
+/// tables flattened with dots under `sonar.`, kebab-case names turned to camel case
+/// (`project-key` → `sonar.projectKey`), values as strings. `Ok(None)`: no such file.
+fn read_pyproject(path: &Path) -> Result<Option<BTreeMap<String, String>>, String> {
+    let source = path.display().to_string();
+    let Some(bytes) = crate::read::optional_file(path, &source, "pyproject.toml", MAX_CONFIG_BYTES)
+        .map_err(|e| e.problem)?
+    else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| "it is not UTF-8".to_owned())?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    let mut out = BTreeMap::new();
+    if let Some(toml::Value::Table(sonar)) = table.get("tool").and_then(|t| t.get("sonar")) {
+        flatten("sonar.", sonar, &mut out);
+    }
+    Ok(Some(out))
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, String>) {
+    for (k, v) in table {
+        let name = format!("{prefix}{k}");
+        match v {
+            toml::Value::Table(t) => flatten(&format!("{name}."), t, out),
+            toml::Value::String(s) => {
+                out.insert(kebab_to_camel(&name), s.clone());
+            }
+            toml::Value::Integer(i) => {
+                out.insert(kebab_to_camel(&name), i.to_string());
+            }
+            toml::Value::Float(f) => {
+                out.insert(kebab_to_camel(&name), f.to_string());
+            }
+            toml::Value::Boolean(b) => {
+                out.insert(kebab_to_camel(&name), b.to_string());
+            }
+            // Dates and arrays set no property scantoken reads.
+            _ => {}
+        }
+    }
+}
+
+/// pysonar's `__kebab_to_camel_case`: the first part, then each later part with its first
+/// letter upper-case and the rest lower-case (Python's `str.capitalize`).
+fn kebab_to_camel(key: &str) -> String {
+    let mut parts = key.split('-');
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(&chars.as_str().to_lowercase());
+        }
+    }
+    out
+}
+
+/// @sonar/scan's project key from `package.json`'s `name` (`populatePackageParams`: slugify
+/// with `?$*+~.()'"!:@/` removed, whitespace runs replaced by `-`). slugify's transliteration
+/// of other characters is not modelled: such a name is kept as it is, and the project key
+/// check refuses it.
+fn read_package_json(path: &Path) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    let source = path.display().to_string();
+    let Some(bytes) = crate::read::optional_file(path, &source, "package.json", MAX_CONFIG_BYTES)?
+    else {
+        return Ok(None);
+    };
+    // @sonar/scan reads nothing from a package.json it cannot parse.
+    let Ok(serde_json::Value::Object(pkg)) = serde_json::from_slice::<serde_json::Value>(&bytes)
+    else {
+        return Ok(None);
+    };
+    let Some(name) = pkg.get("name").and_then(|n| n.as_str()) else {
+        return Ok(None);
+    };
+    let kept: String = name
+        .chars()
+        .filter(|c| !"?$*+~.()'\"!:@/".contains(*c))
+        .collect();
+    let key = kept.split_whitespace().collect::<Vec<_>>().join("-");
+    Ok((!key.is_empty()).then(|| (path.to_path_buf(), key)))
+}
+
 /// `${env.NAME}` references replaced by the variables' values; `Err(NAME)` for the first
-/// that is not set.
-fn resolve_env_references(value: &str, env: &Env) -> Result<String, String> {
+/// that is not set, or with `missing_as_empty` the empty string in its place.
+fn resolve_env_references(
+    value: &str,
+    env: &Env,
+    missing_as_empty: bool,
+) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(at) = rest.find("${env.") {
@@ -424,6 +625,7 @@ fn resolve_env_references(value: &str, env: &Env) -> Result<String, String> {
         out.push_str(&rest[..at]);
         match env.get(name) {
             Some(v) => out.push_str(v),
+            None if missing_as_empty => {}
             None => return Err(name.to_owned()),
         }
         rest = &after[end + 1..];
@@ -637,5 +839,41 @@ mod tests {
         std::fs::write(&file, "#".repeat(MAX_CONFIG_BYTES + 1)).unwrap();
         let e = ScannerConfig::load(&Env::default(), dir.path()).unwrap_err();
         assert!(e.source.ends_with("sonar-project.properties"), "{e}");
+    }
+
+    #[test]
+    fn env_references_are_resolved_as_sonar_scan_resolves_them() {
+        let env = Env::from_pairs([("APP", "acme"), ("EMPTY", "")]);
+        let strict = |v: &str| resolve_env_references(v, &env, false);
+        assert_eq!(strict("${env.APP}_payments"), Ok("acme_payments".into()));
+        assert_eq!(strict("a${env.EMPTY}b${env.APP}"), Ok("abacme".into()));
+        assert_eq!(strict("${env.NOPE}"), Err("NOPE".into()));
+        assert_eq!(
+            strict("${APP} ${env.} $env.APP"),
+            Ok("${APP} ${env.} $env.APP".into())
+        );
+        // The SonarScanner CLI: an unset variable is the empty string.
+        assert_eq!(
+            resolve_env_references("${env.NOPE}x", &env, true),
+            Ok("x".into())
+        );
+    }
+
+    #[test]
+    fn pysonar_toml_names_and_urls() {
+        assert_eq!(kebab_to_camel("sonar.project-key"), "sonar.projectKey");
+        assert_eq!(
+            kebab_to_camel("sonar.scanner.api-BASE-url"),
+            "sonar.scanner.apiBaseUrl"
+        );
+        assert_eq!(kebab_to_camel("sonar.host.url"), "sonar.host.url");
+        assert!(same_value("sonar.host.url", "https://h/", "https://h"));
+        assert!(same_value(
+            "sonar.scanner.apiBaseUrl",
+            "https://h/api",
+            "https://h/api/"
+        ));
+        assert!(!same_value("sonar.projectKey", "a/", "a"));
+        assert!(!same_value("sonar.host.url", "https://h", "https://g"));
     }
 }

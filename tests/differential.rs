@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const SEED: u64 = 0x5ca7_70c3_0000_0021;
-const LINES: usize = 600;
+const LINES: usize = 1000;
 
 /// splitmix64: a fixed, dependency-free sequence.
 struct Rng(u64);
@@ -109,6 +109,11 @@ const PYSONAR: &[&[&str]] = &[
     &["-Dsonar.verbose=tX"],
     &["-Dsonar.verbose=x"],
     &["--sonar-project-key"],
+    &["-Dsonar.ho", "http://h4.example"],
+    &["-Dsonar.pullrequest.k", "8"],
+    &["-Dsonar.pullrequest.b", "x"],
+    &["-tv"],
+    &["-v", "-t", "-5"],
 ];
 
 /// @sonar/scan's own options, with values: the variadic `-D`.
@@ -136,6 +141,9 @@ const NPM: &[&[&str]] = &[
     &["sonar.projectKey=stray"],
     &["--help"],
     &["-Xv"],
+    &["-XD", "sonar.projectKey=v3"],
+    &["--define", "-Dsonar.projectKey=v4"],
+    &["-D", "-5", "sonar.organization=o4"],
 ];
 
 /// The corpus: each line 1 to 6 units, each unit from the shared or the scanner's own list.

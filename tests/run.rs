@@ -686,6 +686,13 @@ fn env_references_in_the_properties_file_are_resolved() {
         stderr.contains("${env.APP}") && stderr.contains("APP is not set"),
         "{stderr}"
     );
+    // The SonarScanner CLI reads an unset variable as the empty string (PropertyResolver).
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("project _payments") && !stderr.contains("APP is not set"),
+        "{stderr}"
+    );
     set(&mut env, "APP", "acme");
     let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
     assert_eq!(code, 0, "{stderr}");
@@ -806,4 +813,174 @@ fn a_token_cut_across_prefixed_lines_is_masked_piece_by_piece() {
             "{run} shown: {logged:?}"
         );
     }
+}
+
+/// pysonar ranks `pyproject.toml` `[tool.sonar]` above `sonar-project.properties` (and reads
+/// the file `--toml-path` names instead); @sonar/scan reads neither the TOML nor pysonar's
+/// ranking. The token can scan acme_payments only, so the key read decides the verdict.
+#[test]
+fn pysonars_pyproject_is_ranked_as_pysonar_ranks_it() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.projectKey=acme_ledger\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[project]\nname = \"payments\"\n\n[tool.sonar]\nprojectKey = \"acme_payments\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "pysonar"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    assert!(stderr.contains("[tool.sonar] sonar.projectKey"), "{stderr}");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("acme_ledger"), "{stderr}");
+
+    // --toml-path: a folder holding one, kebab-case names, nested tables.
+    std::fs::create_dir(dir.path().join("py")).unwrap();
+    std::fs::write(
+        dir.path().join("py/pyproject.toml"),
+        "[tool.sonar]\nproject-key = \"acme_payments\"\n[tool.sonar.branch]\nname = \"main\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.sonar]\nprojectKey = \"acme_ledger\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "--toml-path", "py"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "--toml-path", "missing"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("missing/pyproject.toml") && stderr.contains("pysonar stops"),
+        "{stderr}"
+    );
+}
+
+/// @sonar/scan takes a project key from `package.json`'s name, below every other source.
+#[test]
+fn sonar_scans_package_json_name_is_its_lowest_project_key() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(&e, dir.path());
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"name": "acme_payments", "version": "1.0.0"}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    // pysonar does not read it.
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "pysonar"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("project key"), "{stderr}");
+    // sonar-project.properties ranks above it.
+    std::fs::write(
+        dir.path().join("sonar-project.properties"),
+        "sonar.projectKey=acme_ledger\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner-npm"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("acme_ledger"), "{stderr}");
+}
+
+/// Maven adds `.mvn/maven.config` and `MAVEN_ARGS` before the command line's arguments: a
+/// project key there is what Maven scans unless the command line sets another.
+#[test]
+fn mavens_own_argument_sources_are_read_before_the_command_line() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    std::fs::create_dir_all(dir.path().join(".mvn")).unwrap();
+    std::fs::write(
+        dir.path().join(".mvn/maven.config"),
+        "-B\n-Dsonar.projectKey=acme_ledger\n",
+    )
+    .unwrap();
+    let sub = dir.path().join("module");
+    std::fs::create_dir(&sub).unwrap();
+    let (code, _, stderr) = scantoken(&sub, &env, &["run", "--", "mvn", "sonar:sonar"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("acme_ledger") && stderr.contains("no-scan-permission"),
+        "{stderr}"
+    );
+    // A workspace file, and its origin says so (for the trust check of untrusted builds).
+    assert!(
+        stderr.contains(".mvn/maven.config key sonar.projectKey"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = scantoken(
+        &sub,
+        &env,
+        &[
+            "run",
+            "--",
+            "mvn",
+            "sonar:sonar",
+            "-Dsonar.projectKey=acme_payments",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_line(&stdout)["sonar.projectKey"], "acme_payments");
+    set(&mut env, "MAVEN_ARGS", "-Dsonar.login=SMUGGLEDsmuggled");
+    let (code, _, stderr) = scantoken(&sub, &env, &["run", "--", "mvn", "sonar:sonar"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("sonar.login") && !stderr.contains("SMUGGLED"),
+        "{stderr}"
+    );
+}
+
+/// JVM options become system properties, which the SonarScanner CLI (and Maven and Gradle)
+/// read below their command line: a project key there is what they scan.
+#[test]
+fn sonar_system_properties_in_jvm_options_are_read() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(&e, dir.path());
+    set(
+        &mut env,
+        "SONAR_SCANNER_OPTS",
+        "-Xmx512m -Dsonar.projectKey=acme_ledger",
+    );
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["run", "--", "sonar-scanner"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("acme_ledger"), "{stderr}");
+    assert!(stderr.contains("variable SONAR_SCANNER_OPTS"), "{stderr}");
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "run",
+            "--",
+            "sonar-scanner",
+            "-Dsonar.projectKey=acme_payments",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // pysonar's JVM is the engine's, started with its own options: not read there.
+    let (code, _, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["run", "--", "pysonar", "--project-key", "acme_payments"],
+    );
+    assert_eq!(code, 0, "{stderr}");
 }

@@ -333,3 +333,66 @@ fn a_cancelled_run_leaves_no_pysonar_process_behind() {
     cancel_a_real_scan(Scanner::Pysonar, false);
     cancel_a_real_scan(Scanner::Pysonar, true);
 }
+
+/// A sample of the differential corpus's spellings (tests/differential.rs) run whole, through
+/// `scantoken run` to each real bootstrapper and its engine: where scantoken reads the project
+/// key the scanner's parser reads, the engine gets exactly what was verified; where the
+/// command names another key, scantoken refuses before the scan.
+#[test]
+fn corpus_spellings_run_whole_through_each_bootstrapper() {
+    let same: [(Scanner, &[&str]); 4] = [
+        (Scanner::Npm, &["-XDsonar.projectKey=acme_payments"]),
+        (
+            Scanner::Npm,
+            &[
+                "-D",
+                "sonar.verbose",
+                "sonar.scm.disabled",
+                "sonar.projectKey=acme_payments",
+            ],
+        ),
+        (Scanner::Pysonar, &["-Dsonar.projectK", "acme_payments"]),
+        (Scanner::Pysonar, &["--project-key=acme_payments", "-v"]),
+    ];
+    for (which, args) in same {
+        let sonar = Sonar::start(Flavor::Server);
+        let fixture = github_fixture(Event::Branch);
+        let run = run_job(which, &sonar, fixture, &[], args);
+        assert_scan_is_the_verified_one(which, &sonar, fixture, &run);
+    }
+    // Both pysonar spellings are the one declared option: the last one wins.
+    let other: [(Scanner, &[&str]); 4] = [
+        (
+            Scanner::Pysonar,
+            &[
+                "-Dsonar.projectKey=acme_payments",
+                "--sonar-project-key",
+                "other",
+            ],
+        ),
+        (Scanner::Npm, &["-XDsonar.projectKey=other"]),
+        (
+            Scanner::Npm,
+            &["-D", "sonar.verbose", "sonar.projectKey=other"],
+        ),
+        (
+            Scanner::Pysonar,
+            &[
+                "--sonar-project-key",
+                "acme_payments",
+                "-Dsonar.projectKey=other",
+            ],
+        ),
+    ];
+    for (which, args) in other {
+        let sonar = Sonar::start(Flavor::Server);
+        let run = run_job(which, &sonar, github_fixture(Event::Branch), &[], args);
+        assert_eq!(
+            run.code,
+            2,
+            "{which:?} {args:?}: {}",
+            sonar.redact(&run.stderr)
+        );
+        assert!(run.engine.is_none(), "{which:?} {args:?}: the scan started");
+    }
+}

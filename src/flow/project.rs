@@ -15,7 +15,7 @@ use crate::output::Output;
 use crate::projects::ProjectDir;
 use crate::report::safe;
 use crate::scanner_command::ScannerCommand;
-use crate::scanner_config::ScannerConfig;
+use crate::scanner_config::{Scanner, ScannerConfig};
 use crate::settings::Settings;
 use crate::sonar::{self, Scan, Verdict, VerdictKind};
 use crate::target::{self, Target};
@@ -162,7 +162,13 @@ fn stages_of(
     let mut scanner = ScannerConfig::load(env, &base_dir)?;
     if let Some(c) = command {
         if let Some(family) = c.scanner {
-            scanner = scanner.for_command(family, &c.name, &c.properties);
+            scanner = scanner
+                .for_command(family, &c.name, &c.properties)
+                .with_command_extra(&c.extra);
+            let toml_path = c.properties.iter().rev().find(|(k, _)| k == "toml-path");
+            if let (Scanner::Python, Some((_, path))) = (family, toml_path) {
+                scanner = scanner.with_toml_path(path, cwd)?;
+            }
         }
     }
     scanner.check_env_references()?;

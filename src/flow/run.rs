@@ -61,7 +61,7 @@ pub fn run(
                 .hint("install the scanner first (sonar-scanner: the sonarsource/sonar-scanner-cli image or the SonarScanner CLI zip; npx @sonar/scan; pip install pysonar; dotnet tool install dotnet-sonarscanner), or check the command's name"),
         ));
     }
-    let command = scanner_command::read(&argv)?;
+    let command = scanner_command::read_in(&argv, env, cwd)?;
     let plan = Plan {
         format: Format::Auto,
         // The .NET scanner reads the token from SONARQUBE_SCANNER_PARAMS only; in the

@@ -4,8 +4,9 @@
 //! its documented rules and tested against them (docs/scanner-configuration.md):
 //! - the SonarScanner CLI (`org.sonarsource.scanner.cli.Cli`): `-D key=value`,
 //!   `--define key=value`, `-Dkey=value`; a key without `=` is `true`; `-X`/`--debug` sets
-//!   `sonar.verbose`; `-h`, `-v` print and exit; any other word stops it with "Unrecognized
-//!   option";
+//!   `sonar.verbose`; `-e` and `--embedded` are accepted; a first word without `-` is the
+//!   task (`sonar.task`); `-h`, `-v` print and exit; any other word stops it with
+//!   "Unrecognized option";
 //! - Maven (commons-cli, `-D,--define <arg>`): the same `-D` forms, `--define=key=value`, and a
 //!   unique prefix of a long option (`--def` is `--define`); options that take a value step
 //!   over it;
@@ -37,7 +38,10 @@ pub fn scanner_cli(args: &[String]) -> Result<Props, Unplaced> {
                     "the SonarScanner CLI prints its help or version and exits",
                 ))
             }
-            "-e" | "--errors" => {}
+            "-e" | "--errors" | "--embedded" => {}
+            task if i == 0 && !task.starts_with('-') => {
+                out.push(("sonar.task".into(), task.to_owned()));
+            }
             "-X" | "--debug" => out.push(("sonar.verbose".into(), "true".into())),
             "-D" | "--define" => {
                 let Some(word) = args.get(i + 1) else {
@@ -246,7 +250,17 @@ mod tests {
                 ("c", "x=y")
             ])
         );
-        for bad in [&["-D"][..], &["--define=a=1"], &["a=1"], &["-v"], &["-Q"]] {
+        assert_eq!(
+            scanner_cli(&args(&["scan", "--embedded", "-Da=1"])).unwrap(),
+            kv(&[("sonar.task", "scan"), ("a", "1")])
+        );
+        for bad in [
+            &["-D"][..],
+            &["--define=a=1"],
+            &["-Da=1", "a=1"],
+            &["-v"],
+            &["-Q"],
+        ] {
             assert!(scanner_cli(&args(bad)).is_err(), "{bad:?}");
         }
     }

@@ -23,7 +23,9 @@ const define = new Function('program', 'version', `program${chain[1]};`);
 process.stdout.write = () => true;
 process.stderr.write = () => true;
 const results = [];
-const input = fs.readFileSync(0, 'utf8').split('\n').filter(Boolean);
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
 for (const line of input) {
   const args = JSON.parse(line);
   const program = new Command();
