@@ -163,6 +163,8 @@ pub struct Launch<'a> {
     pub env: Vec<(String, String)>,
     /// Values to mask in its output.
     pub secrets: Vec<&'a str>,
+    /// Where it starts (`run --projects`: the project's directory); else where scantoken runs.
+    pub cwd: Option<&'a std::path::Path>,
 }
 
 /// Whether `program` can be started: a name with a path separator must name an existing
@@ -256,6 +258,9 @@ async fn supervise(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    if let Some(dir) = launch.cwd {
+        command.current_dir(dir);
+    }
     // Its own process group (the child's pid), so a signal reaches every process of the scan.
     #[cfg(unix)]
     command.process_group(0);

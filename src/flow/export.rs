@@ -205,6 +205,9 @@ pub fn export(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Exit, Failure> {
+    if settings.projects.is_some() {
+        return super::plan::export_plan(settings, env, cwd, out);
+    }
     let plan = Plan {
         format: settings.format,
         token_in_json: settings.token_in_json,

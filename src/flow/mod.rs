@@ -8,13 +8,17 @@
 //! project is that unit: a base directory, its target, its credential and verdict. The
 //! commands are thin: [`context`] stops after the target; [`verify`] reports the verdict;
 //! [`export`] renders the exports for the steps that follow; [`run`] hands them to the scan it
-//! starts. None of them reads an option from the environment again.
+//! starts, and [`run_set`] starts it once per project of a `--projects` run; [`plan`] is
+//! `export --projects`, the plan of a CI's own fan-out. None of them reads
+//! an option from the environment again.
 
 pub mod context;
 pub mod credential;
 pub mod export;
+pub mod plan;
 pub mod project;
 pub mod run;
+pub mod run_set;
 pub mod verify;
 
 pub use context::context;
@@ -213,7 +217,10 @@ pub(super) fn publish_summary(
                 .unwrap_or_else(std::env::temp_dir);
             let path = dir.join(format!("scantoken-{}.md", uuid::Uuid::new_v4()));
             if let Err(e) = std::fs::write(&path, markdown) {
-                out.say(&format!("warning: the summary {} cannot be written: {e}", path.display()));
+                out.say(&format!(
+                    "warning: the summary {} cannot be written: {e}",
+                    path.display()
+                ));
                 return;
             }
             let line = format!(

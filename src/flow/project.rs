@@ -526,7 +526,9 @@ pub(super) fn check_projects(
     for r in &resolved {
         out.debug("target", r.target);
     }
-    let mut checked = check_set(&resolved, env, cwd, no_verify, &mut |secret| out.mask(secret))?;
+    let mut checked = check_set(&resolved, env, cwd, no_verify, &mut |secret| {
+        out.mask(secret)
+    })?;
     for c in &mut checked {
         if let Some(v) = &mut c.verdict {
             out.redact_verdict(v);

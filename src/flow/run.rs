@@ -62,6 +62,9 @@ pub fn run(
         ));
     }
     let command = scanner_command::read_in(&argv, env, cwd)?;
+    if settings.projects.is_some() {
+        return super::run_set::run_projects(settings, &argv, &command, env, cwd, out);
+    }
     let plan = Plan {
         format: Format::Auto,
         // The .NET scanner reads the token from SONARQUBE_SCANNER_PARAMS only; in the
@@ -153,6 +156,7 @@ pub fn run(
         argv: &argv,
         env: child_env,
         secrets,
+        cwd: None,
     };
     let (stdout, stderr) = out.raw_streams();
     match child::run(launch, stdout, stderr) {

@@ -1,6 +1,8 @@
 //! `scantoken verify`: check the project and report the verdict; nothing is exported.
 
-use super::project::{check_logged, check_projects, context_and_target, projects, Resolved, Stages};
+use super::project::{
+    check_logged, check_projects, context_and_target, projects, Resolved, Stages,
+};
 use super::{Failure, Policies};
 use crate::credential::Credential;
 use crate::env::Env;
@@ -137,7 +139,10 @@ fn verify_projects(
             "projects": list,
         }))?;
     } else {
-        out.say(&report::context_text(ctx, &projects[0].stages.trust.decision));
+        out.say(&report::context_text(
+            ctx,
+            &projects[0].stages.trust.decision,
+        ));
         let table: Vec<[String; 5]> = rows
             .iter()
             .map(|(p, c, v, _)| project_row(p, c, v))
@@ -148,7 +153,11 @@ fn verify_projects(
                 out.report(&format!(
                     "{} ({}): {}\n",
                     row[0],
-                    c.target.project_key.as_ref().map(|k| safe(&k.value)).unwrap_or_default(),
+                    c.target
+                        .project_key
+                        .as_ref()
+                        .map(|k| safe(&k.value))
+                        .unwrap_or_default(),
                     report::verdict_text(v)
                 ))?;
             }
@@ -187,7 +196,10 @@ pub(super) fn project_row(
     v: &crate::sonar::Verdict,
 ) -> [String; 5] {
     [
-        p.dir.as_ref().map(|d| d.dir.clone()).unwrap_or_else(|| ".".into()),
+        p.dir
+            .as_ref()
+            .map(|d| d.dir.clone())
+            .unwrap_or_else(|| ".".into()),
         c.target
             .project_key
             .as_ref()
