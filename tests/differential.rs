@@ -360,6 +360,31 @@ fn the_argparse_model_declares_what_pysonar_declares() {
     assert_eq!(model, real);
 }
 
+/// The commander model reads the options @sonar/scan's own program declares, no more, no less.
+#[test]
+fn the_commander_model_declares_what_sonar_scan_declares() {
+    let modules = tools().join("npm/node_modules");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential/sonar_scan_cli.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(&modules)
+        .arg("--options")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let real: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let model: Vec<serde_json::Value> = scanner_command::commander::DECLARED
+        .iter()
+        .map(|(short, long, value, variadic)| serde_json::json!([short, long, value, variadic]))
+        .collect();
+    assert_eq!(real, serde_json::Value::Array(model));
+}
+
 #[test]
 fn sonar_scan_reads_every_line_as_scantoken_does_or_scantoken_refuses() {
     let lines = corpus(NPM);
