@@ -318,6 +318,73 @@ fn pysonar_reads_every_line_as_scantoken_does_or_scantoken_refuses() {
     report("pysonar", &tally);
 }
 
+/// The model's table of pysonar's declared options is pysonar's own: the same names, each
+/// taking a value or not, setting the same property.
+#[test]
+fn the_argparse_model_declares_what_pysonar_declares() {
+    let python = ["python3", "python"]
+        .iter()
+        .map(|p| tools().join("venv/bin").join(p))
+        .find(|p| p.exists())
+        .expect("target/tools/venv: ./scripts/test.sh installs pysonar there");
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential/pysonar_options.py"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let real: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let real: Vec<(Vec<String>, bool, String)> = real
+        .iter()
+        .map(|o| {
+            let names = o["names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_owned())
+                .collect();
+            let property = o["property"].as_str().unwrap_or_default().to_owned();
+            (names, o["takes_value"].as_bool().unwrap(), property)
+        })
+        .collect();
+    let model: Vec<(Vec<String>, bool, String)> = scanner_command::argparse::declared()
+        .into_iter()
+        .map(|(names, takes_value, property)| {
+            let names = names.into_iter().map(str::to_owned).collect();
+            (names, takes_value, property.to_owned())
+        })
+        .collect();
+    assert_eq!(model, real);
+}
+
+/// The commander model reads the options @sonar/scan's own program declares, no more, no less.
+#[test]
+fn the_commander_model_declares_what_sonar_scan_declares() {
+    let modules = tools().join("npm/node_modules");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential/sonar_scan_cli.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(&modules)
+        .arg("--options")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let real: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let model: Vec<serde_json::Value> = scanner_command::commander::DECLARED
+        .iter()
+        .map(|(short, long, value, variadic)| serde_json::json!([short, long, value, variadic]))
+        .collect();
+    assert_eq!(real, serde_json::Value::Array(model));
+}
+
 #[test]
 fn sonar_scan_reads_every_line_as_scantoken_does_or_scantoken_refuses() {
     let lines = corpus(NPM);

@@ -15,8 +15,8 @@
 //! beats `--sonar-scanner-cloud-url Y`) and stops with an error at any other left-over word.
 //! An argparse or pysonar error means the scan never starts: an [`Unplaced`] argument, which `run` refuses.
 //!
-//! The table of declared options below was listed from pysonar 1.10.0.5888's own parser
-//! (`scripts/pysonar_options.py` prints it); tests/differential.rs keeps them in step.
+//! The table of declared options below was listed from pysonar 1.10.0.5888's own parser;
+//! tests/differential.rs checks it against that parser (tests/differential/pysonar_options.py).
 
 use super::{Props, Unplaced};
 
@@ -130,6 +130,18 @@ const DECLARED: &[Declared] = &[
     Declared { names: &["--sonar-python-flake8-report-paths", "--flake8-report-paths", "-Dsonar.python.flake8.reportPaths"], property: "sonar.python.flake8.reportPaths", kind: Kind::Text },
     Declared { names: &["--sonar-python-ruff-report-paths", "--ruff-report-paths", "-Dsonar.python.ruff.reportPaths"], property: "sonar.python.ruff.reportPaths", kind: Kind::Text },
 ];
+
+/// The declared options, for the check against pysonar's own parser: each option's names,
+/// whether it takes a value, and the property it sets (empty for help and version).
+pub fn declared() -> Vec<(Vec<&'static str>, bool, &'static str)> {
+    DECLARED
+        .iter()
+        .map(|d| {
+            let takes_value = !matches!(d.kind, Kind::Exit | Kind::Flag);
+            (d.names.to_vec(), takes_value, d.property)
+        })
+        .collect()
+}
 
 /// What argparse made of one word that looks like an option.
 enum Parsed {

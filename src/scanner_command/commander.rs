@@ -14,6 +14,15 @@
 
 use super::{Props, Unplaced};
 
+/// The options @sonar/scan declares, as this module's match arms read them: short, long,
+/// takes a value, variadic (tests/differential.rs checks them against @sonar/scan's own
+/// program). commander adds `-h, --help`.
+pub const DECLARED: [(&str, &str, bool, bool); 3] = [
+    ("-D", "--define", true, true),
+    ("-v", "--version", false, false),
+    ("-X", "--debug", false, false),
+];
+
 /// Reads @sonar/scan's arguments (after the program).
 pub fn read(args: &[String]) -> Result<Props, Unplaced> {
     let mut defines: Vec<String> = Vec::new();

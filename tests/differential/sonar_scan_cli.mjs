@@ -19,6 +19,15 @@ const chain = runner.match(/program\s*(\.(?:option|version)\([^;]*?\))\s*;/s);
 if (!chain) throw new Error('no program definition found in runner.js');
 const define = new Function('program', 'version', `program${chain[1]};`);
 
+// `--options`: print the program's declared options and stop.
+if (process.argv[3] === '--options') {
+  const program = new Command();
+  define(program, version);
+  const options = program.options.map(o => [o.short, o.long, o.required || o.optional, o.variadic]);
+  process.stdout.write(JSON.stringify(options) + '\n');
+  process.exit(0);
+}
+
 // The bootstrapper logs through process.stdout; the results go to fd 1 directly.
 process.stdout.write = () => true;
 process.stderr.write = () => true;
