@@ -322,47 +322,6 @@ pub fn verdict_text(v: &crate::sonar::Verdict) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn safe_neutralises_ci_commands() {
-        let s = safe("x##vso[task.setvariable variable=A]b\n::add-mask::y");
-        assert!(
-            !s.contains("##vso[") && !s.contains('\n') && !s.contains("::"),
-            "{s}"
-        );
-    }
-
-    #[test]
-    fn verdict_sentences_are_printed_whole_and_still_inert() {
-        use crate::sonar::{Verdict, VerdictKind};
-        let long = |end: &str| format!("{} {end}", "word ".repeat(80));
-        let mut v = Verdict::new(
-            VerdictKind::NoScanPermission,
-            long("##vso[task.setvariable variable=X]cause ends here."),
-            long("::add-mask::next step ends here."),
-        );
-        v.warnings.push(long("warning ends here."));
-        let text = verdict_text(&v);
-        for end in [
-            "cause ends here.",
-            "next step ends here.",
-            "warning ends here.",
-        ] {
-            assert!(text.contains(end), "cut before {end:?}: {text}");
-        }
-        assert!(
-            !text.contains("##vso[") && !text.contains("::add-mask::"),
-            "{text}"
-        );
-        // Values from outside keep the short cap; our sentences are bounded too.
-        assert_eq!(safe(&"x".repeat(500)).chars().count(), 201);
-        assert_eq!(safe_text(&"x".repeat(5000)).chars().count(), 1001);
-    }
-}
-
 /// The projects of a `--projects` run as an aligned table: directory, project key, token,
 /// verdict (the cause is told under the table for every project not `ok`).
 pub fn projects_table(rows: &[[String; 5]]) -> String {
@@ -417,4 +376,45 @@ pub fn projects_markdown(rows: &[[String; 5]]) -> String {
         .unwrap();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_neutralises_ci_commands() {
+        let s = safe("x##vso[task.setvariable variable=A]b\n::add-mask::y");
+        assert!(
+            !s.contains("##vso[") && !s.contains('\n') && !s.contains("::"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn verdict_sentences_are_printed_whole_and_still_inert() {
+        use crate::sonar::{Verdict, VerdictKind};
+        let long = |end: &str| format!("{} {end}", "word ".repeat(80));
+        let mut v = Verdict::new(
+            VerdictKind::NoScanPermission,
+            long("##vso[task.setvariable variable=X]cause ends here."),
+            long("::add-mask::next step ends here."),
+        );
+        v.warnings.push(long("warning ends here."));
+        let text = verdict_text(&v);
+        for end in [
+            "cause ends here.",
+            "next step ends here.",
+            "warning ends here.",
+        ] {
+            assert!(text.contains(end), "cut before {end:?}: {text}");
+        }
+        assert!(
+            !text.contains("##vso[") && !text.contains("::add-mask::"),
+            "{text}"
+        );
+        // Values from outside keep the short cap; our sentences are bounded too.
+        assert_eq!(safe(&"x".repeat(500)).chars().count(), 201);
+        assert_eq!(safe_text(&"x".repeat(5000)).chars().count(), 1001);
+    }
 }

@@ -23,8 +23,12 @@ const VAULT_TOKEN: &str = "hvs.CANARYvaultCANARYvault";
 const PROXY_PASSWORD: &str = "CANARYproxyPW-7731";
 /// Every run must end by itself well within this.
 const TIME_LIMIT: Duration = Duration::from_secs(20);
-/// The bound on peak memory, whatever a server, Vault or a file offers.
-const MAX_RSS_KIB: i64 = 20 * 1024;
+/// What a hostile input may add to the peak memory of the same command on harmless input:
+/// a bounded read costs its cap (64 KiB to 2 MiB), never what the other side offers.
+const MAX_GROWTH_KIB: i64 = 4 * 1024;
+/// And in all, for this debug build, whose own pages (relocations of a 130 MB binary) grow
+/// with the code: the release build peaks at about 6 MB (BENCHMARKS.md).
+const MAX_RSS_KIB: i64 = 32 * 1024;
 
 struct Run {
     code: i32,
@@ -573,7 +577,7 @@ fn no_proxy_star_exempts_ip_literals_and_an_entry_with_a_port_is_honoured() {
 // Peak memory, whatever a server, Vault or a file offers.
 
 #[test]
-fn peak_memory_stays_under_20_mb_whatever_a_server_vault_or_a_file_offers() {
+fn peak_memory_is_bounded_whatever_a_server_vault_or_a_file_offers() {
     let endless = Scripted::start(Vec::new(), Reply::Endless);
     let login_endless =
         Scripted::start(vec![("/v1/auth/jwt/login", Reply::Endless)], Reply::Endless);
@@ -625,14 +629,19 @@ fn peak_memory_stays_under_20_mb_whatever_a_server_vault_or_a_file_offers() {
             2,
         ),
     ];
+    // The same command on harmless input (a server that refuses the connection): the same
+    // code loaded, the same runtime and TLS roots.
+    let baseline = run(dir.path(), &local, &["verify", "--json", "--retries", "0"]).max_rss_kib;
+    eprintln!("baseline (connection refused): peak RSS {baseline} KiB");
     for (what, env, code) in cases {
         let r = run(dir.path(), &env, &["verify", "--json", "--retries", "0"]);
         assert_eq!(r.code, code, "{what}: {}\n{}", r.stdout, r.stderr);
         eprintln!("{what}: peak RSS {} KiB in {:?}", r.max_rss_kib, r.elapsed);
         assert!(
-            r.max_rss_kib < MAX_RSS_KIB,
-            "{what}: peak RSS {} KiB",
-            r.max_rss_kib
+            r.max_rss_kib < MAX_RSS_KIB && r.max_rss_kib - baseline < MAX_GROWTH_KIB,
+            "{what}: peak RSS {} KiB, {} KiB over the baseline",
+            r.max_rss_kib,
+            r.max_rss_kib - baseline
         );
     }
     for (what, link) in [

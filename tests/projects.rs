@@ -3,6 +3,7 @@
 //! (`run --projects`), or planned for the CI's own fan-out (`export --projects`).
 
 mod common;
+#[allow(clippy::duplicate_mod)]
 mod support;
 
 use common::{pairs, scantoken, set};
