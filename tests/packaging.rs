@@ -134,6 +134,7 @@ fn action_and_workflows_match_their_json_schemas() {
             "--builtin-schema",
             "vendor.gitlab-ci",
             "examples/gitlab/.gitlab-ci.yml",
+            "examples/gitlab/monorepo.gitlab-ci.yml",
         ],
     );
     lint(
@@ -154,6 +155,7 @@ fn action_and_workflows_match_their_json_schemas() {
             "--builtin-schema",
             "vendor.azure-pipelines",
             "examples/azure/script.yml",
+            "examples/azure/monorepo-matrix.yml",
         ],
     );
 }
