@@ -474,41 +474,49 @@ fn steering_paths(
                 Shape::JvmOptions => jvm_option_paths(&value.value),
                 _ => vec![value.value.clone()],
             };
-            for p in paths {
-                for candidate in candidates(inp, &p) {
-                    if let Some(rel) = tree.changed_part(&candidate)? {
-                        report.refused.push(Finding {
-                            place: value.source.to_string(),
-                            key: row.key.to_owned(),
-                            steers: format!("{}: {}", row.steers.describe(), row.why),
-                            verdict: format!(
-                                "names {}, which this pull request added or changed",
-                                quote(&rel.display().to_string())
-                            ),
-                        });
-                    }
-                }
-            }
+            let finding = Finding {
+                place: value.source.to_string(),
+                key: row.key.to_owned(),
+                steers: format!("{}: {}", row.steers.describe(), row.why),
+                verdict: String::new(),
+            };
+            refuse_changed_paths(inp, tree, &paths, &finding, report)?;
         }
     }
     for var in JVM_OPTION_VARIABLES {
         let Some(options) = inp.env.non_empty(var) else {
             continue;
         };
-        for p in jvm_option_paths(options) {
-            for candidate in candidates(inp, &p) {
-                if let Some(rel) = tree.changed_part(&candidate)? {
-                    report.refused.push(Finding {
-                        place: format!("variable {var}"),
-                        key: "JVM options".into(),
-                        steers: "decides what runs with the token: the JVM loads what they name"
-                            .into(),
-                        verdict: format!(
-                            "names {}, which this pull request added or changed",
-                            quote(&rel.display().to_string())
-                        ),
-                    });
-                }
+        let finding = Finding {
+            place: format!("variable {var}"),
+            key: "JVM options".into(),
+            steers: "decides what runs with the token: the JVM loads what they name".into(),
+            verdict: String::new(),
+        };
+        refuse_changed_paths(inp, tree, &jvm_option_paths(options), &finding, report)?;
+    }
+    Ok(())
+}
+
+/// Refuses, as `finding` says, each of `paths` that names a part of the work tree the pull
+/// request added or changed.
+fn refuse_changed_paths(
+    inp: &Inputs,
+    tree: &Tree,
+    paths: &[String],
+    finding: &Finding,
+    report: &mut Report,
+) -> Result<(), ConfigError> {
+    for p in paths {
+        for candidate in candidates(inp, p) {
+            if let Some(rel) = tree.changed_part(&candidate)? {
+                report.refused.push(Finding {
+                    verdict: format!(
+                        "names {}, which this pull request added or changed",
+                        quote(&rel.display().to_string())
+                    ),
+                    ..finding.clone()
+                });
             }
         }
     }
