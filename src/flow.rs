@@ -1,5 +1,5 @@
 //! The flow of each command, on the resolved [`Settings`]: context → target → credential →
-//! verdict → exports (DESIGN.md), and what each command prints. `cli` parses the arguments
+//! verdict → exports (docs/design.md), and what each command prints. `cli` parses the arguments
 //! and maps the result to an exit code; everything between is here, and every stage is a
 //! function of its own module, called in order.
 
@@ -661,6 +661,19 @@ pub fn verify(
         // verify exports nothing: say how the scan gets the token.
         verdict.next_step = "hand the scan its token: scantoken run -- <scan command> verifies and runs it, or scantoken export writes the variables for the steps that follow".into();
     }
+    if verdict.verdict == VerdictKind::Ok {
+        match edition_policy(&ctx, &target, &scanner, &verdict) {
+            Some(EditionOutcome::Warn(w)) => verdict.warnings.push(w),
+            Some(EditionOutcome::Skip(why)) => {
+                verdict.next_step = format!("nothing for this build: export and run skip its scan (exit 0, nothing exported): {why}");
+            }
+            Some(EditionOutcome::Refuse(e)) => {
+                verdict.next_step =
+                    format!("export and run will stop with exit 2 until this is fixed: {e}");
+            }
+            None => {}
+        }
+    }
     let policies = Policies::of(settings, &ctx);
     let exit = policies.exit(&verdict);
     if json {
@@ -848,11 +861,41 @@ fn prepare(
         }
     }
     let target = checked.target.clone();
+    // A server without branch analysis: what will happen to this build's branch or pull
+    // request properties (docs/design.md).
+    let edition = match checked.verdict.as_mut() {
+        Some(v) if v.verdict == VerdictKind::Ok => match edition_policy(&ctx, &target, &scanner, v)
+        {
+            Some(EditionOutcome::Warn(w)) => {
+                v.warnings.push(w);
+                None
+            }
+            Some(EditionOutcome::Skip(why)) => {
+                v.next_step = "nothing: this build's scan is skipped, as the notice says".into();
+                Some(Ok(why))
+            }
+            Some(EditionOutcome::Refuse(e)) => Some(Err(e)),
+            None => None,
+        },
+        _ => None,
+    };
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));
     }
     if let Some(v) = &checked.verdict {
         out.say(&report::verdict_text(v));
+    }
+    match edition {
+        Some(Ok(why)) => {
+            out.notice(&format!(
+                "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
+                report::safe_text(&why)
+            ));
+            write_outputs_only(&dest, format, SKIPPED, &target, out)?;
+            return Ok(Err(Exit::Ok));
+        }
+        Some(Err(e)) => return Err(Failure::Config(e)),
+        None => {}
     }
 
     // Decide whether to export at all.
@@ -1176,6 +1219,78 @@ fn write_failure_summary(
         ));
     }
     Ok(())
+}
+
+/// What a SonarQube Server without branch analysis means for a build whose scan would carry
+/// branch or pull request properties (docs/design.md, "Servers without branch analysis").
+enum EditionOutcome {
+    /// A pull request, or a branch known not to be the default: skipped (exit 0), as the
+    /// scanner would refuse it and there is nothing to fix.
+    Skip(String),
+    /// A branch whose being the default is unknown, or properties set by hand: the
+    /// configuration must say (exit 2).
+    Refuse(ConfigError),
+    /// The version does not tell the edition (10.x and older): what may happen.
+    Warn(String),
+}
+
+fn edition_policy(
+    ctx: &Context,
+    target: &Target,
+    scanner: &ScannerConfig,
+    verdict: &Verdict,
+) -> Option<EditionOutcome> {
+    use crate::sonar::edition::{self, BranchSupport};
+    let version = verdict.server_version.as_deref()?;
+    let (props, _) = export::scanner_properties(ctx, target, scanner);
+    let what = match (
+        props.get("sonar.pullrequest.key"),
+        props.get("sonar.branch.name"),
+    ) {
+        (Some(key), _) => format!("pull request {} (sonar.pullrequest.*)", safe(key)),
+        (None, Some(branch)) => format!("branch {} (sonar.branch.name)", safe(branch)),
+        (None, None) => return None,
+    };
+    let product = edition::product(&safe(version));
+    let refused = "the scanner refuses it before analysing (\"To use the property … Developer Edition or above is required\")";
+    match edition::branch_support(version) {
+        BranchSupport::Yes => None,
+        BranchSupport::Unknown => Some(EditionOutcome::Warn(format!(
+            "{product} does not say its edition: if it is the Community Edition (main branch only), {refused} for this {what}; there, name the main branch with default-branch so that only its builds are scanned"
+        ))),
+        BranchSupport::MainBranchOnly => {
+            let by_hand = scanner.existing_json_params().is_some_and(|p| {
+                p.keys()
+                    .any(|k| k == "sonar.branch.name" || k.starts_with("sonar.pullrequest."))
+            });
+            let not_main = ctx.event == crate::ci::EventKind::PullRequest
+                || ctx.is_default_branch == Some(false);
+            if by_hand {
+                Some(EditionOutcome::Refuse(
+                    ConfigError::new(
+                        crate::scanner_config::JSON_PARAMS_VARIABLES[0],
+                        format!("sets the {what}, and {product} analyses the main branch only: {refused}"),
+                    )
+                    .hint("remove the branch and pull request properties from it, or scan on SonarQube Server (Developer Edition or above) or SonarQube Cloud"),
+                ))
+            } else if not_main {
+                Some(EditionOutcome::Skip(format!(
+                    "{product} analyses the main branch only, and this build is the {what}: {refused}. The default branch's builds are scanned; for branch and pull request analysis, use SonarQube Server (Developer Edition or above) or SonarQube Cloud"
+                )))
+            } else {
+                Some(EditionOutcome::Refuse(
+                    ConfigError::new(
+                        "default-branch",
+                        format!(
+                            "is not set, and {} does not say whether this build's branch is the default one: it would be scanned as the {what}, and {product} analyses the main branch only: {refused}",
+                            ctx.ci.describe()
+                        ),
+                    )
+                    .hint("name the branch Sonar analyses as the main branch: --default-branch main (SCANTOKEN_DEFAULT_BRANCH; input default-branch); its builds are then scanned, other branches' skipped"),
+                ))
+            }
+        }
+    }
 }
 
 /// The `verdict` output of a build the context says not to scan (a merge queue's branch, a

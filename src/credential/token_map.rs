@@ -1,4 +1,4 @@
-//! The client side of "a token per project-key pattern" (DESIGN.md "Token map").
+//! The client side of "a token per project-key pattern" (docs/design.md "Token map").
 //!
 //! An ordered list of rules; the first rule with a pattern matching the whole project key
 //! names the variable that holds the token. Patterns are globs (`acme_payments-*`) or, with
