@@ -10,7 +10,11 @@
 //!   actions that keep a tar per key in a folder (what the Actions cache keeps, not how);
 //! - `cargo` and `rustc` are scripts that follow rustup's `rust-toolchain.toml` rule, and
 //!   "build" by copying the scantoken under test (a real build is minutes of CPU);
-//! - `actions/checkout` is act's own local copy of the repository.
+//! - `actions/checkout` is act's own local copy of the repository;
+//! - in the examples, `scantoken/scantoken@<placeholder SHA>` is this checkout's action (the
+//!   examples pin a placeholder), `actions/setup-node` is `tests/fixtures/act/setup-node-standin/`
+//!   (a no-op: the host has Node), and `npx` (the examples' `npx @sonar/scan`) is a script that
+//!   records the environment the scan would get instead of scanning.
 //!
 //! act also sets hyphenated `INPUT_*` variables for composite actions, which the real runner
 //! does not (nektos/act#2874); action.yml maps every input to `INPUT_<SNAKE>` itself, and
@@ -265,5 +269,236 @@ fn the_action_under_act_builds_once_restores_and_writes_outputs_on_every_verdict
             assert!(log.contains("restored from the Actions cache"), "{log}");
             assert!(!log.contains("building from source"), "{log}");
         }
+    }
+}
+
+const SOT_PAYMENTS: &str = "sqco_PAYactPAYactPAYactPAYactPAYactPAYactPAYactPAYactPAYactPAYactP";
+const PLACEHOLDER: &str = "scantoken/scantoken@0000000000000000000000000000000000000000";
+const SETUP_NODE: &str = "actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020";
+
+/// examples/github as written, each under act for the events it names: the scan step gets the
+/// token and the project's parameters on a same-repository pull request and a push; a fork's
+/// pull request passes without a scan; the monorepo example scans each service that has a
+/// Sonar project, with the token its token map rule names.
+#[test]
+fn the_github_examples_run_under_act() {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments, organization: acme, visibility: private}}
+  - {{key: acme_payments-api, organization: acme, visibility: private}}
+tokens:
+  - {{value: "{SOT}", kind: sot, organization: acme, projects: [acme_payments]}}
+  - {{value: "{SOT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments-api]}}
+"#
+    ))
+    .unwrap();
+    let e = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let fixtures = root().join("tests/fixtures/ci/github");
+    // (example, event, payload, folders scanned in: "root" is the repository's, none a skip)
+    let cases: [(&str, &str, &str, &[&str]); 5] = [
+        (
+            "fork-pull-requests.yml",
+            "pull_request",
+            "pull_request",
+            &["root"],
+        ),
+        (
+            "fork-pull-requests.yml",
+            "pull_request",
+            "pull_request_fork",
+            &[],
+        ),
+        (
+            "push-and-pull-request.yml",
+            "push",
+            "push_branch",
+            &["root"],
+        ),
+        (
+            "scan-in-one-step.yml",
+            "pull_request",
+            "pull_request",
+            &["root"],
+        ),
+        (
+            "monorepo-token-map.yml",
+            "push",
+            "push_branch",
+            &["payments-api"],
+        ),
+    ];
+    for (example, event, payload, scanned) in cases {
+        let what = format!("{example} on {payload}");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let repo = d.join("repo");
+        std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+        std::fs::copy(
+            root().join("examples/github").join(example),
+            repo.join(".github/workflows").join(example),
+        )
+        .unwrap();
+        std::fs::write(
+            repo.join("sonar-project.properties"),
+            "sonar.projectKey=acme_payments\n",
+        )
+        .unwrap();
+        // The monorepo: one service with a Sonar project, one folder without.
+        std::fs::create_dir_all(repo.join("services/payments-api")).unwrap();
+        std::fs::create_dir_all(repo.join("services/billing")).unwrap();
+        std::fs::write(
+            repo.join("services/payments-api/sonar-project.properties"),
+            "sonar.projectKey=acme_payments-api\n",
+        )
+        .unwrap();
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.email=ci@example.com",
+                "-c",
+                "user.name=ci",
+                "commit",
+                "-qm",
+                "caller",
+            ],
+        ] {
+            assert!(Command::new("git")
+                .args(args)
+                .current_dir(&repo)
+                .status()
+                .unwrap()
+                .success());
+        }
+        // This checkout's action, where the examples' placeholder pin points.
+        let action = d.join("action");
+        std::fs::create_dir_all(&action).unwrap();
+        assert!(Command::new("cp")
+            .args([
+                "-r",
+                "action.yml",
+                "action",
+                "Cargo.toml",
+                "Cargo.lock",
+                "src"
+            ])
+            .arg(&action)
+            .current_dir(root())
+            .status()
+            .unwrap()
+            .success());
+        let bin = toolchain(d);
+        let seen = d.join("scans");
+        std::fs::create_dir_all(&seen).unwrap();
+        write_script(
+            &bin.join("npx"),
+            &format!(
+                "#!/bin/sh\nname=$(basename \"$PWD\")\n[ -d services ] && name=root\nenv > \"{}/$name\"\necho \"scan stand-in: $*\"\n",
+                seen.display()
+            ),
+        );
+        // GitHub gives a fork's pull request no secrets; act would: give it none.
+        let secrets = d.join("secrets");
+        let given = match payload.ends_with("_fork") {
+            true => String::new(),
+            false => format!(
+                "SONAR_TOKEN={SOT}\nSONAR_TOKEN_PAYMENTS={SOT_PAYMENTS}\nSONAR_TOKEN_ALL={SOT}\n"
+            ),
+        };
+        std::fs::write(&secrets, given).unwrap();
+        let out = Command::new("act")
+            .args([event, "-W"])
+            .arg(format!(".github/workflows/{example}"))
+            .arg("-e")
+            .arg(fixtures.join(format!("{payload}.event.json")))
+            .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
+            .arg("--local-repository")
+            .arg(format!("{PLACEHOLDER}={}", action.display()))
+            .arg("--local-repository")
+            .arg(format!(
+                "{CACHE_REF}={}",
+                root().join("tests/fixtures/act/cache-standin").display()
+            ))
+            .arg("--local-repository")
+            .arg(format!(
+                "{SETUP_NODE}={}",
+                root()
+                    .join("tests/fixtures/act/setup-node-standin")
+                    .display()
+            ))
+            .arg("--secret-file")
+            .arg(&secrets)
+            .args([
+                "--env",
+                &format!("STANDIN_CACHE={}", d.join("cache").display()),
+            ])
+            .args([
+                "--env",
+                &format!("SONAR_SCANNER_SONARCLOUD_URL={}", e.web_url()),
+            ])
+            .args([
+                "--env",
+                &format!("SONAR_SCANNER_API_BASE_URL={}", e.api_url()),
+            ])
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("HOME", d)
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .current_dir(&repo)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("act is not installed ({e}); ./scripts/test.sh installs it")
+            });
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{what}: {log}");
+        let mut found: Vec<String> = std::fs::read_dir(&seen)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, scanned, "{what}: the scans that ran: {log}");
+        for folder in scanned {
+            let env = std::fs::read_to_string(seen.join(folder)).unwrap();
+            let token = if *folder == "payments-api" {
+                SOT_PAYMENTS
+            } else {
+                SOT
+            };
+            assert!(
+                env.contains(&format!("SONAR_TOKEN={token}")),
+                "{what}: {env}"
+            );
+            if example != "scan-in-one-step.yml" {
+                let key = if *folder == "payments-api" {
+                    "acme_payments-api"
+                } else {
+                    "acme_payments"
+                };
+                assert!(
+                    env.contains(&format!("\"sonar.projectKey\":\"{key}\"")),
+                    "{what}: {env}"
+                );
+            }
+            if event == "pull_request" {
+                assert!(env.contains("sonar.pullrequest.key"), "{what}: {env}");
+            }
+        }
+        let unmasked = log
+            .replace(&format!("::add-mask::{SOT}"), "")
+            .replace(&format!("::add-mask::{SOT_PAYMENTS}"), "");
+        assert!(
+            !unmasked.contains(SOT) && !unmasked.contains(SOT_PAYMENTS),
+            "{what}: a token is printed: {log}"
+        );
     }
 }
