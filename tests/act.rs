@@ -298,7 +298,16 @@ tokens:
     let e = start_blocking(EmulatorConfig::new(scenario)).unwrap();
     let fixtures = root().join("tests/fixtures/ci/github");
     // (example, event, payload, folders scanned in: "root" is the repository's, none a skip)
-    let cases: [(&str, &str, &str, &[&str]); 5] = [
+    // A branch name a pull request's author chose, valid for git, hostile to shells and to
+    // the runner's command syntax.
+    const HOSTILE: &str = "feat/$(touch${IFS}pwned)`touch${IFS}pwned`;%0A::warning::injected";
+    let cases: [(&str, &str, &str, &[&str]); 6] = [
+        (
+            "push-and-pull-request.yml",
+            "push",
+            "hostile_push",
+            &["root"],
+        ),
         (
             "fork-pull-requests.yml",
             "pull_request",
@@ -414,7 +423,20 @@ tokens:
             .args([event, "-W"])
             .arg(format!(".github/workflows/{example}"))
             .arg("-e")
-            .arg(fixtures.join(format!("{payload}.event.json")))
+            .arg(match payload {
+                "hostile_push" => {
+                    let text = std::fs::read_to_string(fixtures.join("push_branch.event.json"))
+                        .unwrap()
+                        .replacen(
+                            "\"refs/heads/changes\"",
+                            &serde_json::to_string(&format!("refs/heads/{HOSTILE}")).unwrap(),
+                            1,
+                        );
+                    std::fs::write(d.join("hostile.event.json"), text).unwrap();
+                    d.join("hostile.event.json")
+                }
+                _ => fixtures.join(format!("{payload}.event.json")),
+            })
             .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
             .arg("--local-repository")
             .arg(format!("{PLACEHOLDER}={}", action.display()))
@@ -492,6 +514,25 @@ tokens:
             if event == "pull_request" {
                 assert!(env.contains("sonar.pullrequest.key"), "{what}: {env}");
             }
+        }
+        if payload == "hostile_push" {
+            let env = std::fs::read_to_string(seen.join("root")).unwrap();
+            let json = env
+                .lines()
+                .find_map(|l| l.strip_prefix("SONAR_SCANNER_JSON_PARAMS="))
+                .unwrap();
+            let params: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(params["sonar.branch.name"], HOSTILE, "{what}: {json}");
+            assert!(
+                !repo.join("pwned").exists() && !d.join("pwned").exists(),
+                "{what}: ran"
+            );
+            // act shows each workflow command it obeys with 🚧: none came from the name.
+            assert!(
+                !log.lines()
+                    .any(|l| l.contains('🚧') && l.contains("injected")),
+                "{what}: {log}"
+            );
         }
         let unmasked = log
             .replace(&format!("::add-mask::{SOT}"), "")
