@@ -343,18 +343,38 @@ mod tests {
         let path = bin.to_str().unwrap();
         let here = dir.path();
         assert!(program_exists(OsStr::new("scanner"), Some(path), here));
-        assert!(!program_exists(OsStr::new("not-executable"), Some(path), here));
+        assert!(!program_exists(
+            OsStr::new("not-executable"),
+            Some(path),
+            here
+        ));
         assert!(!program_exists(OsStr::new("missing"), Some(path), here));
         assert!(!program_exists(OsStr::new("scanner"), None, here));
         assert!(!program_exists(OsStr::new(""), Some(path), here));
         // A name with a separator is a path from the current directory, never looked up.
         assert!(program_exists(OsStr::new("bin/scanner"), None, here));
-        assert!(program_exists(OsStr::new("./bin/scanner"), Some("/nonexistent"), here));
+        assert!(program_exists(
+            OsStr::new("./bin/scanner"),
+            Some("/nonexistent"),
+            here
+        ));
         assert!(!program_exists(OsStr::new("./scanner"), Some(path), here));
-        assert!(!program_exists(OsStr::new("bin/not-executable"), None, here));
-        assert!(program_exists(bin.join("scanner").as_os_str(), None, std::path::Path::new("/")));
+        assert!(!program_exists(
+            OsStr::new("bin/not-executable"),
+            None,
+            here
+        ));
+        assert!(program_exists(
+            bin.join("scanner").as_os_str(),
+            None,
+            std::path::Path::new("/")
+        ));
         // A directory is not a program.
-        assert!(!program_exists(OsStr::new("bin"), Some(here.to_str().unwrap()), here));
+        assert!(!program_exists(
+            OsStr::new("bin"),
+            Some(here.to_str().unwrap()),
+            here
+        ));
     }
 
     fn mask_in_chunks(secrets: &[&str], input: &[u8], size: usize) -> Vec<u8> {

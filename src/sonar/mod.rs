@@ -220,12 +220,14 @@ pub async fn verify(client: &Client, scan: &Scan<'_>) -> Verdict {
     let mut verdict = decide(scan, &answered, client.proxy());
     verdict.probes = answered.iter().map(|(p, u, e)| report(p, u, e)).collect();
     verdict.warnings.extend(token_warnings(scan, &answered));
-    verdict.server_version = answered.iter().find_map(|(p, _, e)| match &e.result {
-        Ok(a) if p.role == Role::Server && a.status == 200 && identity::check(p, a).is_ok() => {
-            a.message.clone()
-        }
-        _ => None,
-    });
+    // Read only with an ok verdict, which a server probe answered by something other than
+    // Sonar never gives (that is `not-sonar`).
+    verdict.server_version = answered
+        .iter()
+        .find(|(p, ..)| p.role == Role::Server)
+        .and_then(|(_, _, e)| e.result.as_ref().ok())
+        .filter(|a| a.status == 200)
+        .and_then(|a| a.message.clone());
     verdict
 }
 
