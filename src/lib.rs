@@ -1,6 +1,6 @@
 //! scantoken: hand a Sonar scan its token in CI.
 //!
-//! Data flows one way through five stages (see DESIGN.md):
+//! Data flows one way through five stages (see docs/design.md):
 //! environment → [`ci::Context`] → [`target::Target`] → [`credential::Credential`] →
 //! verdict → [`export::ExportSet`], rendered by one writer per format. Only the credential and
 //! verdict stages may touch the network.

@@ -395,3 +395,136 @@ fn messages_say_each_thing_once_and_an_empty_flag_is_empty() {
         .count();
     assert_eq!(masks, 1, "{stdout}");
 }
+
+// 7. A SonarQube Server without branch analysis (Community Build): the verdict says what will
+// happen, by the documented policy (docs/design.md): a pull request or another branch is
+// skipped, the default branch is scanned, an unknown default is a configuration error.
+const SQP: &str = "sqp_1111111111111111111111111111111111111111";
+
+fn server(version: &str) -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: server
+server_version: "{version}"
+projects:
+  - {{key: acme_payments, visibility: private}}
+tokens:
+  - {{value: "{SQP}", kind: project-analysis, projects: [acme_payments]}}
+"#
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+fn on_server(e: &BlockingEmulator, mut env: Vec<(String, String)>) -> Vec<(String, String)> {
+    for (k, v) in [
+        ("SONAR_HOST_URL", e.web_url()),
+        ("SONAR_TOKEN", SQP.into()),
+        ("SCANTOKEN_PROJECT_KEY", "acme_payments".into()),
+        ("SCANTOKEN_RETRIES", "0".into()),
+    ] {
+        set(&mut env, k, &v);
+    }
+    env
+}
+
+fn exported_json(dir: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(dir.join("env")).unwrap_or_default();
+    github_runner::parse_env_file(&text)
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == "SONAR_SCANNER_JSON_PARAMS")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_server_without_branch_analysis_skips_pull_requests_and_scans_the_main_branch() {
+    let community = server("25.1.0.102122");
+
+    // A pull request: skipped, exit 0, nothing exported, the outputs say so.
+    for command in [
+        &["export"][..],
+        &["run", "--", "sh", "-c", "echo SCANNER-RAN"][..],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let env = on_server(&community, github("github/pull_request", d));
+        let (code, stdout, stderr) = scantoken(d, &env, command);
+        assert_eq!(code, 0, "{command:?}: {stderr}");
+        let notice = github_runner::parse_workflow_commands(&stdout)
+            .into_iter()
+            .find(|c| c.name == "notice")
+            .unwrap_or_else(|| panic!("{command:?}: no notice: {stdout}{stderr}"));
+        assert!(
+            notice
+                .data
+                .contains("SonarQube Community Build 25.1.0.102122")
+                && notice.data.contains("main branch only")
+                && notice.data.contains("pull request"),
+            "{notice:?}"
+        );
+        assert!(!stdout.contains("SCANNER-RAN"), "the scan did not start");
+        assert!(!d.join("env").exists(), "nothing exported");
+        assert_eq!(github_outputs(d)[0], pairs(&[("verdict", "skipped")])[0]);
+        // verify says what export and run will do.
+        let (code, stdout, _) = scantoken(d, &env, &["verify"]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("skip its scan"), "{stdout}");
+    }
+
+    // The default branch: scanned as the main branch, no branch property.
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = on_server(&community, github("github/push_branch", dir.path()));
+    set(&mut env, "GITHUB_REF", "refs/heads/master");
+    set(&mut env, "GITHUB_REF_NAME", "master");
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json = exported_json(dir.path());
+    assert!(
+        json.contains("acme_payments") && !json.contains("sonar.branch"),
+        "{json}"
+    );
+
+    // A CI that does not say which branch is the default: the configuration must.
+    let jenkins = pairs(&[
+        ("JENKINS_URL", "https://jenkins.example.com/"),
+        ("EXECUTOR_NUMBER", "1"),
+        ("BUILD_NUMBER", "7"),
+        ("BRANCH_NAME", "main"),
+        ("GIT_COMMIT", "0123456789012345678901234567890123456789"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = on_server(&community, jenkins);
+    let (code, _, stderr) = scantoken(dir.path(), &env, &["export", "--format", "shell"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("default-branch: is not set") && stderr.contains("--default-branch main"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["export", "--format", "shell", "--default-branch", "main"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("sonar.branch.name"), "{stdout}");
+
+    // A commercial edition analyses the pull request; an old version may be either: a warning.
+    for (version, warned) in [("2025.1.0.102418", false), ("10.7.0.96327", true)] {
+        let e = server(version);
+        let dir = tempfile::tempdir().unwrap();
+        let env = on_server(&e, github("github/pull_request", dir.path()));
+        let (code, stdout, stderr) = scantoken(dir.path(), &env, &["export"]);
+        assert_eq!(code, 0, "{version}: {stderr}");
+        assert!(
+            exported_json(dir.path()).contains("sonar.pullrequest.key"),
+            "{version}"
+        );
+        assert_eq!(
+            stdout.contains("Community Edition"),
+            warned,
+            "{version}: {stdout}"
+        );
+    }
+}

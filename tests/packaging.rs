@@ -1058,10 +1058,17 @@ fn gitlab_script() -> String {
     lines.join("\n")
 }
 
-/// The Bitbucket step's script lines, joined (one shell).
+/// The Bitbucket scan step's script lines, joined (one shell).
 fn bitbucket_script() -> String {
     let pipelines = yaml("examples/bitbucket/bitbucket-pipelines.yml");
-    let step = &pipelines["pipelines"]["pull-requests"]["**"][0]["step"];
+    let step = pipelines["pipelines"]["pull-requests"]["**"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["step"])
+        .find(|s| s["script"].to_string().contains("scantoken run"))
+        .expect("a step runs scantoken")
+        .clone();
     let lines: Vec<&str> = step["script"]
         .as_array()
         .unwrap()
@@ -1989,4 +1996,283 @@ fn action_install_timings() {
         worst.as_secs_f64() < 5.0,
         "a warm run takes under 5 s: {worst:?}"
     );
+}
+
+// --- The script examples as written: install step, then the scan step ----------------------
+
+/// The lines of a YAML step's `script`, joined as the runner does (one shell).
+fn script_lines(step: &Value) -> String {
+    step["script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Each script example's install route, then its scan step, in dash (the shell GitLab's and
+/// Bitbucket's Alpine and Debian images and Jenkins' `sh` run), in one workspace: the install
+/// puts scantoken where the scan step looks (`cargo` and `apk` are stand-ins that record their
+/// calls; `cargo install --root R` leaves the real binary in R/bin), the scan reaches the
+/// emulator and starts the scanner with the token, and a second install with the same pinned
+/// commit builds nothing.
+#[test]
+fn script_examples_install_scantoken_where_their_scan_step_finds_it() {
+    let gitlab = yaml("examples/gitlab/.gitlab-ci.yml");
+    let bitbucket = yaml("examples/bitbucket/bitbucket-pipelines.yml");
+    let bitbucket_steps: Vec<Value> = bitbucket["pipelines"]["pull-requests"]["**"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].clone())
+        .collect();
+    let jenkinsfile = std::fs::read_to_string(root().join("examples/jenkins/Jenkinsfile")).unwrap();
+    let between = |text: &str, begin: &str, end: &str| -> String {
+        let start = text.find(begin).unwrap_or_else(|| panic!("no {begin}"));
+        text[start..text[start..].find(end).unwrap() + start].to_owned()
+    };
+    let rev = gitlab["variables"]["SCANTOKEN_REV"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(rev.len(), 40, "a commit SHA placeholder: {rev}");
+    // The sonar-scanner-cli image's entrypoint is the scanner: GitLab needs it emptied.
+    assert_eq!(
+        gitlab["sonar"]["image"]["entrypoint"],
+        serde_json::json!([""])
+    );
+    assert_eq!(gitlab["sonar"]["needs"], serde_json::json!(["scantoken"]));
+    assert_eq!(bitbucket_steps.len(), 2, "install, then scan");
+    // (CI, install script, scan script, the CI's variables the scripts read)
+    type Case<'a> = (&'a str, String, String, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "gitlab",
+            script_lines(&gitlab["scantoken"]),
+            gitlab_script(),
+            vec![
+                ("SCANTOKEN_REV", rev.clone()),
+                ("CI_PROJECT_DIR", "{dir}".into()),
+            ],
+        ),
+        (
+            "bitbucket",
+            script_lines(&bitbucket_steps[0]),
+            script_lines(&bitbucket_steps[1]),
+            vec![("BITBUCKET_CLONE_DIR", "{dir}".into())],
+        ),
+        (
+            "jenkins",
+            between(
+                &jenkinsfile,
+                "# scantoken install: begin",
+                "# scantoken install: end",
+            ),
+            jenkins_snippet(),
+            vec![("SCANTOKEN_REV", rev.clone())],
+        ),
+    ];
+    let sonar = emulator();
+    for (ci, install, scan, vars) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let fake = d.join("fake-bin");
+        std::fs::create_dir_all(&fake).unwrap();
+        write_script(
+            &fake.join("cargo"),
+            &format!(
+                "#!/bin/sh\necho \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && ln -sf '{exe}' \"$root/bin/scantoken\"\n",
+                calls = d.join("cargo-calls").display(),
+                exe = env!("CARGO_BIN_EXE_scantoken"),
+            ),
+        );
+        write_script(&fake.join("apk"), "#!/bin/sh\nexit 0\n");
+        write_script(
+            &fake.join("sonar-scanner"),
+            "#!/bin/sh\nenv > \"$SCANNER_ENV_OUT\"\n",
+        );
+        let workspace = d.join("workspace");
+        std::fs::create_dir_all(&workspace).unwrap();
+        let run = |script: &str| {
+            let mut cmd = Command::new("dash");
+            cmd.args(["-e", "-c", script])
+                .env_clear()
+                .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+                .env("HOME", d)
+                .env("SCANNER_ENV_OUT", d.join("scanner-env"))
+                .env("SONAR_HOST_URL", sonar.web_url())
+                .env("SONAR_TOKEN", SQP)
+                .current_dir(&workspace);
+            for (k, v) in JENKINS_PR.iter().filter(|_| ci == "jenkins") {
+                cmd.env(k, v);
+            }
+            for (k, v) in GITLAB_MR.iter().filter(|_| ci == "gitlab") {
+                cmd.env(k, v);
+            }
+            for (k, v) in BITBUCKET_PR.iter().filter(|_| ci == "bitbucket") {
+                cmd.env(k, v);
+            }
+            for (k, v) in &vars {
+                cmd.env(k, v.replace("{dir}", workspace.to_str().unwrap()));
+            }
+            let out = cmd.output().unwrap();
+            let log = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.code(), log)
+        };
+        let (code, log) = run(&install);
+        assert_eq!(code, Some(0), "{ci} install: {install}\n{log}");
+        let calls = std::fs::read_to_string(d.join("cargo-calls")).unwrap();
+        assert!(
+            calls.contains(&format!("--rev {rev}")) && calls.contains("--locked"),
+            "{ci}: {calls}"
+        );
+        let (code, log) = run(&install);
+        assert_eq!(code, Some(0), "{ci} install again: {log}");
+        assert_eq!(
+            std::fs::read_to_string(d.join("cargo-calls"))
+                .unwrap()
+                .lines()
+                .count(),
+            1,
+            "{ci}: the pinned commit is built once"
+        );
+        let (code, log) = run(&scan);
+        assert_eq!(code, Some(0), "{ci} scan: {scan}\n{log}");
+        let seen = std::fs::read_to_string(d.join("scanner-env"))
+            .unwrap_or_else(|_| panic!("{ci}: the scanner ran: {log}"));
+        assert!(seen.contains(&format!("SONAR_TOKEN={SQP}")), "{ci}: {seen}");
+        assert!(!log.contains(SQP), "{ci}: the token is not printed: {log}");
+    }
+}
+
+/// The examples as a user copies them: no action tag that does not exist (a commit SHA
+/// placeholder, said to be one), a real scanner in every scan step, the files the audits read
+/// shipped, one scan per Jenkins build.
+#[test]
+fn examples_are_copy_pastable() {
+    let mut texts = vec![(
+        "README.md".to_owned(),
+        std::fs::read_to_string(root().join("README.md")).unwrap(),
+    )];
+    for dir in [
+        "examples/github",
+        "examples/azure",
+        "examples/gitlab",
+        "examples/bitbucket",
+        "examples/jenkins",
+    ] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(root()).unwrap().display().to_string();
+            texts.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    let pin = regex::Regex::new(r"scantoken/scantoken@(\S+)").unwrap();
+    let mut pins = 0;
+    for (name, text) in &texts {
+        assert!(
+            !text.contains("run your scanner here"),
+            "{name}: a scan step that scans nothing"
+        );
+        for (n, line) in text.lines().enumerate() {
+            if let Some(c) = pin.captures(line) {
+                let reference = &c[1];
+                // The README's install table names the form itself.
+                if reference.starts_with("<commit") {
+                    continue;
+                }
+                assert!(
+                    reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{name}:{}: pin the action by a commit SHA, not {reference}",
+                    n + 1
+                );
+                let context: String = text.lines().skip(n.saturating_sub(3)).take(4).collect();
+                assert!(
+                    context.contains("placeholder"),
+                    "{name}:{}: say it is a placeholder",
+                    n + 1
+                );
+                pins += 1;
+            }
+        }
+    }
+    assert!(pins >= 6, "{pins}");
+    // The audits read sonar/projects.txt and sonar/token-map.yaml: a starting point is shipped.
+    for file in ["projects.txt", "token-map.yaml"] {
+        assert!(root().join("examples/sonar").join(file).is_file(), "{file}");
+    }
+    let map = std::fs::read_to_string(root().join("examples/sonar/token-map.yaml")).unwrap();
+    scantoken::credential::token_map::TokenMap::parse("examples/sonar/token-map.yaml", &map)
+        .unwrap();
+    // One scan per Jenkins build.
+    let jenkinsfile = std::fs::read_to_string(root().join("examples/jenkins/Jenkinsfile")).unwrap();
+    let code: String = jenkinsfile
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let scans = code.matches("scantoken run").count() + code.matches("sonar-scanner'").count();
+    assert_eq!(scans, 1, "{jenkinsfile}");
+}
+
+/// The monorepo example lists the services that have a Sonar project: none at all, or a
+/// folder without one, is no failure.
+#[test]
+fn monorepo_example_lists_only_services_with_a_sonar_project() {
+    let workflow = yaml("examples/github/monorepo-token-map.yml");
+    let script = workflow["jobs"]["services"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "list")
+        .unwrap()["run"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (layout, expected) in [
+        (&[][..], "[]"),
+        (&["services/billing"][..], "[]"),
+        (
+            &[
+                "services/billing",
+                "services/payments-api/sonar-project.properties",
+            ][..],
+            "[\"payments-api\"]",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for path in layout {
+            let path = dir.path().join(path);
+            if path.extension().is_some() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, "sonar.projectKey=acme_payments-api\n").unwrap();
+            } else {
+                std::fs::create_dir_all(&path).unwrap();
+            }
+        }
+        let output = dir.path().join("github_output");
+        // As the runner runs a `run:` step without a shell named: bash -e.
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-e", "-c", &script])
+            .env("GITHUB_OUTPUT", &output)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{layout:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let written = std::fs::read_to_string(&output).unwrap();
+        assert_eq!(
+            written.trim_end(),
+            format!("services={expected}"),
+            "{layout:?}"
+        );
+    }
 }

@@ -333,6 +333,7 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
                 next_step: String::new(),
                 probes: probes_of(&p["probes"]),
                 warnings: Vec::new(),
+                server_version: None,
             },
         ));
     }

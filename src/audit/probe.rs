@@ -90,6 +90,7 @@ pub fn not_checked(deadline: Duration) -> Verdict {
         next_step: "run the audit again with a longer --deadline, a higher --concurrency, or fewer projects".into(),
         probes: Vec::new(),
         warnings: Vec::new(),
+        server_version: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The client side of "a token per project-key pattern" (DESIGN.md "Token map").
+//! The client side of "a token per project-key pattern" (docs/design.md "Token map").
 //!
 //! An ordered list of rules; the first rule with a pattern matching the whole project key
 //! names the variable that holds the token. Patterns are globs (`acme_payments-*`) or, with
@@ -349,6 +349,16 @@ rules:
         let text = format!("rules:\n  - projects: [&s acme_a, {few}]\n    token-env: A\n");
         assert!(TokenMap::parse("aliases", &text).is_ok());
 
+        // Only a location is taken off the parser's message, nothing that merely starts so.
+        assert_eq!(
+            without_location("error: line 3 column 14: illegal placement"),
+            "illegal placement"
+        );
+        assert_eq!(
+            without_location("line endings are mixed: CR and LF"),
+            "line endings are mixed: CR and LF"
+        );
+        assert_eq!(without_location("line 2, column 1: x"), "x");
         // The location is said once.
         let e =
             TokenMap::parse("m.yaml", "rules:\n  - projects: [a\n    token-env: X\n").unwrap_err();

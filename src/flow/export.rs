@@ -3,6 +3,7 @@
 //! export set) is shared with `run`.
 
 use super::project::{check_logged, context_and_target, Resolved, Stages};
+use super::edition::{edition_policy, EditionOutcome};
 use super::{format_name, probe_rows, Failure, Policies};
 use crate::ci::{self, CiKind, Context};
 use crate::credential::Credential;
@@ -120,11 +121,41 @@ pub(super) fn prepare(
         }
     }
     let target = checked.target.clone();
+    // A server without branch analysis: what will happen to this build's branch or pull
+    // request properties (docs/design.md).
+    let edition = match checked.verdict.as_mut() {
+        Some(v) if v.verdict == VerdictKind::Ok => match edition_policy(&ctx, &target, &scanner, v)
+        {
+            Some(EditionOutcome::Warn(w)) => {
+                v.warnings.push(w);
+                None
+            }
+            Some(EditionOutcome::Skip(why)) => {
+                v.next_step = "nothing: this build's scan is skipped, as the notice says".into();
+                Some(Ok(why))
+            }
+            Some(EditionOutcome::Refuse(e)) => Some(Err(e)),
+            None => None,
+        },
+        _ => None,
+    };
     if let Some(c) = &checked.credential {
         out.say(&format!("Token: {}", safe(&c.describe())));
     }
     if let Some(v) = &checked.verdict {
         out.say(&report::verdict_text(v));
+    }
+    match edition {
+        Some(Ok(why)) => {
+            out.notice(&format!(
+                "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
+                report::safe_text(&why)
+            ));
+            write_outputs_only(&dest, format, SKIPPED, &target, out)?;
+            return Ok(Err(Exit::Ok));
+        }
+        Some(Err(e)) => return Err(Failure::Config(e)),
+        None => {}
     }
 
     // Decide whether to export at all.

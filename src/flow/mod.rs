@@ -14,6 +14,7 @@
 
 pub mod context;
 pub mod credential;
+pub mod edition;
 pub mod export;
 pub mod plan;
 pub mod project;

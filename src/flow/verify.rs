@@ -3,6 +3,7 @@
 use super::project::{
     check_logged, check_projects, context_and_target, projects, Resolved, Stages,
 };
+use super::edition::{edition_policy, EditionOutcome};
 use super::{Failure, Policies};
 use crate::credential::Credential;
 use crate::env::Env;
@@ -42,6 +43,19 @@ pub fn verify(
     if verdict.verdict == VerdictKind::Ok {
         // verify exports nothing: say how the scan gets the token.
         verdict.next_step = "hand the scan its token: scantoken run -- <scan command> verifies and runs it, or scantoken export writes the variables for the steps that follow".into();
+    }
+    if verdict.verdict == VerdictKind::Ok {
+        match edition_policy(&ctx, &target, &scanner, &verdict) {
+            Some(EditionOutcome::Warn(w)) => verdict.warnings.push(w),
+            Some(EditionOutcome::Skip(why)) => {
+                verdict.next_step = format!("nothing for this build: export and run skip its scan (exit 0, nothing exported): {why}");
+            }
+            Some(EditionOutcome::Refuse(e)) => {
+                verdict.next_step =
+                    format!("export and run will stop with exit 2 until this is fixed: {e}");
+            }
+            None => {}
+        }
     }
     let policies = Policies::of(settings, &ctx);
     let exit = policies.exit(&verdict);

