@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh             # 15 runs per configuration (the published figures)
 #   scripts/bench.sh --runs 2    # a smoke run of the harness
+#   scripts/bench.sh --projects  # verify --projects over a 50-project monorepo (issue 23)
 #
 # The release workflow ships x86_64-unknown-linux-musl for Linux x64. When that target is
 # installed (rustup target list --installed) this measures the musl build, as shipped;

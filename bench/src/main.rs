@@ -40,6 +40,7 @@ fn scenario() -> Scenario {
 
 mod fleet;
 mod fleet_server;
+mod projects;
 
 struct Args {
     binary: PathBuf,
@@ -49,6 +50,8 @@ struct Args {
     fleet: bool,
     /// `--fleet-server`: the fleet read from the server, shards and merge (bench/src/fleet_server.rs).
     fleet_server: bool,
+    /// `--projects`: `scantoken verify --projects auto` over a 50-project monorepo (bench/src/projects.rs).
+    projects: bool,
 }
 
 fn parse_args(root: &Path) -> anyhow::Result<Args> {
@@ -57,6 +60,7 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
     let mut target = "host build".to_owned();
     let mut fleet = false;
     let mut fleet_server = false;
+    let mut projects = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -74,8 +78,9 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
             }
             "--fleet" => fleet = true,
             "--fleet-server" => fleet_server = true,
+            "--projects" => projects = true,
             "-h" | "--help" => {
-                println!("usage: scantoken-bench [--fleet | --fleet-server] [--runs N] [--target LABEL] [BINARY]");
+                println!("usage: scantoken-bench [--fleet | --fleet-server | --projects] [--runs N] [--target LABEL] [BINARY]");
                 std::process::exit(0);
             }
             other if other.starts_with('-') => anyhow::bail!("unknown option {other}"),
@@ -88,6 +93,7 @@ fn parse_args(root: &Path) -> anyhow::Result<Args> {
         target,
         fleet,
         fleet_server,
+        projects,
     })
 }
 
@@ -585,6 +591,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.fleet_server {
         return fleet_server::run_all(&binary, &args.target);
+    }
+    if args.projects {
+        return projects::run(&binary, args.runs, &args.target);
     }
     let runs = args.runs;
     let dir = std::env::temp_dir().join(format!("scantoken-bench-{}", std::process::id()));
