@@ -37,6 +37,9 @@ CORE=(
   src/target.rs
   src/scanner_config.rs
   src/scanner_command.rs
+  src/scanner_command/*.rs
+  src/trust/*.rs
+  src/projects.rs
   src/export/*.rs
   src/output.rs
   src/child.rs
