@@ -13,6 +13,7 @@
 use super::budget::BudgetStats;
 use super::report::{self, Expiry, ListingEvidence, ProjectRow, Report, RuleRow, TokenRow};
 use super::shard::Shard;
+use super::spill::{PairRecord, Spill};
 use super::{AuditFormat, MergeArgs};
 use crate::error::{ConfigError, Exit};
 use crate::output::Output;
@@ -310,6 +311,18 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
             token_index(str_of(p, "/token")),
         )
     });
+    // The next step of each project's own pair (the pairs' evidence does not repeat it).
+    let next_steps: HashMap<(&str, &str), &str> = project_values
+        .iter()
+        .filter_map(|p| {
+            Some((
+                (str_of(p, "/key"), p["token"].as_str()?),
+                str_of(p, "/next_step"),
+            ))
+        })
+        .collect();
+    let mut spill =
+        Spill::new().map_err(|e| format!("cannot create a temporary file for the pairs: {e}"))?;
     let mut pairs = Vec::with_capacity(pair_values.len());
     let mut pair_at: HashMap<(usize, usize), usize> = HashMap::new();
     for p in &pair_values {
@@ -324,17 +337,18 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
             ));
         };
         pair_at.insert((pi, ti), pairs.len());
-        pairs.push((
-            pi,
-            ti,
-            Verdict {
-                verdict: verdict_kind(str_of(p, "/verdict")),
-                cause: str_of(p, "/cause").to_owned(),
-                next_step: String::new(),
-                probes: probes_of(&p["probes"]),
-                warnings: Vec::new(),
-            },
-        ));
+        let next_step = next_steps.get(&(str_of(p, "/project"), str_of(p, "/token")));
+        let verdict = Verdict {
+            verdict: verdict_kind(str_of(p, "/verdict")),
+            cause: str_of(p, "/cause").to_owned(),
+            next_step: next_step.copied().unwrap_or_default().to_owned(),
+            probes: probes_of(&p["probes"]),
+            warnings: Vec::new(),
+        };
+        let mut record = PairRecord::store(&mut spill, verdict, next_step.is_some());
+        // The deadline's verdict keeps its name.
+        record.not_checked = str_of(p, "/verdict") == super::probe::NOT_CHECKED;
+        pairs.push((pi, ti, record));
     }
     let projects: Vec<ProjectRow> = project_values
         .iter()
@@ -509,6 +523,7 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
         projects,
         tokens,
         pairs,
+        spill,
         findings: Vec::new(),
         stats: BudgetStats {
             requests: shards.iter().map(|s| u64_of(s, "/summary/requests")).sum(),
@@ -524,5 +539,9 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
         max_rate: first.pointer("/settings/max_rate").and_then(Value::as_f64),
     };
     report.findings = report::findings(&report, &exact);
+    report
+        .spill
+        .check()
+        .map_err(|e| format!("the pairs' evidence could not be stored: {e}"))?;
     Ok(report)
 }

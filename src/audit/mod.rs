@@ -17,6 +17,7 @@ pub mod merge;
 pub mod probe;
 pub mod report;
 pub mod shard;
+pub mod spill;
 
 use crate::ci::{CiKind, Context};
 use crate::credential::{self, token_map::TokenMap, Credential};
@@ -345,8 +346,23 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         }
     }
     plan.apply_shard();
-    let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out));
-    let mut report = report::Report::build(&plan, outcome, budget.stats());
+    let mut spill = spill::Spill::new().map_err(|e| {
+        ConfigError::new(
+            "audit",
+            format!("cannot create a temporary file for the pairs' evidence: {e}"),
+        )
+        .hint("set TMPDIR to a directory this job can write")
+    })?;
+    let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out, &mut spill));
+    if let Err(e) = spill.check() {
+        out.error(&format!(
+            "audit: the pairs' evidence could not be stored: {e}"
+        ));
+        return Ok(Exit::Internal);
+    }
+    let mut report = report::Report::build(&plan, outcome, budget.stats(), spill);
+    // The plan's copy of every project is no longer needed: the report has its own.
+    drop(plan);
     report.redact(out);
     write_report(
         &report,
@@ -582,6 +598,9 @@ impl Plan {
             })
             .collect();
         self.projects.extend(added);
+        let mut listing = listing;
+        // Counted in the evidence; the keys themselves are the projects now.
+        listing.keys = Vec::new();
         self.listing = Some(listing);
     }
 

@@ -4,13 +4,14 @@
 //! table for the terminal, Markdown for a CI summary page, and JSON evidence following
 //! `docs/audit.schema.json`. Never holds a token: tokens appear as their fingerprint.
 
-use super::probe::{Outcome, NOT_CHECKED};
+use super::probe::Outcome;
+use super::spill::{PairRecord, Spill};
 use super::{budget::BudgetStats, NoToken, Plan};
 use crate::error::Exit;
 use crate::export::github::cell;
 use crate::output::Output;
 use crate::secret::TokenKind;
-use crate::sonar::{self, ProbeReport, Verdict};
+use crate::sonar::ProbeReport;
 use crate::target::Flavor;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -136,8 +137,10 @@ pub struct Report {
     pub server_probe: Option<ProbeReport>,
     pub projects: Vec<ProjectRow>,
     pub tokens: Vec<TokenRow>,
-    /// Every (project, token) pair: project index, token index, verdict.
-    pub pairs: Vec<(usize, usize, Verdict)>,
+    /// Every (project, token) pair: project index, token index, verdict (its evidence in
+    /// `spill`).
+    pub pairs: Vec<(usize, usize, PairRecord)>,
+    pub spill: Spill,
     pub findings: Vec<Finding>,
     pub stats: BudgetStats,
     pub deadline_reached: bool,
@@ -150,19 +153,6 @@ pub struct Report {
 
 fn is_ok(verdict: &str) -> bool {
     verdict == "ok"
-}
-
-/// A verdict that says the server could not be asked, not that something is wrong.
-fn is_undecided(v: &Verdict) -> bool {
-    v.verdict.exit() == Exit::Unreachable
-}
-
-fn verdict_name(v: &Verdict) -> String {
-    if v.verdict == sonar::VerdictKind::Unreachable && v.cause.starts_with("the audit's deadline") {
-        NOT_CHECKED.to_owned()
-    } else {
-        v.verdict.name().to_owned()
-    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a moment.
@@ -199,7 +189,12 @@ fn is_personal(flavor: Flavor, kind: TokenKind) -> bool {
 }
 
 impl Report {
-    pub fn build(plan: &Plan, mut outcome: Outcome, stats: BudgetStats) -> Report {
+    pub fn build(
+        plan: &Plan,
+        mut outcome: Outcome,
+        stats: BudgetStats,
+        mut spill: Spill,
+    ) -> Report {
         let today = crate::date::today();
         let mut tokens: Vec<TokenRow> = plan
             .tokens
@@ -234,14 +229,14 @@ impl Report {
         let mut pairs = Vec::new();
         for (p, row) in outcome.pairs.iter_mut().enumerate() {
             for (t, pair) in row.iter_mut().enumerate() {
-                let v = pair
-                    .take()
-                    .unwrap_or_else(|| super::probe::not_checked(plan.deadline));
-                let name = verdict_name(&v);
-                if is_ok(&name) {
+                let v = pair.take().unwrap_or_else(|| {
+                    PairRecord::store(&mut spill, super::probe::not_checked(plan.deadline), true)
+                });
+                let name = v.name();
+                if is_ok(name) {
                     tokens[t].can_scan.push(p);
                 } else {
-                    tokens[t].cannot_scan.push((p, name));
+                    tokens[t].cannot_scan.push((p, name.to_owned()));
                 }
                 pairs.push((p, t, v));
             }
@@ -271,16 +266,21 @@ impl Report {
                         listed: project.listed,
                         on_server: project.on_server,
                         covered_by: (0..n_tokens)
-                            .filter(|&t| is_ok(&verdict_name(pair(p, t))))
+                            .filter(|&t| is_ok(pair(p, t).name()))
                             .collect(),
                     }
                 };
                 let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
                 let from_pair = |t: usize| {
                     let v = pair(p, t);
-                    let mut r = row(Some(t), &verdict_name(v), v.cause.clone(), &v.next_step);
+                    let mut r = row(
+                        Some(t),
+                        v.name(),
+                        v.cause.clone().unwrap_or_default(),
+                        v.next_step.as_deref().unwrap_or_default(),
+                    );
                     r.pair = Some(p * n_tokens + t);
-                    r.undecided = is_undecided(v);
+                    r.undecided = v.undecided();
                     r
                 };
                 match &project.token {
@@ -298,7 +298,7 @@ impl Report {
                     ),
                     Err(NoToken::NoDefault) => {
                         // No map and no default token: the named tokens are the candidates.
-                        let ok = (0..n_tokens).find(|&t| is_ok(&verdict_name(pair(p, t))));
+                        let ok = (0..n_tokens).find(|&t| is_ok(pair(p, t).name()));
                         match ok.or(if n_tokens > 0 { Some(0) } else { None }) {
                             Some(t) => from_pair(t),
                             None => row(None, "token-missing", "no token to check".into(), "give --token-map or --token-env"),
@@ -334,6 +334,7 @@ impl Report {
             projects,
             tokens,
             pairs,
+            spill,
             findings: Vec::new(),
             stats,
             deadline_reached: outcome.deadline_reached,
@@ -348,7 +349,7 @@ impl Report {
                 queries: l.queries,
                 window: l.window.map(|w| w as u64),
                 total: l.total,
-                projects: l.keys.len() as u64,
+                projects: l.found,
             }),
             shard: plan.shard,
             merged_shards: 0,
@@ -401,9 +402,7 @@ impl Report {
             r(&mut row.cause);
             r(&mut row.next_step);
         }
-        for (_, _, v) in &mut self.pairs {
-            out.redact_verdict(v);
-        }
+        // The pairs' evidence was redacted before it was stored (probe::record).
         for t in &mut self.tokens {
             t.probe.iter_mut().for_each(probe);
         }
@@ -757,22 +756,38 @@ impl Report {
         })
     }
 
-    fn project_value(&self, r: &ProjectRow) -> Value {
-        json!({
+    /// A pair's stored evidence.
+    fn stored(&self, i: usize) -> std::io::Result<super::spill::Stored> {
+        let at = self.pairs[i]
+            .2
+            .stored
+            .ok_or_else(|| std::io::Error::other("a pair's evidence was not stored"))?;
+        self.spill.get(at)
+    }
+
+    fn project_value(&self, r: &ProjectRow) -> std::io::Result<Value> {
+        let (cause, next_step, probes) = match r.pair {
+            Some(i) => {
+                let s = self.stored(i)?;
+                (s.cause, s.next_step, s.probes)
+            }
+            None => (r.cause.clone(), r.next_step.clone(), json!([])),
+        };
+        Ok(json!({
             "key": r.key,
             "organization": r.organization,
             "rule_line": r.rule_line,
             "token_env": r.token_env,
             "token": r.token.map(|t| self.tokens[t].id.clone()),
             "verdict": r.verdict,
-            "cause": r.cause,
-            "next_step": r.next_step,
-            "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
+            "cause": cause,
+            "next_step": next_step,
+            "probes": probes,
             "undecided": r.undecided,
             "listed": r.listed,
             "on_server": r.on_server,
             "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
-        })
+        }))
     }
 
     fn token_value(&self, t: &TokenRow) -> Value {
@@ -796,15 +811,16 @@ impl Report {
         })
     }
 
-    fn pair_value(&self, (p, t, v): &(usize, usize, Verdict)) -> Value {
-        let key = |p: usize| self.projects[p].key.clone();
-        json!({
-            "project": key(*p),
+    fn pair_value(&self, i: usize) -> std::io::Result<Value> {
+        let (p, t, v) = &self.pairs[i];
+        let s = self.stored(i)?;
+        Ok(json!({
+            "project": self.projects[*p].key,
             "token": self.tokens[*t].id,
-            "verdict": verdict_name(v),
-            "cause": v.cause,
-            "probes": v.probes,
-        })
+            "verdict": v.name(),
+            "cause": s.cause,
+            "probes": s.probes,
+        }))
     }
 
     /// Writes the JSON evidence, one element at a time (never the whole document in
@@ -826,14 +842,14 @@ impl Report {
             w: &mut dyn std::io::Write,
             name: &str,
             items: &[T],
-            value: impl Fn(&T) -> Value,
+            value: impl Fn(usize, &T) -> std::io::Result<Value>,
             out: &Output,
             last: bool,
         ) -> std::io::Result<()> {
             write!(w, "  \"{name}\": [")?;
             for (i, item) in items.iter().enumerate() {
                 let sep = if i == 0 { "\n    " } else { ",\n    " };
-                let text = out.json_text(&value(item)).replace('\n', "\n    ");
+                let text = out.json_text(&value(i, item)?).replace('\n', "\n    ");
                 write!(w, "{sep}{text}")?;
             }
             let close = if items.is_empty() { "]" } else { "\n  ]" };
@@ -843,7 +859,7 @@ impl Report {
             w,
             "projects",
             &self.projects,
-            |r| self.project_value(r),
+            |_, r| self.project_value(r),
             out,
             false,
         )?;
@@ -851,25 +867,26 @@ impl Report {
             w,
             "tokens",
             &self.tokens,
-            |t| self.token_value(t),
+            |_, t| Ok(self.token_value(t)),
             out,
             false,
         )?;
-        list(w, "pairs", &self.pairs, |p| self.pair_value(p), out, false)?;
         list(
             w,
-            "findings",
-            &self.findings,
-            |f| {
-                json!({
-                    "kind": f.kind,
-                    "severity": f.severity.name(),
-                    "message": f.message,
-                })
-            },
+            "pairs",
+            &self.pairs,
+            |i, _| self.pair_value(i),
             out,
-            true,
+            false,
         )?;
+        let finding = |_, f: &Finding| {
+            Ok(json!({
+                "kind": f.kind,
+                "severity": f.severity.name(),
+                "message": f.message,
+            }))
+        };
+        list(w, "findings", &self.findings, finding, out, true)?;
         w.write_all(b"}\n")
     }
 }
