@@ -667,13 +667,14 @@ fn bad_input_exits_2_naming_what_to_fix() {
 }
 
 #[test]
-fn the_azure_scheduled_example_matches_azures_schema() {
+fn the_azure_scheduled_examples_match_azures_schema() {
     check_schema(&[
         "--regex-variant",
         "python",
         "--builtin-schema",
         "vendor.azure-pipelines",
         "examples/azure/audit-schedule.yml",
+        "examples/azure/audit-fleet.yml",
     ]);
 }
 

@@ -1,11 +1,14 @@
 //! `scantoken audit`: every token against every project, before a pipeline finds out.
 //!
-//! Owns the fleet view: which projects to check (a file, `--project`), which tokens (the
+//! Owns the fleet view: which projects to check (a file, `--project`, the server's listing
+//! ([`listing`]), one shard of them ([`shard`])), which tokens (the
 //! token map CI already uses, each project getting the rule CI would pick, and tokens named
 //! by variable), the concurrent probing of every (project, token) pair with the same
 //! scan-only probes and decision table as `verify` ([`probe`]), one request budget shared by
-//! every probe ([`budget`]), and the report: per project, per token, per map rule, as a
-//! table, Markdown and JSON evidence ([`report`], schema in `docs/audit.schema.json`).
+//! every probe ([`budget`]), each pair's evidence kept on disk until the report ([`spill`]),
+//! and the report: per project, per token, per map rule, as a table, Markdown and JSON
+//! evidence ([`report`], schema in `docs/audit.schema.json`); the shards' evidence is merged
+//! by [`merge`].
 //!
 //! Exit codes: 0 every project can be scanned by its token and no token expires within the
 //! warning window; 1 otherwise; 2 bad input; 3 the server could not be asked (and nothing
@@ -48,8 +51,11 @@ const MAX_PROJECTS: usize = 100_000;
 const MAX_CONCURRENCY: u64 = 256;
 
 pub const AFTER_HELP: &str = "\
-Projects come from --projects-file (one key per line; blank lines and # comments ignored)
-and --project. Tokens come from the token map (--token-map, as CI uses it: each project is
+Projects come from --projects-file (one key per line; blank lines and # comments ignored),
+--project, and with --projects-from-server from the server itself (api/projects/search, read
+with the administrator's token --read-token-env names: only read from, never probed or
+exported). --shard I/N audits one share of them (a stable hash of the key); `scantoken audit
+merge` combines the shards' JSON evidence into one report. Tokens come from the token map (--token-map, as CI uses it: each project is
 checked with the token of the rule CI would pick) and from --token-env VAR (each named token
 is checked against every project too); without a map, the token CI would use by default
 (SCANTOKEN_TOKEN, SONAR_TOKEN, SONAR_AUTH_TOKEN) is the projects' token.
