@@ -593,10 +593,12 @@ impl Plan {
             p.on_server = Some(on_server.contains(p.key.as_str()));
             known.insert(p.key.clone());
         }
+        // A shard takes its share here, before an entry exists for the others.
+        let shard = self.shard;
         let added: Vec<ProjectEntry> = listing
             .keys
             .iter()
-            .filter(|k| !known.contains(*k))
+            .filter(|k| !known.contains(*k) && shard.is_none_or(|s| s.owns(k)))
             .map(|k| {
                 let mut e = self.entry(k.clone(), false);
                 e.on_server = Some(true);
