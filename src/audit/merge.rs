@@ -379,6 +379,13 @@ fn probes_of(v: &Value) -> Vec<ProbeReport> {
         .unwrap_or_default()
 }
 
+fn shared(names: &mut HashMap<String, std::sync::Arc<str>>, name: String) -> std::sync::Arc<str> {
+    names
+        .entry(name)
+        .or_insert_with_key(|n| std::sync::Arc::from(n.as_str()))
+        .clone()
+}
+
 fn verdict_kind(name: &str) -> VerdictKind {
     if name == super::probe::NOT_CHECKED {
         return VerdictKind::Unreachable;
@@ -409,6 +416,8 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
     // Both sinks of one pass read and add to them.
     let rows: std::cell::RefCell<Vec<ProjectRow>> = Default::default();
     let index: std::cell::RefCell<HashMap<String, usize>> = Default::default();
+    // Organizations and rule variables, one shared copy each.
+    let mut names: HashMap<String, std::sync::Arc<str>> = HashMap::new();
     let mut pairs: Vec<(usize, usize, PairRecord)> = Vec::new();
     for path in files {
         let mut on_project = |p: Value| -> Result<(), String> {
@@ -424,11 +433,14 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
             index.insert(key.clone(), rows.len());
             rows.push(ProjectRow {
                 key,
-                organization: opt_str(&p, "/organization"),
+                organization: opt_str(&p, "/organization").map(|o| shared(&mut names, o)),
                 rule_line: p["rule_line"].as_u64(),
-                token_env: opt_str(&p, "/token_env"),
+                token_env: opt_str(&p, "/token_env").map(|v| shared(&mut names, v)),
                 token,
-                verdict: str_of(&p, "/verdict").to_owned(),
+                verdict: match str_of(&p, "/verdict") {
+                    "ok" => std::borrow::Cow::Borrowed("ok"),
+                    other => std::borrow::Cow::Owned(other.to_owned()),
+                },
                 // An ok project's cause is read back from its pair's evidence.
                 cause: if ok {
                     String::new()

@@ -366,7 +366,7 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         ));
         return Ok(Exit::Internal);
     }
-    let mut report = report::Report::build(&plan, outcome, budget.stats(), spill);
+    let mut report = report::Report::build(&mut plan, outcome, budget.stats(), spill);
     // The plan's copy of every project is no longer needed: the report has its own.
     drop(plan);
     report.redact(out);

@@ -38,8 +38,8 @@ pub struct Outcome {
     pub token_valid: Vec<Option<bool>>,
     /// `SonarQube-Authentication-Token-Expiration`, by token index, when the server sent it.
     pub token_expiration: Vec<Option<String>>,
-    /// `[project][token]`.
-    pub pairs: Vec<Vec<PairResult>>,
+    /// By `project × tokens + token`.
+    pub pairs: Vec<PairResult>,
     pub deadline_reached: bool,
 }
 
@@ -138,7 +138,7 @@ pub async fn probe_all(
         token_probes: vec![None; n_tokens],
         token_valid: vec![None; n_tokens],
         token_expiration: vec![None; n_tokens],
-        pairs: vec![vec![None; n_tokens]; plan.projects.len()],
+        pairs: vec![None; plan.projects.len() * n_tokens],
         deadline_reached: false,
     };
     if n_tokens == 0 {
@@ -222,7 +222,7 @@ pub async fn probe_all(
     for (p, project) in plan.projects.iter().enumerate() {
         for t in 0..n_tokens {
             let Some(shared) = shared_for(t) else {
-                outcome.pairs[p][t] =
+                outcome.pairs[p * n_tokens + t] =
                     Some(record(spill, out, plan, p, t, not_checked(plan.deadline)));
                 done += 1;
                 continue;
@@ -238,13 +238,13 @@ pub async fn probe_all(
                     ),
                     "pass --organization, set SONAR_ORGANIZATION, or give the token map rule an organization",
                 );
-                outcome.pairs[p][t] = Some(record(spill, out, plan, p, t, v));
+                outcome.pairs[p * n_tokens + t] = Some(record(spill, out, plan, p, t, v));
                 done += 1;
             } else if !usable(&shared) {
                 let mut v = sonar::conclude(&s, &shared, client.proxy());
                 v.probes.clear();
                 v.warnings.clear();
-                outcome.pairs[p][t] = Some(record(spill, out, plan, p, t, v));
+                outcome.pairs[p * n_tokens + t] = Some(record(spill, out, plan, p, t, v));
                 done += 1;
             } else {
                 jobs.push((p, t));
@@ -302,7 +302,7 @@ pub async fn probe_all(
                         not_checked(plan.deadline)
                     }
                 };
-                outcome.pairs[p][t] = Some(record(spill, out, plan, p, t, verdict));
+                outcome.pairs[p * n_tokens + t] = Some(record(spill, out, plan, p, t, verdict));
                 done += 1;
             }
             _ = ticker.tick() => {
@@ -315,8 +315,9 @@ pub async fn probe_all(
         let _ = out.raw_streams().1.write_all(b"\n");
     }
     if outcome.deadline_reached {
-        for (p, row) in outcome.pairs.iter_mut().enumerate() {
-            for (t, pair) in row.iter_mut().enumerate().filter(|(_, p)| p.is_none()) {
+        for (i, pair) in outcome.pairs.iter_mut().enumerate() {
+            if pair.is_none() {
+                let (p, t) = (i / n_tokens, i % n_tokens);
                 *pair = Some(record(spill, out, plan, p, t, not_checked(plan.deadline)));
             }
         }

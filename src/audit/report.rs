@@ -14,7 +14,9 @@ use crate::secret::TokenKind;
 use crate::sonar::ProbeReport;
 use crate::target::Flavor;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Version of the JSON evidence's shape (`schema_version`); raised on any incompatible change.
 pub const SCHEMA_VERSION: u64 = 2;
@@ -23,12 +25,14 @@ const MARKDOWN_BUDGET: usize = 900 * 1024;
 
 pub struct ProjectRow {
     pub key: String,
-    pub organization: Option<String>,
+    /// Shared by every row of the organization (a fleet has one or a few).
+    pub organization: Option<Arc<str>>,
     pub rule_line: Option<u64>,
-    pub token_env: Option<String>,
+    /// Shared by every row of the rule.
+    pub token_env: Option<Arc<str>>,
     /// Index into `tokens`.
     pub token: Option<usize>,
-    pub verdict: String,
+    pub verdict: Cow<'static, str>,
     pub cause: String,
     pub next_step: String,
     /// Index into `pairs` of the pair the verdict comes from: its own probes (project and
@@ -189,8 +193,9 @@ fn is_personal(flavor: Flavor, kind: TokenKind) -> bool {
 }
 
 impl Report {
+    /// The report; the plan's projects are moved into it.
     pub fn build(
-        plan: &Plan,
+        plan: &mut Plan,
         mut outcome: Outcome,
         stats: BudgetStats,
         mut spill: Spill,
@@ -226,39 +231,53 @@ impl Report {
                 }
             })
             .collect();
-        let mut pairs = Vec::new();
-        for (p, row) in outcome.pairs.iter_mut().enumerate() {
-            for (t, pair) in row.iter_mut().enumerate() {
-                let v = pair.take().unwrap_or_else(|| {
-                    PairRecord::store(&mut spill, super::probe::not_checked(plan.deadline), true)
-                });
-                let name = v.name();
-                if is_ok(name) {
-                    tokens[t].can_scan.push(p);
-                } else {
-                    tokens[t].cannot_scan.push((p, name.to_owned()));
-                }
-                pairs.push((p, t, v));
-            }
-        }
         let n_tokens = plan.tokens.len();
-        let pair = |p: usize, t: usize| &pairs[p * n_tokens + t].2;
-        let projects: Vec<ProjectRow> = plan
-            .projects
+        let mut pairs = Vec::with_capacity(outcome.pairs.len());
+        for (i, pair) in std::mem::take(&mut outcome.pairs).into_iter().enumerate() {
+            let (p, t) = (i / n_tokens, i % n_tokens);
+            let v = pair.unwrap_or_else(|| {
+                PairRecord::store(&mut spill, super::probe::not_checked(plan.deadline), true)
+            });
+            let name = v.name();
+            if is_ok(name) {
+                tokens[t].can_scan.push(p);
+            } else {
+                tokens[t].cannot_scan.push((p, name.to_owned()));
+            }
+            pairs.push((p, t, v));
+        }
+        // One shared name per rule's variable and per organization.
+        let envs: Vec<Arc<str>> = plan
+            .map
             .iter()
+            .flat_map(|m| m.rules.iter())
+            .map(|r| Arc::from(r.token_env.as_str()))
+            .collect();
+        let mut orgs: std::collections::HashMap<String, Arc<str>> = Default::default();
+        let entries = std::mem::take(&mut plan.projects);
+        let plan: &Plan = plan;
+        let pair = |p: usize, t: usize| &pairs[p * n_tokens + t].2;
+        let projects: Vec<ProjectRow> = entries
+            .into_iter()
             .enumerate()
-            .map(|(p, project)| {
+            .map(|(p, mut project)| {
                 let rule = project
                     .rule
                     .and_then(|r| plan.map.as_ref().map(|m| &m.rules[r]));
-                let row = |token: Option<usize>, verdict: &str, cause: String, next: &str| {
+                let organization = project.organization.take().map(|o| {
+                    orgs.entry(o)
+                        .or_insert_with_key(|o| Arc::from(o.as_str()))
+                        .clone()
+                });
+                let key = std::mem::take(&mut project.key);
+                let row = |token: Option<usize>, verdict: &'static str, cause: String, next: &str| {
                     ProjectRow {
-                        key: project.key.clone(),
-                        organization: project.organization.clone(),
+                        key: key.clone(),
+                        organization: organization.clone(),
                         rule_line: rule.map(|r| r.line),
-                        token_env: rule.map(|r| r.token_env.clone()),
+                        token_env: project.rule.map(|r| envs[r].clone()),
                         token,
-                        verdict: verdict.to_owned(),
+                        verdict: Cow::Borrowed(verdict),
                         cause,
                         next_step: next.to_owned(),
                         pair: None,
@@ -287,7 +306,7 @@ impl Report {
                     Err(NoToken::NoRule) => row(
                         None,
                         "no-rule",
-                        format!("no rule of the token map {map_source} matches {}: its pipeline stops with a configuration error", project.key),
+                        format!("no rule of the token map {map_source} matches {key}: its pipeline stops with a configuration error"),
                         "add the project to a rule's projects, or end the map with a catch-all rule (projects: [\"*\"])",
                     ),
                     Err(NoToken::Unset { variable }) => row(
@@ -358,15 +377,20 @@ impl Report {
         report.rules = plan
             .map
             .iter()
-            .flat_map(|m| m.rules.iter().enumerate())
-            .map(|(r, rule)| RuleRow {
+            .flat_map(|m| m.rules.iter())
+            .map(|rule| RuleRow {
                 line: rule.line,
                 patterns: rule.patterns.clone(),
                 token_env: rule.token_env.clone(),
                 organization: rule.organization.clone(),
                 expires: rule.expires.as_ref().map(|(d, _)| d.clone()),
-                selected: plan.projects.iter().filter(|p| p.rule == Some(r)).count(),
-                matched: plan
+                // Each rule has a line of its own: the rows CI gives this rule.
+                selected: report
+                    .projects
+                    .iter()
+                    .filter(|p| p.rule_line == Some(rule.line))
+                    .count(),
+                matched: report
                     .projects
                     .iter()
                     .filter(|p| rule.matches(&p.key))
@@ -541,7 +565,12 @@ impl Report {
             } else {
                 row.cause.clone()
             };
-            rows.push([row.key.clone(), ci_token(row), row.verdict.clone(), cause]);
+            rows.push([
+                row.key.clone(),
+                ci_token(row),
+                row.verdict.to_string(),
+                cause,
+            ]);
         }
         s.push_str("\nProjects\n");
         columns(&mut s, &rows);
@@ -775,9 +804,9 @@ impl Report {
         };
         Ok(json!({
             "key": r.key,
-            "organization": r.organization,
+            "organization": r.organization.as_deref(),
             "rule_line": r.rule_line,
-            "token_env": r.token_env,
+            "token_env": r.token_env.as_deref(),
             "token": r.token.map(|t| self.tokens[t].id.clone()),
             "verdict": r.verdict,
             "cause": cause,
@@ -982,7 +1011,7 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
         }
         let undecided = row.undecided;
         out.push(Finding {
-            kind: match row.verdict.as_str() {
+            kind: match &*row.verdict {
                 "no-rule" => "project-without-rule",
                 "token-missing" => "token-not-set",
                 _ if undecided => "project-undecided",
