@@ -22,6 +22,9 @@ use std::sync::Arc;
 pub const SCHEMA_VERSION: u64 = 2;
 /// GitHub keeps 1 MiB of step summary per step: the Markdown stops adding project rows here.
 const MARKDOWN_BUDGET: usize = 900 * 1024;
+/// Project rows the terminal table shows at most (problems first): a table of 100,000 rows
+/// helps no reader and would be the largest thing the audit holds.
+const TABLE_ROWS: usize = 1000;
 
 pub struct ProjectRow {
     pub key: String,
@@ -556,9 +559,12 @@ impl Report {
             "VERDICT".into(),
             "CAUSE".into(),
         ]];
-        // Problems first, then the rest in the order listed.
+        // Problems first, then the rest in the order listed; at fleet size, the first
+        // TABLE_ROWS (the evidence has them all).
         let mut order: Vec<&ProjectRow> = self.projects.iter().collect();
         order.sort_by_key(|r| is_ok(&r.verdict));
+        let more = order.len().saturating_sub(TABLE_ROWS);
+        order.truncate(TABLE_ROWS);
         for row in order {
             let cause = if is_ok(&row.verdict) {
                 String::new()
@@ -574,6 +580,13 @@ impl Report {
         }
         s.push_str("\nProjects\n");
         columns(&mut s, &rows);
+        if more > 0 {
+            writeln!(
+                s,
+                "  … and {more} more project(s) (all after the problems): see the JSON evidence (--json-file)"
+            )
+            .unwrap();
+        }
         let mut rows: Vec<[String; 6]> = vec![[
             "TOKEN".into(),
             "KIND".into(),
