@@ -507,19 +507,17 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
     })?;
     drop(index);
     let rows = rows.into_inner();
-    // Sorted by key; the pairs follow their projects.
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| rows[a].key.cmp(&rows[b].key));
-    let mut new_of = vec![0usize; rows.len()];
-    for (new, &old) in order.iter().enumerate() {
-        new_of[old] = new;
+    // Sorted by key in place (each row carrying its old index in `pair` meanwhile); the
+    // pairs follow their projects.
+    let mut projects = rows;
+    for (old, row) in projects.iter_mut().enumerate() {
+        row.pair = Some(old);
     }
-    let mut slots: Vec<Option<ProjectRow>> = rows.into_iter().map(Some).collect();
-    let mut projects: Vec<ProjectRow> = order
-        .iter()
-        .map(|&old| slots[old].take().expect("each row once"))
-        .collect();
-    drop(slots);
+    projects.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut new_of = vec![0usize; projects.len()];
+    for (new, row) in projects.iter_mut().enumerate() {
+        new_of[row.pair.take().expect("set above")] = new;
+    }
     for pair in &mut pairs {
         pair.0 = new_of[pair.0];
     }

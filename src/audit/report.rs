@@ -257,55 +257,52 @@ impl Report {
             .map(|r| Arc::from(r.token_env.as_str()))
             .collect();
         let mut orgs: std::collections::HashMap<String, Arc<str>> = Default::default();
-        let entries = std::mem::take(&mut plan.projects);
+        let mut entries = std::mem::take(&mut plan.projects);
         let plan: &Plan = plan;
         let pair = |p: usize, t: usize| &pairs[p * n_tokens + t].2;
-        let projects: Vec<ProjectRow> = entries
-            .into_iter()
-            .enumerate()
-            .map(|(p, mut project)| {
-                let rule = project
-                    .rule
-                    .and_then(|r| plan.map.as_ref().map(|m| &m.rules[r]));
-                let organization = project.organization.take().map(|o| {
-                    orgs.entry(o)
-                        .or_insert_with_key(|o| Arc::from(o.as_str()))
-                        .clone()
-                });
-                let key = std::mem::take(&mut project.key);
-                let row = |token: Option<usize>, verdict: &'static str, cause: String, next: &str| {
-                    ProjectRow {
-                        key: key.clone(),
-                        organization: organization.clone(),
-                        rule_line: rule.map(|r| r.line),
-                        token_env: project.rule.map(|r| envs[r].clone()),
-                        token,
-                        verdict: Cow::Borrowed(verdict),
-                        cause,
-                        next_step: next.to_owned(),
-                        pair: None,
-                        undecided: false,
-                        listed: project.listed,
-                        on_server: project.on_server,
-                        covered_by: (0..n_tokens)
-                            .filter(|&t| is_ok(pair(p, t).name()))
-                            .collect(),
-                    }
-                };
-                let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
-                let from_pair = |t: usize| {
-                    let v = pair(p, t);
-                    let mut r = row(
-                        Some(t),
-                        v.name(),
-                        v.cause.clone().unwrap_or_default(),
-                        v.next_step.as_deref().unwrap_or_default(),
-                    );
-                    r.pair = Some(p * n_tokens + t);
-                    r.undecided = v.undecided();
-                    r
-                };
-                match &project.token {
+        let mut to_row = |p: usize, mut project: super::ProjectEntry| {
+            let rule = project
+                .rule
+                .and_then(|r| plan.map.as_ref().map(|m| &m.rules[r]));
+            let organization = project.organization.take().map(|o| {
+                orgs.entry(o)
+                    .or_insert_with_key(|o| Arc::from(o.as_str()))
+                    .clone()
+            });
+            let key = std::mem::take(&mut project.key);
+            let row = |token: Option<usize>, verdict: &'static str, cause: String, next: &str| {
+                ProjectRow {
+                    key: key.clone(),
+                    organization: organization.clone(),
+                    rule_line: rule.map(|r| r.line),
+                    token_env: project.rule.map(|r| envs[r].clone()),
+                    token,
+                    verdict: Cow::Borrowed(verdict),
+                    cause,
+                    next_step: next.to_owned(),
+                    pair: None,
+                    undecided: false,
+                    listed: project.listed,
+                    on_server: project.on_server,
+                    covered_by: (0..n_tokens)
+                        .filter(|&t| is_ok(pair(p, t).name()))
+                        .collect(),
+                }
+            };
+            let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
+            let from_pair = |t: usize| {
+                let v = pair(p, t);
+                let mut r = row(
+                    Some(t),
+                    v.name(),
+                    v.cause.clone().unwrap_or_default(),
+                    v.next_step.as_deref().unwrap_or_default(),
+                );
+                r.pair = Some(p * n_tokens + t);
+                r.undecided = v.undecided();
+                r
+            };
+            match &project.token {
                     Err(NoToken::NoRule) => row(
                         None,
                         "no-rule",
@@ -338,8 +335,17 @@ impl Report {
                         }
                     }
                 }
-            })
-            .collect();
+        };
+        // From the last entry to the first, the plan's list shrinking as the report's grows:
+        // the two are never both whole in memory.
+        let mut projects: Vec<ProjectRow> = Vec::with_capacity(entries.len());
+        while let Some(entry) = entries.pop() {
+            projects.push(to_row(entries.len(), entry));
+            if entries.len() % 8192 == 0 {
+                entries.shrink_to_fit();
+            }
+        }
+        projects.reverse();
         let mut report = Report {
             generated_at: rfc3339(outcome.started_at),
             elapsed_ms: outcome.elapsed.as_millis() as u64,
