@@ -838,8 +838,8 @@ impl Report {
         }))
     }
 
+    /// A token's fields but its two lists of projects (see [`Report::write_token`]).
     fn token_value(&self, t: &TokenRow) -> Value {
-        let key = |p: usize| self.projects[p].key.clone();
         json!({
             "id": t.id,
             "fingerprint": t.fingerprint,
@@ -852,11 +852,37 @@ impl Report {
             "expires": t.expiry.as_ref().map(|e| json!({
                 "date": e.date, "from": e.from, "days_left": e.days_left,
             })),
-            "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
-            "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
-                "project": key(*p), "verdict": v,
-            })).collect::<Vec<_>>(),
         })
+    }
+
+    /// A token, its lists of projects (one entry per project of the fleet) written one key
+    /// at a time, never as one value.
+    fn write_token(
+        &self,
+        w: &mut dyn std::io::Write,
+        out: &Output,
+        t: &TokenRow,
+    ) -> std::io::Result<()> {
+        let head = out.json_text(&self.token_value(t)).replace('\n', "\n    ");
+        let head = head.trim_end();
+        let head = head.strip_suffix('}').unwrap_or(head).trim_end();
+        write!(w, "{head},\n      \"can_scan\": [")?;
+        for (i, &p) in t.can_scan.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b", ")?;
+            }
+            let key = Value::String(self.projects[p].key.clone());
+            w.write_all(out.json_text(&key).as_bytes())?;
+        }
+        write!(w, "],\n      \"cannot_scan\": [")?;
+        for (i, (p, v)) in t.cannot_scan.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b", ")?;
+            }
+            let item = json!({ "project": self.projects[*p].key, "verdict": v });
+            w.write_all(out.json_text(&item).replace('\n', " ").as_bytes())?;
+        }
+        write!(w, "]\n    }}")
     }
 
     fn pair_value(&self, i: usize) -> std::io::Result<Value> {
@@ -911,14 +937,12 @@ impl Report {
             out,
             false,
         )?;
-        list(
-            w,
-            "tokens",
-            &self.tokens,
-            |_, t| Ok(self.token_value(t)),
-            out,
-            false,
-        )?;
+        write!(w, "  \"tokens\": [")?;
+        for (i, t) in self.tokens.iter().enumerate() {
+            w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+            self.write_token(w, out, t)?;
+        }
+        writeln!(w, "{},", if self.tokens.is_empty() { "]" } else { "\n  ]" })?;
         list(
             w,
             "pairs",
