@@ -452,7 +452,6 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
                 undecided: p["undecided"].as_bool().unwrap_or(false),
                 listed: p["listed"].as_bool().unwrap_or(false),
                 on_server: p["on_server"].as_bool(),
-                covered_by: Vec::new(),
             });
             Ok(())
         };
@@ -523,6 +522,20 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
     }
     drop(new_of);
     pairs.sort_by_key(|(p, t, _)| (*p, *t));
+    // Every project with every token, in order, as one process's report has them.
+    let n = token_ids.len();
+    if pairs.len() != projects.len() * n
+        || !pairs
+            .iter()
+            .enumerate()
+            .all(|(i, (p, t, _))| *p == i / n.max(1) && *t == i % n.max(1))
+    {
+        return Err(ConfigError::new(
+            "audit merge",
+            "the shards' pairs do not hold every project with every token: evidence edited or cut short",
+        )
+        .hint("merge the files the shards wrote, unchanged"));
+    }
     let mut tokens_can: Vec<Vec<usize>> = vec![Vec::new(); token_ids.len()];
     let mut tokens_cannot: Vec<Vec<(usize, String)>> = vec![Vec::new(); token_ids.len()];
     for (i, (p, t, record)) in pairs.iter().enumerate() {
@@ -530,7 +543,6 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
             projects[*p].pair = Some(i);
         }
         if record.name() == "ok" {
-            projects[*p].covered_by.push(*t);
             tokens_can[*t].push(*p);
         } else {
             tokens_cannot[*t].push((*p, record.name().to_owned()));

@@ -47,8 +47,6 @@ pub struct ProjectRow {
     pub listed: bool,
     /// Whether the server's listing holds it (`None`: not read from the server).
     pub on_server: Option<bool>,
-    /// Every token of the audit whose pair with this project is `ok`.
-    pub covered_by: Vec<usize>,
 }
 
 pub struct Expiry {
@@ -284,20 +282,12 @@ impl Report {
                     undecided: false,
                     listed: project.listed,
                     on_server: project.on_server,
-                    covered_by: (0..n_tokens)
-                        .filter(|&t| is_ok(pair(p, t).name()))
-                        .collect(),
                 }
             };
             let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
             let from_pair = |t: usize| {
                 let v = pair(p, t);
-                let mut r = row(
-                    Some(t),
-                    v.name(),
-                    v.cause.clone().unwrap_or_default(),
-                    v.next_step.as_deref().unwrap_or_default(),
-                );
+                let mut r = row(Some(t), v.name(), v.cause().to_owned(), v.next_step());
                 r.pair = Some(p * n_tokens + t);
                 r.undecided = v.undecided();
                 r
@@ -813,7 +803,17 @@ impl Report {
         self.spill.get(at)
     }
 
-    fn project_value(&self, r: &ProjectRow) -> std::io::Result<Value> {
+    /// Every token of the audit whose pair with project `p` is `ok` (the pairs are in
+    /// project order, every token for each: `Report::build` and the merge make them so).
+    pub fn covered_by(&self, p: usize) -> impl Iterator<Item = usize> + '_ {
+        let n = self.tokens.len();
+        self.pairs[p * n..(p + 1) * n]
+            .iter()
+            .filter(|(_, _, r)| is_ok(r.name()))
+            .map(|(_, t, _)| *t)
+    }
+
+    fn project_value(&self, p: usize, r: &ProjectRow) -> std::io::Result<Value> {
         let (cause, next_step, probes) = match r.pair {
             Some(i) => {
                 let s = self.stored(i)?;
@@ -834,7 +834,7 @@ impl Report {
             "undecided": r.undecided,
             "listed": r.listed,
             "on_server": r.on_server,
-            "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
+            "covered_by": self.covered_by(p).map(|t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
         }))
     }
 
@@ -933,7 +933,7 @@ impl Report {
             w,
             "projects",
             &self.projects,
-            |_, r| self.project_value(r),
+            |p, r| self.project_value(p, r),
             out,
             false,
         )?;
@@ -1069,8 +1069,8 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
         });
     }
     // Coverage: a project on the server that no token of the audit can scan.
-    for row in &report.projects {
-        if row.on_server == Some(false) || !row.covered_by.is_empty() || row.undecided {
+    for (p, row) in report.projects.iter().enumerate() {
+        if row.on_server == Some(false) || report.covered_by(p).next().is_some() || row.undecided {
             continue;
         }
         if report.listing.is_none() {

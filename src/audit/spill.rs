@@ -113,8 +113,9 @@ pub struct PairRecord {
     /// The deadline came first (`not-checked`).
     pub not_checked: bool,
     pub stored: Option<SpillRef>,
-    pub cause: Option<String>,
-    pub next_step: Option<String>,
+    /// The cause and the next step, kept for a failing pair CI uses (boxed: most pairs have
+    /// none, and a fleet has a pair per project and token).
+    pub text: Option<Box<(String, String)>>,
 }
 
 impl PairRecord {
@@ -128,8 +129,7 @@ impl PairRecord {
             kind: v.verdict,
             not_checked,
             stored: spill.put(&v),
-            cause: keep.then(|| v.cause.clone()),
-            next_step: keep.then(|| v.next_step.clone()),
+            text: keep.then(|| Box::new((v.cause.clone(), v.next_step.clone()))),
         }
     }
 
@@ -140,6 +140,14 @@ impl PairRecord {
         } else {
             self.kind.name()
         }
+    }
+
+    pub fn cause(&self) -> &str {
+        self.text.as_ref().map_or("", |t| t.0.as_str())
+    }
+
+    pub fn next_step(&self) -> &str {
+        self.text.as_ref().map_or("", |t| t.1.as_str())
     }
 
     /// The server could not be asked: nothing is known.
