@@ -732,6 +732,29 @@ fn read_projects(
     Ok(out)
 }
 
+/// The JSON evidence on stdout, written to a temporary file first and then copied, so that
+/// the whole document is never in memory.
+fn json_to_stdout(report: &report::Report, out: &mut Output) -> std::io::Result<()> {
+    let path = std::env::temp_dir().join(format!(
+        "scantoken-audit-{}-{}.json",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    let written = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&path)
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            report.write_json(&mut w, out)?;
+            w.flush()
+        })
+        .and_then(|()| std::fs::File::open(&path))
+        .and_then(|mut f| std::io::copy(&mut f, out.raw_stdout()).map(|_| ()));
+    let _ = std::fs::remove_file(&path);
+    written
+}
+
 /// The report to stdout, the files, and the CI's summary; returns the exit code.
 pub fn write_report(
     report: &report::Report,
@@ -779,12 +802,9 @@ pub fn write_report(
     let io = match format {
         AuditFormat::Table => out.report(&report.table()),
         AuditFormat::Markdown => out.report(markdown),
-        AuditFormat::Json => {
-            let mut buffer = Vec::new();
-            report
-                .write_json(&mut buffer, out)
-                .and_then(|()| out.raw_stdout().write_all(&buffer))
-        }
+        // Through a temporary file: the document is written one element at a time, and
+        // stdout is only free once it is (the writer reads the redaction state).
+        AuditFormat::Json => json_to_stdout(report, out),
     };
     if let Err(e) = io {
         out.error(&format!("cannot write the output: {e}"));
