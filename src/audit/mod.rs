@@ -55,10 +55,12 @@ Projects come from --projects-file (one key per line; blank lines and # comments
 --project, and with --projects-from-server from the server itself (api/projects/search, read
 with the administrator's token --read-token-env names: only read from, never probed or
 exported). --shard I/N audits one share of them (a stable hash of the key); `scantoken audit
-merge` combines the shards' JSON evidence into one report. Tokens come from the token map (--token-map, as CI uses it: each project is
-checked with the token of the rule CI would pick) and from --token-env VAR (each named token
-is checked against every project too); without a map, the token CI would use by default
-(SCANTOKEN_TOKEN, SONAR_TOKEN, SONAR_AUTH_TOKEN) is the projects' token.
+merge` combines the shards' JSON evidence into one report.
+
+Tokens come from the token map (--token-map, as CI uses it: each project is checked with the
+token of the rule CI would pick) and from --token-env VAR (each named token is checked against
+every project too); without a map, the token CI would use by default (SCANTOKEN_TOKEN,
+SONAR_TOKEN, SONAR_AUTH_TOKEN) is the projects' token.
 
 Outputs: a table on stdout (--format markdown|json for the others), --json-file for the
 JSON evidence (schema: docs/audit.schema.json), --markdown-file for Markdown. On GitHub
@@ -155,7 +157,7 @@ pub struct AuditArgs {
     max_rate: Option<f64>,
 }
 
-/// `scantoken audit merge`: the shards' JSON evidence as one report.
+// `scantoken audit merge`: the shards' JSON evidence as one report (its help is in cli.rs).
 #[derive(Args, Debug)]
 pub struct MergeArgs {
     /// The shards' JSON evidence (`audit --shard I/N --json-file ...`), one file each
