@@ -1196,3 +1196,56 @@ tokens:
         );
     }
 }
+
+#[test]
+fn a_listing_that_returns_fewer_projects_than_the_server_counted_says_so() {
+    // Behind a window of 2, `q` ignores case while `projects=` does not: the key "X", equal to
+    // a prefix the listing had to split, is counted by the server and never returned.
+    const ADMIN_SQU: &str = "squ_CANARYadmin00000000000000000000000000";
+    const SQA_ALL: &str = "sqa_CANARY33333333333333333333333333333333";
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: server
+result_window: 2
+projects: [{{key: X}}, {{key: x1}}, {{key: x2}}, {{key: x3}}]
+tokens:
+  - {{value: "{ADMIN_SQU}", kind: user, admin: true}}
+  - {{value: "{SQA_ALL}", kind: global-analysis}}
+"#
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQA_ALL),
+        ("ADMIN", ADMIN_SQU),
+    ]);
+    let (code, out, err) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--projects-from-server",
+            "--read-token-env",
+            "ADMIN",
+            "--format",
+            "json",
+        ],
+    );
+    assert_no_canary(&[&out, &err]);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(
+        (
+            report["listing"]["total"].as_u64(),
+            report["listing"]["projects"].as_u64()
+        ),
+        (Some(4), Some(3))
+    );
+    let incomplete = findings(&report, "listing-incomplete");
+    assert!(
+        incomplete[0].contains("counted 4") && incomplete[0].contains("returned 3"),
+        "{incomplete:?}"
+    );
+}

@@ -1101,6 +1101,17 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
             ),
         });
     }
+    // The listing against the server's own count.
+    if let Some(l) = report.listing.as_ref().filter(|l| l.projects != l.total) {
+        out.push(Finding {
+            kind: "listing-incomplete",
+            severity: Severity::Info,
+            message: format!(
+                "the server counted {} project(s) and the listing returned {}: projects created or deleted while it ran, or keys its split could not reach; run the audit again",
+                l.total, l.projects
+            ),
+        });
+    }
     // The lists against the server.
     if report.listing.is_some() {
         let any_listed = report.projects.iter().any(|p| p.listed);
