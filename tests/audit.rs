@@ -667,13 +667,14 @@ fn bad_input_exits_2_naming_what_to_fix() {
 }
 
 #[test]
-fn the_azure_scheduled_example_matches_azures_schema() {
+fn the_azure_scheduled_examples_match_azures_schema() {
     check_schema(&[
         "--regex-variant",
         "python",
         "--builtin-schema",
         "vendor.azure-pipelines",
         "examples/azure/audit-schedule.yml",
+        "examples/azure/audit-fleet.yml",
     ]);
 }
 
@@ -1126,4 +1127,125 @@ fn shards_cover_each_project_once_and_their_merge_is_the_single_report() {
     assert!(code == 2 && err.contains("not a shard's evidence"), "{err}");
     let (code, _, err) = merge(&["nope.json"]);
     assert!(code == 2 && err.contains("nope.json"), "{err}");
+}
+
+#[test]
+fn server_projects_from_the_instance_with_an_administrators_token() {
+    const ADMIN_SQU: &str = "squ_CANARYadmin00000000000000000000000000";
+    const SQA_ALL: &str = "sqa_CANARY33333333333333333333333333333333";
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: server
+fleet: [{{prefix: svc-, count: 30}}]
+tokens:
+  - {{value: "{ADMIN_SQU}", kind: user, admin: true}}
+  - {{value: "{SQA_ALL}", kind: global-analysis}}
+"#
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQA_ALL),
+        ("ADMIN", ADMIN_SQU),
+    ]);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "--projects-from-server",
+            "--read-token-env",
+            "ADMIN",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = scantoken(dir.path(), &env, &args);
+        assert_no_canary(&[&out, &err]);
+        (code, out, err)
+    };
+    let (code, out, err) = run(&["--max-rate", "500"]);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(report["listing"]["projects"], 30);
+    assert_eq!(report["listing"]["organization"], Value::Null);
+    assert_eq!(report["listing"]["pages"], 1);
+    assert_eq!(report["settings"]["max_rate"], 500.0);
+    assert_eq!(report["summary"]["covered"], 30);
+    // No list was given: nothing is "unlisted".
+    assert!(findings(&report, "project-unlisted").is_empty());
+    assert_eq!(
+        sonar
+            .log()
+            .iter()
+            .filter(|r| r.path == "/api/projects/search")
+            .count(),
+        1
+    );
+    // Bad values of the new flags: exit 2, naming the flag, with a hint.
+    for (flags, says) in [
+        (&["--max-rate", "0"][..], "--max-rate"),
+        (&["--max-rate", "NaN"][..], "--max-rate"),
+        (&["--shard", "0/3"][..], "--shard"),
+        (&["--shard", "2"][..], "--shard"),
+    ] {
+        let (code, _, err) = run(flags);
+        assert!(
+            code == 2 && err.contains(says) && err.contains("hint"),
+            "{flags:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_listing_that_returns_fewer_projects_than_the_server_counted_says_so() {
+    // Behind a window of 2, `q` ignores case while `projects=` does not: the key "X", equal to
+    // a prefix the listing had to split, is counted by the server and never returned.
+    const ADMIN_SQU: &str = "squ_CANARYadmin00000000000000000000000000";
+    const SQA_ALL: &str = "sqa_CANARY33333333333333333333333333333333";
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: server
+result_window: 2
+projects: [{{key: X}}, {{key: x1}}, {{key: x2}}, {{key: x3}}]
+tokens:
+  - {{value: "{ADMIN_SQU}", kind: user, admin: true}}
+  - {{value: "{SQA_ALL}", kind: global-analysis}}
+"#
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQA_ALL),
+        ("ADMIN", ADMIN_SQU),
+    ]);
+    let (code, out, err) = scantoken(
+        dir.path(),
+        &env,
+        &[
+            "audit",
+            "--projects-from-server",
+            "--read-token-env",
+            "ADMIN",
+            "--format",
+            "json",
+        ],
+    );
+    assert_no_canary(&[&out, &err]);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    assert_eq!(
+        (
+            report["listing"]["total"].as_u64(),
+            report["listing"]["projects"].as_u64()
+        ),
+        (Some(4), Some(3))
+    );
+    let incomplete = findings(&report, "listing-incomplete");
+    assert!(
+        incomplete[0].contains("counted 4") && incomplete[0].contains("returned 3"),
+        "{incomplete:?}"
+    );
 }

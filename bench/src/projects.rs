@@ -254,7 +254,12 @@ pub fn run(binary: &Path, runs: usize, label: &str) -> anyhow::Result<()> {
     println!(
         "Binary: `{}` ({label}); {runs} runs; {PROJECTS} projects (`services/p01` … `services/p{PROJECTS}`), \
          SonarQube Cloud emulated over plain http, one scoped token for all of them, L = {LATENCY} ms per response.",
-        binary.display()
+        // Relative to the repository, as the other modes print it: no machine's paths.
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| binary.strip_prefix(cwd).ok())
+            .unwrap_or(binary)
+            .display()
     );
     println!();
 

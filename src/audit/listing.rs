@@ -57,6 +57,8 @@ pub struct Listing {
     pub total: u64,
     /// Every key, sorted, without repeats.
     pub keys: Vec<String>,
+    /// How many keys were found (kept when `keys` is handed on).
+    pub found: u64,
 }
 
 /// Why the listing failed: a cause and the next step, both free of the credential.
@@ -249,6 +251,7 @@ pub async fn list_all(
         window: None,
         total: 0,
         keys: Vec::new(),
+        found: 0,
     };
     let mut keys: BTreeSet<String> = BTreeSet::new();
     // Prefixes still to read; "" is the whole fleet.
@@ -391,6 +394,7 @@ pub async fn list_all(
         }
     }
     listing.keys = keys.into_iter().collect();
+    listing.found = listing.keys.len() as u64;
     listing.elapsed = start.elapsed();
     Ok(listing)
 }

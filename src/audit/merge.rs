@@ -13,6 +13,7 @@
 use super::budget::BudgetStats;
 use super::report::{self, Expiry, ListingEvidence, ProjectRow, Report, RuleRow, TokenRow};
 use super::shard::Shard;
+use super::spill::{PairRecord, Spill};
 use super::{AuditFormat, MergeArgs};
 use crate::error::{ConfigError, Exit};
 use crate::output::Output;
@@ -20,9 +21,6 @@ use crate::sonar::{ProbeReport, Verdict, VerdictKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-
-/// A shard's evidence larger than this is not one scantoken wrote.
-const MAX_SHARD_FILE: usize = 1 << 30;
 
 fn bad(file: &Path, why: impl Into<String>) -> ConfigError {
     ConfigError::new(file.display().to_string(), why.into())
@@ -125,18 +123,130 @@ fn first_difference(a: &Value, b: &Value, at: String) -> String {
     }
 }
 
-fn read_shard(path: &Path, cwd: &Path) -> Result<(Value, Shard), ConfigError> {
+type Sink<'a> = &'a mut dyn FnMut(Value) -> Result<(), String>;
+
+/// Reads a shard's evidence as a stream: every field but `projects` and `pairs` into the
+/// returned head (each token without its `can_scan` and `cannot_scan` lists, which the merge
+/// derives from the pairs), and each element of `projects` and `pairs` handed to its sink
+/// as it is read (or skipped without one). A shard of 10,000 projects is never one value.
+struct Sections<'a> {
+    keep_head: bool,
+    projects: Option<Sink<'a>>,
+    pairs: Option<Sink<'a>>,
+}
+
+struct Each<'a>(Sink<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Each<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Each<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            (self.0)(v).map_err(serde::de::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Sections<'_> {
+    type Value = serde_json::Map<String, Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Sections<'_> {
+    type Value = serde_json::Map<String, Value>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("scantoken's audit evidence (a JSON object)")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        mut self,
+        mut map: A,
+    ) -> Result<Self::Value, A::Error> {
+        let mut head = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let sink = match key.as_str() {
+                "projects" => Some(self.projects.as_mut()),
+                "pairs" => Some(self.pairs.as_mut()),
+                _ => None,
+            };
+            match sink {
+                Some(Some(f)) => map.next_value_seed(Each(&mut **f))?,
+                Some(None) => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                None if self.keep_head => {
+                    let mut v: Value = map.next_value()?;
+                    if key == "tokens" {
+                        for t in v.as_array_mut().into_iter().flatten() {
+                            if let Some(t) = t.as_object_mut() {
+                                t.remove("can_scan");
+                                t.remove("cannot_scan");
+                            }
+                        }
+                    }
+                    head.insert(key, v);
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(head)
+    }
+}
+
+fn open_evidence(
+    path: &Path,
+    cwd: &Path,
+) -> Result<std::io::BufReader<std::fs::File>, ConfigError> {
     let full = cwd.join(path);
-    let bytes = crate::read::file(
-        &full,
-        &path.display().to_string(),
-        "a shard's evidence",
-        MAX_SHARD_FILE,
-    )?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        bad(path, format!("is not JSON evidence: {e}"))
+    let file = std::fs::File::open(&full).map_err(|e| {
+        bad(path, format!("cannot be read: {e}"))
             .hint("give the files the shards wrote with --json-file")
     })?;
+    Ok(std::io::BufReader::with_capacity(256 * 1024, file))
+}
+
+/// One pass over a shard's evidence.
+fn stream(
+    path: &Path,
+    cwd: &Path,
+    sections: Sections,
+) -> Result<serde_json::Map<String, Value>, ConfigError> {
+    use serde::de::DeserializeSeed;
+    let mut d = serde_json::Deserializer::from_reader(open_evidence(path, cwd)?);
+    let head = sections
+        .deserialize(&mut d)
+        .and_then(|h| d.end().map(|()| h))
+        .map_err(|e| {
+            bad(path, format!("is not JSON evidence: {e}"))
+                .hint("give the files the shards wrote with --json-file")
+        })?;
+    Ok(head)
+}
+
+fn read_shard(path: &Path, cwd: &Path) -> Result<(Value, Shard), ConfigError> {
+    let head = stream(
+        path,
+        cwd,
+        Sections {
+            keep_head: true,
+            projects: None,
+            pairs: None,
+        },
+    )?;
+    let v = Value::Object(head);
     if v["schema_version"].as_u64() != Some(report::SCHEMA_VERSION) {
         return Err(bad(
             path,
@@ -217,8 +327,9 @@ pub fn run(
         )
         .hint("give every shard's evidence; a failed shard job must be run again"));
     }
-    let mut merged = merge(&shards.iter().map(|(v, _, _)| v).collect::<Vec<_>>())
-        .map_err(|why| ConfigError::new("audit merge", why))?;
+    let heads: Vec<&Value> = shards.iter().map(|(v, _, _)| v).collect();
+    let files: Vec<&Path> = shards.iter().map(|(_, _, p)| *p).collect();
+    let mut merged = merge(&heads, &files, cwd)?;
     merged.redact(out);
     super::write_report(
         &merged,
@@ -268,6 +379,13 @@ fn probes_of(v: &Value) -> Vec<ProbeReport> {
         .unwrap_or_default()
 }
 
+fn shared(names: &mut HashMap<String, std::sync::Arc<str>>, name: String) -> std::sync::Arc<str> {
+    names
+        .entry(name)
+        .or_insert_with_key(|n| std::sync::Arc::from(n.as_str()))
+        .clone()
+}
+
 fn verdict_kind(name: &str) -> VerdictKind {
     if name == super::probe::NOT_CHECKED {
         return VerdictKind::Unreachable;
@@ -275,93 +393,162 @@ fn verdict_kind(name: &str) -> VerdictKind {
     serde_json::from_value(Value::String(name.to_owned())).unwrap_or(VerdictKind::ServerError)
 }
 
-/// The shards' evidence as one report (checked compatible by the caller).
-fn merge(shards: &[&Value]) -> Result<Report, String> {
+/// The shards' evidence as one report (checked compatible by the caller): `heads` are the
+/// shards' fields but their projects and pairs, which a second pass over `files` streams in.
+fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, ConfigError> {
+    let shards = heads;
     let first = shards[0];
     let flavor = serde_json::from_value(first["host"]["flavor"].clone())
-        .map_err(|e| format!("host.flavor: {e}"))?;
-    // Projects, by key.
-    let mut project_values: Vec<&Value> = shards
-        .iter()
-        .flat_map(|s| s["projects"].as_array().into_iter().flatten())
-        .collect();
-    project_values.sort_by(|a, b| str_of(a, "/key").cmp(str_of(b, "/key")));
-    let index: HashMap<&str, usize> = project_values
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (str_of(p, "/key"), i))
-        .collect();
-    if index.len() != project_values.len() {
-        return Err("a project is in two shards: the shards are not of one run".into());
-    }
+        .map_err(|e| ConfigError::new("audit merge", format!("host.flavor: {e}")))?;
     let token_ids: Vec<String> = first["tokens"]
         .as_array()
         .map(|ts| ts.iter().map(|t| str_of(t, "/id").to_owned()).collect())
         .unwrap_or_default();
     let token_index = |id: &str| token_ids.iter().position(|t| t == id);
-    // Pairs, by project then token.
-    let mut pair_values: Vec<&Value> = shards
-        .iter()
-        .flat_map(|s| s["pairs"].as_array().into_iter().flatten())
-        .collect();
-    pair_values.sort_by_key(|p| {
-        (
-            index.get(str_of(p, "/project")).copied(),
-            token_index(str_of(p, "/token")),
+    let mut spill = Spill::new().map_err(|e| {
+        ConfigError::new(
+            "audit merge",
+            format!("cannot create a temporary file for the pairs: {e}"),
         )
-    });
-    let mut pairs = Vec::with_capacity(pair_values.len());
-    let mut pair_at: HashMap<(usize, usize), usize> = HashMap::new();
-    for p in &pair_values {
-        let (Some(&pi), Some(ti)) = (
-            index.get(str_of(p, "/project")),
-            token_index(str_of(p, "/token")),
-        ) else {
-            return Err(format!(
-                "a pair names project {} or token {} that its shard does not hold",
-                str_of(p, "/project"),
-                str_of(p, "/token")
-            ));
-        };
-        pair_at.insert((pi, ti), pairs.len());
-        pairs.push((
-            pi,
-            ti,
-            Verdict {
-                verdict: verdict_kind(str_of(p, "/verdict")),
-                cause: str_of(p, "/cause").to_owned(),
-                next_step: String::new(),
-                probes: probes_of(&p["probes"]),
-                warnings: Vec::new(),
-                server_version: None,
-            },
-        ));
-    }
-    let projects: Vec<ProjectRow> = project_values
-        .iter()
-        .enumerate()
-        .map(|(pi, p)| {
+        .hint("set TMPDIR to a directory this job can write")
+    })?;
+    // Projects and pairs as they come; sorted by key once all are in.
+    // Both sinks of one pass read and add to them.
+    let rows: std::cell::RefCell<Vec<ProjectRow>> = Default::default();
+    let index: std::cell::RefCell<HashMap<String, usize>> = Default::default();
+    // Organizations and rule variables, one shared copy each.
+    let mut names: HashMap<String, std::sync::Arc<str>> = HashMap::new();
+    let mut pairs: Vec<(usize, usize, PairRecord)> = Vec::new();
+    for path in files {
+        let mut on_project = |p: Value| -> Result<(), String> {
+            let (mut rows, mut index) = (rows.borrow_mut(), index.borrow_mut());
+            let key = str_of(&p, "/key").to_owned();
+            if index.contains_key(&key) {
+                return Err(format!(
+                    "project {key} is in two shards: the shards are not of one run"
+                ));
+            }
             let token = p["token"].as_str().and_then(token_index);
-            ProjectRow {
-                key: str_of(p, "/key").to_owned(),
-                organization: opt_str(p, "/organization"),
+            let ok = p["verdict"] == "ok" && token.is_some();
+            index.insert(key.clone(), rows.len());
+            rows.push(ProjectRow {
+                key,
+                organization: opt_str(&p, "/organization").map(|o| shared(&mut names, o)),
                 rule_line: p["rule_line"].as_u64(),
-                token_env: opt_str(p, "/token_env"),
+                token_env: opt_str(&p, "/token_env").map(|v| shared(&mut names, v)),
                 token,
-                verdict: str_of(p, "/verdict").to_owned(),
-                cause: str_of(p, "/cause").to_owned(),
-                next_step: str_of(p, "/next_step").to_owned(),
-                pair: token.and_then(|t| pair_at.get(&(pi, t)).copied()),
+                verdict: match str_of(&p, "/verdict") {
+                    "ok" => std::borrow::Cow::Borrowed("ok"),
+                    other => std::borrow::Cow::Owned(other.to_owned()),
+                },
+                // An ok project's cause is read back from its pair's evidence.
+                cause: if ok {
+                    String::new()
+                } else {
+                    str_of(&p, "/cause").to_owned()
+                },
+                next_step: str_of(&p, "/next_step").to_owned(),
+                pair: None,
                 undecided: p["undecided"].as_bool().unwrap_or(false),
                 listed: p["listed"].as_bool().unwrap_or(false),
                 on_server: p["on_server"].as_bool(),
-                covered_by: strings(p, "/covered_by")
-                    .iter()
-                    .filter_map(|id| token_index(id))
-                    .collect(),
-            }
-        })
-        .collect();
+            });
+            Ok(())
+        };
+        let mut on_pair = |p: Value| -> Result<(), String> {
+            let (mut rows, index) = (rows.borrow_mut(), index.borrow());
+            let (Some(&pi), Some(ti)) = (
+                index.get(str_of(&p, "/project")),
+                token_index(str_of(&p, "/token")),
+            ) else {
+                return Err(format!(
+                    "a pair names project {} or token {} that its shard does not hold",
+                    str_of(&p, "/project"),
+                    str_of(&p, "/token")
+                ));
+            };
+            // The next step of a project's own pair is in the project (the pairs' evidence
+            // does not repeat it).
+            let own = rows[pi].token == Some(ti);
+            let next_step = if own {
+                std::mem::take(&mut rows[pi].next_step)
+            } else {
+                String::new()
+            };
+            let name = str_of(&p, "/verdict");
+            let verdict = Verdict {
+                verdict: verdict_kind(name),
+                cause: str_of(&p, "/cause").to_owned(),
+                next_step,
+                probes: probes_of(&p["probes"]),
+                warnings: Vec::new(),
+                server_version: None,
+            };
+            let mut record = PairRecord::store(&mut spill, verdict, own);
+            record.not_checked = name == super::probe::NOT_CHECKED;
+            pairs.push((pi, ti, record));
+            Ok(())
+        };
+        stream(
+            path,
+            cwd,
+            Sections {
+                keep_head: false,
+                projects: Some(&mut on_project),
+                pairs: Some(&mut on_pair),
+            },
+        )?;
+    }
+    spill.check().map_err(|e| {
+        ConfigError::new(
+            "audit merge",
+            format!("the pairs' evidence could not be stored: {e}"),
+        )
+    })?;
+    drop(index);
+    let rows = rows.into_inner();
+    // Sorted by key in place (each row carrying its old index in `pair` meanwhile); the
+    // pairs follow their projects.
+    let mut projects = rows;
+    for (old, row) in projects.iter_mut().enumerate() {
+        row.pair = Some(old);
+    }
+    projects.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut new_of = vec![0usize; projects.len()];
+    for (new, row) in projects.iter_mut().enumerate() {
+        new_of[row.pair.take().expect("set above")] = new;
+    }
+    for pair in &mut pairs {
+        pair.0 = new_of[pair.0];
+    }
+    drop(new_of);
+    pairs.sort_by_key(|(p, t, _)| (*p, *t));
+    // Every project with every token, in order, as one process's report has them.
+    let n = token_ids.len();
+    if pairs.len() != projects.len() * n
+        || !pairs
+            .iter()
+            .enumerate()
+            .all(|(i, (p, t, _))| *p == i / n.max(1) && *t == i % n.max(1))
+    {
+        return Err(ConfigError::new(
+            "audit merge",
+            "the shards' pairs do not hold every project with every token: evidence edited or cut short",
+        )
+        .hint("merge the files the shards wrote, unchanged"));
+    }
+    let mut tokens_can: Vec<Vec<usize>> = vec![Vec::new(); token_ids.len()];
+    let mut tokens_cannot: Vec<Vec<(usize, String)>> = vec![Vec::new(); token_ids.len()];
+    for (i, (p, t, record)) in pairs.iter().enumerate() {
+        if projects[*p].token == Some(*t) {
+            projects[*p].pair = Some(i);
+        }
+        if record.name() == "ok" {
+            tokens_can[*t].push(*p);
+        } else {
+            tokens_cannot[*t].push((*p, record.name().to_owned()));
+        }
+    }
     // Tokens: the shared probe from the first shard that has it; what each can scan, whole.
     let tokens: Vec<TokenRow> = first["tokens"]
         .as_array()
@@ -374,19 +561,6 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
                     .iter()
                     .filter_map(move |s| s["tokens"].get(ti).map(|x| &x[field]))
             };
-            let mut can_scan: Vec<usize> = of_each("can_scan")
-                .flat_map(|a| a.as_array().into_iter().flatten())
-                .filter_map(|k| k.as_str().and_then(|k| index.get(k).copied()))
-                .collect();
-            can_scan.sort_unstable();
-            let mut cannot_scan: Vec<(usize, String)> = of_each("cannot_scan")
-                .flat_map(|a| a.as_array().into_iter().flatten())
-                .filter_map(|c| {
-                    let p = index.get(str_of(c, "/project")).copied()?;
-                    Some((p, str_of(c, "/verdict").to_owned()))
-                })
-                .collect();
-            cannot_scan.sort();
             let expiry = t["expires"].as_object().map(|e| Expiry {
                 date: e
                     .get("date")
@@ -411,8 +585,8 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
                 valid: of_each("valid").find_map(Value::as_bool),
                 probe: of_each("probe").find_map(probe_of),
                 expiry,
-                can_scan,
-                cannot_scan,
+                can_scan: std::mem::take(&mut tokens_can[ti]),
+                cannot_scan: std::mem::take(&mut tokens_cannot[ti]),
             }
         })
         .collect();
@@ -510,6 +684,7 @@ fn merge(shards: &[&Value]) -> Result<Report, String> {
         projects,
         tokens,
         pairs,
+        spill,
         findings: Vec::new(),
         stats: BudgetStats {
             requests: shards.iter().map(|s| u64_of(s, "/summary/requests")).sum(),

@@ -1,11 +1,14 @@
 //! `scantoken audit`: every token against every project, before a pipeline finds out.
 //!
-//! Owns the fleet view: which projects to check (a file, `--project`), which tokens (the
+//! Owns the fleet view: which projects to check (a file, `--project`, the server's listing
+//! ([`listing`]), one shard of them ([`shard`])), which tokens (the
 //! token map CI already uses, each project getting the rule CI would pick, and tokens named
 //! by variable), the concurrent probing of every (project, token) pair with the same
 //! scan-only probes and decision table as `verify` ([`probe`]), one request budget shared by
-//! every probe ([`budget`]), and the report: per project, per token, per map rule, as a
-//! table, Markdown and JSON evidence ([`report`], schema in `docs/audit.schema.json`).
+//! every probe ([`budget`]), each pair's evidence kept on disk until the report ([`spill`]),
+//! and the report: per project, per token, per map rule, as a table, Markdown and JSON
+//! evidence ([`report`], schema in `docs/audit.schema.json`); the shards' evidence is merged
+//! by [`merge`].
 //!
 //! Exit codes: 0 every project can be scanned by its token and no token expires within the
 //! warning window; 1 otherwise; 2 bad input; 3 the server could not be asked (and nothing
@@ -17,6 +20,7 @@ pub mod merge;
 pub mod probe;
 pub mod report;
 pub mod shard;
+pub mod spill;
 
 use crate::ci::{CiKind, Context};
 use crate::credential::{self, token_map::TokenMap, Credential};
@@ -47,11 +51,16 @@ const MAX_PROJECTS: usize = 100_000;
 const MAX_CONCURRENCY: u64 = 256;
 
 pub const AFTER_HELP: &str = "\
-Projects come from --projects-file (one key per line; blank lines and # comments ignored)
-and --project. Tokens come from the token map (--token-map, as CI uses it: each project is
-checked with the token of the rule CI would pick) and from --token-env VAR (each named token
-is checked against every project too); without a map, the token CI would use by default
-(SCANTOKEN_TOKEN, SONAR_TOKEN, SONAR_AUTH_TOKEN) is the projects' token.
+Projects come from --projects-file (one key per line; blank lines and # comments ignored),
+--project, and with --projects-from-server from the server itself (api/projects/search, read
+with the administrator's token --read-token-env names: only read from, never probed or
+exported). --shard I/N audits one share of them (a stable hash of the key); `scantoken audit
+merge` combines the shards' JSON evidence into one report.
+
+Tokens come from the token map (--token-map, as CI uses it: each project is checked with the
+token of the rule CI would pick) and from --token-env VAR (each named token is checked against
+every project too); without a map, the token CI would use by default (SCANTOKEN_TOKEN,
+SONAR_TOKEN, SONAR_AUTH_TOKEN) is the projects' token.
 
 Outputs: a table on stdout (--format markdown|json for the others), --json-file for the
 JSON evidence (schema: docs/audit.schema.json), --markdown-file for Markdown. On GitHub
@@ -149,7 +158,7 @@ pub struct AuditArgs {
     max_rate: Option<f64>,
 }
 
-/// `scantoken audit merge`: the shards' JSON evidence as one report.
+// `scantoken audit merge`: the shards' JSON evidence as one report (its help is in cli.rs).
 #[derive(Args, Debug)]
 pub struct MergeArgs {
     /// The shards' JSON evidence (`audit --shard I/N --json-file ...`), one file each
@@ -346,8 +355,23 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
         }
     }
     plan.apply_shard();
-    let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out));
-    let mut report = report::Report::build(&plan, outcome, budget.stats());
+    let mut spill = spill::Spill::new().map_err(|e| {
+        ConfigError::new(
+            "audit",
+            format!("cannot create a temporary file for the pairs' evidence: {e}"),
+        )
+        .hint("set TMPDIR to a directory this job can write")
+    })?;
+    let outcome = runtime.block_on(probe::probe_all(&plan, &client, progress, out, &mut spill));
+    if let Err(e) = spill.check() {
+        out.error(&format!(
+            "audit: the pairs' evidence could not be stored: {e}"
+        ));
+        return Ok(Exit::Internal);
+    }
+    let mut report = report::Report::build(&mut plan, outcome, budget.stats(), spill);
+    // The plan's copy of every project is no longer needed: the report has its own.
+    drop(plan);
     report.redact(out);
     write_report(
         &report,
@@ -572,10 +596,12 @@ impl Plan {
             p.on_server = Some(on_server.contains(p.key.as_str()));
             known.insert(p.key.clone());
         }
+        // A shard takes its share here, before an entry exists for the others.
+        let shard = self.shard;
         let added: Vec<ProjectEntry> = listing
             .keys
             .iter()
-            .filter(|k| !known.contains(*k))
+            .filter(|k| !known.contains(*k) && shard.is_none_or(|s| s.owns(k)))
             .map(|k| {
                 let mut e = self.entry(k.clone(), false);
                 e.on_server = Some(true);
@@ -583,6 +609,9 @@ impl Plan {
             })
             .collect();
         self.projects.extend(added);
+        let mut listing = listing;
+        // Counted in the evidence; the keys themselves are the projects now.
+        listing.keys = Vec::new();
         self.listing = Some(listing);
     }
 
@@ -706,6 +735,29 @@ fn read_projects(
     Ok(out)
 }
 
+/// The JSON evidence on stdout, written to a temporary file first and then copied, so that
+/// the whole document is never in memory.
+fn json_to_stdout(report: &report::Report, out: &mut Output) -> std::io::Result<()> {
+    let path = std::env::temp_dir().join(format!(
+        "scantoken-audit-{}-{}.json",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    let written = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&path)
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            report.write_json(&mut w, out)?;
+            w.flush()
+        })
+        .and_then(|()| std::fs::File::open(&path))
+        .and_then(|mut f| std::io::copy(&mut f, out.raw_stdout()).map(|_| ()));
+    let _ = std::fs::remove_file(&path);
+    written
+}
+
 /// The report to stdout, the files, and the CI's summary; returns the exit code.
 pub fn write_report(
     report: &report::Report,
@@ -753,12 +805,9 @@ pub fn write_report(
     let io = match format {
         AuditFormat::Table => out.report(&report.table()),
         AuditFormat::Markdown => out.report(markdown),
-        AuditFormat::Json => {
-            let mut buffer = Vec::new();
-            report
-                .write_json(&mut buffer, out)
-                .and_then(|()| out.raw_stdout().write_all(&buffer))
-        }
+        // Through a temporary file: the document is written one element at a time, and
+        // stdout is only free once it is (the writer reads the redaction state).
+        AuditFormat::Json => json_to_stdout(report, out),
     };
     if let Err(e) = io {
         out.error(&format!("cannot write the output: {e}"));

@@ -9,7 +9,8 @@
 //! exactly as `verify` would. One deadline bounds the whole run: a pair not decided by then
 //! is reported as `not-checked`.
 
-use super::{Plan, Progress};
+use super::spill::{PairRecord, Spill};
+use super::{NoToken, Plan, Progress};
 use crate::output::Output;
 use crate::secret::Token;
 use crate::sonar::client::{Client, Exchange};
@@ -22,9 +23,9 @@ use url::Url;
 /// The verdict name for a pair the deadline cut short.
 pub const NOT_CHECKED: &str = "not-checked";
 
-/// One pair's result: the verdict (its evidence limited to the pair's own probes; the
-/// shared probes are in [`Outcome`]), or `None` when the deadline came first.
-pub type PairResult = Option<Verdict>;
+/// One pair's result: the verdict, its evidence (limited to the pair's own probes; the shared
+/// probes are in [`Outcome`]) stored in the spill file, or `None` when the deadline came first.
+pub type PairResult = Option<PairRecord>;
 
 pub struct Outcome {
     pub started_at: SystemTime,
@@ -37,8 +38,8 @@ pub struct Outcome {
     pub token_valid: Vec<Option<bool>>,
     /// `SonarQube-Authentication-Token-Expiration`, by token index, when the server sent it.
     pub token_expiration: Vec<Option<String>>,
-    /// `[project][token]`.
-    pub pairs: Vec<Vec<PairResult>>,
+    /// By `project × tokens + token`.
+    pub pairs: Vec<PairResult>,
     pub deadline_reached: bool,
 }
 
@@ -94,11 +95,31 @@ pub fn not_checked(deadline: Duration) -> Verdict {
     }
 }
 
+/// A decided pair: redacted, its evidence stored, its cause kept when a report line prints
+/// it (a failing pair of the token CI uses).
+fn record(
+    spill: &mut Spill,
+    out: &Output,
+    plan: &Plan,
+    p: usize,
+    t: usize,
+    mut v: Verdict,
+) -> PairRecord {
+    out.redact_verdict(&mut v);
+    let ci_pair = match &plan.projects[p].token {
+        Ok(ci) => *ci == t,
+        Err(NoToken::NoDefault) => true,
+        Err(_) => false,
+    };
+    PairRecord::store(spill, v, ci_pair)
+}
+
 pub async fn probe_all(
     plan: &Plan,
     client: &Client,
     progress: Progress,
     out: &mut Output<'_>,
+    spill: &mut Spill,
 ) -> Outcome {
     let started_at = SystemTime::now();
     let start = Instant::now();
@@ -118,7 +139,7 @@ pub async fn probe_all(
         token_probes: vec![None; n_tokens],
         token_valid: vec![None; n_tokens],
         token_expiration: vec![None; n_tokens],
-        pairs: vec![vec![None; n_tokens]; plan.projects.len()],
+        pairs: vec![None; plan.projects.len() * n_tokens],
         deadline_reached: false,
     };
     if n_tokens == 0 {
@@ -202,13 +223,14 @@ pub async fn probe_all(
     for (p, project) in plan.projects.iter().enumerate() {
         for t in 0..n_tokens {
             let Some(shared) = shared_for(t) else {
-                outcome.pairs[p][t] = Some(not_checked(plan.deadline));
+                outcome.pairs[p * n_tokens + t] =
+                    Some(record(spill, out, plan, p, t, not_checked(plan.deadline)));
                 done += 1;
                 continue;
             };
             let s = scan(plan, Some(p), t);
             if plan.target.flavor.is_cloud() && project.organization.is_none() {
-                outcome.pairs[p][t] = Some(Verdict::new(
+                let v = Verdict::new(
                     sonar::VerdictKind::OrganizationMismatch,
                     format!(
                         "no organization is set for {}, and {} needs one",
@@ -216,13 +238,14 @@ pub async fn probe_all(
                         plan.target.flavor.describe()
                     ),
                     "pass --organization, set SONAR_ORGANIZATION, or give the token map rule an organization",
-                ));
+                );
+                outcome.pairs[p * n_tokens + t] = Some(record(spill, out, plan, p, t, v));
                 done += 1;
             } else if !usable(&shared) {
                 let mut v = sonar::conclude(&s, &shared, client.proxy());
                 v.probes.clear();
                 v.warnings.clear();
-                outcome.pairs[p][t] = Some(v);
+                outcome.pairs[p * n_tokens + t] = Some(record(spill, out, plan, p, t, v));
                 done += 1;
             } else {
                 jobs.push((p, t));
@@ -280,7 +303,7 @@ pub async fn probe_all(
                         not_checked(plan.deadline)
                     }
                 };
-                outcome.pairs[p][t] = Some(verdict);
+                outcome.pairs[p * n_tokens + t] = Some(record(spill, out, plan, p, t, verdict));
                 done += 1;
             }
             _ = ticker.tick() => {
@@ -293,9 +316,10 @@ pub async fn probe_all(
         let _ = out.raw_streams().1.write_all(b"\n");
     }
     if outcome.deadline_reached {
-        for row in &mut outcome.pairs {
-            for pair in row.iter_mut().filter(|p| p.is_none()) {
-                *pair = Some(not_checked(plan.deadline));
+        for (i, pair) in outcome.pairs.iter_mut().enumerate() {
+            if pair.is_none() {
+                let (p, t) = (i / n_tokens, i % n_tokens);
+                *pair = Some(record(spill, out, plan, p, t, not_checked(plan.deadline)));
             }
         }
     }

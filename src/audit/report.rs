@@ -4,30 +4,38 @@
 //! table for the terminal, Markdown for a CI summary page, and JSON evidence following
 //! `docs/audit.schema.json`. Never holds a token: tokens appear as their fingerprint.
 
-use super::probe::{Outcome, NOT_CHECKED};
+use super::probe::Outcome;
+use super::spill::{PairRecord, Spill};
 use super::{budget::BudgetStats, NoToken, Plan};
 use crate::error::Exit;
 use crate::export::github::cell;
 use crate::output::Output;
 use crate::secret::TokenKind;
-use crate::sonar::{self, ProbeReport, Verdict};
+use crate::sonar::ProbeReport;
 use crate::target::Flavor;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Version of the JSON evidence's shape (`schema_version`); raised on any incompatible change.
 pub const SCHEMA_VERSION: u64 = 2;
 /// GitHub keeps 1 MiB of step summary per step: the Markdown stops adding project rows here.
 const MARKDOWN_BUDGET: usize = 900 * 1024;
+/// Project rows the terminal table shows at most (problems first): a table of 100,000 rows
+/// helps no reader and would be the largest thing the audit holds.
+const TABLE_ROWS: usize = 1000;
 
 pub struct ProjectRow {
     pub key: String,
-    pub organization: Option<String>,
+    /// Shared by every row of the organization (a fleet has one or a few).
+    pub organization: Option<Arc<str>>,
     pub rule_line: Option<u64>,
-    pub token_env: Option<String>,
+    /// Shared by every row of the rule.
+    pub token_env: Option<Arc<str>>,
     /// Index into `tokens`.
     pub token: Option<usize>,
-    pub verdict: String,
+    pub verdict: Cow<'static, str>,
     pub cause: String,
     pub next_step: String,
     /// Index into `pairs` of the pair the verdict comes from: its own probes (project and
@@ -39,8 +47,6 @@ pub struct ProjectRow {
     pub listed: bool,
     /// Whether the server's listing holds it (`None`: not read from the server).
     pub on_server: Option<bool>,
-    /// Every token of the audit whose pair with this project is `ok`.
-    pub covered_by: Vec<usize>,
 }
 
 pub struct Expiry {
@@ -136,8 +142,10 @@ pub struct Report {
     pub server_probe: Option<ProbeReport>,
     pub projects: Vec<ProjectRow>,
     pub tokens: Vec<TokenRow>,
-    /// Every (project, token) pair: project index, token index, verdict.
-    pub pairs: Vec<(usize, usize, Verdict)>,
+    /// Every (project, token) pair: project index, token index, verdict (its evidence in
+    /// `spill`).
+    pub pairs: Vec<(usize, usize, PairRecord)>,
+    pub spill: Spill,
     pub findings: Vec<Finding>,
     pub stats: BudgetStats,
     pub deadline_reached: bool,
@@ -150,19 +158,6 @@ pub struct Report {
 
 fn is_ok(verdict: &str) -> bool {
     verdict == "ok"
-}
-
-/// A verdict that says the server could not be asked, not that something is wrong.
-fn is_undecided(v: &Verdict) -> bool {
-    v.verdict.exit() == Exit::Unreachable
-}
-
-fn verdict_name(v: &Verdict) -> String {
-    if v.verdict == sonar::VerdictKind::Unreachable && v.cause.starts_with("the audit's deadline") {
-        NOT_CHECKED.to_owned()
-    } else {
-        v.verdict.name().to_owned()
-    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a moment.
@@ -199,7 +194,13 @@ fn is_personal(flavor: Flavor, kind: TokenKind) -> bool {
 }
 
 impl Report {
-    pub fn build(plan: &Plan, mut outcome: Outcome, stats: BudgetStats) -> Report {
+    /// The report; the plan's projects are moved into it.
+    pub fn build(
+        plan: &mut Plan,
+        mut outcome: Outcome,
+        stats: BudgetStats,
+        mut spill: Spill,
+    ) -> Report {
         let today = crate::date::today();
         let mut tokens: Vec<TokenRow> = plan
             .tokens
@@ -231,63 +232,71 @@ impl Report {
                 }
             })
             .collect();
-        let mut pairs = Vec::new();
-        for (p, row) in outcome.pairs.iter_mut().enumerate() {
-            for (t, pair) in row.iter_mut().enumerate() {
-                let v = pair
-                    .take()
-                    .unwrap_or_else(|| super::probe::not_checked(plan.deadline));
-                let name = verdict_name(&v);
-                if is_ok(&name) {
-                    tokens[t].can_scan.push(p);
-                } else {
-                    tokens[t].cannot_scan.push((p, name));
-                }
-                pairs.push((p, t, v));
-            }
-        }
         let n_tokens = plan.tokens.len();
-        let pair = |p: usize, t: usize| &pairs[p * n_tokens + t].2;
-        let projects: Vec<ProjectRow> = plan
-            .projects
+        let mut pairs = Vec::with_capacity(outcome.pairs.len());
+        for (i, pair) in std::mem::take(&mut outcome.pairs).into_iter().enumerate() {
+            let (p, t) = (i / n_tokens, i % n_tokens);
+            let v = pair.unwrap_or_else(|| {
+                PairRecord::store(&mut spill, super::probe::not_checked(plan.deadline), true)
+            });
+            let name = v.name();
+            if is_ok(name) {
+                tokens[t].can_scan.push(p);
+            } else {
+                tokens[t].cannot_scan.push((p, name.to_owned()));
+            }
+            pairs.push((p, t, v));
+        }
+        // One shared name per rule's variable and per organization.
+        let envs: Vec<Arc<str>> = plan
+            .map
             .iter()
-            .enumerate()
-            .map(|(p, project)| {
-                let rule = project
-                    .rule
-                    .and_then(|r| plan.map.as_ref().map(|m| &m.rules[r]));
-                let row = |token: Option<usize>, verdict: &str, cause: String, next: &str| {
-                    ProjectRow {
-                        key: project.key.clone(),
-                        organization: project.organization.clone(),
-                        rule_line: rule.map(|r| r.line),
-                        token_env: rule.map(|r| r.token_env.clone()),
-                        token,
-                        verdict: verdict.to_owned(),
-                        cause,
-                        next_step: next.to_owned(),
-                        pair: None,
-                        undecided: false,
-                        listed: project.listed,
-                        on_server: project.on_server,
-                        covered_by: (0..n_tokens)
-                            .filter(|&t| is_ok(&verdict_name(pair(p, t))))
-                            .collect(),
-                    }
-                };
-                let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
-                let from_pair = |t: usize| {
-                    let v = pair(p, t);
-                    let mut r = row(Some(t), &verdict_name(v), v.cause.clone(), &v.next_step);
-                    r.pair = Some(p * n_tokens + t);
-                    r.undecided = is_undecided(v);
-                    r
-                };
-                match &project.token {
+            .flat_map(|m| m.rules.iter())
+            .map(|r| Arc::from(r.token_env.as_str()))
+            .collect();
+        let mut orgs: std::collections::HashMap<String, Arc<str>> = Default::default();
+        let mut entries = std::mem::take(&mut plan.projects);
+        let plan: &Plan = plan;
+        let pair = |p: usize, t: usize| &pairs[p * n_tokens + t].2;
+        let mut to_row = |p: usize, mut project: super::ProjectEntry| {
+            let rule = project
+                .rule
+                .and_then(|r| plan.map.as_ref().map(|m| &m.rules[r]));
+            let organization = project.organization.take().map(|o| {
+                orgs.entry(o)
+                    .or_insert_with_key(|o| Arc::from(o.as_str()))
+                    .clone()
+            });
+            let key = std::mem::take(&mut project.key);
+            let row = |token: Option<usize>, verdict: &'static str, cause: String, next: &str| {
+                ProjectRow {
+                    key: key.clone(),
+                    organization: organization.clone(),
+                    rule_line: rule.map(|r| r.line),
+                    token_env: project.rule.map(|r| envs[r].clone()),
+                    token,
+                    verdict: Cow::Borrowed(verdict),
+                    cause,
+                    next_step: next.to_owned(),
+                    pair: None,
+                    undecided: false,
+                    listed: project.listed,
+                    on_server: project.on_server,
+                }
+            };
+            let map_source = plan.map.as_ref().map(|m| m.source.as_str()).unwrap_or("");
+            let from_pair = |t: usize| {
+                let v = pair(p, t);
+                let mut r = row(Some(t), v.name(), v.cause().to_owned(), v.next_step());
+                r.pair = Some(p * n_tokens + t);
+                r.undecided = v.undecided();
+                r
+            };
+            match &project.token {
                     Err(NoToken::NoRule) => row(
                         None,
                         "no-rule",
-                        format!("no rule of the token map {map_source} matches {}: its pipeline stops with a configuration error", project.key),
+                        format!("no rule of the token map {map_source} matches {key}: its pipeline stops with a configuration error"),
                         "add the project to a rule's projects, or end the map with a catch-all rule (projects: [\"*\"])",
                     ),
                     Err(NoToken::Unset { variable }) => row(
@@ -298,7 +307,7 @@ impl Report {
                     ),
                     Err(NoToken::NoDefault) => {
                         // No map and no default token: the named tokens are the candidates.
-                        let ok = (0..n_tokens).find(|&t| is_ok(&verdict_name(pair(p, t))));
+                        let ok = (0..n_tokens).find(|&t| is_ok(pair(p, t).name()));
                         match ok.or(if n_tokens > 0 { Some(0) } else { None }) {
                             Some(t) => from_pair(t),
                             None => row(None, "token-missing", "no token to check".into(), "give --token-map or --token-env"),
@@ -316,8 +325,17 @@ impl Report {
                         }
                     }
                 }
-            })
-            .collect();
+        };
+        // From the last entry to the first, the plan's list shrinking as the report's grows:
+        // the two are never both whole in memory.
+        let mut projects: Vec<ProjectRow> = Vec::with_capacity(entries.len());
+        while let Some(entry) = entries.pop() {
+            projects.push(to_row(entries.len(), entry));
+            if entries.len() % 8192 == 0 {
+                entries.shrink_to_fit();
+            }
+        }
+        projects.reverse();
         let mut report = Report {
             generated_at: rfc3339(outcome.started_at),
             elapsed_ms: outcome.elapsed.as_millis() as u64,
@@ -334,6 +352,7 @@ impl Report {
             projects,
             tokens,
             pairs,
+            spill,
             findings: Vec::new(),
             stats,
             deadline_reached: outcome.deadline_reached,
@@ -348,7 +367,7 @@ impl Report {
                 queries: l.queries,
                 window: l.window.map(|w| w as u64),
                 total: l.total,
-                projects: l.keys.len() as u64,
+                projects: l.found,
             }),
             shard: plan.shard,
             merged_shards: 0,
@@ -357,15 +376,20 @@ impl Report {
         report.rules = plan
             .map
             .iter()
-            .flat_map(|m| m.rules.iter().enumerate())
-            .map(|(r, rule)| RuleRow {
+            .flat_map(|m| m.rules.iter())
+            .map(|rule| RuleRow {
                 line: rule.line,
                 patterns: rule.patterns.clone(),
                 token_env: rule.token_env.clone(),
                 organization: rule.organization.clone(),
                 expires: rule.expires.as_ref().map(|(d, _)| d.clone()),
-                selected: plan.projects.iter().filter(|p| p.rule == Some(r)).count(),
-                matched: plan
+                // Each rule has a line of its own: the rows CI gives this rule.
+                selected: report
+                    .projects
+                    .iter()
+                    .filter(|p| p.rule_line == Some(rule.line))
+                    .count(),
+                matched: report
                     .projects
                     .iter()
                     .filter(|p| rule.matches(&p.key))
@@ -401,9 +425,7 @@ impl Report {
             r(&mut row.cause);
             r(&mut row.next_step);
         }
-        for (_, _, v) in &mut self.pairs {
-            out.redact_verdict(v);
-        }
+        // The pairs' evidence was redacted before it was stored (probe::record).
         for t in &mut self.tokens {
             t.probe.iter_mut().for_each(probe);
         }
@@ -533,19 +555,34 @@ impl Report {
             "VERDICT".into(),
             "CAUSE".into(),
         ]];
-        // Problems first, then the rest in the order listed.
+        // Problems first, then the rest in the order listed; at fleet size, the first
+        // TABLE_ROWS (the evidence has them all).
         let mut order: Vec<&ProjectRow> = self.projects.iter().collect();
         order.sort_by_key(|r| is_ok(&r.verdict));
+        let more = order.len().saturating_sub(TABLE_ROWS);
+        order.truncate(TABLE_ROWS);
         for row in order {
             let cause = if is_ok(&row.verdict) {
                 String::new()
             } else {
                 row.cause.clone()
             };
-            rows.push([row.key.clone(), ci_token(row), row.verdict.clone(), cause]);
+            rows.push([
+                row.key.clone(),
+                ci_token(row),
+                row.verdict.to_string(),
+                cause,
+            ]);
         }
         s.push_str("\nProjects\n");
         columns(&mut s, &rows);
+        if more > 0 {
+            writeln!(
+                s,
+                "  … and {more} more project(s) (all after the problems): see the JSON evidence (--json-file)"
+            )
+            .unwrap();
+        }
         let mut rows: Vec<[String; 6]> = vec![[
             "TOKEN".into(),
             "KIND".into(),
@@ -757,26 +794,52 @@ impl Report {
         })
     }
 
-    fn project_value(&self, r: &ProjectRow) -> Value {
-        json!({
+    /// A pair's stored evidence.
+    fn stored(&self, i: usize) -> std::io::Result<super::spill::Stored> {
+        let at = self.pairs[i]
+            .2
+            .stored
+            .ok_or_else(|| std::io::Error::other("a pair's evidence was not stored"))?;
+        self.spill.get(at)
+    }
+
+    /// Every token of the audit whose pair with project `p` is `ok` (the pairs are in
+    /// project order, every token for each: `Report::build` and the merge make them so).
+    pub fn covered_by(&self, p: usize) -> impl Iterator<Item = usize> + '_ {
+        let n = self.tokens.len();
+        self.pairs[p * n..(p + 1) * n]
+            .iter()
+            .filter(|(_, _, r)| is_ok(r.name()))
+            .map(|(_, t, _)| *t)
+    }
+
+    fn project_value(&self, p: usize, r: &ProjectRow) -> std::io::Result<Value> {
+        let (cause, next_step, probes) = match r.pair {
+            Some(i) => {
+                let s = self.stored(i)?;
+                (s.cause, s.next_step, s.probes)
+            }
+            None => (r.cause.clone(), r.next_step.clone(), json!([])),
+        };
+        Ok(json!({
             "key": r.key,
-            "organization": r.organization,
+            "organization": r.organization.as_deref(),
             "rule_line": r.rule_line,
-            "token_env": r.token_env,
+            "token_env": r.token_env.as_deref(),
             "token": r.token.map(|t| self.tokens[t].id.clone()),
             "verdict": r.verdict,
-            "cause": r.cause,
-            "next_step": r.next_step,
-            "probes": r.pair.map(|i| self.pairs[i].2.probes.as_slice()).unwrap_or_default(),
+            "cause": cause,
+            "next_step": next_step,
+            "probes": probes,
             "undecided": r.undecided,
             "listed": r.listed,
             "on_server": r.on_server,
-            "covered_by": r.covered_by.iter().map(|&t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
-        })
+            "covered_by": self.covered_by(p).map(|t| self.tokens[t].id.clone()).collect::<Vec<_>>(),
+        }))
     }
 
+    /// A token's fields but its two lists of projects (see [`Report::write_token`]).
     fn token_value(&self, t: &TokenRow) -> Value {
-        let key = |p: usize| self.projects[p].key.clone();
         json!({
             "id": t.id,
             "fingerprint": t.fingerprint,
@@ -789,22 +852,49 @@ impl Report {
             "expires": t.expiry.as_ref().map(|e| json!({
                 "date": e.date, "from": e.from, "days_left": e.days_left,
             })),
-            "can_scan": t.can_scan.iter().map(|&p| key(p)).collect::<Vec<_>>(),
-            "cannot_scan": t.cannot_scan.iter().map(|(p, v)| json!({
-                "project": key(*p), "verdict": v,
-            })).collect::<Vec<_>>(),
         })
     }
 
-    fn pair_value(&self, (p, t, v): &(usize, usize, Verdict)) -> Value {
-        let key = |p: usize| self.projects[p].key.clone();
-        json!({
-            "project": key(*p),
+    /// A token, its lists of projects (one entry per project of the fleet) written one key
+    /// at a time, never as one value.
+    fn write_token(
+        &self,
+        w: &mut dyn std::io::Write,
+        out: &Output,
+        t: &TokenRow,
+    ) -> std::io::Result<()> {
+        let head = out.json_text(&self.token_value(t)).replace('\n', "\n    ");
+        let head = head.trim_end();
+        let head = head.strip_suffix('}').unwrap_or(head).trim_end();
+        write!(w, "{head},\n      \"can_scan\": [")?;
+        for (i, &p) in t.can_scan.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b", ")?;
+            }
+            let key = Value::String(self.projects[p].key.clone());
+            w.write_all(out.json_text(&key).as_bytes())?;
+        }
+        write!(w, "],\n      \"cannot_scan\": [")?;
+        for (i, (p, v)) in t.cannot_scan.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b", ")?;
+            }
+            let item = json!({ "project": self.projects[*p].key, "verdict": v });
+            w.write_all(out.json_text(&item).replace('\n', " ").as_bytes())?;
+        }
+        write!(w, "]\n    }}")
+    }
+
+    fn pair_value(&self, i: usize) -> std::io::Result<Value> {
+        let (p, t, v) = &self.pairs[i];
+        let s = self.stored(i)?;
+        Ok(json!({
+            "project": self.projects[*p].key,
             "token": self.tokens[*t].id,
-            "verdict": verdict_name(v),
-            "cause": v.cause,
-            "probes": v.probes,
-        })
+            "verdict": v.name(),
+            "cause": s.cause,
+            "probes": s.probes,
+        }))
     }
 
     /// Writes the JSON evidence, one element at a time (never the whole document in
@@ -826,14 +916,14 @@ impl Report {
             w: &mut dyn std::io::Write,
             name: &str,
             items: &[T],
-            value: impl Fn(&T) -> Value,
+            value: impl Fn(usize, &T) -> std::io::Result<Value>,
             out: &Output,
             last: bool,
         ) -> std::io::Result<()> {
             write!(w, "  \"{name}\": [")?;
             for (i, item) in items.iter().enumerate() {
                 let sep = if i == 0 { "\n    " } else { ",\n    " };
-                let text = out.json_text(&value(item)).replace('\n', "\n    ");
+                let text = out.json_text(&value(i, item)?).replace('\n', "\n    ");
                 write!(w, "{sep}{text}")?;
             }
             let close = if items.is_empty() { "]" } else { "\n  ]" };
@@ -843,33 +933,32 @@ impl Report {
             w,
             "projects",
             &self.projects,
-            |r| self.project_value(r),
+            |p, r| self.project_value(p, r),
             out,
             false,
         )?;
+        write!(w, "  \"tokens\": [")?;
+        for (i, t) in self.tokens.iter().enumerate() {
+            w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+            self.write_token(w, out, t)?;
+        }
+        writeln!(w, "{},", if self.tokens.is_empty() { "]" } else { "\n  ]" })?;
         list(
             w,
-            "tokens",
-            &self.tokens,
-            |t| self.token_value(t),
+            "pairs",
+            &self.pairs,
+            |i, _| self.pair_value(i),
             out,
             false,
         )?;
-        list(w, "pairs", &self.pairs, |p| self.pair_value(p), out, false)?;
-        list(
-            w,
-            "findings",
-            &self.findings,
-            |f| {
-                json!({
-                    "kind": f.kind,
-                    "severity": f.severity.name(),
-                    "message": f.message,
-                })
-            },
-            out,
-            true,
-        )?;
+        let finding = |_, f: &Finding| {
+            Ok(json!({
+                "kind": f.kind,
+                "severity": f.severity.name(),
+                "message": f.message,
+            }))
+        };
+        list(w, "findings", &self.findings, finding, out, true)?;
         w.write_all(b"}\n")
     }
 }
@@ -965,7 +1054,7 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
         }
         let undecided = row.undecided;
         out.push(Finding {
-            kind: match row.verdict.as_str() {
+            kind: match &*row.verdict {
                 "no-rule" => "project-without-rule",
                 "token-missing" => "token-not-set",
                 _ if undecided => "project-undecided",
@@ -980,8 +1069,8 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
         });
     }
     // Coverage: a project on the server that no token of the audit can scan.
-    for row in &report.projects {
-        if row.on_server == Some(false) || !row.covered_by.is_empty() || row.undecided {
+    for (p, row) in report.projects.iter().enumerate() {
+        if row.on_server == Some(false) || report.covered_by(p).next().is_some() || row.undecided {
             continue;
         }
         if report.listing.is_none() {
@@ -1009,6 +1098,17 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
             message: format!(
                 "{}: uncovered: no token of the audit can scan it; to change: {change}",
                 row.key
+            ),
+        });
+    }
+    // The listing against the server's own count.
+    if let Some(l) = report.listing.as_ref().filter(|l| l.projects != l.total) {
+        out.push(Finding {
+            kind: "listing-incomplete",
+            severity: Severity::Info,
+            message: format!(
+                "the server counted {} project(s) and the listing returned {}: projects created or deleted while it ran, or keys its split could not reach; run the audit again",
+                l.total, l.projects
             ),
         });
     }

@@ -2,8 +2,8 @@
 //! that follow, in the CI's format or the one chosen. The preparation (everything up to the
 //! export set) is shared with `run`.
 
-use super::project::{check_logged, context_and_target, Resolved, Stages};
 use super::edition::{edition_policy, EditionOutcome};
+use super::project::{check_logged, context_and_target, Resolved, Stages};
 use super::{format_name, probe_rows, Failure, Policies};
 use crate::ci::{self, CiKind, Context};
 use crate::credential::Credential;

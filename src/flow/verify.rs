@@ -1,9 +1,9 @@
 //! `scantoken verify`: check the project and report the verdict; nothing is exported.
 
+use super::edition::{edition_policy, EditionOutcome};
 use super::project::{
     check_logged, check_projects, context_and_target, projects, Resolved, Stages,
 };
-use super::edition::{edition_policy, EditionOutcome};
 use super::{Failure, Policies};
 use crate::credential::Credential;
 use crate::env::Env;
