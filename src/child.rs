@@ -428,6 +428,13 @@ fn kill_group(pid: Option<u32>, stderr: &mut dyn Write) {
         return;
     }
     forward(pid, libc::SIGKILL);
+    // SIGKILL is delivered, not waited for: give the kernel a moment to end the group, so
+    // that when scantoken exits nothing of the scan still runs (a zombie left for its
+    // reaper still answers kill(2), hence the bound).
+    let until = std::time::Instant::now() + Duration::from_secs(1);
+    while group_alive(pid) && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     relay(
         stderr,
         format!(

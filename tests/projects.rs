@@ -420,3 +420,26 @@ fn export_projects_writes_the_plan_for_the_cis_matrix_without_a_token() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_with_a_project_base_dir_starts_the_scan_in_that_directory() {
+    let e = emulator(0);
+    let repo = monorepo();
+    let mut env = env_for(&e);
+    let record = repo.path().join("record.txt");
+    set(&mut env, "RECORD", record.to_str().unwrap());
+    let scan = recording_scanner(repo.path());
+    let (code, stdout, stderr) = scantoken(
+        repo.path(),
+        &env,
+        &["run", "--project-base-dir", "services/web", "--", &scan],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let lines = records(&record);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("/services/web "), "{lines:?}");
+    assert!(
+        lines[0].contains("\"sonar.projectKey\":\"acme_web\""),
+        "{lines:?}"
+    );
+}

@@ -49,8 +49,19 @@ pub fn run(
     out: &mut Output,
 ) -> Result<Outcome, Failure> {
     let argv = scan_command(words, settings)?;
+    // With project-base-dir the scan starts in that directory, where the scanner reads the
+    // project's files: the scan that runs is the one verified, not the working directory's.
+    let scan_dir = settings
+        .project_base_dir
+        .as_ref()
+        .filter(|_| settings.projects.is_none())
+        .map(|d| cwd.join(&d.value));
     // A scanner that is not installed is found out before any probe is sent.
-    if !child::program_exists(&argv[0], env.get("PATH"), cwd) {
+    if !child::program_exists(
+        &argv[0],
+        env.get("PATH"),
+        scan_dir.as_deref().unwrap_or(cwd),
+    ) {
         let program = argv[0].to_string_lossy();
         let where_ = match program.contains(['/', '\\']) {
             true => "no such executable file",
@@ -156,7 +167,7 @@ pub fn run(
         argv: &argv,
         env: child_env,
         secrets,
-        cwd: None,
+        cwd: scan_dir.as_deref(),
     };
     let (stdout, stderr) = out.raw_streams();
     match child::run(launch, stdout, stderr) {
