@@ -278,8 +278,9 @@ const SETUP_NODE: &str = "actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d68
 
 /// examples/github as written, each under act for the events it names: the scan step gets the
 /// token and the project's parameters on a same-repository pull request and a push; a fork's
-/// pull request passes without a scan; the monorepo example scans each service that has a
-/// Sonar project, with the token its token map rule names.
+/// pull request passes without a scan; the monorepo examples scan each service that has a
+/// Sonar project, with the token its token map rule names (`monorepo-matrix.yml` through its
+/// plan job's matrix: one scan job per project, each in its directory).
 #[test]
 fn the_github_examples_run_under_act() {
     let scenario = Scenario::from_yaml_str(&format!(
@@ -301,7 +302,7 @@ tokens:
     // A branch name a pull request's author chose, valid for git, hostile to shells and to
     // the runner's command syntax.
     const HOSTILE: &str = "feat/$(touch${IFS}pwned)`touch${IFS}pwned`;%0A::warning::injected";
-    let cases: [(&str, &str, &str, &[&str]); 6] = [
+    let cases: [(&str, &str, &str, &[&str]); 7] = [
         (
             "push-and-pull-request.yml",
             "push",
@@ -337,6 +338,13 @@ tokens:
             "push",
             "push_branch",
             &["payments-api"],
+        ),
+        // The plan job's matrix fans out to one scan job per project.
+        (
+            "monorepo-matrix.yml",
+            "push",
+            "push_branch",
+            &["payments-api", "root"],
         ),
     ];
     for (example, event, payload, scanned) in cases {
