@@ -119,19 +119,21 @@ fn command() -> Command {
                 .args(options::args(OptionsCommand::Export))
                 .arg(token_flag()),
         )
-        .subcommand(<crate::audit::AuditArgs as clap::Args>::augment_args(
+        .subcommand(
             Command::new("audit")
                 .override_usage("scantoken audit [OPTIONS]")
                 .about("Check every token against every project (a scheduled job's view of the fleet): per project, per token, per token-map rule; a table, Markdown and JSON evidence.")
                 .after_help(crate::audit::AFTER_HELP)
+                .args(options::args(OptionsCommand::Audit))
                 .args_conflicts_with_subcommands(true)
                 .subcommand(<crate::audit::MergeArgs as clap::Args>::augment_args(
                     Command::new("merge")
                         .override_usage("scantoken audit merge [OPTIONS] <FILE>...")
                         .about("Combine the JSON evidence of `audit --shard I/N` runs into one report (the same schema); refuses shards of different settings, hosts or N, duplicates, and a missing shard.")
                         .after_help(crate::audit::MERGE_AFTER_HELP),
-                )),
-        ).arg(token_flag()))
+                ))
+                .arg(token_flag()),
+        )
         .subcommand(
             Command::new("run")
                 // Without it, clap's error for a mistyped flag shows the usage as if the
@@ -225,9 +227,10 @@ pub fn run(
             Some(m) => <crate::audit::MergeArgs as clap::FromArgMatches>::from_arg_matches(m)
                 .map_err(|e| crate::error::ConfigError::new("audit merge", e.to_string()))
                 .and_then(|args| crate::audit::merge::run(&args, env, cwd, &mut out)),
-            None => <crate::audit::AuditArgs as clap::FromArgMatches>::from_arg_matches(sub)
-                .map_err(|e| crate::error::ConfigError::new("audit", e.to_string()))
-                .and_then(|args| crate::audit::run(&args, env, cwd, &mut out)),
+            None => {
+                crate::audit::AuditArgs::from_said(options::said(OptionsCommand::Audit, sub, env))
+                    .and_then(|args| crate::audit::run(&args, env, cwd, &mut out))
+            }
         };
         return match result {
             Ok(exit) => exit.into(),
@@ -292,5 +295,6 @@ fn dispatch(
                 .unwrap_or_default();
             flow::run(settings, &words, env, cwd, out)
         }
+        OptionsCommand::Audit => unreachable!("audit returns before (src/audit)"),
     }
 }

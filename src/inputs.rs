@@ -109,6 +109,8 @@ pub struct Inputs {
     /// Flags given with a blank value (`--project-key=`, or `--project-key "$KEY"` with KEY
     /// unset): unset as values, but worth naming when the value is then missing.
     blank_flags: Vec<&'static str>,
+    /// Options read as not given (see `without`).
+    hidden: Vec<&'static str>,
     env: Env,
 }
 
@@ -117,6 +119,7 @@ impl Inputs {
         Inputs {
             flags: BTreeMap::new(),
             blank_flags: Vec::new(),
+            hidden: Vec::new(),
             env,
         }
     }
@@ -130,6 +133,14 @@ impl Inputs {
                 self.blank_flags.push(name);
             }
         }
+        self
+    }
+
+    /// The same, with `name` not given at all (neither its flag nor its variables are read):
+    /// for an option another command defines differently (audit's `format` is not export's).
+    pub fn without(mut self, name: &'static str) -> Self {
+        self.flags.remove(name);
+        self.hidden.push(name);
         self
     }
 
@@ -162,6 +173,9 @@ impl Inputs {
 
     /// The first non-blank value among the flag, the `INPUT_*` and `SCANTOKEN_*` variables.
     pub fn get(&self, name: &'static str) -> Option<Sourced<String>> {
+        if self.hidden.contains(&name) {
+            return None;
+        }
         if let Some(v) = self.flags.get(name) {
             return Some(Sourced::new(v.trim().to_owned(), Origin::Flag(name.into())));
         }

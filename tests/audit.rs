@@ -1249,3 +1249,78 @@ tokens:
         "{incomplete:?}"
     );
 }
+
+#[test]
+fn audits_own_options_come_from_their_variables_too() {
+    // The same audit as the flags': the keys and the named token as SCANTOKEN_* variables
+    // (a list one a line), the format and the expiry window too.
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: server
+projects: [{{key: acme_payments}}, {{key: acme_docs}}]
+tokens:
+  - {{value: "{SQP_SOON}", kind: project-analysis, projects: [acme_payments], expires: "+3d"}}
+  - {{value: "{SQU_USER}", kind: user, scan: all}}
+"#
+    ))
+    .unwrap();
+    let sonar = start_blocking(EmulatorConfig::new(scenario)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pairs(&[
+        ("SONAR_HOST_URL", &sonar.web_url()),
+        ("SONAR_TOKEN", SQP_SOON),
+        ("USER_TOKEN", SQU_USER),
+        ("SCANTOKEN_PROJECT", "acme_payments\nacme_docs"),
+        ("SCANTOKEN_TOKEN_ENV", "USER_TOKEN"),
+        ("SCANTOKEN_FORMAT", "json"),
+        ("SCANTOKEN_EXPIRY_WARNING_DAYS", "2"),
+        ("SCANTOKEN_CONCURRENCY", "2"),
+    ]);
+    let (code, stdout, stderr) = scantoken(dir.path(), &env, &["audit"]);
+    assert_eq!(code, 1, "{stderr}");
+    let report = json(&stdout);
+    assert_eq!(project(&report, "acme_payments")["verdict"], "ok");
+    assert_eq!(
+        project(&report, "acme_docs")["verdict"],
+        "no-scan-permission"
+    );
+    assert_eq!(report["tokens"][1]["named"], true);
+    // Expiring in 3 days is outside a window of 2.
+    assert_eq!(findings(&report, "token-expiring").len(), 0, "{report}");
+    // A flag wins over its variable.
+    let (_, stdout, stderr) = scantoken(
+        dir.path(),
+        &env,
+        &["audit", "--expiry-warning-days", "5", "--format", "json"],
+    );
+    assert_eq!(
+        findings(&json(&stdout), "token-expiring").len(),
+        1,
+        "{stderr}"
+    );
+
+    // A bad value is refused (exit 2) before any request, naming the variable.
+    for (variable, bad) in [
+        ("SCANTOKEN_CONCURRENCY", "0"),
+        ("SCANTOKEN_DEADLINE", "soon"),
+        ("SCANTOKEN_FORMAT", "yaml"),
+        ("SCANTOKEN_PROGRESS", "loud"),
+        ("SCANTOKEN_PROJECTS_FROM_SERVER", "perhaps"),
+        ("SCANTOKEN_MAX_RATE", "-1"),
+        ("SCANTOKEN_SHARD", "4/3"),
+    ] {
+        let mut env = env.clone();
+        env.push((variable.to_owned(), bad.to_owned()));
+        let (code, _, stderr) = scantoken(dir.path(), &env, &["audit"]);
+        assert_eq!(code, 2, "{variable}: {stderr}");
+        assert!(stderr.contains(variable), "{variable}: {stderr}");
+    }
+    // --projects-from-server needs the read credential's variable, given either way.
+    let mut lone = env.clone();
+    lone.push(("SCANTOKEN_PROJECTS_FROM_SERVER".into(), "true".into()));
+    let (code, _, stderr) = scantoken(dir.path(), &lone, &["audit"]);
+    assert!(
+        code == 2 && stderr.contains("read-token-env"),
+        "{code}: {stderr}"
+    );
+}

@@ -5,7 +5,7 @@
 //! `SCANTOKEN_BLESS=1 cargo test --test options` rewrites the README's table from the
 //! definitions (then review the diff).
 
-use scantoken::options::{self, Command, Kind};
+use scantoken::options::{self, Command, Kind, Scope};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -39,15 +39,19 @@ fn every_flag_is_in_the_help_of_each_command_it_applies_to() {
         ("verify", Command::Verify),
         ("export", Command::Export),
         ("run", Command::Run),
+        ("audit", Command::Audit),
     ] {
         let help = help(name);
         for d in options::all() {
             let shown = help.contains(&format!("--{} ", d.name))
                 || help.contains(&format!("--{}\n", d.name))
                 || help.contains(&format!("--{} <", d.name));
+            // A name audit defines again (`format`) is shown where either row applies.
+            let applies = options::all()
+                .iter()
+                .any(|e| e.name == d.name && e.flag && e.applies_to(command));
             assert_eq!(
-                shown,
-                d.flag && d.applies_to(command),
+                shown, applies,
                 "{name} --help and option {}:\n{help}",
                 d.name
             );
@@ -168,7 +172,9 @@ fn every_option_can_be_given_as_its_scantoken_variable() {
             Kind::Bool => "perhaps",
             Kind::Text | Kind::List => continue,
         };
-        let command = if d.applies_to(Command::Context) {
+        let command = if d.scope == Scope::Audit {
+            "audit"
+        } else if d.applies_to(Command::Context) {
             "context"
         } else if d.applies_to(Command::Verify) {
             "verify"

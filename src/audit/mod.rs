@@ -27,6 +27,7 @@ use crate::credential::{self, token_map::TokenMap, Credential};
 use crate::env::Env;
 use crate::error::{quote, ConfigError, Exit};
 use crate::inputs::{Inputs, Origin, Sourced};
+use crate::options::{self, Command as OptionsCommand};
 use crate::output::Output;
 use crate::scanner_config::ScannerConfig;
 use crate::secret::Token;
@@ -82,80 +83,113 @@ report one process would have: projects and pairs sorted by key, the fleet-wide 
 Exit codes: those of the merged audit (0, 1, 3); 2 when a shard is missing, given twice, or
 from another run (different N, host, organization, token map, tokens or options).";
 
-#[derive(Args, Debug)]
+/// What the user said to `scantoken audit`: its flags and their variables, read through the
+/// option table (`options::defs`, the rows of `Scope::Audit` and those marked `audit`) and
+/// checked there once; [`AuditArgs::from_said`] types them.
+#[derive(Debug)]
 pub struct AuditArgs {
-    /// A project key to check; repeatable
-    #[arg(long = "project", value_name = "KEY")]
+    /// Everything said, for the options audit shares with verify (`Settings::resolve`).
+    said: Inputs,
     projects: Vec<String>,
-    /// A file of project keys, one per line [input: projects-file]
-    #[arg(long, value_name = "FILE")]
-    projects_file: Option<String>,
-    /// Token map: a YAML file (or the YAML itself), as CI uses it [input: token-map]
-    #[arg(long, value_name = "FILE")]
-    token_map: Option<String>,
-    /// A variable holding a token to check against every project; repeatable
-    #[arg(long = "token-env", value_name = "VAR")]
     token_envs: Vec<String>,
-    /// Sonar server URL; leave unset for SonarQube Cloud [input: host-url]
-    #[arg(long, value_name = "URL")]
-    host_url: Option<String>,
-    /// SonarQube Cloud region: `us`, or unset for the global instance [input: region]
-    #[arg(long, value_name = "REGION")]
-    region: Option<String>,
-    /// SonarQube Cloud organization key (else each rule's organization) [input: organization]
-    #[arg(long, value_name = "KEY")]
-    organization: Option<String>,
-    /// Requests in flight at once [input: concurrency; default: 32]
-    #[arg(long, value_name = "N")]
+    /// Where the token variables were named: `flag --token-env` or a variable.
+    token_envs_source: String,
     concurrency: Option<u64>,
-    /// Seconds the whole audit may take; pairs not decided by then are reported as
-    /// not-checked [input: deadline; default: 900]
-    #[arg(long, value_name = "SECS")]
     deadline: Option<u64>,
-    /// What stdout carries [default: table]
-    #[arg(long, value_enum)]
     format: Option<AuditFormat>,
-    /// Write the JSON evidence to this file too
-    #[arg(long, value_name = "FILE")]
     json_file: Option<PathBuf>,
-    /// Write the Markdown report to this file too (on Azure Pipelines, the file uploaded as
-    /// the summary)
-    #[arg(long, value_name = "FILE")]
     markdown_file: Option<PathBuf>,
-    /// Progress on stderr: auto (a bar on a terminal, a line every 5 s otherwise), bar, lines
-    /// or off [default: auto]
-    #[arg(long, value_enum)]
     progress: Option<Progress>,
-    /// Report tokens expiring within this many days [input: expiry-warning-days; default: 30]
-    #[arg(long, value_name = "DAYS")]
     expiry_warning_days: Option<u64>,
-    /// Extra CA certificate(s) to trust, PEM [input: ca-file; also SONAR_ROOT_CERT, SSL_CERT_FILE]
-    #[arg(long, value_name = "FILE")]
-    ca_file: Option<String>,
-    /// Seconds each request may take [input: timeout; default: 30]
-    #[arg(long, value_name = "SECS")]
-    timeout: Option<u64>,
-    /// Retries after a 429, 5xx, reset or timeout [input: retries; default: 2]
-    #[arg(long, value_name = "N")]
-    retries: Option<u64>,
-    /// Allow sending tokens over plain http to a non-loopback host [input: allow-insecure-http]
-    #[arg(long)]
-    allow_insecure_http: bool,
-    /// Audit every project the server lists (the organization's on SonarQube Cloud, the
-    /// instance's on Server), read with the credential --read-token-env names
-    #[arg(long, requires = "read_token_env")]
     projects_from_server: bool,
-    /// The variable holding the credential that lists the projects (an administrator's
-    /// token): only read from, never probed as a scan token, never exported
-    #[arg(long, value_name = "VAR", requires = "projects_from_server")]
-    read_token_env: Option<String>,
-    /// Audit one share of the projects, I of N (a stable hash of the key: shards are
-    /// disjoint and together complete); combine the shards with `scantoken audit merge`
-    #[arg(long, value_name = "I/N")]
-    shard: Option<String>,
-    /// Requests per second at most (per shard: keep N × R under the server's limit)
-    #[arg(long, value_name = "R")]
+    /// The read credential's variable, and where it was named.
+    read_token_env: Option<Sourced<String>>,
+    shard: Option<shard::Shard>,
     max_rate: Option<f64>,
+}
+
+impl AuditArgs {
+    /// Types what was said (`options::said(Command::Audit, ..)`): each value checked against
+    /// its definition (numbers within their range, choices), an error naming the flag or the
+    /// variable it came from.
+    pub fn from_said(said: Inputs) -> Result<AuditArgs, ConfigError> {
+        let checked = |name: &'static str| options::checked(OptionsCommand::Audit, &said, name);
+        let text = |name: &'static str| Ok::<_, ConfigError>(checked(name)?.map(|v| v.value));
+        let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
+            Ok(checked(name)?.map(|v| v.value.parse().expect("checked as a number")))
+        };
+        let lines = |name: &'static str| -> Result<Vec<String>, ConfigError> {
+            Ok(checked(name)?
+                .map(|v| {
+                    v.value
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default())
+        };
+        let choice = |name: &'static str| -> Result<Option<String>, ConfigError> { text(name) };
+        let max_rate = match checked("max-rate")? {
+            None => None,
+            Some(v) => match v.value.parse::<f64>() {
+                Ok(r) if r.is_finite() && r > 0.0 => Some(r),
+                _ => {
+                    return Err(ConfigError::new(
+                        v.source.to_string(),
+                        format!(
+                            "{} is not a positive number of requests per second",
+                            quote(&v.value)
+                        ),
+                    )
+                    .hint("e.g. --max-rate 20"))
+                }
+            },
+        };
+        let projects_from_server =
+            checked("projects-from-server")?.is_some_and(|v| v.value == "true");
+        let read_token_env = checked("read-token-env")?;
+        match (&read_token_env, projects_from_server) {
+            (None, true) => {
+                return Err(ConfigError::new(
+                    "projects-from-server",
+                    "needs the variable holding the credential that lists the projects",
+                )
+                .hint("add --read-token-env VAR (an administrator's token in VAR)"))
+            }
+            (Some(v), false) => {
+                return Err(ConfigError::new(
+                    v.source.to_string(),
+                    "is only read to list the projects, with --projects-from-server",
+                )
+                .hint("add --projects-from-server, or leave it out"))
+            }
+            _ => {}
+        }
+        Ok(AuditArgs {
+            projects: lines("project")?,
+            token_envs: lines("token-env")?,
+            token_envs_source: said
+                .get("token-env")
+                .map_or_else(|| "flag --token-env".to_owned(), |v| v.source.to_string()),
+            concurrency: number("concurrency")?,
+            deadline: number("deadline")?,
+            format: choice("format")?
+                .map(|f| AuditFormat::from_str(&f, true).expect("the table lists the formats")),
+            json_file: text("json-file")?.map(PathBuf::from),
+            markdown_file: text("markdown-file")?.map(PathBuf::from),
+            progress: choice("progress")?
+                .map(|p| Progress::from_str(&p, true).expect("the table lists the modes")),
+            expiry_warning_days: number("expiry-warning-days")?,
+            projects_from_server,
+            read_token_env,
+            shard: checked("shard")?
+                .map(|v| shard::Shard::parse_from(&v.value, &v.source.to_string()))
+                .transpose()?,
+            max_rate,
+            said,
+        })
+    }
 }
 
 // `scantoken audit merge`: the shards' JSON evidence as one report (its help is in cli.rs).
@@ -253,6 +287,8 @@ pub struct Plan {
 struct ReadCredential {
     token: Token,
     variable: String,
+    /// Where the variable was named (`flag --read-token-env`, or a variable).
+    named_by: String,
 }
 
 /// Runs `scantoken audit`. Configuration errors come back to the caller (exit 2).
@@ -261,24 +297,13 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
     if format != AuditFormat::Table {
         out.stdout_is_data();
     }
-    let inputs = Inputs::new(env.clone())
-        .with_flag("host-url", args.host_url.clone())
-        .with_flag("region", args.region.clone())
-        .with_flag("organization", args.organization.clone())
-        .with_flag("token-map", args.token_map.clone())
-        .with_flag("projects-file", args.projects_file.clone())
-        .with_flag("ca-file", args.ca_file.clone())
-        .with_flag("timeout", args.timeout.map(|t| t.to_string()))
-        .with_flag("retries", args.retries.map(|r| r.to_string()))
-        .with_flag(
-            "allow-insecure-http",
-            args.allow_insecure_http.then_some("true"),
-        );
+    let inputs = &args.said;
     // The read credential is masked before anything else can print.
     let read = read_credential(args, env, out)?;
-    // The options audit shares with verify, resolved and validated as verify's are.
-    let settings = Settings::resolve(&inputs)?;
-    let mut plan = read_plan(args, &inputs, &settings, env, cwd, out)?;
+    // The options audit shares with verify, resolved and validated as verify's are (`format`
+    // is audit's own here: export's is not resolved from it).
+    let settings = Settings::resolve(&inputs.clone().without("format"))?;
+    let mut plan = read_plan(args, inputs, &settings, env, cwd, out)?;
     if let Some(read) = &read {
         if let Some(t) = plan
             .tokens
@@ -286,7 +311,7 @@ pub fn run(args: &AuditArgs, env: &Env, cwd: &Path, out: &mut Output) -> Result<
             .find(|t| t.credential.token.expose_secret() == read.token.expose_secret())
         {
             return Err(ConfigError::new(
-                format!("flag --read-token-env {}", read.variable),
+                format!("{} {}", read.named_by, read.variable),
                 format!(
                     "holds the same token as {}: the read credential is never probed as a scan token",
                     t.sources.join("; ")
@@ -399,17 +424,8 @@ fn read_plan(
             "list the project keys in a file (--projects-file, one per line), give --project KEY, or read them from the server (--projects-from-server --read-token-env VAR)",
         ));
     }
-    let shard = args.shard.as_deref().map(shard::Shard::parse).transpose()?;
-    let max_rate = match args.max_rate {
-        Some(r) if !(r.is_finite() && r > 0.0) => {
-            return Err(ConfigError::new(
-                "flag --max-rate",
-                format!("{r} is not a positive number of requests per second"),
-            )
-            .hint("e.g. --max-rate 20"))
-        }
-        r => r,
-    };
+    let shard = args.shard;
+    let max_rate = args.max_rate;
     let map = inputs
         .get("token-map")
         .map(|m| credential::load_token_map(&m, cwd))
@@ -495,7 +511,7 @@ fn read_plan(
         }
     }
     for var in &args.token_envs {
-        check_variable_name("flag --token-env", var)?;
+        check_variable_name(&args.token_envs_source, var)?;
         let source = Origin::Variable(var.clone());
         match token_of(var, &source)? {
             Some(token) => {
@@ -503,7 +519,7 @@ fn read_plan(
             }
             None => {
                 return Err(ConfigError::new(
-                    "flag --token-env",
+                    args.token_envs_source.as_str(),
                     format!("names variable {var}, which is empty or not set"),
                 )
                 .hint(format!("map the secret into this step as {var}")))
@@ -629,17 +645,18 @@ fn read_credential(
     env: &Env,
     out: &mut Output,
 ) -> Result<Option<ReadCredential>, ConfigError> {
-    let Some(var) = args.read_token_env.as_deref() else {
+    let Some(Sourced { value: var, source }) = &args.read_token_env else {
         return Ok(None);
     };
+    let named_by = source.to_string();
     if let Some(v) = env.get(var) {
         // Masked before it is even checked: an error below must not quote it either.
         out.mask(v);
     }
-    check_variable_name("flag --read-token-env", var)?;
+    check_variable_name(&named_by, var)?;
     let value = env.non_empty(var).ok_or_else(|| {
         ConfigError::new(
-            "flag --read-token-env",
+            named_by.as_str(),
             format!("names variable {var}, which is empty or not set"),
         )
         .hint(format!(
@@ -653,6 +670,7 @@ fn read_credential(
     Ok(Some(ReadCredential {
         token,
         variable: var.to_owned(),
+        named_by,
     }))
 }
 

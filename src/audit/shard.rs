@@ -22,8 +22,13 @@ pub struct Shard {
 impl Shard {
     /// `I/N`, with 1 ≤ I ≤ N ≤ 1000.
     pub fn parse(text: &str) -> Result<Shard, ConfigError> {
+        Shard::parse_from(text, "flag --shard")
+    }
+
+    /// `parse`, an error naming `source` (the flag, or the variable the value came from).
+    pub fn parse_from(text: &str, source: &str) -> Result<Shard, ConfigError> {
         let bad = |why: &str| {
-            ConfigError::new("flag --shard", format!("{} {why}", quote(text)))
+            ConfigError::new(source, format!("{} {why}", quote(text)))
                 .hint("write I/N: this process's share (from 1) of N, e.g. --shard 2/7")
         };
         let (i, n) = text

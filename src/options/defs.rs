@@ -9,6 +9,9 @@ const POLICY: &[&str] = &["fail", "skip"];
 const UNREACHABLE_POLICY: &[&str] = &["fail", "warn"];
 /// `trust::Policy`'s names (a test there keeps them in step).
 const TRUST_POLICY: &[&str] = &["forks-untrusted", "all-untrusted", "trusted"];
+/// `audit::AuditFormat`'s and `audit::Progress`'s names.
+const AUDIT_FORMATS: &[&str] = &["table", "markdown", "json"];
+const PROGRESS: &[&str] = &["auto", "bar", "lines", "off"];
 const FORMATS: &[&str] = &[
     "auto",
     "github",
@@ -36,6 +39,7 @@ const fn opt(
         kind,
         default: None,
         scope,
+        audit: false,
         value_name,
         help,
     }
@@ -51,6 +55,23 @@ const fn no_github(mut d: OptionDef) -> OptionDef {
     d
 }
 
+/// `audit` takes it too.
+const fn audit_too(mut d: OptionDef) -> OptionDef {
+    d.audit = true;
+    d
+}
+
+/// One of audit's own flags. The GitHub Action and the Azure task run `export` and `run`,
+/// never `audit` (a scheduled job calls the command itself), so none is an input of theirs.
+const fn audit(
+    name: &'static str,
+    kind: Kind,
+    value_name: &'static str,
+    help: &'static str,
+) -> OptionDef {
+    no_github(opt(name, None, kind, Scope::Audit, value_name, help))
+}
+
 const fn no_flag(mut d: OptionDef) -> OptionDef {
     d.flag = false;
     d
@@ -58,12 +79,12 @@ const fn no_flag(mut d: OptionDef) -> OptionDef {
 
 pub const OPTIONS: &[OptionDef] = &[
     // The target.
-    opt("host-url", Some("hostUrl"), Kind::Text, Scope::Target, "URL",
-        "SonarQube Server URL; leave unset for SonarQube Cloud"),
-    opt("region", Some("region"), Kind::Text, Scope::Target, "REGION",
-        "SonarQube Cloud region: `us`, or unset for the global instance"),
-    opt("organization", Some("organization"), Kind::Text, Scope::Target, "KEY",
-        "SonarQube Cloud organization key"),
+    audit_too(opt("host-url", Some("hostUrl"), Kind::Text, Scope::Target, "URL",
+        "SonarQube Server URL; leave unset for SonarQube Cloud")),
+    audit_too(opt("region", Some("region"), Kind::Text, Scope::Target, "REGION",
+        "SonarQube Cloud region: `us`, or unset for the global instance")),
+    audit_too(opt("organization", Some("organization"), Kind::Text, Scope::Target, "KEY",
+        "SonarQube Cloud organization key")),
     opt("project-key", Some("projectKey"), Kind::Text, Scope::Target, "KEY",
         "Sonar project key (else sonar.projectKey where the scanner would read it)"),
     opt("project-base-dir", Some("projectBaseDir"), Kind::Text, Scope::Target, "DIR",
@@ -84,8 +105,8 @@ pub const OPTIONS: &[OptionDef] = &[
     // The token.
     no_flag(opt("token", Some("token"), Kind::Text, Scope::Verify, "TOKEN",
         "The Sonar token; never a flag (a command line is visible to every process): input or SCANTOKEN_TOKEN, else SONAR_TOKEN")),
-    opt("token-map", Some("tokenMap"), Kind::Text, Scope::Verify, "FILE",
-        "Token map: a YAML file (or the YAML itself) choosing the token variable by project-key pattern"),
+    audit_too(opt("token-map", Some("tokenMap"), Kind::Text, Scope::Verify, "FILE",
+        "Token map: a YAML file (or the YAML itself) choosing the token variable by project-key pattern")),
     // The Vault exchange.
     opt("vault-url", Some("vaultUrl"), Kind::Text, Scope::Verify, "URL",
         "Vault/OpenBao to exchange the CI's OIDC token at for the scan token"),
@@ -116,14 +137,14 @@ pub const OPTIONS: &[OptionDef] = &[
     with_default(opt("on-unreachable", Some("onUnreachable"), Kind::Choice(UNREACHABLE_POLICY), Scope::Verify, "POLICY",
         "Server unreachable or failing: fail (exit 3), or warn (exit 0; export and run go on)"), "fail"),
     // The network.
-    opt("ca-file", Some("caFile"), Kind::Text, Scope::Verify, "FILE",
-        "Extra CA certificate(s) to trust, PEM (also SONAR_ROOT_CERT, SSL_CERT_FILE)"),
-    with_default(opt("timeout", Some("timeout"), Kind::Number { min: 1, max: 3600 }, Scope::Verify, "SECS",
-        "Seconds each request may take"), "30"),
-    with_default(opt("retries", Some("retries"), Kind::Number { min: 0, max: 10 }, Scope::Verify, "N",
-        "Retries after a 429, 5xx, reset or timeout"), "2"),
-    with_default(opt("allow-insecure-http", Some("allowInsecureHttp"), Kind::Bool, Scope::Verify, "",
-        "Allow sending secrets over plain http to a non-loopback host or through a proxy"), "false"),
+    audit_too(opt("ca-file", Some("caFile"), Kind::Text, Scope::Verify, "FILE",
+        "Extra CA certificate(s) to trust, PEM (also SONAR_ROOT_CERT, SSL_CERT_FILE)")),
+    audit_too(with_default(opt("timeout", Some("timeout"), Kind::Number { min: 1, max: 3600 }, Scope::Verify, "SECS",
+        "Seconds each request may take"), "30")),
+    audit_too(with_default(opt("retries", Some("retries"), Kind::Number { min: 0, max: 10 }, Scope::Verify, "N",
+        "Retries after a 429, 5xx, reset or timeout"), "2")),
+    audit_too(with_default(opt("allow-insecure-http", Some("allowInsecureHttp"), Kind::Bool, Scope::Verify, "",
+        "Allow sending secrets over plain http to a non-loopback host or through a proxy"), "false")),
     with_default(opt("expiry-warning-days", Some("expiryWarningDays"), Kind::Number { min: 0, max: 36_500 }, Scope::Verify, "DAYS",
         "Warn when the token expires within this many days"), "14"),
     with_default(opt("jobs", Some("jobs"), Kind::Number { min: 1, max: 64 }, Scope::Run, "N",
@@ -144,4 +165,33 @@ pub const OPTIONS: &[OptionDef] = &[
     // The scan `run` starts: on the command line, the words after `--`.
     no_flag(opt("scan-command", Some("scanCommand"), Kind::Text, Scope::Run, "COMMAND",
         "The scan to run (`run`): on the command line the words after --; as an input, split as a shell splits words")),
+    // audit's own flags (`scantoken audit`; `audit merge` has its own few, in src/audit).
+    audit("project", Kind::List, "KEY",
+        "audit: a project key to check; repeat it (one a line in the variable)"),
+    audit("projects-file", Kind::Text, "FILE",
+        "audit: a file of project keys, one a line (# starts a comment)"),
+    audit("token-env", Kind::List, "VAR",
+        "audit: a variable holding a token to check against every project; repeat it (one a line in the variable)"),
+    with_default(audit("concurrency", Kind::Number { min: 1, max: 256 }, "N",
+        "audit: requests in flight at once"), "32"),
+    with_default(audit("deadline", Kind::Number { min: 1, max: 31_536_000 }, "SECS",
+        "audit: seconds the whole audit may take; pairs not decided by then are reported as not-checked"), "900"),
+    with_default(audit("format", Kind::Choice(AUDIT_FORMATS), "FORMAT",
+        "audit: what stdout carries: table, markdown or json"), "table"),
+    audit("json-file", Kind::Text, "FILE",
+        "audit: write the JSON evidence to this file too"),
+    audit("markdown-file", Kind::Text, "FILE",
+        "audit: write the Markdown report to this file too (on Azure Pipelines, the file uploaded as the summary)"),
+    with_default(audit("progress", Kind::Choice(PROGRESS), "WHEN",
+        "audit: progress on stderr: auto (a bar on a terminal, a line every 5 s otherwise), bar, lines or off"), "auto"),
+    with_default(audit("expiry-warning-days", Kind::Number { min: 0, max: 36_500 }, "DAYS",
+        "audit: report tokens expiring within this many days"), "30"),
+    with_default(audit("projects-from-server", Kind::Bool, "",
+        "audit: check every project the server lists (the organization's on SonarQube Cloud, the instance's on Server), read with the credential read-token-env names"), "false"),
+    audit("read-token-env", Kind::Text, "VAR",
+        "audit: with projects-from-server, the variable holding the credential that lists the projects (an administrator's token): only read from, never probed as a scan token, never exported"),
+    audit("shard", Kind::Text, "I/N",
+        "audit: one share of the projects, I of N (a stable hash of the key: shards are disjoint and together complete); combine them with audit merge"),
+    audit("max-rate", Kind::Text, "R",
+        "audit: requests per second at most (per shard: keep N × R under the server's limit)"),
 ];

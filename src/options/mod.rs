@@ -9,7 +9,8 @@
 pub mod defs;
 
 use crate::env::Env;
-use crate::inputs::Inputs;
+use crate::error::{quote, ConfigError};
+use crate::inputs::{Inputs, Sourced};
 use clap::{Arg, ArgAction, ArgMatches};
 
 /// What kind of value an option takes.
@@ -36,6 +37,8 @@ pub enum Scope {
     /// `export` and `run` (what is written besides the scan's own environment).
     Written,
     Run,
+    /// `audit` alone (its own flags; the options it shares with verify say so with `audit`).
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +54,8 @@ pub struct OptionDef {
     pub kind: Kind,
     pub default: Option<&'static str>,
     pub scope: Scope,
+    /// `audit` takes it too (an option of another scope that audit shares, e.g. `host-url`).
+    pub audit: bool,
     pub value_name: &'static str,
     pub help: &'static str,
 }
@@ -62,11 +67,16 @@ pub enum Command {
     Verify,
     Export,
     Run,
+    Audit,
 }
 
 impl OptionDef {
     pub fn applies_to(&self, command: Command) -> bool {
+        if command == Command::Audit {
+            return self.scope == Scope::Audit || self.audit;
+        }
         match (self.scope, command) {
+            (Scope::Audit, _) => false,
             (Scope::Target, _) => true,
             (Scope::Verify, Command::Context) => false,
             (Scope::Verify, _) => true,
@@ -89,6 +99,11 @@ impl OptionDef {
     pub fn long_help_for(&self, command: Command) -> String {
         let text = self.long_help();
         match command {
+            // In audit's own help, its rows' `audit: ` (which the README's table needs) goes.
+            Command::Audit => match text.strip_prefix("audit: ") {
+                Some(rest) => rest[..1].to_ascii_uppercase() + &rest[1..],
+                None => text,
+            },
             Command::Context | Command::Verify => text
                 .replace(", nothing exported or run", "")
                 .replace("; export and run go on", ""),
@@ -98,11 +113,21 @@ impl OptionDef {
 
     /// `--help` text: the help line, then where else the option can be given.
     pub fn long_help(&self) -> String {
-        let mut text = format!("{} [input: {}", self.help, self.name);
+        // audit's own options are no input of the action's or the task's.
+        let mut text = match self.scope {
+            Scope::Audit => format!("{} [", self.help),
+            _ => format!("{} [input: {}", self.help, self.name),
+        };
         if let Some(default) = self.default {
-            text.push_str(&format!("; default: {default}"));
+            if !text.ends_with('[') {
+                text.push_str("; ");
+            }
+            text.push_str(&format!("default: {default}"));
         }
-        text.push_str(&format!("; variable {}]", self.variable()));
+        if !text.ends_with('[') {
+            text.push_str("; ");
+        }
+        text.push_str(&format!("variable {}]", self.variable()));
         text
     }
 }
@@ -111,8 +136,17 @@ pub fn all() -> &'static [OptionDef] {
     defs::OPTIONS
 }
 
+/// The first definition of `name`: the one verify, export and run use (a name may be defined
+/// again for `audit`, which no other command takes, e.g. `format`).
 pub fn find(name: &str) -> Option<&'static OptionDef> {
     defs::OPTIONS.iter().find(|d| d.name == name)
+}
+
+/// The definition of `name` that `command` takes.
+pub fn find_for(command: Command, name: &str) -> Option<&'static OptionDef> {
+    defs::OPTIONS
+        .iter()
+        .find(|d| d.name == name && d.applies_to(command))
 }
 
 /// The clap arguments of one command, made from the table.
@@ -154,6 +188,51 @@ pub fn said(command: Command, matches: &ArgMatches, env: &Env) -> Inputs {
     inputs
 }
 
+/// The value `command` was given for `name`, checked against its definition: a choice in
+/// its own spelling, a number within its range, a boolean as `true` or `false`. An error names
+/// where the value came from (the flag or the variable). `None`: not given.
+pub fn checked(
+    command: Command,
+    said: &Inputs,
+    name: &'static str,
+) -> Result<Option<Sourced<String>>, ConfigError> {
+    let def = find_for(command, name).expect("an option of the command");
+    let Some(v) = said.get(name) else {
+        return Ok(None);
+    };
+    let refuse = |why: String| ConfigError::new(v.source.to_string(), why);
+    let value = match def.kind {
+        Kind::Text | Kind::List => v.value.clone(),
+        Kind::Choice(choices) => choices
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(&v.value))
+            .map(|c| (*c).to_owned())
+            .ok_or_else(|| {
+                refuse(format!(
+                    "{} is not one of: {}",
+                    quote(&v.value),
+                    choices.join(", ")
+                ))
+            })?,
+        Kind::Bool => match v.value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => "true".to_owned(),
+            "false" | "no" | "0" => "false".to_owned(),
+            _ => return Err(refuse(format!("{} is not true or false", quote(&v.value)))),
+        },
+        Kind::Number { min, max } => {
+            let n: u64 = v
+                .value
+                .parse()
+                .map_err(|_| refuse(format!("{} is not a whole number", quote(&v.value))))?;
+            if !(min..=max).contains(&n) {
+                return Err(refuse(format!("{n} is outside {min} to {max}")));
+            }
+            n.to_string()
+        }
+    };
+    Ok(Some(Sourced::new(value, v.source)))
+}
+
 /// The README's option table, made from the definitions (a test keeps the README equal).
 pub fn markdown_table() -> String {
     let mut out = String::from(
@@ -187,9 +266,23 @@ mod tests {
 
     #[test]
     fn names_are_unique_kebab_case_and_azure_names_match_them() {
+        let commands = [
+            Command::Context,
+            Command::Verify,
+            Command::Export,
+            Command::Run,
+            Command::Audit,
+        ];
         let mut seen = std::collections::BTreeSet::new();
         for d in defs::OPTIONS {
-            assert!(seen.insert(d.name), "{} twice", d.name);
+            // A name is defined twice only for two sets of commands that do not meet.
+            for c in commands.iter().filter(|c| d.applies_to(**c)) {
+                assert!(seen.insert((d.name, format!("{c:?}"))), "{} twice", d.name);
+            }
+            if d.scope == Scope::Audit {
+                // audit is not what the action and the task run.
+                assert!(!d.github && d.azure.is_none(), "{}", d.name);
+            }
             assert!(
                 d.name
                     .chars()
@@ -209,6 +302,21 @@ mod tests {
             if let (Kind::Choice(choices), Some(default)) = (d.kind, d.default) {
                 assert!(choices.contains(&default), "{}", d.name);
             }
+        }
+    }
+
+    #[test]
+    fn audits_defaults_are_the_ones_it_runs_on() {
+        for (name, value) in [
+            ("concurrency", crate::audit::DEFAULT_CONCURRENCY),
+            ("deadline", crate::audit::DEFAULT_DEADLINE_SECS),
+            (
+                "expiry-warning-days",
+                crate::audit::DEFAULT_EXPIRY_WARNING_DAYS,
+            ),
+        ] {
+            let d = find_for(Command::Audit, name).unwrap();
+            assert_eq!(d.default, Some(value.to_string().as_str()), "{name}");
         }
     }
 }
