@@ -124,7 +124,13 @@ pub fn check(inputs: &Inputs, decision: Decision) -> Report {
     if !report.decision.untrusted {
         return report;
     }
-    if let Err(e) = run(inputs, &mut report) {
+    if let Err(mut e) = run(inputs, &mut report) {
+        // Said as what it is for: without the base, nothing the pull request changed can be
+        // told from what the pipeline's owner wrote.
+        e.problem = format!(
+            "{} (this untrusted build compares the values that steer the token with the pull request's base, and cannot: nothing was sent, exported or started)",
+            e.problem
+        );
         report.failure = Some(e.to_string());
         report.failure_error = Some(e);
     }
