@@ -698,3 +698,45 @@ fn the_steering_table_classifies_every_property_the_bootstrappers_declare() {
         );
     }
 }
+
+/// `run --project-base-dir DIR` starts the scan in DIR: a relative program is looked for there
+/// too, so a script the pull request added beside the project's files is not started.
+#[test]
+fn a_script_the_pull_request_added_in_the_project_directory_is_not_started() {
+    let company = company_server();
+    let repo = Repo::new(
+        &company.web_url(),
+        &|d: &Path| {
+            write(
+                d,
+                "services/api/sonar-project.properties",
+                "sonar.projectKey=acme_payments\n",
+            );
+            write(
+                d,
+                "services/api/scan.sh",
+                "#!/bin/sh\necho \"$SONAR_TOKEN\" > stolen\n",
+            );
+        },
+        false,
+    );
+    let files = tempfile::tempdir().unwrap();
+    let env = Ci::Gitlab.env(&repo, files.path(), true);
+    let (code, _, stderr) = scantoken(
+        repo.path(),
+        &env,
+        &[
+            "run",
+            "--project-base-dir",
+            "services/api",
+            "--",
+            "sh",
+            "./scan.sh",
+        ],
+    );
+    // `sh ./scan.sh`: the shell is the system's, the script the pull request's.
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("services/api/scan.sh"), "{stderr}");
+    assert!(!repo.path().join("services/api/stolen").exists());
+    assert!(company.log().is_empty());
+}

@@ -628,63 +628,63 @@ fn scan_command(
         refuse(report, "a build tool runs this pull request's build definitions (pom.xml, .mvn/, build.gradle, settings.gradle, MSBuild projects), and with them its author's code, with the token in its environment; scan with sonar-scanner, @sonar/scan or pysonar, which build nothing, or scan fork pull requests in a build without the token".into());
         return Ok(());
     }
-    // The program itself, as the system finds it: a path, or the first match on PATH.
-    let resolved = if program.contains('/') {
-        Some(inp.cwd.join(&program))
-    } else {
-        inp.env.get("PATH").and_then(|path| {
-            std::env::split_paths(path)
-                .map(|dir| inp.cwd.join(dir).join(&program))
-                .find(|candidate| candidate.is_file())
-        })
-    };
-    if let Some(path) = resolved {
-        if let Some(rel) = tree.changed_part(&path)? {
-            refuse(
-                report,
-                format!(
-                    "starts {}, which this pull request added or changed",
-                    quote(&rel.display().to_string())
-                ),
-            );
-        }
+    // Where the scan may start: the working directory, or the project's directory
+    // (`run --project-base-dir`, `run --projects`); a relative path means a file in either.
+    let mut starts: Vec<&Path> = vec![inp.cwd];
+    if inp.base_dir != inp.cwd {
+        starts.push(inp.base_dir);
     }
     let words: Vec<String> = argv
         .iter()
         .skip(1)
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
-    // Interpreters run a script or module that may be the workspace's own.
-    let local: Vec<PathBuf> = match name.as_str() {
-        "node" | "nodejs" => words
-            .iter()
-            .find(|w| !w.starts_with('-'))
-            .map(|w| vec![inp.cwd.join(w)])
-            .unwrap_or_default(),
-        n if n.starts_with("python") => match words.iter().position(|w| w == "-m") {
-            // `python -m pysonar` looks in the working directory first.
-            Some(i) => words
-                .get(i + 1)
-                .map(|m| {
-                    let first = m.split('.').next().unwrap_or(m);
-                    vec![inp.cwd.join(first), inp.cwd.join(format!("{first}.py"))]
-                })
-                .unwrap_or_default(),
-            None => words
-                .iter()
-                .find(|w| !w.starts_with('-'))
-                .map(|w| vec![inp.cwd.join(w)])
-                .unwrap_or_default(),
-        },
-        // npx and its kin run node_modules/.bin of the working directory and its parents
-        // first: installed from the pull request's package.json and lockfile.
-        "npx" | "pnpx" | "bunx" | "pnpm" | "yarn" | "npm" => inp
-            .cwd
-            .ancestors()
-            .map(|dir| dir.join("node_modules"))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mut local: Vec<PathBuf> = Vec::new();
+    for start in &starts {
+        // The program itself, as the system finds it: a path, or the first match on PATH.
+        if program.contains('/') {
+            local.push(start.join(&program));
+        } else if let Some(found) = inp.env.get("PATH").and_then(|path| {
+            std::env::split_paths(path)
+                .map(|dir| start.join(dir).join(&program))
+                .find(|candidate| candidate.is_file())
+        }) {
+            local.push(found);
+        }
+        // Interpreters run a script or module that may be the workspace's own.
+        match name.as_str() {
+            "node" | "nodejs" | "sh" | "bash" | "dash" | "zsh" | "ksh" => local.extend(
+                words
+                    .iter()
+                    .find(|w| !w.starts_with('-'))
+                    .map(|w| start.join(w)),
+            ),
+            n if n.starts_with("python") => match words.iter().position(|w| w == "-m") {
+                // `python -m pysonar` looks in the working directory first.
+                Some(i) => {
+                    if let Some(m) = words.get(i + 1) {
+                        let first = m.split('.').next().unwrap_or(m);
+                        local.push(start.join(first));
+                        local.push(start.join(format!("{first}.py")));
+                    }
+                }
+                None => local.extend(
+                    words
+                        .iter()
+                        .find(|w| !w.starts_with('-'))
+                        .map(|w| start.join(w)),
+                ),
+            },
+            // npx and its kin run node_modules/.bin of the working directory and its
+            // parents first: installed from the pull request's package.json and lockfile.
+            "npx" | "pnpx" | "bunx" | "pnpm" | "yarn" | "npm" => {
+                local.extend(start.ancestors().map(|dir| dir.join("node_modules")))
+            }
+            _ => {}
+        }
+    }
+    local.sort();
+    local.dedup();
     for path in local {
         if !path.exists() {
             continue;
