@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ci_fixtures, fixture_env};
+use common::{ci_fixtures, fixture_env, git_in};
 use serde_json::Value;
 use std::path::Path;
 
@@ -13,28 +13,6 @@ fn context_of(env: &[(String, String)]) -> Value {
     let (code, stdout, stderr) = common::scantoken(dir.path(), env, &["context", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     serde_json::from_str::<Value>(&stdout).unwrap()["context"].clone()
-}
-
-/// Runs git in `dir` as a test's author, with no system or user configuration; its
-/// trimmed stdout. A failure fails the test.
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[test]

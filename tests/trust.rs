@@ -8,7 +8,7 @@
 mod common;
 
 use common::scripted::{Reply, Scripted};
-use common::{pairs, scantoken, set};
+use common::{git_in, pairs, scantoken, set};
 use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario};
 use std::path::{Path, PathBuf};
 
@@ -28,27 +28,6 @@ tokens:
     ))
     .unwrap();
     start_blocking(EmulatorConfig::new(scenario)).unwrap()
-}
-
-/// Runs git in `dir` with no system or user configuration; its trimmed stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn write(dir: &Path, rel: &str, text: &str) {
@@ -79,23 +58,23 @@ impl Repo {
     fn new(host: &str, edit: &dyn Fn(&Path), merge: bool) -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        git(d, &["init", "-q", "-b", "main"]);
+        git_in(d, &["init", "-q", "-b", "main"]);
         write(d, "sonar-project.properties", &base_properties(host));
         write(d, "sonar/token-map.yaml", TOKEN_MAP);
         write(d, "src/app.py", "print('hello')\n");
-        git(d, &["add", "-A"]);
-        git(d, &["commit", "-q", "-m", "base"]);
-        let base = git(d, &["rev-parse", "HEAD"]);
-        git(d, &["checkout", "-q", "-b", "feature"]);
+        git_in(d, &["add", "-A"]);
+        git_in(d, &["commit", "-q", "-m", "base"]);
+        let base = git_in(d, &["rev-parse", "HEAD"]);
+        git_in(d, &["checkout", "-q", "-b", "feature"]);
         edit(d);
-        git(d, &["add", "-A"]);
-        git(d, &["commit", "-q", "--allow-empty", "-m", "pull request"]);
-        let head = git(d, &["rev-parse", "HEAD"]);
+        git_in(d, &["add", "-A"]);
+        git_in(d, &["commit", "-q", "--allow-empty", "-m", "pull request"]);
+        let head = git_in(d, &["rev-parse", "HEAD"]);
         if merge {
-            git(d, &["checkout", "-q", "main"]);
-            git(d, &["merge", "-q", "--no-ff", "-m", "merge", "feature"]);
-            git(d, &["checkout", "-q", "--detach"]);
-            git(d, &["branch", "-q", "-D", "feature"]);
+            git_in(d, &["checkout", "-q", "main"]);
+            git_in(d, &["merge", "-q", "--no-ff", "-m", "merge", "feature"]);
+            git_in(d, &["checkout", "-q", "--detach"]);
+            git_in(d, &["branch", "-q", "-D", "feature"]);
         }
         Repo { dir, base, head }
     }
@@ -155,7 +134,7 @@ impl Ci {
             }
             Ci::Jenkins => {
                 // The branch source fetched the target branch into the workspace's git.
-                git(
+                git_in(
                     repo.path(),
                     &["update-ref", "refs/remotes/origin/main", &repo.base],
                 );
@@ -545,7 +524,7 @@ fn a_shallow_clone_without_the_base_fails_closed_with_the_fetch_hint() {
     let clone_parent = tempfile::tempdir().unwrap();
     let clone: PathBuf = clone_parent.path().join("clone");
     let url = format!("file://{}", repo.path().display());
-    git(
+    git_in(
         clone_parent.path(),
         &[
             "clone", "-q", "--depth", "1", "--branch", "feature", &url, "clone",

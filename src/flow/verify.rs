@@ -128,6 +128,10 @@ fn verify_projects(
         }
         rows.push((project, checked, verdict, code));
     }
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|(p, c, v, _)| project_row(p, c, v))
+        .collect();
     if json {
         let list: Vec<serde_json::Value> = rows
             .iter()
@@ -157,12 +161,8 @@ fn verify_projects(
             ctx,
             &projects[0].stages.trust.decision,
         ));
-        let table: Vec<[String; 5]> = rows
-            .iter()
-            .map(|(p, c, v, _)| project_row(p, c, v))
-            .collect();
         out.report(&report::projects_table(&table))?;
-        for ((p, c, v, code), row) in rows.iter().zip(&table) {
+        for ((_, c, v, code), row) in rows.iter().zip(&table) {
             if *code != Exit::Ok || v.verdict != VerdictKind::Ok {
                 out.report(&format!(
                     "{} ({}): {}\n",
@@ -175,16 +175,9 @@ fn verify_projects(
                     report::verdict_text(v)
                 ))?;
             }
-            let _ = p;
         }
     }
-    let markdown = report::projects_markdown(
-        &rows
-            .iter()
-            .map(|(p, c, v, _)| project_row(p, c, v))
-            .collect::<Vec<_>>(),
-    );
-    super::publish_summary(env, ctx.ci, &markdown, json, out);
+    super::publish_summary(env, ctx.ci, &report::projects_markdown(&table), json, out);
     if !json {
         for (p, _, v, code) in &rows {
             if *code != Exit::Ok {

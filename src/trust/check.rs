@@ -47,6 +47,10 @@ pub struct Finding {
     pub steers: String,
     /// Why it is accepted, or what is wrong.
     pub verdict: String,
+    /// Accepted because the pipeline's own value overrides the pull request's: said as a
+    /// warning beside the verdict.
+    #[serde(skip)]
+    pub overridden: bool,
 }
 
 /// What the trust check found.
@@ -83,11 +87,7 @@ impl Report {
     /// request values the pipeline's own override.
     pub fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = self.decision.warning.iter().cloned().collect();
-        for f in self
-            .accepted
-            .iter()
-            .filter(|f| f.verdict.starts_with("this pull request's"))
-        {
+        for f in self.accepted.iter().filter(|f| f.overridden) {
             out.push(format!("{} {}: {}", f.place, f.key, f.verdict));
         }
         out
@@ -335,7 +335,8 @@ fn properties_files(
             if pr.is_none() && old.is_none() {
                 continue;
             }
-            let finding = |verdict: String| Finding {
+            let finding = |verdict: String, overridden: bool| Finding {
+                overridden,
                 place: place.clone(),
                 key: row.key.to_owned(),
                 steers: format!("{}: {}", row.steers.describe(), row.why),
@@ -346,38 +347,42 @@ fn properties_files(
                 _ => false,
             };
             if unchanged {
-                report.accepted.push(finding(format!(
-                    "unchanged since the base commit {}",
-                    tree.base.short()
-                )));
+                report.accepted.push(finding(
+                    format!("unchanged since the base commit {}", tree.base.short()),
+                    false,
+                ));
                 continue;
             }
             let pipeline = pipeline_value(inp, row.key);
             let accepted = match &pipeline {
-                Some(p) if pr.is_none() => Some(format!(
-                    "removed here, and the pipeline gives it ({})",
-                    p.source
+                Some(p) if pr.is_none() => Some((
+                    format!("removed here, and the pipeline gives it ({})", p.source),
+                    false,
                 )),
-                Some(p) if pr.is_some_and(|v| same(v, &p.value)) => {
-                    Some(format!("the pipeline gives the same value ({})", p.source))
-                }
-                Some(p) if EXPORTED.contains(&row.key) => Some(format!(
+                Some(p) if pr.is_some_and(|v| same(v, &p.value)) => Some((
+                    format!("the pipeline gives the same value ({})", p.source),
+                    false,
+                )),
+                Some(p) if EXPORTED.contains(&row.key) => Some((format!(
                     "this pull request's {} is never used: the pipeline's value ({}) is what scantoken verifies and exports, and every scanner ranks it above the file",
                     shown(row, pr),
                     p.source
-                )),
+                ), true)),
                 _ => None,
             };
             match accepted {
-                Some(why) => report.accepted.push(finding(why)),
-                None => report.refused.push(finding(format!(
-                    "this pull request's value: {}; {}",
-                    shown(row, pr),
-                    match old {
-                        None => "absent on the base branch".to_owned(),
-                        Some(_) => format!("the base branch's: {}", shown(row, old)),
-                    }
-                ))),
+                Some((why, overridden)) => report.accepted.push(finding(why, overridden)),
+                None => report.refused.push(finding(
+                    format!(
+                        "this pull request's value: {}; {}",
+                        shown(row, pr),
+                        match old {
+                            None => "absent on the base branch".to_owned(),
+                            Some(_) => format!("the base branch's: {}", shown(row, old)),
+                        }
+                    ),
+                    false,
+                )),
             }
         }
     }
@@ -481,6 +486,7 @@ fn steering_paths(
                 _ => vec![value.value.clone()],
             };
             let finding = Finding {
+                overridden: false,
                 place: value.source.to_string(),
                 key: row.key.to_owned(),
                 steers: format!("{}: {}", row.steers.describe(), row.why),
@@ -494,6 +500,7 @@ fn steering_paths(
             continue;
         };
         let finding = Finding {
+            overridden: false,
             place: format!("variable {var}"),
             key: "JVM options".into(),
             steers: "decides what runs with the token: the JVM loads what they name".into(),
@@ -517,6 +524,7 @@ fn refuse_changed_paths(
         for candidate in candidates(inp, p) {
             if let Some(rel) = tree.changed_part(&candidate)? {
                 report.refused.push(Finding {
+                    overridden: false,
                     verdict: format!(
                         "names {}, which this pull request added or changed",
                         quote(&rel.display().to_string())
@@ -565,6 +573,7 @@ fn scantoken_files(inp: &Inputs, tree: &Tree, report: &mut Report) -> Result<(),
         let path = inp.cwd.join(&value);
         if let Some(rel) = tree.changed_part(&path)? {
             report.refused.push(Finding {
+                overridden: false,
                 place,
                 key: "file".into(),
                 steers: steers.to_owned(),
@@ -575,6 +584,7 @@ fn scantoken_files(inp: &Inputs, tree: &Tree, report: &mut Report) -> Result<(),
             });
         } else if !tree.inside(&path).is_empty() {
             report.accepted.push(Finding {
+                overridden: false,
                 place,
                 key: "file".into(),
                 steers: steers.to_owned(),
@@ -618,6 +628,7 @@ fn scan_command(
         .unwrap_or_default();
     let refuse = |report: &mut Report, verdict: String| {
         report.refused.push(Finding {
+            overridden: false,
             place: "the scan command".into(),
             key: quote(&program),
             steers: Steers::Runs.describe().into(),
