@@ -1324,3 +1324,52 @@ tokens:
         "{code}: {stderr}"
     );
 }
+
+/// Each shard in its own checkout, at its own path (a CI job's folder: per runner on
+/// self-hosted machines, per job under act): one audit all the same, merged as one. The
+/// evidence names the token map as given, not by where a runner kept it.
+#[test]
+fn shards_run_in_different_checkouts_merge() {
+    let sonar = cloud();
+    let dir = tempfile::tempdir().unwrap();
+    let env = cloud_env(&sonar);
+    let mut files = Vec::new();
+    for i in 1..=2 {
+        let checkout = dir.path().join(format!("runner-{i}/work/repo"));
+        std::fs::create_dir_all(&checkout).unwrap();
+        write_map(&checkout);
+        let shard = format!("{i}/2");
+        let file = dir.path().join(format!("shard-{i}.json"));
+        let (code, out, err) = scantoken(
+            &checkout,
+            &env,
+            &[
+                "audit",
+                "--projects-file",
+                "projects.txt",
+                "--token-map",
+                "map.yaml",
+                "--shard",
+                &shard,
+                "--json-file",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert!(code == 0 || code == 1, "{out}{err}");
+        let v = json(&std::fs::read_to_string(&file).unwrap());
+        assert_eq!(v["token_map"]["source"], "map.yaml", "{v:#}");
+        files.push(file.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["audit", "merge", "--json-file", "merged.json"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, out, err) = scantoken(dir.path(), &env, &args);
+    assert_eq!(code, 1, "the findings of write_map's fleet: {out}{err}");
+    assert_no_canary(&[&out, &err]);
+    let merged = json(&std::fs::read_to_string(dir.path().join("merged.json")).unwrap());
+    assert_eq!(merged["merged_shards"], 2, "{merged:#}");
+    assert_eq!(
+        merged["projects"].as_array().unwrap().len(),
+        5,
+        "{merged:#}"
+    );
+}

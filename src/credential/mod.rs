@@ -109,7 +109,10 @@ pub fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, C
         )
         .hint("save the token map as UTF-8")
     })?;
-    TokenMap::parse(&path.display().to_string(), &text)
+    // Named as given, not by where this checkout happens to be: the audit's shards, each in its
+    // own job's folder, must agree on the map for their merge (and the evidence reads the same
+    // on every runner).
+    TokenMap::parse(value, &text)
 }
 
 impl Credential {
