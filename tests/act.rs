@@ -9,12 +9,21 @@
 //!   act's `--local-repository` by `tests/fixtures/act/cache-standin/`, two small composite
 //!   actions that keep a tar per key in a folder (what the Actions cache keeps, not how);
 //! - `cargo` and `rustc` are scripts that follow rustup's `rust-toolchain.toml` rule, and
-//!   "build" by copying the scantoken under test (a real build is minutes of CPU);
+//!   "build" by copying the scantoken under test (a real build is minutes of CPU): `cargo
+//!   install` serves only the action's `--path` build and the audit examples' `--git` install of
+//!   `scantoken` (into `--root`, or `${CARGO_HOME:-$HOME/.cargo}/bin` as cargo does, which the
+//!   test puts on PATH as the runner image does), and records each call;
 //! - `actions/checkout` is act's own local copy of the repository;
 //! - in the examples, `scantoken/scantoken@<placeholder SHA>` is this checkout's action (the
 //!   examples pin a placeholder), `actions/setup-node` is `tests/fixtures/act/setup-node-standin/`
 //!   (a no-op: the host has Node), and `npx` (the examples' `npx @sonar/scan`) is a script that
-//!   records the environment the scan would get instead of scanning.
+//!   records the environment the scan would get instead of scanning;
+//! - in the audit examples, `actions/upload-artifact` and `actions/download-artifact` (pinned by
+//!   SHA) are `tests/fixtures/act/upload-artifact-standin/` and `download-artifact-standin/`,
+//!   small composite actions that copy files into and out of a folder per artifact name under
+//!   `$STANDIN_ARTIFACTS` (v4's layout and `if-no-files-found`, `pattern`, `merge-multiple`;
+//!   no upload), and the Sonar organization is the emulator's, reached through the custom
+//!   Cloud URL pair the test passes with `--env`.
 //!
 //! act also sets hyphenated `INPUT_*` variables for composite actions, which the real runner
 //! does not (nektos/act#2874); action.yml maps every input to `INPUT_<SNAKE>` itself, and
@@ -79,13 +88,39 @@ fi
     write_script(
         &bin.join("cargo"),
         &format!(
-            "#!/bin/sh\n{rustup}echo \"$@\" >> \"{calls}\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{exe}' \"$root/bin/scantoken\"\n",
+            "#!/bin/sh\n{rustup}echo \"$@\" >> \"{calls}\"\n{CARGO_INSTALL}",
             calls = dir.join("cargo-calls").display(),
-            exe = env!("CARGO_BIN_EXE_scantoken"),
-        ),
+        )
+        .replace("EXE", env!("CARGO_BIN_EXE_scantoken")),
     );
     bin
 }
+
+/// The stand-in `cargo install`: the action's (`--path` to its checkout, `--root` its cached
+/// folder) or the examples' (`--git` this repository, the crate `scantoken`, no `--root`: into
+/// `${CARGO_HOME:-$HOME/.cargo}/bin`, as cargo does); anything else is refused. Installed by a
+/// rename, as cargo does: parallel jobs on one host may run the binary being replaced.
+const CARGO_INSTALL: &str = r#"[ "${1:-}" = install ] || { echo "cargo stand-in: only install is served: $*" >&2; exit 101; }
+shift
+root=${CARGO_HOME:-$HOME/.cargo}; git=; path=; crates=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --root) root=$2; shift ;;
+    --git) git=$2; shift ;;
+    --path) path=$2; shift ;;
+    --rev|--tag|--branch|--bin) shift ;;
+    -*) ;;
+    *) crates="$crates $1" ;;
+  esac
+  shift
+done
+if [ -n "$path" ] && [ -z "$crates$git" ]; then :
+elif [ "$git" = https://github.com/scantoken/scantoken ] && [ "$crates" = " scantoken" ]; then :
+else echo "cargo stand-in: asked for [$crates ] from ${git:-crates.io}, not scantoken from its repository" >&2; exit 101
+fi
+mkdir -p "$root/bin" && cp 'EXE' "$root/bin/.scantoken.$$" && mv -f "$root/bin/.scantoken.$$" "$root/bin/scantoken"
+echo "  Installed package scantoken (stand-in: the binary under test) to $root/bin" >&2
+"#;
 
 /// A caller's repository: the action's files (what `uses: ./` runs), a rust-toolchain.toml
 /// naming a toolchain the runner does not have, and the workflow.
@@ -552,4 +587,466 @@ tokens:
             "{what}: a token is printed: {log}"
         );
     }
+}
+
+const UPLOAD: &str = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02";
+const DOWNLOAD: &str = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093";
+const AUDIT_PAYMENTS: &str = "sqco_PAYaudPAYaudPAYaudPAYaudPAYaudPAYaudPAYaudPAYaudPAYaudPAYaudP";
+/// The payments token as created before `acme_payments-worker` existed: it misses it.
+const AUDIT_PAYMENTS_OLD: &str =
+    "sqco_OLDaudOLDaudOLDaudOLDaudOLDaudOLDaudOLDaudOLDaudOLDaudOLDaudO";
+const AUDIT_ALL: &str = "sqco_ALLaudALLaudALLaudALLaudALLaudALLaudALLaudALLaudALLaudALLaudA";
+const AUDIT_CANDIDATE: &str = "sqco_CANaudCANaudCANaudCANaudCANaudCANaudCANaudCANaudCANaudCANaudC";
+/// An organization administrator's personal token: audit-fleet.yml's read credential.
+const AUDIT_ADMIN: &str = "ACTadmin0123456789abcdef0123456789abcdef";
+
+/// The organization examples/sonar/ describes: its three projects on the server, each scanned
+/// by the token its token map rule names (the `*` rule's token scoped to `acme_billing`), plus
+/// `more` projects created on the server since, which no token was scoped to.
+fn audit_emulator(more: &[&str]) -> BlockingEmulator {
+    let mut projects = vec!["acme_payments-api", "acme_payments-worker", "acme_billing"];
+    projects.extend(more);
+    let projects: String = projects
+        .iter()
+        .map(|k| format!("  - {{key: {k}, organization: acme}}\n"))
+        .collect();
+    let scenario = Scenario::from_yaml_str(&format!(
+        r#"
+flavor: cloud
+organizations: [acme]
+projects:
+{projects}tokens:
+  - {{value: "{AUDIT_PAYMENTS}", kind: sot, organization: acme, projects: [acme_payments-api, acme_payments-worker]}}
+  - {{value: "{AUDIT_PAYMENTS_OLD}", kind: sot, organization: acme, projects: [acme_payments-api]}}
+  - {{value: "{AUDIT_ALL}", kind: sot, organization: acme, projects: [acme_billing]}}
+  - {{value: "{AUDIT_CANDIDATE}", kind: sot, organization: acme, projects: all}}
+  - {{value: "{AUDIT_ADMIN}", kind: personal, admin: true, organization: acme}}
+"#
+    ))
+    .unwrap();
+    start_blocking(EmulatorConfig::new(scenario)).unwrap()
+}
+
+struct AuditRun {
+    ok: bool,
+    log: String,
+    /// `$STANDIN_ARTIFACTS`: one folder per artifact the run kept.
+    artifacts: PathBuf,
+    /// Each `cargo` command the workflow ran, as its arguments.
+    cargo: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl AuditRun {
+    fn artifact_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.artifacts)
+            .map(|d| {
+                d.map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn evidence(&self, artifact: &str, file: &str) -> serde_json::Value {
+        let path = self.artifacts.join(artifact).join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.log));
+        self.assert_no_secret(&text, &path.display().to_string());
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn markdown(&self, artifact: &str, file: &str) -> String {
+        let path = self.artifacts.join(artifact).join(file);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.log));
+        self.assert_no_secret(&text, &path.display().to_string());
+        text
+    }
+
+    fn assert_no_secret(&self, text: &str, what: &str) {
+        let secrets = [
+            AUDIT_PAYMENTS,
+            AUDIT_PAYMENTS_OLD,
+            AUDIT_ALL,
+            AUDIT_CANDIDATE,
+            AUDIT_ADMIN,
+        ];
+        let mut unmasked = text.to_owned();
+        for s in secrets {
+            unmasked = unmasked.replace(&format!("::add-mask::{s}"), "");
+        }
+        for s in secrets {
+            assert!(!unmasked.contains(s), "{what}: a token is printed: {text}");
+        }
+    }
+
+    /// Whether a line of `job`'s log (act's `[workflow/job]` prefix) ends with `end`.
+    fn says(&self, job: &str, end: &str) -> bool {
+        self.log
+            .lines()
+            .any(|l| l.starts_with(&format!("[{job}")) && l.trim_end().ends_with(end))
+    }
+
+    /// How many of act's step results say `result` (`✅  Success`, `❌  Failure`) for `step`.
+    fn steps(&self, result: &str, step: &str) -> usize {
+        self.log
+            .lines()
+            .filter(|l| l.contains(&format!("{result} - Main {step}")))
+            .count()
+    }
+}
+
+/// (key, verdict, the variable of the token CI uses) of each project of the evidence.
+fn verdicts(evidence: &serde_json::Value) -> Vec<(String, String, String)> {
+    evidence["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            (s("key"), s("verdict"), s("token_env"))
+        })
+        .collect()
+}
+
+fn owned(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    rows.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+/// An audit example as written, in a throw-away repository with examples/sonar/ copied to
+/// sonar/ (as the example tells users), under act for `event` (a fixture of
+/// tests/fixtures/ci/github), with the secrets the examples name (`payments`: the value of
+/// SONAR_TOKEN_PAYMENTS), against `e`.
+fn audit_example(example: &str, event: &str, e: &BlockingEmulator, payments: &str) -> AuditRun {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let repo = d.join("repo");
+    std::fs::create_dir_all(repo.join(".github/workflows")).unwrap();
+    std::fs::copy(
+        root().join("examples/github").join(example),
+        repo.join(".github/workflows").join(example),
+    )
+    .unwrap();
+    assert!(Command::new("cp")
+        .args(["-r", "examples/sonar"])
+        .arg(repo.join("sonar"))
+        .current_dir(root())
+        .status()
+        .unwrap()
+        .success());
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.email=ci@example.com",
+            "-c",
+            "user.name=ci",
+            "commit",
+            "-qm",
+            "caller",
+        ],
+    ] {
+        assert!(Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let bin = toolchain(d);
+    let secrets = d.join("secrets");
+    std::fs::write(
+        &secrets,
+        format!(
+            "SONAR_TOKEN_PAYMENTS={payments}\nSONAR_TOKEN_ALL={AUDIT_ALL}\n\
+             SONAR_TOKEN_CANDIDATE={AUDIT_CANDIDATE}\nSONAR_ADMIN_TOKEN={AUDIT_ADMIN}\n"
+        ),
+    )
+    .unwrap();
+    let artifacts = d.join("artifacts");
+    let out = Command::new("act")
+        .args([event, "-W"])
+        .arg(format!(".github/workflows/{example}"))
+        .arg("-e")
+        .arg(root().join(format!("tests/fixtures/ci/github/{event}.event.json")))
+        .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
+        .arg("--local-repository")
+        .arg(format!(
+            "{UPLOAD}={}",
+            root()
+                .join("tests/fixtures/act/upload-artifact-standin")
+                .display()
+        ))
+        .arg("--local-repository")
+        .arg(format!(
+            "{DOWNLOAD}={}",
+            root()
+                .join("tests/fixtures/act/download-artifact-standin")
+                .display()
+        ))
+        .arg("--secret-file")
+        .arg(&secrets)
+        .args([
+            "--env",
+            &format!("STANDIN_ARTIFACTS={}", artifacts.display()),
+        ])
+        .args([
+            "--env",
+            &format!("SONAR_SCANNER_SONARCLOUD_URL={}", e.web_url()),
+        ])
+        .args([
+            "--env",
+            &format!("SONAR_SCANNER_API_BASE_URL={}", e.api_url()),
+        ])
+        // A runner's PATH: the toolchain, then ~/.cargo/bin (where `cargo install` puts
+        // scantoken), then the host's. No CARGO_HOME: cargo's default, under HOME.
+        .env(
+            "PATH",
+            format!(
+                "{}:{}:{}",
+                bin.display(),
+                d.join(".cargo/bin").display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("HOME", d)
+        .env_remove("CARGO_HOME")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .current_dir(&repo)
+        .output()
+        .unwrap_or_else(|e| panic!("act is not installed ({e}); ./scripts/test.sh installs it"));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cargo = std::fs::read_to_string(d.join("cargo-calls"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        d.join(".cargo/bin/scantoken").is_file(),
+        "{example}: scantoken is not in ~/.cargo/bin: {log}"
+    );
+    let run = AuditRun {
+        ok: out.status.success(),
+        log,
+        artifacts,
+        cargo,
+        _dir: dir,
+    };
+    run.assert_no_secret(&run.log, example);
+    run
+}
+
+/// examples/github/audit-schedule.yml as written, with examples/sonar/: green when every
+/// project's token can scan it (the evidence kept as an artifact, the report in the job's
+/// summary), red when the payments token misses the project added since (the audit's finding,
+/// exit 1, and the evidence still kept).
+#[test]
+fn the_audit_schedule_example_runs_under_act() {
+    let e = audit_emulator(&[]);
+    let example = "audit-schedule.yml";
+    let install = "install --locked --git https://github.com/scantoken/scantoken \
+                   --rev 0000000000000000000000000000000000000000 scantoken";
+
+    let run = audit_example(example, "workflow_dispatch", &e, AUDIT_PAYMENTS);
+    let log = &run.log;
+    assert!(run.ok, "{log}");
+    assert_eq!(run.cargo, [install], "{log}");
+    assert_eq!(run.artifact_names(), ["sonar-token-audit"], "{log}");
+    let evidence = run.evidence("sonar-token-audit", "sonar-audit.json");
+    assert_eq!(evidence["exit_code"], 0, "{evidence:#}");
+    assert_eq!(
+        verdicts(&evidence),
+        owned(&[
+            ("acme_payments-api", "ok", "SONAR_TOKEN_PAYMENTS"),
+            ("acme_payments-worker", "ok", "SONAR_TOKEN_PAYMENTS"),
+            ("acme_billing", "ok", "SONAR_TOKEN_ALL"),
+        ]),
+        "{evidence:#}"
+    );
+    assert_eq!(evidence["findings"], serde_json::json!([]), "{evidence:#}");
+    // The candidate token was checked against every project, and can scan them all.
+    let candidate = evidence["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["sources"][0] == "variable SONAR_TOKEN_CANDIDATE")
+        .unwrap_or_else(|| panic!("{evidence:#}"));
+    assert_eq!(candidate["can_scan"].as_array().unwrap().len(), 3);
+    // The Markdown report in the job's summary (act shows it as a `Summary` line).
+    assert!(
+        run.says(
+            "sonar token audit/audit]",
+            "Summary - ### ✅ scantoken audit"
+        ),
+        "no report in the summary: {log}"
+    );
+
+    // The payments token as created before acme_payments-worker: the audit says so, and fails.
+    let run = audit_example(example, "schedule", &e, AUDIT_PAYMENTS_OLD);
+    let log = &run.log;
+    assert!(!run.ok, "{log}");
+    assert_eq!(
+        run.steps("❌  Failure", "Audit every project against every token"),
+        1,
+        "{log}"
+    );
+    assert!(
+        run.says("sonar token audit/audit]", "exit status 1"),
+        "{log}"
+    );
+    let evidence = run.evidence("sonar-token-audit", "sonar-audit.json");
+    assert_eq!(evidence["exit_code"], 1, "{evidence:#}");
+    assert_eq!(
+        verdicts(&evidence),
+        owned(&[
+            ("acme_payments-api", "ok", "SONAR_TOKEN_PAYMENTS"),
+            (
+                "acme_payments-worker",
+                "no-scan-permission",
+                "SONAR_TOKEN_PAYMENTS"
+            ),
+            ("acme_billing", "ok", "SONAR_TOKEN_ALL"),
+        ]),
+        "{evidence:#}"
+    );
+    assert!(
+        run.says(
+            "sonar token audit/audit]",
+            "Summary - ### ❌ scantoken audit"
+        ),
+        "no report in the summary: {log}"
+    );
+}
+
+/// examples/github/audit-fleet.yml as written: the projects read from the server with the
+/// administrator's token, four shard jobs, their evidence handed to the merge job as artifacts,
+/// one report. Green when every project on the server is covered; red when one created since
+/// is covered by no token, the shards still handing over their evidence and the merge failing
+/// on the finding (not on a missing shard).
+#[test]
+fn the_audit_fleet_example_runs_under_act() {
+    let example = "audit-fleet.yml";
+    let install = "install --locked --git https://github.com/scantoken/scantoken scantoken";
+    let shards = [
+        "sonar-audit-shard-1",
+        "sonar-audit-shard-2",
+        "sonar-audit-shard-3",
+        "sonar-audit-shard-4",
+        "sonar-token-audit",
+    ];
+
+    let e = audit_emulator(&[]);
+    let run = audit_example(example, "workflow_dispatch", &e, AUDIT_PAYMENTS);
+    let log = &run.log;
+    assert!(run.ok, "{log}");
+    assert_eq!(run.cargo, [install; 5], "4 shards and the merge: {log}");
+    assert_eq!(run.artifact_names(), shards, "{log}");
+    for i in 1..=4 {
+        let shard = run.evidence(
+            &format!("sonar-audit-shard-{i}"),
+            &format!("shard-{i}.json"),
+        );
+        assert_eq!(
+            shard["shard"],
+            serde_json::json!({"index": i, "count": 4}),
+            "{shard:#}"
+        );
+    }
+    let merged = run.evidence("sonar-token-audit", "sonar-audit.json");
+    assert_eq!(merged["exit_code"], 0, "{merged:#}");
+    assert_eq!(merged["merged_shards"], 4, "{merged:#}");
+    assert_eq!(merged["listing"]["projects"], 3, "{merged:#}");
+    assert_eq!(
+        merged["listing"]["credential"]["source"], "variable SONAR_ADMIN_TOKEN",
+        "{merged:#}"
+    );
+    assert_eq!(
+        verdicts(&merged),
+        owned(&[
+            ("acme_billing", "ok", "SONAR_TOKEN_ALL"),
+            ("acme_payments-api", "ok", "SONAR_TOKEN_PAYMENTS"),
+            ("acme_payments-worker", "ok", "SONAR_TOKEN_PAYMENTS"),
+        ]),
+        "{merged:#}"
+    );
+    assert_eq!(merged["findings"], serde_json::json!([]), "{merged:#}");
+    let report = run.markdown("sonar-token-audit", "sonar-audit.md");
+    assert!(report.starts_with("### ✅ scantoken audit"), "{report}");
+    assert!(report.contains("| Merged | 4 shards |"), "{report}");
+    assert!(
+        run.says(
+            "sonar fleet audit/merge ",
+            "Summary - ### ✅ scantoken audit"
+        ),
+        "no report in the merge's summary: {log}"
+    );
+
+    // A project created on the server since, which no token was scoped to.
+    let e = audit_emulator(&["acme_search"]);
+    let run = audit_example(example, "schedule", &e, AUDIT_PAYMENTS);
+    let log = &run.log;
+    assert!(!run.ok, "{log}");
+    assert_eq!(
+        run.steps("✅  Success", "Audit this shard's projects"),
+        4,
+        "{log}"
+    );
+    assert_eq!(run.artifact_names(), shards, "{log}");
+    assert_eq!(
+        run.steps("❌  Failure", "Merge the shards into one report"),
+        1,
+        "{log}"
+    );
+    assert!(
+        run.says("sonar fleet audit/merge ", "exit status 1"),
+        "{log}"
+    );
+    assert!(!log.contains("missing"), "{log}");
+    let merged = run.evidence("sonar-token-audit", "sonar-audit.json");
+    assert_eq!(merged["exit_code"], 1, "{merged:#}");
+    assert_eq!(merged["merged_shards"], 4, "{merged:#}");
+    assert_eq!(merged["summary"]["uncovered"], 1, "{merged:#}");
+    assert_eq!(
+        verdicts(&merged),
+        owned(&[
+            ("acme_billing", "ok", "SONAR_TOKEN_ALL"),
+            ("acme_payments-api", "ok", "SONAR_TOKEN_PAYMENTS"),
+            ("acme_payments-worker", "ok", "SONAR_TOKEN_PAYMENTS"),
+            ("acme_search", "no-scan-permission", "SONAR_TOKEN_ALL"),
+        ]),
+        "{merged:#}"
+    );
+    let uncovered: Vec<&serde_json::Value> = merged["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "project-uncovered")
+        .collect();
+    assert_eq!(uncovered.len(), 1, "{merged:#}");
+    assert!(
+        uncovered[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("acme_search: uncovered: no token of the audit can scan it"),
+        "{merged:#}"
+    );
+    let report = run.markdown("sonar-token-audit", "sonar-audit.md");
+    assert!(report.starts_with("### ❌ scantoken audit"), "{report}");
+    assert!(report.contains("acme_search: uncovered"), "{report}");
+    assert!(
+        run.says(
+            "sonar fleet audit/merge ",
+            "Summary - ### ❌ scantoken audit"
+        ),
+        "no report in the merge's summary: {log}"
+    );
 }
