@@ -27,6 +27,9 @@ pub struct Output<'a> {
     verbose: bool,
     /// Every secret seen so far, each line of a multi-line one apart.
     secrets: Vec<String>,
+    /// A prepared search for each of `secrets` and each of their JSON-escaped forms: most
+    /// texts hold none, and then they are left as they are (see [`Output::has_secret`]).
+    secret_finders: Vec<memchr::memmem::Finder<'static>>,
     /// The lines the CI was already told to mask.
     masked: Vec<String>,
     /// stdout carries data (one JSON document, `export` lines to `eval`, a dotenv file):
@@ -56,6 +59,7 @@ impl<'a> Output<'a> {
             stderr,
             verbose,
             secrets: Vec::new(),
+            secret_finders: Vec::new(),
             masked: Vec::new(),
             stdout_is_data: false,
         }
@@ -98,13 +102,27 @@ impl<'a> Output<'a> {
     /// redaction and escapes, since such files are attached and shown too.
     pub fn json_text(&self, value: &serde_json::Value) -> String {
         let mut text = serde_json::to_string_pretty(value).expect("a JSON value serializes");
-        for secret in &self.secrets {
-            text = text.replace(secret.as_str(), "***");
-            let escaped = serde_json::to_string(secret).expect("a string serializes");
-            text = text.replace(&escaped[1..escaped.len() - 1], "***");
+        if self.has_secret(&text) {
+            for secret in &self.secrets {
+                text = text.replace(secret.as_str(), "***");
+                text = text.replace(&json_escaped(secret), "***");
+            }
         }
-        text.replace("##vso[", "##vso\\u005b")
-            .replace("##[", "##\\u005b")
+        if text.contains("##") {
+            text = text
+                .replace("##vso[", "##vso\\u005b")
+                .replace("##[", "##\\u005b");
+        }
+        text
+    }
+
+    /// Whether `text` holds any known secret, plainly or JSON-escaped. Only a quick test:
+    /// where it says yes, the redaction replaces each secret in turn, longest first, as it
+    /// always did.
+    fn has_secret(&self, text: &str) -> bool {
+        self.secret_finders
+            .iter()
+            .any(|f| f.find(text.as_bytes()).is_some())
     }
 
     /// Where the export writers and the child's relayed output go: not filtered here.
@@ -194,6 +212,18 @@ impl<'a> Output<'a> {
                 self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
             }
         }
+        let mut patterns: Vec<String> = Vec::new();
+        for s in &self.secrets {
+            for form in [s.clone(), json_escaped(s)] {
+                if !patterns.contains(&form) {
+                    patterns.push(form);
+                }
+            }
+        }
+        self.secret_finders = patterns
+            .iter()
+            .map(|p| memchr::memmem::Finder::new(p.as_bytes()).into_owned())
+            .collect();
     }
 
     /// With --verbose, a value's `Debug` form: every type that holds a secret redacts it,
@@ -218,6 +248,9 @@ impl<'a> Output<'a> {
     /// `text` with every known secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
+        if !self.has_secret(text) {
+            return out;
+        }
         for secret in &self.secrets {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), "***");
@@ -258,6 +291,12 @@ impl<'a> Output<'a> {
 
 /// One line no CI reads as a command: control characters shown escaped, `##vso[` and `##[`
 /// broken up wherever they are, and a leading `::` (after blanks) broken up.
+/// `secret` as it appears inside a JSON string (without the quotes).
+fn json_escaped(secret: &str) -> String {
+    let quoted = serde_json::to_string(secret).expect("a string serializes");
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
 pub fn inert_line(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     for c in line.chars() {
@@ -366,6 +405,33 @@ mod tests {
         assert_eq!(
             stderr,
             "::add-mask::sqp_SECRET\nerror: bad\n::error title=scantoken::bad\n"
+        );
+    }
+
+    /// The one-pass test only decides whether to redact: a secret found plainly, JSON-escaped,
+    /// or inside a longer one is still redacted whole, and a text without one is unchanged.
+    #[test]
+    fn the_quick_secret_test_misses_no_form_of_a_secret() {
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let mut out = Output::new(&Env::default(), &mut stdout, &mut stderr, false);
+        assert_eq!(out.redact("no secret known yet"), "no secret known yet");
+        out.protect("sq\\p_A\"B");
+        out.protect("sqp_LONGER_sqp_X");
+        out.protect("sqp_X");
+        for (text, want) in [
+            ("a sq\\p_A\"B b", "a *** b"),
+            ("sqp_LONGER_sqp_X and sqp_X", "*** and ***"),
+            ("plain text, ## and [", "plain text, ## and ["),
+        ] {
+            assert_eq!(out.redact(text), want, "{text}");
+        }
+        let escaped = serde_json::json!({"m": "x sq\\p_A\"B y", "n": "sqp_X"});
+        let text = out.json_text(&escaped);
+        assert!(!text.contains("p_A") && !text.contains("sqp_X"), "{text}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            serde_json::json!({"m": "x *** y", "n": "***"})
         );
     }
 

@@ -738,6 +738,24 @@ fn audit_example(example: &str, event: &str, e: &BlockingEmulator, payments: &st
         .status()
         .unwrap()
         .success());
+    // The example's `expires:` date is an illustration; a fixed one would turn this test red
+    // 30 days before it (the audit warns then). Moved to 400 days from today, nothing else.
+    let map = repo.join("sonar/token-map.yaml");
+    let later = Command::new("date")
+        .args(["-u", "-d", "+400 days", "+%F"])
+        .output()
+        .unwrap();
+    let later = String::from_utf8(later.stdout).unwrap();
+    let text = std::fs::read_to_string(&map).unwrap();
+    let moved = regex::Regex::new(r"expires: \d{4}-\d{2}-\d{2}")
+        .unwrap()
+        .replace_all(&text, format!("expires: {}", later.trim()).as_str())
+        .into_owned();
+    assert_ne!(
+        moved, text,
+        "examples/sonar/token-map.yaml has an expires: date"
+    );
+    std::fs::write(&map, moved).unwrap();
     for args in [
         &["init", "-q", "-b", "main"][..],
         &["add", "-A"],

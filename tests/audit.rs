@@ -1335,7 +1335,7 @@ fn shards_run_in_different_checkouts_merge() {
     let env = cloud_env(&sonar);
     let mut files = Vec::new();
     for i in 1..=2 {
-        let checkout = dir.path().join(format!("runner-{i}/work/repo"));
+        let checkout = dir.path().join(format!("runner-{i}/job/checkout"));
         std::fs::create_dir_all(&checkout).unwrap();
         write_map(&checkout);
         let shard = format!("{i}/2");

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod bootstrap;
+mod delay;
 pub mod faults;
 pub mod scenario;
 pub mod server;

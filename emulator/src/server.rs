@@ -71,6 +71,8 @@ pub struct Shared {
     pub log: Mutex<Vec<LoggedRequest>>,
     pub latency_ms: u64,
     pub log_file: Option<Mutex<std::fs::File>>,
+    /// The injected latency's clock (finer than the runtime's).
+    delays: crate::delay::Delays,
     start: Instant,
     next_connection: AtomicU64,
     /// The throttle's current second and the requests answered in it.
@@ -90,6 +92,7 @@ impl Shared {
             log: Mutex::new(Vec::new()),
             latency_ms,
             log_file: log_file.map(Mutex::new),
+            delays: crate::delay::Delays::start(),
             start: Instant::now(),
             next_connection: AtomicU64::new(1),
             window: Mutex::new((0, 0)),
@@ -293,7 +296,7 @@ async fn handle(
     }
     let latency = applied.latency_ms + shared.latency_ms;
     if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+        shared.delays.sleep(Duration::from_millis(latency)).await;
     }
     let mut entry = LoggedRequest {
         listener: this.kind,

@@ -766,7 +766,8 @@ fn json_to_stdout(report: &report::Report, out: &mut Output) -> std::io::Result<
         .write(true)
         .open(&path)
         .and_then(|f| {
-            let mut w = std::io::BufWriter::new(f);
+            // A fleet's evidence is hundreds of MB: written 1 MiB at a time, not 8 KiB.
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
             report.write_json(&mut w, out)?;
             w.flush()
         })
@@ -811,7 +812,8 @@ pub fn write_report(
     // The JSON evidence is written element by element, straight to its file or stdout.
     if let Some(path) = json_file {
         let written_json = std::fs::File::create(path).and_then(|f| {
-            let mut w = std::io::BufWriter::new(f);
+            // A fleet's evidence is hundreds of MB: written 1 MiB at a time, not 8 KiB.
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
             report.write_json(&mut w, out)?;
             w.flush()
         });

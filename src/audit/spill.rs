@@ -8,7 +8,7 @@
 
 use crate::sonar::{Verdict, VerdictKind};
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -90,10 +90,19 @@ impl Spill {
 
     /// A stored pair's evidence (after [`Spill::check`]).
     pub fn get(&self, r: SpillRef) -> std::io::Result<Stored> {
-        let mut file = self.reader.lock().expect("spill reader lock");
-        file.seek(SeekFrom::Start(r.offset))?;
         let mut bytes = vec![0; r.len as usize];
-        file.read_exact(&mut bytes)?;
+        #[cfg_attr(unix, allow(unused_mut))]
+        let mut file = self.reader.lock().expect("spill reader lock");
+        // One read at the offset (pread) where the platform has it: a fleet's report reads
+        // this file once per pair and project.
+        #[cfg(unix)]
+        std::os::unix::fs::FileExt::read_exact_at(&*file, &mut bytes, r.offset)?;
+        #[cfg(not(unix))]
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            file.seek(SeekFrom::Start(r.offset))?;
+            file.read_exact(&mut bytes)?;
+        }
         serde_json::from_slice(&bytes).map_err(std::io::Error::other)
     }
 }
