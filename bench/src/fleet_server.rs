@@ -118,6 +118,9 @@ const AUDIT: [&str; 6] = [
     "off",
 ];
 
+/// A configuration, its run, and (L, the measured RTT).
+type Row = (String, Run, (f64, f64));
+
 /// The bound: 2 × ⌈P / C⌉ × RTT + 1 s, plus the listing's pages, a round trip each.
 fn bound_ms(projects: u64, pages: u64, rtt_ms: f64) -> f64 {
     2.0 * (projects as f64 / C as f64).ceil() * rtt_ms + 1000.0 + pages as f64 * rtt_ms
@@ -186,8 +189,7 @@ pub fn run_all(binary: &Path, label: &str) -> anyhow::Result<()> {
         binary.display()
     );
     println!();
-    // (configuration, run, (L, measured RTT))
-    let mut rows: Vec<(String, Run, Option<(f64, f64)>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
 
     eprintln!("scantoken-bench --fleet-server: Cloud, 10,000 projects from the server, L = 50 ms");
     let emulator = cloud(10_000, 50)?;
@@ -203,7 +205,7 @@ pub fn run_all(binary: &Path, label: &str) -> anyhow::Result<()> {
     rows.push((
         "10,000 projects from the server, one process, L = 50 ms".into(),
         r,
-        Some((50.0, rtt)),
+        (50.0, rtt),
     ));
     drop(emulator);
 
@@ -216,7 +218,7 @@ pub fn run_all(binary: &Path, label: &str) -> anyhow::Result<()> {
     rows.push((
         "100,000 projects from the server, one process, L = 5 ms".into(),
         r,
-        Some((5.0, rtt)),
+        (5.0, rtt),
     ));
 
     eprintln!("scantoken-bench --fleet-server: 10 shards of the 100,000, then their merge");
@@ -246,8 +248,7 @@ pub fn run_all(binary: &Path, label: &str) -> anyhow::Result<()> {
 
     println!("| configuration | wall | user+sys CPU | peak RSS | projects | listing pages | requests | RTT (measured) | bound (wall), RTT measured | | bound with RTT = L |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (name, r, b) in &rows {
-        let (l, rtt) = b.unwrap_or_default();
+    for (name, r, &(l, rtt)) in &rows {
         let bound = bound_ms(r.projects, r.pages, rtt);
         let bound_l = bound_ms(r.projects, r.pages, l);
         println!(
