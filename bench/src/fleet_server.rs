@@ -248,7 +248,7 @@ pub fn run_all(binary: &Path, label: &str) -> anyhow::Result<()> {
 
     println!("| configuration | wall | user+sys CPU | peak RSS | projects | listing pages | requests | RTT (measured) | bound (wall), RTT measured | | bound with RTT = L |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (name, r, &(l, rtt)) in &rows {
+    for (name, r, (l, rtt)) in rows.iter().map(|(n, r, b)| (n, r, *b)) {
         let bound = bound_ms(r.projects, r.pages, rtt);
         let bound_l = bound_ms(r.projects, r.pages, l);
         println!(
