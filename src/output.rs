@@ -100,7 +100,8 @@ impl<'a> Output<'a> {
 
     /// The JSON document [`Output::json`] prints, for a file (`audit --json-file`): the same
     /// redaction and escapes, since such files are attached and shown too.
-    pub fn json_text(&self, value: &serde_json::Value) -> String {
+    pub fn json_text<T: serde::Serialize + ?Sized>(&self, value: &T) -> String {
+        // A Value, or a struct of strings, numbers, options and lists: nothing that can fail.
         let mut text = serde_json::to_string_pretty(value).expect("a JSON value serializes");
         if self.has_secret(&text) {
             for secret in &self.secrets {
