@@ -442,12 +442,14 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
                     other => std::borrow::Cow::Owned(other.to_owned()),
                 },
                 // An ok project's cause is read back from its pair's evidence.
-                cause: if ok {
-                    String::new()
-                } else {
-                    str_of(&p, "/cause").to_owned()
-                },
-                next_step: str_of(&p, "/next_step").to_owned(),
+                text: ProjectRow::text_of(
+                    if ok {
+                        String::new()
+                    } else {
+                        str_of(&p, "/cause").to_owned()
+                    },
+                    str_of(&p, "/next_step").to_owned(),
+                ),
                 pair: None,
                 undecided: p["undecided"].as_bool().unwrap_or(false),
                 listed: p["listed"].as_bool().unwrap_or(false),
@@ -471,7 +473,7 @@ fn merge(heads: &[&Value], files: &[&Path], cwd: &Path) -> Result<Report, Config
             // does not repeat it).
             let own = rows[pi].token == Some(ti);
             let next_step = if own {
-                std::mem::take(&mut rows[pi].next_step)
+                rows[pi].take_next_step()
             } else {
                 String::new()
             };

@@ -612,22 +612,25 @@ impl Plan {
             p.on_server = Some(on_server.contains(p.key.as_str()));
             known.insert(p.key.clone());
         }
-        // A shard takes its share here, before an entry exists for the others.
+        drop(on_server);
+        // A shard takes its share here, before an entry exists for the others. The keys move
+        // from the listing into the entries (a fleet's keys are held once, not twice).
         let shard = self.shard;
-        let added: Vec<ProjectEntry> = listing
-            .keys
-            .iter()
-            .filter(|k| !known.contains(*k) && shard.is_none_or(|s| s.owns(k)))
-            .map(|k| {
-                let mut e = self.entry(k.clone(), false);
-                e.on_server = Some(true);
-                e
-            })
-            .collect();
-        self.projects.extend(added);
         let mut listing = listing;
+        let keys = std::mem::take(&mut listing.keys);
+        if shard.is_none() {
+            self.projects
+                .reserve(keys.len().saturating_sub(known.len()));
+        }
+        for k in keys {
+            if !known.contains(&k) && shard.is_none_or(|s| s.owns(&k)) {
+                let mut e = self.entry(k, false);
+                e.on_server = Some(true);
+                self.projects.push(e);
+            }
+        }
+        self.projects.shrink_to_fit();
         // Counted in the evidence; the keys themselves are the projects now.
-        listing.keys = Vec::new();
         self.listing = Some(listing);
     }
 

@@ -36,8 +36,10 @@ pub struct ProjectRow {
     /// Index into `tokens`.
     pub token: Option<usize>,
     pub verdict: Cow<'static, str>,
-    pub cause: String,
-    pub next_step: String,
+    /// The cause and the next step, where the row has its own (boxed: at fleet size nearly
+    /// every row is an `ok` read back from its pair's evidence, and has none). See
+    /// [`ProjectRow::cause`].
+    pub text: Option<Box<(String, String)>>,
     /// Index into `pairs` of the pair the verdict comes from: its own probes (project and
     /// scan) are the evidence; the shared ones are under the host and the token.
     pub pair: Option<usize>,
@@ -47,6 +49,33 @@ pub struct ProjectRow {
     pub listed: bool,
     /// Whether the server's listing holds it (`None`: not read from the server).
     pub on_server: Option<bool>,
+}
+
+impl ProjectRow {
+    /// The row's own cause and next step (`None` when both are empty).
+    pub fn text_of(cause: String, next_step: String) -> Option<Box<(String, String)>> {
+        (!cause.is_empty() || !next_step.is_empty()).then(|| Box::new((cause, next_step)))
+    }
+
+    pub fn cause(&self) -> &str {
+        self.text.as_ref().map_or("", |t| t.0.as_str())
+    }
+
+    pub fn next_step(&self) -> &str {
+        self.text.as_ref().map_or("", |t| t.1.as_str())
+    }
+
+    /// Takes the next step out (the merge hands it to the project's own pair).
+    pub fn take_next_step(&mut self) -> String {
+        let Some(text) = self.text.as_mut() else {
+            return String::new();
+        };
+        let next = std::mem::take(&mut text.1);
+        if text.0.is_empty() {
+            self.text = None;
+        }
+        next
+    }
 }
 
 pub struct Expiry {
@@ -276,8 +305,7 @@ impl Report {
                     token_env: project.rule.map(|r| envs[r].clone()),
                     token,
                     verdict: Cow::Borrowed(verdict),
-                    cause,
-                    next_step: next.to_owned(),
+                    text: ProjectRow::text_of(cause, next.to_owned()),
                     pair: None,
                     undecided: false,
                     listed: project.listed,
@@ -421,9 +449,9 @@ impl Report {
             p.error.iter_mut().for_each(|m| *m = out.redact(m));
             p.retries.iter_mut().for_each(|m| *m = out.redact(m));
         };
-        for row in &mut self.projects {
-            r(&mut row.cause);
-            r(&mut row.next_step);
+        for text in self.projects.iter_mut().filter_map(|row| row.text.as_mut()) {
+            r(&mut text.0);
+            r(&mut text.1);
         }
         // The pairs' evidence was redacted before it was stored (probe::record).
         for t in &mut self.tokens {
@@ -565,7 +593,7 @@ impl Report {
             let cause = if is_ok(&row.verdict) {
                 String::new()
             } else {
-                row.cause.clone()
+                row.cause().to_owned()
             };
             rows.push([
                 row.key.clone(),
@@ -705,7 +733,7 @@ impl Report {
                 (None, Some(l)) => format!("none (rule line {l})"),
                 (None, None) => "none".into(),
             };
-            let cause = if is_ok(&row.verdict) { "" } else { &row.cause };
+            let cause = if is_ok(&row.verdict) { "" } else { row.cause() };
             writeln!(
                 md,
                 "| `{}` | {} | `{}` | {} |",
@@ -819,7 +847,7 @@ impl Report {
         let none = json!([]);
         let (cause, next_step, probes) = match &stored {
             Some(s) => (s.cause.as_str(), s.next_step.as_str(), &s.probes),
-            None => (r.cause.as_str(), r.next_step.as_str(), &none),
+            None => (r.cause(), r.next_step(), &none),
         };
         Ok(out.json_text(&ProjectJson {
             cause,
@@ -1095,7 +1123,7 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
             } else {
                 Severity::Fail
             },
-            message: format!("{}: {}: {}", row.key, row.verdict, row.cause),
+            message: format!("{}: {}: {}", row.key, row.verdict, row.cause()),
         });
     }
     // Coverage: a project on the server that no token of the audit can scan.
