@@ -147,27 +147,15 @@ fn repository(dir: &Path, workflow: &str) -> PathBuf {
     )
     .unwrap();
     std::fs::write(repo.join(".github/workflows/sonar.yml"), workflow).unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.email=ci@example.com",
-            "-c",
-            "user.name=ci",
-            "commit",
-            "-qm",
-            "caller",
-        ],
-    ] {
-        assert!(Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .status()
-            .unwrap()
-            .success());
-    }
+    commit_all(&repo);
     repo
+}
+
+/// Every file of a caller's repository committed on `main`, as a checkout holds them.
+fn commit_all(repo: &Path) {
+    common::git_in(repo, &["init", "-q", "-b", "main"]);
+    common::git_in(repo, &["add", "-A"]);
+    common::git_in(repo, &["commit", "-qm", "caller"]);
 }
 
 struct ActRun {
@@ -406,26 +394,7 @@ tokens:
             "sonar.projectKey=acme_payments-api\n",
         )
         .unwrap();
-        for args in [
-            &["init", "-q", "-b", "main"][..],
-            &["add", "-A"],
-            &[
-                "-c",
-                "user.email=ci@example.com",
-                "-c",
-                "user.name=ci",
-                "commit",
-                "-qm",
-                "caller",
-            ],
-        ] {
-            assert!(Command::new("git")
-                .args(args)
-                .current_dir(&repo)
-                .status()
-                .unwrap()
-                .success());
-        }
+        commit_all(&repo);
         // This checkout's action, where the examples' placeholder pin points.
         let action = d.join("action");
         std::fs::create_dir_all(&action).unwrap();
@@ -756,26 +725,7 @@ fn audit_example(example: &str, event: &str, e: &BlockingEmulator, payments: &st
         "examples/sonar/token-map.yaml has an expires: date"
     );
     std::fs::write(&map, moved).unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.email=ci@example.com",
-            "-c",
-            "user.name=ci",
-            "commit",
-            "-qm",
-            "caller",
-        ],
-    ] {
-        assert!(Command::new("git")
-            .args(args)
-            .current_dir(&repo)
-            .status()
-            .unwrap()
-            .success());
-    }
+    commit_all(&repo);
     let bin = toolchain(d);
     let secrets = d.join("secrets");
     std::fs::write(
