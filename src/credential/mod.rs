@@ -111,8 +111,22 @@ pub fn load_token_map(input: &Sourced<String>, cwd: &Path) -> Result<TokenMap, C
     })?;
     // Named as given, not by where this checkout happens to be: the audit's shards, each in its
     // own job's folder, must agree on the map for their merge (and the evidence reads the same
-    // on every runner).
-    TokenMap::parse(value, &text)
+    // on every runner). `./sonar/map.yaml` and `sonar//map.yaml` name `sonar/map.yaml`.
+    TokenMap::parse(&path_as_given(value), &text)
+}
+
+/// A relative path as the user gave it, without `.` components or doubled separators: how the
+/// token map is named. Only lexical: `..` stays, and nothing is resolved on disk.
+fn path_as_given(value: &str) -> String {
+    let path: std::path::PathBuf = Path::new(value)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if path.as_os_str().is_empty() {
+        value.to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 impl Credential {
@@ -239,6 +253,20 @@ mod tests {
     use super::*;
     use crate::ci::{CiKind, Context};
     use crate::env::Env;
+
+    #[test]
+    fn a_token_map_is_named_by_its_path_as_given_without_dots() {
+        for (given, named) in [
+            ("sonar/map.yaml", "sonar/map.yaml"),
+            ("./sonar/map.yaml", "sonar/map.yaml"),
+            ("sonar//./map.yaml", "sonar/map.yaml"),
+            ("../shared/map.yaml", "../shared/map.yaml"),
+            ("/etc/./sonar/map.yaml", "/etc/sonar/map.yaml"),
+            (".", "."),
+        ] {
+            assert_eq!(path_as_given(given), named, "{given}");
+        }
+    }
 
     #[test]
     fn input_beats_sonar_token_and_errors_never_show_it() {
