@@ -260,7 +260,7 @@ mod tests {
             ("sonar/map.yaml", "sonar/map.yaml"),
             ("./sonar/map.yaml", "sonar/map.yaml"),
             ("sonar//./map.yaml", "sonar/map.yaml"),
-            ("../shared/map.yaml", "../shared/map.yaml"),
+            ("../common/map.yaml", "../common/map.yaml"),
             ("/etc/./sonar/map.yaml", "/etc/sonar/map.yaml"),
             (".", "."),
         ] {
