@@ -24,6 +24,15 @@ impl Exit {
     pub fn code(self) -> i32 {
         self as i32
     }
+
+    /// The worse of two: the higher code (a set of projects exits with its worst verdict's).
+    pub fn worse(self, other: Exit) -> Exit {
+        if other.code() > self.code() {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 /// How the process ends: one of scantoken's own codes, or the exit code of the scan that

@@ -151,6 +151,53 @@ fn repository(dir: &Path, workflow: &str) -> PathBuf {
     repo
 }
 
+/// act on the host, for `event`: `ubuntu-latest` as a self-hosted runner, no cache server.
+fn act_command(event: &str) -> Command {
+    let mut cmd = Command::new("act");
+    cmd.args([
+        event,
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--no-cache-server",
+    ]);
+    cmd
+}
+
+/// act's `--local-repository` for the stand-in in tests/fixtures/act/`folder`, run wherever a
+/// workflow `uses:` `action` (an owner/name@ref).
+fn standin(action: &str, folder: &str) -> [String; 2] {
+    [
+        "--local-repository".to_owned(),
+        format!(
+            "{action}={}",
+            root().join("tests/fixtures/act").join(folder).display()
+        ),
+    ]
+}
+
+/// The emulator as the custom SonarQube Cloud instance the workflow's steps are pointed at.
+fn emulator_env(e: &BlockingEmulator) -> [String; 4] {
+    [
+        "--env".to_owned(),
+        format!("SONAR_SCANNER_SONARCLOUD_URL={}", e.web_url()),
+        "--env".to_owned(),
+        format!("SONAR_SCANNER_API_BASE_URL={}", e.api_url()),
+    ]
+}
+
+/// Runs act: whether the workflow succeeded, and act's log (stdout, then stderr).
+fn run_act(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("act is not installed ({e}); ./scripts/test.sh installs it"));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), log)
+}
+
 /// Every file of a caller's repository committed on `main`, as a checkout holds them.
 fn commit_all(repo: &Path) {
     common::git_in(repo, &["init", "-q", "-b", "main"]);
@@ -170,58 +217,37 @@ fn act(dir: &Path, repo: &Path, env: &[(&str, String)]) -> ActRun {
     std::fs::write(&secrets, format!("SONAR_TOKEN={SOT}\n")).unwrap();
     let seen = dir.join("outputs");
     let _ = std::fs::remove_file(&seen);
-    let mut cmd = Command::new("act");
-    cmd.args([
-        "push",
-        "-P",
-        "ubuntu-latest=-self-hosted",
-        "--no-cache-server",
-    ])
-    .args(["--local-repository"])
-    .arg(format!(
-        "{CACHE_REF}={}",
-        root().join("tests/fixtures/act/cache-standin").display()
-    ))
-    .arg("--secret-file")
-    .arg(&secrets)
-    .args([
-        "--env",
-        &format!("STANDIN_CACHE={}", dir.join("cache").display()),
-    ])
-    .args(["--env", &format!("OUTPUTS_SEEN={}", seen.display())])
-    .env(
-        "PATH",
-        format!(
-            "{}:{}",
-            toolchain(dir).display(),
-            std::env::var("PATH").unwrap()
-        ),
-    )
-    .env("HOME", dir)
-    .env_remove("RUSTUP_TOOLCHAIN")
-    .current_dir(repo);
+    let mut cmd = act_command("push");
+    cmd.args(standin(CACHE_REF, "cache-standin"))
+        .arg("--secret-file")
+        .arg(&secrets)
+        .args([
+            "--env",
+            &format!("STANDIN_CACHE={}", dir.join("cache").display()),
+        ])
+        .args(["--env", &format!("OUTPUTS_SEEN={}", seen.display())])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                toolchain(dir).display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("HOME", dir)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .current_dir(repo);
     for (k, v) in env {
         cmd.args(["--env", &format!("{k}={v}")]);
     }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("act is not installed ({e}); ./scripts/test.sh installs it"));
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, log) = run_act(&mut cmd);
     let outputs = std::fs::read_to_string(&seen)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    ActRun {
-        ok: out.status.success(),
-        log,
-        outputs,
-    }
+    ActRun { ok, log, outputs }
 }
 
 const WORKFLOW: &str = r#"name: sonar
@@ -431,70 +457,45 @@ tokens:
             ),
         };
         std::fs::write(&secrets, given).unwrap();
-        let out = Command::new("act")
-            .args([event, "-W"])
-            .arg(format!(".github/workflows/{example}"))
-            .arg("-e")
-            .arg(match payload {
-                "hostile_push" => {
-                    let text = std::fs::read_to_string(fixtures.join("push_branch.event.json"))
-                        .unwrap()
-                        .replacen(
-                            "\"refs/heads/changes\"",
-                            &serde_json::to_string(&format!("refs/heads/{HOSTILE}")).unwrap(),
-                            1,
-                        );
-                    std::fs::write(d.join("hostile.event.json"), text).unwrap();
-                    d.join("hostile.event.json")
-                }
-                _ => fixtures.join(format!("{payload}.event.json")),
-            })
-            .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
-            .arg("--local-repository")
-            .arg(format!("{PLACEHOLDER}={}", action.display()))
-            .arg("--local-repository")
-            .arg(format!(
-                "{CACHE_REF}={}",
-                root().join("tests/fixtures/act/cache-standin").display()
-            ))
-            .arg("--local-repository")
-            .arg(format!(
-                "{SETUP_NODE}={}",
-                root()
-                    .join("tests/fixtures/act/setup-node-standin")
-                    .display()
-            ))
-            .arg("--secret-file")
-            .arg(&secrets)
-            .args([
-                "--env",
-                &format!("STANDIN_CACHE={}", d.join("cache").display()),
-            ])
-            .args([
-                "--env",
-                &format!("SONAR_SCANNER_SONARCLOUD_URL={}", e.web_url()),
-            ])
-            .args([
-                "--env",
-                &format!("SONAR_SCANNER_API_BASE_URL={}", e.api_url()),
-            ])
-            .env(
-                "PATH",
-                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-            )
-            .env("HOME", d)
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .current_dir(&repo)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("act is not installed ({e}); ./scripts/test.sh installs it")
-            });
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let (ok, log) = run_act(
+            act_command(event)
+                .arg("-W")
+                .arg(format!(".github/workflows/{example}"))
+                .arg("-e")
+                .arg(match payload {
+                    "hostile_push" => {
+                        let text = std::fs::read_to_string(fixtures.join("push_branch.event.json"))
+                            .unwrap()
+                            .replacen(
+                                "\"refs/heads/changes\"",
+                                &serde_json::to_string(&format!("refs/heads/{HOSTILE}")).unwrap(),
+                                1,
+                            );
+                        std::fs::write(d.join("hostile.event.json"), text).unwrap();
+                        d.join("hostile.event.json")
+                    }
+                    _ => fixtures.join(format!("{payload}.event.json")),
+                })
+                .arg("--local-repository")
+                .arg(format!("{PLACEHOLDER}={}", action.display()))
+                .args(standin(CACHE_REF, "cache-standin"))
+                .args(standin(SETUP_NODE, "setup-node-standin"))
+                .arg("--secret-file")
+                .arg(&secrets)
+                .args([
+                    "--env",
+                    &format!("STANDIN_CACHE={}", d.join("cache").display()),
+                ])
+                .args(emulator_env(&e))
+                .env(
+                    "PATH",
+                    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+                )
+                .env("HOME", d)
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .current_dir(&repo),
         );
-        assert!(out.status.success(), "{what}: {log}");
+        assert!(ok, "{what}: {log}");
         let mut found: Vec<String> = std::fs::read_dir(&seen)
             .unwrap()
             .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
@@ -737,61 +738,36 @@ fn audit_example(example: &str, event: &str, e: &BlockingEmulator, payments: &st
     )
     .unwrap();
     let artifacts = d.join("artifacts");
-    let out = Command::new("act")
-        .args([event, "-W"])
-        .arg(format!(".github/workflows/{example}"))
-        .arg("-e")
-        .arg(root().join(format!("tests/fixtures/ci/github/{event}.event.json")))
-        .args(["-P", "ubuntu-latest=-self-hosted", "--no-cache-server"])
-        .arg("--local-repository")
-        .arg(format!(
-            "{UPLOAD}={}",
-            root()
-                .join("tests/fixtures/act/upload-artifact-standin")
-                .display()
-        ))
-        .arg("--local-repository")
-        .arg(format!(
-            "{DOWNLOAD}={}",
-            root()
-                .join("tests/fixtures/act/download-artifact-standin")
-                .display()
-        ))
-        .arg("--secret-file")
-        .arg(&secrets)
-        .args([
-            "--env",
-            &format!("STANDIN_ARTIFACTS={}", artifacts.display()),
-        ])
-        .args([
-            "--env",
-            &format!("SONAR_SCANNER_SONARCLOUD_URL={}", e.web_url()),
-        ])
-        .args([
-            "--env",
-            &format!("SONAR_SCANNER_API_BASE_URL={}", e.api_url()),
-        ])
-        // A runner's PATH: the toolchain, then ~/.cargo/bin (where `cargo install` puts
-        // scantoken), then the host's. No CARGO_HOME: cargo's default, under HOME.
-        .env(
-            "PATH",
-            format!(
-                "{}:{}:{}",
-                bin.display(),
-                d.join(".cargo/bin").display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
-        .env("HOME", d)
-        .env_remove("CARGO_HOME")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .current_dir(&repo)
-        .output()
-        .unwrap_or_else(|e| panic!("act is not installed ({e}); ./scripts/test.sh installs it"));
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, log) = run_act(
+        act_command(event)
+            .arg("-W")
+            .arg(format!(".github/workflows/{example}"))
+            .arg("-e")
+            .arg(root().join(format!("tests/fixtures/ci/github/{event}.event.json")))
+            .args(standin(UPLOAD, "upload-artifact-standin"))
+            .args(standin(DOWNLOAD, "download-artifact-standin"))
+            .arg("--secret-file")
+            .arg(&secrets)
+            .args([
+                "--env",
+                &format!("STANDIN_ARTIFACTS={}", artifacts.display()),
+            ])
+            .args(emulator_env(e))
+            // A runner's PATH: the toolchain, then ~/.cargo/bin (where `cargo install` puts
+            // scantoken), then the host's. No CARGO_HOME: cargo's default, under HOME.
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:{}",
+                    bin.display(),
+                    d.join(".cargo/bin").display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("HOME", d)
+            .env_remove("CARGO_HOME")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .current_dir(&repo),
     );
     let cargo = std::fs::read_to_string(d.join("cargo-calls"))
         .unwrap_or_default()
@@ -803,7 +779,7 @@ fn audit_example(example: &str, event: &str, e: &BlockingEmulator, payments: &st
         "{example}: scantoken is not in ~/.cargo/bin: {log}"
     );
     let run = AuditRun {
-        ok: out.status.success(),
+        ok,
         log,
         artifacts,
         cargo,

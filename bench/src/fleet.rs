@@ -67,6 +67,27 @@ struct Run {
     peak_per_second: usize,
 }
 
+/// `binary` run by GNU time, which writes its peak RSS (KiB) to `rss_file`. Through GNU time,
+/// which forks the audit from its own small process: a child spawned from this harness would
+/// count the harness's own peak (the emulator's log of thousands of requests) in its
+/// ru_maxrss, since the kernel carries the parent's high-water mark through exec.
+pub(crate) fn under_gnu_time(binary: &Path, rss_file: &Path) -> Command {
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f").arg("%M").arg("-o").arg(rss_file).arg(binary);
+    cmd
+}
+
+/// The peak RSS, in KiB, that [`under_gnu_time`] recorded.
+pub(crate) fn peak_rss_kib(rss_file: &Path) -> anyhow::Result<i64> {
+    Ok(std::fs::read_to_string(rss_file)
+        .map_err(|e| anyhow::anyhow!("/usr/bin/time (GNU time) wrote no peak RSS: {e}"))?
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .parse()?)
+}
+
 fn audit(
     binary: &Path,
     emulator: &BlockingEmulator,
@@ -79,31 +100,16 @@ fn audit(
     let evidence = dir.join("evidence.json");
     let _ = std::fs::remove_file(&evidence);
     emulator.clear_log();
-    // Peak RSS through GNU time, which forks the audit from its own small process: a child
-    // spawned from this harness would count the harness's own peak (the emulator's log of
-    // thousands of requests) in its ru_maxrss, since the kernel carries the parent's
-    // high-water mark through exec.
     let rss_file = dir.join("rss");
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(binary)
-        .args(["audit", "--projects-file", "projects.txt", "--json-file"])
+    let mut cmd = under_gnu_time(binary, &rss_file);
+    cmd.args(["audit", "--projects-file", "projects.txt", "--json-file"])
         .arg(&evidence)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(dir);
     let stderr = dir.join("stderr");
     let (wall, cpu, _, ok) = measure(&mut cmd, &stderr)?;
-    let rss: i64 = std::fs::read_to_string(&rss_file)
-        .map_err(|e| anyhow::anyhow!("/usr/bin/time (GNU time) wrote no peak RSS: {e}"))?
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .parse()?;
+    let rss = peak_rss_kib(&rss_file)?;
     let text = std::fs::read_to_string(&evidence).map_err(|e| {
         anyhow::anyhow!(
             "scantoken audit wrote no evidence ({e}):\n{}",

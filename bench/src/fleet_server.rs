@@ -16,7 +16,6 @@ use sonar_emulator::{start_blocking, BlockingEmulator, EmulatorConfig, Scenario}
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 const TOKEN: &str = "sqco_FLEETfleetFLEETfleetFLEETfleetFLEETfleetFLEETfleetFLEETfleet1";
@@ -53,13 +52,8 @@ fn run(
 ) -> anyhow::Result<Run> {
     let _ = std::fs::remove_file(evidence);
     let rss_file = dir.join("rss");
-    let mut cmd = Command::new("/usr/bin/time");
-    cmd.arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(binary)
-        .args(args)
+    let mut cmd = crate::fleet::under_gnu_time(binary, &rss_file);
+    cmd.args(args)
         .arg("--json-file")
         .arg(evidence)
         .env_clear()
@@ -72,12 +66,7 @@ fn run(
         "scantoken {args:?} failed:\n{}",
         std::fs::read_to_string(&stderr).unwrap_or_default()
     );
-    let rss: f64 = std::fs::read_to_string(&rss_file)?
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .parse()?;
+    let rss = crate::fleet::peak_rss_kib(&rss_file)? as f64;
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(evidence)?)?;
     anyhow::ensure!(
         report["summary"]["not_covered"] == 0,

@@ -227,11 +227,16 @@ impl Configuration {
 }
 
 /// Spawns a command and waits for it with `wait4`, for its own CPU time and peak RSS.
-/// Standard error goes to `stderr` (shown when the command fails).
+/// Standard error goes to `stderr` (shown when the command fails); standard output nowhere.
 fn measure(cmd: &mut Command, stderr: &Path) -> anyhow::Result<(Duration, Duration, i64, bool)> {
+    measure_to(cmd.stdout(Stdio::null()), stderr)
+}
+
+/// [`measure`], standard output where `cmd` already sends it.
+fn measure_to(cmd: &mut Command, stderr: &Path) -> anyhow::Result<(Duration, Duration, i64, bool)> {
     let err = std::fs::File::create(stderr)?;
     let start = Instant::now();
-    let child = cmd.stdout(Stdio::null()).stderr(err).spawn()?;
+    let child = cmd.stderr(err).spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.

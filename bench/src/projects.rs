@@ -27,7 +27,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const TOKEN: &str = "sqco_MONOmonoMONOmonoMONOmonoMONOmonoMONOmonoMONOmonoMONOmonoMONOmo";
 const PROJECTS: usize = 50;
@@ -69,8 +69,7 @@ fn monorepo(root: &Path) -> anyhow::Result<()> {
 }
 
 /// A command with only the token and the emulator's URLs in its environment, in the monorepo.
-fn in_repo(program: &Path, emulator: &BlockingEmulator, repo: &Path) -> Command {
-    let mut cmd = Command::new(program);
+fn in_repo(mut cmd: Command, emulator: &BlockingEmulator, repo: &Path) -> Command {
     cmd.env_clear()
         .env("SONAR_TOKEN", TOKEN)
         .env("SONAR_SCANNER_SONARCLOUD_URL", emulator.web_url())
@@ -142,34 +141,19 @@ fn verify_projects(
 ) -> anyhow::Result<(f64, f64, f64)> {
     let rss_file = dir.join("rss");
     let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
-    let mut cmd = in_repo(Path::new("/usr/bin/time"), emulator, repo);
-    cmd.arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&rss_file)
-        .arg(binary)
-        .args(["verify", "--projects", "auto"])
-        .stdout(std::fs::File::create(&stdout)?)
-        .stderr(std::fs::File::create(&stderr)?);
-    let start = Instant::now();
-    let child = cmd.spawn().map_err(|e| {
+    let mut cmd = in_repo(
+        crate::fleet::under_gnu_time(binary, &rss_file),
+        emulator,
+        repo,
+    );
+    cmd.args(["verify", "--projects", "auto"])
+        .stdout(std::fs::File::create(&stdout)?);
+    let (wall, cpu, _, ok) = crate::measure_to(&mut cmd, &stderr).map_err(|e| {
         anyhow::anyhow!("/usr/bin/time: {e} (GNU time measures the peak RSS; apt-get install time)")
     })?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child; status and usage point to live locals.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    anyhow::ensure!(r == pid, "wait4 failed");
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
     let out = std::fs::read_to_string(&stdout).unwrap_or_default();
     anyhow::ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        ok,
         "scantoken verify --projects auto failed:\n{out}\n{}",
         std::fs::read_to_string(&stderr).unwrap_or_default()
     );
@@ -177,12 +161,7 @@ fn verify_projects(
         out.contains(&format!("Projects ({PROJECTS})")),
         "verify --projects auto did not list {PROJECTS} projects:\n{out}"
     );
-    let rss_kb: f64 = std::fs::read_to_string(&rss_file)?
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .parse()?;
+    let rss_kb = crate::fleet::peak_rss_kib(&rss_file)? as f64;
     Ok((
         wall.as_secs_f64() * 1000.0,
         cpu.as_secs_f64() * 1000.0,
@@ -195,7 +174,7 @@ fn sequential(binary: &Path, emulator: &BlockingEmulator, repo: &Path) -> anyhow
     let start = Instant::now();
     for i in 1..=PROJECTS {
         let base = format!("services/p{i:02}");
-        let out = in_repo(binary, emulator, repo)
+        let out = in_repo(Command::new(binary), emulator, repo)
             .args(["verify", "--project-base-dir", &base])
             .stdin(Stdio::null())
             .output()?;

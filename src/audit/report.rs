@@ -1334,3 +1334,45 @@ pub fn findings(report: &Report, exact: &[Vec<String>]) -> Vec<Finding> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The evidence's elements are written from structs whose field order is the order of a
+    /// JSON object's keys as serde_json prints a `Value` (sorted): a field added out of order
+    /// would change the evidence's text.
+    #[test]
+    fn evidence_structs_print_their_fields_as_a_json_object_would() {
+        let probes = json!([{"role": "scan", "status": 200}]);
+        let project = ProjectJson {
+            cause: "c",
+            covered_by: vec!["t1"],
+            key: "k",
+            listed: true,
+            next_step: "n",
+            on_server: Some(true),
+            organization: Some("o"),
+            probes: &probes,
+            rule_line: Some(3),
+            token: Some("t1"),
+            token_env: Some("V"),
+            undecided: false,
+            verdict: "ok",
+        };
+        let pair = PairJson {
+            cause: "c",
+            probes: &probes,
+            project: "k",
+            token: "t1",
+            verdict: "ok",
+        };
+        for text in [
+            serde_json::to_string_pretty(&project).unwrap(),
+            serde_json::to_string_pretty(&pair).unwrap(),
+        ] {
+            let as_object: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(serde_json::to_string_pretty(&as_object).unwrap(), text);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! export set) is shared with `run`.
 
 use super::edition::{edition_policy, EditionOutcome};
-use super::project::{check_logged, context_and_target, Resolved, Stages};
+use super::project::{check_logged, context_and_target, Stages};
 use super::{format_name, probe_rows, Failure, Policies};
 use crate::ci::{self, CiKind, Context};
 use crate::credential::Credential;
@@ -54,12 +54,13 @@ pub(super) fn prepare(
     cwd: &Path,
     out: &mut Output,
 ) -> Result<Result<Ready, Exit>, Failure> {
+    let stages = context_and_target(settings, env, cwd, plan.command.zip(plan.argv))?;
     let Stages {
         ctx,
         scanner,
         target,
         trust,
-    } = context_and_target(settings, env, cwd, plan.command.zip(plan.argv))?;
+    } = &stages;
     let format = plan.format.resolve(ctx.ci);
     // Azure's logging commands carry the token in clear on stdout: only the agent masks
     // them. Elsewhere they would print it on a terminal or a log (as --format github refuses
@@ -81,7 +82,7 @@ pub(super) fn prepare(
     if data_on_stdout && plan.command.is_none() {
         out.stdout_is_data();
     }
-    let policies = Policies::of(settings, &ctx);
+    let policies = Policies::of(settings, ctx);
     let options = ExportOptions {
         token_in_json: plan.token_in_json,
     };
@@ -94,24 +95,17 @@ pub(super) fn prepare(
         include_secrets: plan.include_secrets,
     };
 
-    out.say(&report::context_text(&ctx, &trust.decision));
-    out.say(&report::target_text(&target));
-    if let Some(why) = ci::skip_reason(&ctx, scanner.existing_json_params()) {
+    out.say(&report::context_text(ctx, &trust.decision));
+    out.say(&report::target_text(target));
+    if let Some(why) = ci::skip_reason(ctx, scanner.existing_json_params()) {
         out.notice(&format!(
             "scan skipped: {}. Nothing exported; the scan steps that follow must be skipped too",
             report::safe_text(&why)
         ));
-        write_outputs_only(&dest, format, SKIPPED, &target, out)?;
+        write_outputs_only(&dest, format, SKIPPED, target, out)?;
         return Ok(Err(Exit::Ok));
     }
-    let resolved = Resolved {
-        settings,
-        ctx: &ctx,
-        scanner: &scanner,
-        target: &target,
-        trust: &trust,
-    };
-    let mut checked = check_logged(&resolved, env, cwd, no_verify, out)?;
+    let mut checked = check_logged(&stages.resolved(settings), env, cwd, no_verify, out)?;
     if let (Some(v), Some(c)) = (&mut checked.verdict, plan.command) {
         if v.verdict == VerdictKind::Ok {
             v.next_step = format!(
@@ -124,8 +118,7 @@ pub(super) fn prepare(
     // A server without branch analysis: what will happen to this build's branch or pull
     // request properties (docs/design.md).
     let edition = match checked.verdict.as_mut() {
-        Some(v) if v.verdict == VerdictKind::Ok => match edition_policy(&ctx, &target, &scanner, v)
-        {
+        Some(v) if v.verdict == VerdictKind::Ok => match edition_policy(ctx, &target, scanner, v) {
             Some(EditionOutcome::Warn(w)) => {
                 v.warnings.push(w);
                 None
@@ -175,7 +168,7 @@ pub(super) fn prepare(
                 v.cause.trim_end_matches('.'),
                 policies.skipped_by(v).unwrap_or_default()
             ));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), false, out)?;
+            write_failure_summary(&dest, format, v, ctx, &target, checked.credential.as_ref(), false, out)?;
             write_outputs_only(&dest, format, v.verdict.name(), &target, out)?;
             return Ok(Err(Exit::Ok));
         }
@@ -186,7 +179,7 @@ pub(super) fn prepare(
         ),
         Some(v) => {
             out.annotate("error", &format!("{}: {}. Next: {}", v.verdict.name(), v.cause.trim_end_matches('.'), v.next_step));
-            write_failure_summary(&dest, format, v, &ctx, &target, checked.credential.as_ref(), v.verdict != VerdictKind::TokenMissing, out)?;
+            write_failure_summary(&dest, format, v, ctx, &target, checked.credential.as_ref(), v.verdict != VerdictKind::TokenMissing, out)?;
             write_outputs_only(&dest, format, v.verdict.name(), &target, out)?;
             return Ok(Err(v.verdict.exit()));
         }
@@ -202,7 +195,7 @@ pub(super) fn prepare(
             out.mask(value);
         }
     }
-    let mut set = export::build(&ctx, &target, Some(&credential.token), &scanner, options)?;
+    let mut set = export::build(ctx, &target, Some(&credential.token), scanner, options)?;
     set.warnings.extend(checked.warnings().iter().cloned());
     let shown = match &checked.verdict {
         Some(v) => v.warnings.clone(),

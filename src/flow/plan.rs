@@ -56,10 +56,7 @@ pub(super) fn export_plan(
     let mut rows = Vec::new();
     for (p, c) in projects.iter().zip(&checked) {
         let v = c.verdict.as_ref().expect("export --projects verifies");
-        let code = policies.exit(v);
-        if code.code() > worst.code() {
-            worst = code;
-        }
+        worst = worst.worse(policies.exit(v));
         rows.push(project_row(p, c, v));
         let dir = p
             .dir

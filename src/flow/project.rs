@@ -33,6 +33,19 @@ pub(super) struct Stages {
     pub(super) trust: trust::check::Report,
 }
 
+impl Stages {
+    /// What the credential and verify stages read of these stages.
+    pub(super) fn resolved<'a>(&'a self, settings: &'a Settings) -> Resolved<'a> {
+        Resolved {
+            settings,
+            ctx: &self.ctx,
+            scanner: &self.scanner,
+            target: &self.target,
+            trust: &self.trust,
+        }
+    }
+}
+
 /// One project of the run: its directory when `--projects` named it, and its stages.
 pub(super) struct Project {
     pub(super) dir: Option<ProjectDir>,
@@ -516,13 +529,7 @@ pub(super) fn check_projects(
 ) -> Result<Vec<Checked>, ConfigError> {
     let resolved: Vec<Resolved> = projects
         .iter()
-        .map(|p| Resolved {
-            settings,
-            ctx: &p.stages.ctx,
-            scanner: &p.stages.scanner,
-            target: &p.stages.target,
-            trust: &p.stages.trust,
-        })
+        .map(|p| p.stages.resolved(settings))
         .collect();
     for r in &resolved {
         out.debug("target", r.target);

@@ -65,9 +65,7 @@ pub(super) fn run_projects(
     for (p, c) in projects.iter().zip(&checked) {
         let v = c.verdict.as_ref().expect("run verifies");
         let code = policies.exit(v);
-        if code.code() > worst.code() {
-            worst = code;
-        }
+        worst = worst.worse(code);
         let exportable =
             v.verdict == VerdictKind::Ok || (policies.warn_only(v) && c.credential.is_some());
         let dir = p

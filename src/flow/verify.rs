@@ -1,9 +1,7 @@
 //! `scantoken verify`: check the project and report the verdict; nothing is exported.
 
 use super::edition::{edition_policy, EditionOutcome};
-use super::project::{
-    check_logged, check_projects, context_and_target, projects, Resolved, Stages,
-};
+use super::project::{check_logged, check_projects, context_and_target, projects, Stages};
 use super::{Failure, Policies};
 use crate::credential::Credential;
 use crate::env::Env;
@@ -24,25 +22,19 @@ pub fn verify(
     if settings.projects.is_some() {
         return verify_projects(settings, json, env, cwd, out);
     }
+    let stages = context_and_target(settings, env, cwd, None)?;
+    let checked = check_logged(&stages.resolved(settings), env, cwd, false, out)?;
     let Stages {
         ctx,
         scanner,
-        target,
         trust,
-    } = context_and_target(settings, env, cwd, None)?;
-    let resolved = Resolved {
-        settings,
-        ctx: &ctx,
-        scanner: &scanner,
-        target: &target,
-        trust: &trust,
-    };
-    let checked = check_logged(&resolved, env, cwd, false, out)?;
+        ..
+    } = stages;
     let target = checked.target.clone();
     let mut verdict = checked.verdict.expect("verify always verifies");
     if verdict.verdict == VerdictKind::Ok {
         // verify exports nothing: say how the scan gets the token.
-        verdict.next_step = "hand the scan its token: scantoken run -- <scan command> verifies and runs it, or scantoken export writes the variables for the steps that follow".into();
+        verdict.next_step = OK_NEXT_STEP.into();
     }
     if verdict.verdict == VerdictKind::Ok {
         match edition_policy(&ctx, &target, &scanner, &verdict) {
@@ -123,9 +115,7 @@ fn verify_projects(
             verdict.next_step = OK_NEXT_STEP.into();
         }
         let code = policies.exit(&verdict);
-        if code.code() > exit.code() {
-            exit = code;
-        }
+        exit = exit.worse(code);
         rows.push((project, checked, verdict, code));
     }
     let table: Vec<[String; 5]> = rows
